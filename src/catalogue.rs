@@ -1,0 +1,1 @@
+//! Catalogue ids (stub; see shared/FAILURES.md).

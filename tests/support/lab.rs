@@ -1,0 +1,390 @@
+//! The lab runner: bring one stack up, wait (bounded) until its expected state settles, collect
+//! what a person would look at with the docker CLI, and tear everything down on drop — volumes and
+//! locally built images included — even when the test fails.
+//!
+//! The lab proves itself with the docker CLI, independently of the doctor's own collector, so a
+//! bug in the collector cannot make a broken lab look right.
+use super::scenario::{Evidence, Scenario, Settled, Source, stacks_dir};
+use regex::Regex;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// One stack at a time on this 2-core machine: every lab test takes this lock.
+static ONE_STACK: Mutex<()> = Mutex::new(());
+
+/// Whether a Docker engine answers. Without one a lab test skips — unless `CI` is set, where it
+/// fails: CI must never go green by skipping the lab.
+pub fn docker_or_skip(test: &str) -> bool {
+    let ok = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("{test}: no Docker engine answers, and CI requires the Docker tests");
+        }
+        eprintln!("SKIP {test}: no Docker engine answers (set CI to make this a failure)");
+    }
+    ok
+}
+
+/// `docker-compose` (v1) when present, else `docker compose` (v2).
+fn compose_program() -> (String, Vec<String>) {
+    let v1 = Command::new("docker-compose")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if v1 {
+        ("docker-compose".into(), vec![])
+    } else {
+        ("docker".into(), vec!["compose".into()])
+    }
+}
+
+/// Run a command with a deadline; kill it when the deadline passes.
+pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    // Drain the pipes on threads so a chatty child cannot block on a full pipe.
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let t_out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut b).ok();
+        b
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut err, &mut b).ok();
+        b
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            let status = child.wait().expect("wait after kill");
+            eprintln!("killed after {limit:?}: {cmd:?}");
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: t_out.join().unwrap_or_default(),
+        stderr: t_err.join().unwrap_or_default(),
+    }
+}
+
+/// What the docker CLI tells about one service's container.
+#[derive(Debug, Clone)]
+pub struct ServiceView {
+    pub service: String,
+    pub container_id: String,
+    pub inspect: Value,
+    pub logs: String,
+}
+
+impl ServiceView {
+    pub fn state_field(&self, field: &str) -> String {
+        let s = &self.inspect["State"];
+        let v = match field {
+            "status" => s["Status"].clone(),
+            "exit_code" => s["ExitCode"].clone(),
+            "restarts" => self.inspect["RestartCount"].clone(),
+            "health" => s["Health"]["Status"].clone(),
+            "oom_killed" => s["OOMKilled"].clone(),
+            "error" => s["Error"].clone(),
+            other => panic!("unknown state field {other:?}"),
+        };
+        match v {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn health_outputs(&self) -> String {
+        self.inspect["State"]["Health"]["Log"]
+            .as_array()
+            .map(|log| {
+                log.iter()
+                    .filter_map(|r| r["Output"].as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    }
+
+    fn settled(&self, want: &Settled) -> bool {
+        want.health
+            .as_ref()
+            .is_none_or(|h| self.state_field("health") == *h)
+            && want
+                .status
+                .as_ref()
+                .is_none_or(|st| st.contains(&self.state_field("status")))
+            && want.restarts_at_least.is_none_or(|n| {
+                self.state_field("restarts").parse::<i64>().unwrap_or(0) >= n
+            })
+            && want
+                .exit_code
+                .is_none_or(|c| self.state_field("exit_code") == c.to_string())
+    }
+}
+
+/// A running lab stack. Dropping it tears the stack down with its volumes and built images.
+pub struct Lab {
+    pub scenario: Scenario,
+    pub dir: PathBuf,
+    pub project: String,
+    /// What `compose up` printed (stdout then stderr).
+    pub up_output: String,
+    pub settled_after: Duration,
+    compose: (String, Vec<String>),
+    _lock: MutexGuard<'static, ()>,
+}
+
+impl Lab {
+    /// Bring the stack `id` up and wait until its scenario's `settled` conditions hold.
+    /// Panics (after tearing down) when they do not hold within the bound.
+    pub fn up(id: &str) -> Lab {
+        let lock = ONE_STACK.lock().unwrap_or_else(|p| p.into_inner());
+        let scenario = Scenario::load(id);
+        let dir = stacks_dir().join(id);
+        let mut lab = Lab {
+            scenario,
+            project: id.to_string(),
+            dir,
+            up_output: String::new(),
+            settled_after: Duration::ZERO,
+            compose: compose_program(),
+            _lock: lock,
+        };
+        lab.down(); // leftovers from an interrupted run
+        let started = Instant::now();
+        for args in lab.scenario.lab.prepare.clone() {
+            let out = lab.compose(&args, Duration::from_secs(120));
+            assert!(
+                out.status.success(),
+                "{id}: prepare step {args:?} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let out = lab.compose(&["up", "-d", "--build"], Duration::from_secs(240));
+        lab.up_output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lab.wait_settled(started);
+        lab
+    }
+
+    fn compose<S: AsRef<str>>(&self, args: &[S], limit: Duration) -> Output {
+        let (prog, pre) = &self.compose;
+        let mut cmd = Command::new(prog);
+        cmd.args(pre)
+            .args(["-p", &self.project])
+            .args(args.iter().map(|a| a.as_ref()))
+            .current_dir(&self.dir)
+            .env("COMPOSE_DOCKER_CLI_BUILD", "0")
+            .env("DOCKER_BUILDKIT", "0");
+        run_bounded(&mut cmd, limit)
+    }
+
+    fn down(&self) {
+        let out = self.compose(
+            &["down", "-v", "--rmi", "local", "--remove-orphans", "-t", "3"],
+            Duration::from_secs(120),
+        );
+        if !out.status.success() {
+            eprintln!(
+                "{}: compose down failed:\n{}",
+                self.project,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    fn wait_settled(&mut self, started: Instant) {
+        let limit = Duration::from_secs(self.scenario.lab.settle_timeout_secs.min(120));
+        let deadline = Instant::now() + limit;
+        let mut polls = 0;
+        loop {
+            polls += 1;
+            let views = self.services();
+            let pending: Vec<&Settled> = self
+                .scenario
+                .lab
+                .settled
+                .iter()
+                .filter(|want| {
+                    !views
+                        .get(&want.service)
+                        .is_some_and(|v| v.settled(want))
+                })
+                .collect();
+            if pending.is_empty() {
+                self.settled_after = started.elapsed();
+                eprintln!(
+                    "{}: settled after {:.1}s ({polls} polls)",
+                    self.project,
+                    self.settled_after.as_secs_f64()
+                );
+                return;
+            }
+            if Instant::now() > deadline || polls > 400 {
+                let states: Vec<String> = views
+                    .values()
+                    .map(|v| {
+                        format!(
+                            "{} status={} health={} exit={} restarts={}\n--- logs ---\n{}",
+                            v.service,
+                            v.state_field("status"),
+                            v.state_field("health"),
+                            v.state_field("exit_code"),
+                            v.state_field("restarts"),
+                            tail(&v.logs, 30)
+                        )
+                    })
+                    .collect();
+                panic!(
+                    "{}: not settled within {limit:?}; still waiting for {pending:?}\ncompose up said:\n{}\n{}",
+                    self.project,
+                    self.up_output,
+                    states.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// The project's containers by service, read through the docker CLI.
+    pub fn services(&self) -> BTreeMap<String, ServiceView> {
+        let label = format!("label=com.docker.compose.project={}", self.project);
+        let ps = run_bounded(
+            Command::new("docker").args(["ps", "-aq", "--no-trunc", "--filter", &label]),
+            Duration::from_secs(30),
+        );
+        let ids: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        let mut out = BTreeMap::new();
+        if ids.is_empty() {
+            return out;
+        }
+        let inspect = run_bounded(
+            Command::new("docker").arg("inspect").args(&ids),
+            Duration::from_secs(30),
+        );
+        let all: Value = serde_json::from_slice(&inspect.stdout).unwrap_or(Value::Null);
+        for c in all.as_array().into_iter().flatten() {
+            let Some(service) = c["Config"]["Labels"]["com.docker.compose.service"].as_str()
+            else {
+                continue;
+            };
+            let id = c["Id"].as_str().unwrap_or_default().to_string();
+            let logs = run_bounded(
+                Command::new("docker").args(["logs", "--tail", "2000", &id]),
+                Duration::from_secs(30),
+            );
+            let logs = format!(
+                "{}{}",
+                String::from_utf8_lossy(&logs.stdout),
+                String::from_utf8_lossy(&logs.stderr)
+            );
+            out.insert(
+                service.to_string(),
+                ServiceView {
+                    service: service.to_string(),
+                    container_id: id,
+                    inspect: c.clone(),
+                    logs,
+                },
+            );
+        }
+        out
+    }
+
+    /// Assert that every piece of the scenario's decisive evidence really appears.
+    pub fn assert_evidence(&self) {
+        let views = self.services();
+        let mut missing = Vec::new();
+        for ev in &self.scenario.evidence {
+            if let Err(why) = self.check_evidence(&views, ev) {
+                missing.push(why);
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "{}: scenario evidence missing:\n  {}",
+            self.project,
+            missing.join("\n  ")
+        );
+    }
+
+    fn check_evidence(
+        &self,
+        views: &BTreeMap<String, ServiceView>,
+        ev: &Evidence,
+    ) -> Result<(), String> {
+        let re = Regex::new(&ev.pattern).map_err(|e| format!("bad pattern {:?}: {e}", ev.pattern))?;
+        let haystack = match ev.source {
+            Source::Cli => self.up_output.clone(),
+            _ => {
+                let v = views
+                    .get(&ev.service)
+                    .ok_or_else(|| format!("no container for service {}", ev.service))?;
+                match ev.source {
+                    Source::Logs => v.logs.clone(),
+                    Source::Health => v.health_outputs(),
+                    Source::State => v.state_field(ev.field.as_deref().unwrap_or("status")),
+                    Source::Cli => unreachable!(),
+                }
+            }
+        };
+        let n = haystack.lines().filter(|l| re.is_match(l)).count();
+        if n >= ev.at_least {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} {:?}{}: /{}/ matched {n} line(s), want ≥ {}; last lines:\n{}",
+                ev.service,
+                ev.source,
+                ev.field.as_deref().map(|f| format!(".{f}")).unwrap_or_default(),
+                ev.pattern,
+                ev.at_least,
+                tail(&haystack, 15)
+            ))
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}

@@ -1,0 +1,5 @@
+//! Test support: the reproduction lab (one compose stack at a time) and its scenarios.
+#![allow(dead_code)]
+
+pub mod lab;
+pub mod scenario;

@@ -1,0 +1,97 @@
+//! `fixtures/stacks/<id>/scenario.toml`: what a lab stack reproduces and how to tell it did.
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Catalogue id from shared/FAILURES.md, or `healthy`.
+    pub id: String,
+    /// The service at fault (absent for the healthy stack).
+    pub service: Option<String>,
+    pub summary: String,
+    /// The correct fix, in words.
+    pub fix: String,
+    /// How the failure is produced for real, when that is not obvious from the stack.
+    #[serde(default)]
+    pub how: Option<String>,
+    pub lab: LabSpec,
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabSpec {
+    #[serde(default = "default_settle")]
+    pub settle_timeout_secs: u64,
+    /// Compose arguments run, in order, before `up -d` (e.g. a `run --rm` that prepares a volume).
+    #[serde(default)]
+    pub prepare: Vec<Vec<String>>,
+    /// The stack has settled when every one of these holds.
+    pub settled: Vec<Settled>,
+}
+
+fn default_settle() -> u64 {
+    120
+}
+
+/// A condition on one service's container; every field given must hold.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settled {
+    pub service: String,
+    /// `healthy`, `unhealthy`, `starting`.
+    pub health: Option<String>,
+    /// `running`, `exited`, `restarting`, ...
+    pub status: Option<Vec<String>>,
+    pub restarts_at_least: Option<i64>,
+    pub exit_code: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The container's log (stdout and stderr).
+    Logs,
+    /// The outputs of the health check's last results.
+    Health,
+    /// One field of the container state: see `lab::StateView`.
+    State,
+    /// What `compose up` printed.
+    Cli,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    pub service: String,
+    #[serde(rename = "in")]
+    pub source: Source,
+    /// For `in = "state"`: status, exit_code, restarts, health, oom_killed, error.
+    pub field: Option<String>,
+    pub pattern: String,
+    /// Count of matching lines required (default 1).
+    #[serde(default = "one")]
+    pub at_least: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+pub fn stacks_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stacks")
+}
+
+impl Scenario {
+    pub fn load(id: &str) -> Scenario {
+        let path = stacks_dir().join(id).join("scenario.toml");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let scenario: Scenario =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(scenario.id, id, "{}: id must match the folder", path.display());
+        scenario
+    }
+}
