@@ -1,1 +1,227 @@
-//! Catalogue ids (stub; see shared/FAILURES.md).
+//! The failure catalogue: every failure class analylit-doctor may name, as listed in
+//! `shared/FAILURES.md`.
+//!
+//! A catalogue id is the shared vocabulary of the project: the rule that diagnoses a class uses it
+//! as its rule id (`rules/<id>.toml`), `explain <id>` looks it up, JSON output and tests speak it.
+//! A class that needs more than one rule gets extra rules named `<id>-<suffix>`.
+//!
+//! This table is the Rust mirror of the catalogue. It records, for each class, where its symptom
+//! shows ([`Seen`]) — which tells whether a rule file can diagnose it from a stack snapshot — and
+//! the auto-fix level exactly as the catalogue writes it.
+
+/// Where a failure class shows itself (the catalogue's "where" column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// Container logs.
+    Log,
+    /// `docker inspect` `.State` and `.RestartCount`.
+    State,
+    /// The health-check results (`.State.Health.Log[].Output`).
+    Health,
+    /// An HTTP request to the service (needs a probe).
+    Http,
+    /// Docker Compose's own stderr: invisible in a stack snapshot.
+    Cli,
+}
+
+/// One failure class of the catalogue.
+#[derive(Debug, Clone, Copy)]
+pub struct CatalogueEntry {
+    /// Kebab-case catalogue id.
+    pub id: &'static str,
+    /// Section letter of FAILURES.md (`A` application initialisation … `F` unclassified).
+    pub section: char,
+    /// The auto-fix level as written in the catalogue (`safe`, `unsafe`, `manual`,
+    /// `safe (with backup)`, `–` …).
+    pub fix_level: &'static str,
+    /// Where the symptom shows.
+    pub seen: &'static [Seen],
+}
+
+impl CatalogueEntry {
+    /// Whether a rule can see this class in a stack snapshot (logs, state or health output).
+    pub fn observable(&self) -> bool {
+        self.seen
+            .iter()
+            .any(|s| matches!(s, Seen::Log | Seen::State | Seen::Health))
+    }
+}
+
+const fn entry(
+    id: &'static str,
+    section: char,
+    fix_level: &'static str,
+    seen: &'static [Seen],
+) -> CatalogueEntry {
+    CatalogueEntry {
+        id,
+        section,
+        fix_level,
+        seen,
+    }
+}
+
+use Seen::{Cli, Health, Http, Log, State};
+
+/// Every failure class of `shared/FAILURES.md`, in catalogue order, plus `unclassified-failure`
+/// (section F: the finding the engine makes when no rule matches; it has no rule file).
+pub const CATALOGUE: &[CatalogueEntry] = &[
+    // A. Application initialisation
+    entry("gunicorn-worker-reinit", 'A', "manual", &[Log, Health, Cli]),
+    entry("init-ddl-race", 'A', "manual", &[Log]),
+    entry("engine-used-before-init", 'A', "manual", &[Log]),
+    entry("import-name-missing", 'A', "manual", &[Log, State]),
+    entry("blueprint-prefix-mismatch", 'A', "manual", &[Health, Http]),
+    entry("name-not-defined", 'A', "manual", &[Log, State]),
+    entry("route-not-decorated", 'A', "manual", &[Health, Http]),
+    entry("wsgi-app-not-found", 'A', "unsafe", &[Log, State]),
+    entry("app-context-at-import", 'A', "manual", &[Log, State]),
+    entry("gunicorn-worker-timeout", 'A', "unsafe", &[Log, Health]),
+    entry("port-in-use-in-container", 'A', "manual", &[Log, State]),
+    // B. Flower / GDBM
+    entry(
+        "flower-db-needs-recovery",
+        'B',
+        "safe (with backup)",
+        &[Log, State],
+    ),
+    entry("flower-db-bad-header", 'B', "safe (move)", &[Log]),
+    entry("flower-db-empty", 'B', "safe", &[Log]),
+    entry("volume-permission-denied", 'B', "unsafe", &[Log]),
+    entry("volume-read-only", 'B', "unsafe", &[Log]),
+    entry("mount-is-directory", 'B', "unsafe", &[Log]),
+    entry("flower-db-locked", 'B', "manual", &[Log]),
+    // C. Containers and health checks
+    entry("entrypoint-crlf", 'C', "safe", &[Log, State]),
+    entry("entrypoint-not-executable", 'C', "safe", &[State, Cli]),
+    entry(
+        "exec-format-error",
+        'C',
+        "safe (BOM/shebang), manual (arch)",
+        &[Log, State],
+    ),
+    entry("host-port-conflict", 'C', "unsafe", &[State, Cli]),
+    entry("oom-killed", 'C', "unsafe", &[State]),
+    entry("killed-after-grace", 'C', "unsafe", &[State]),
+    entry("restart-loop", 'C', "–", &[State]),
+    entry(
+        "healthcheck-tool-missing",
+        'C',
+        "safe (rewrite test, backup compose file)",
+        &[Health],
+    ),
+    entry(
+        "healthcheck-start-period-short",
+        'C',
+        "safe (backup compose file)",
+        &[Health, Cli],
+    ),
+    // Only compose's own stderr shows it: no rule file (a stack snapshot never sees the CLI).
+    entry("env-var-unset", 'C', "unsafe", &[Cli]),
+    // D. Ordering, networking, PostgreSQL
+    entry(
+        "depends-on-not-healthy",
+        'D',
+        "safe (backup compose file)",
+        &[Log],
+    ),
+    entry("host-unresolvable", 'D', "unsafe", &[Log]),
+    entry("pg-auth-failed", 'D', "unsafe", &[Log]),
+    entry("pg-role-missing", 'D', "unsafe", &[Log]),
+    entry("pg-database-missing", 'D', "unsafe", &[Log]),
+    entry("pg-starting-up", 'D', "safe", &[Log]),
+    entry("pg-version-mismatch", 'D', "manual", &[Log, State]),
+    entry("pg-data-permissions", 'D', "safe", &[Log]),
+    entry("pg-data-ownership", 'D', "unsafe", &[Log]),
+    entry("tables-missing", 'D', "unsafe", &[Log]),
+    entry("alembic-revision-missing", 'D', "unsafe", &[Log]),
+    // E. Redis, Celery, RQ, Socket.IO
+    entry("redis-misconf-rdb", 'E', "unsafe", &[Log]),
+    entry("redis-noauth", 'E', "unsafe", &[Log]),
+    entry("redis-wrongpass", 'E', "unsafe", &[Log]),
+    entry("redis-protected-mode", 'E', "unsafe", &[Log]),
+    entry("redis-bind-localhost", 'E', "unsafe", &[Log]),
+    entry("broker-unreachable", 'E', "unsafe", &[Log]),
+    entry("celery-unregistered-task", 'E', "manual", &[Log]),
+    entry("rq-localhost-url", 'E', "unsafe", &[Log]),
+    entry("socketio-redis-publish", 'E', "unsafe", &[Log]),
+    // F. When no class matches
+    entry("unclassified-failure", 'F', "–", &[]),
+];
+
+/// The catalogue entry with exactly this id.
+pub fn entry_for(id: &str) -> Option<&'static CatalogueEntry> {
+    CATALOGUE.iter().find(|e| e.id == id)
+}
+
+/// The catalogue class a rule id belongs to: the entry whose id equals `id`, or is its prefix
+/// followed by `-<suffix>` (`flower-db-needs-recovery-numsync`). The longest match wins.
+pub fn class_of(id: &str) -> Option<&'static CatalogueEntry> {
+    CATALOGUE
+        .iter()
+        .filter(|e| {
+            id == e.id
+                || id
+                    .strip_prefix(e.id)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|suffix| !suffix.is_empty())
+        })
+        .max_by_key(|e| e.id.len())
+}
+
+/// Whether `id` is a catalogue id, exactly or as `<id>-<suffix>`.
+pub fn is_catalogue_id(id: &str) -> bool {
+    class_of(id).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn ids_are_unique_and_kebab_case() {
+        let mut seen = BTreeSet::new();
+        for e in CATALOGUE {
+            assert!(seen.insert(e.id), "duplicate catalogue id {}", e.id);
+            assert!(
+                e.id.split('-').all(|w| !w.is_empty()
+                    && w.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+                "{} is not kebab-case",
+                e.id
+            );
+            assert!(('A'..='F').contains(&e.section), "{}: section", e.id);
+        }
+    }
+
+    #[test]
+    fn every_id_of_failures_md_is_listed() {
+        // FAILURES.md lives outside the crate; check it when it is there (the lead's checkout).
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/FAILURES.md");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return;
+        };
+        for line in text.lines().filter(|l| l.starts_with("| `")) {
+            let id = line[3..].split('`').next().unwrap_or_default();
+            assert!(
+                entry_for(id).is_some(),
+                "{id} is in FAILURES.md, not in CATALOGUE"
+            );
+        }
+    }
+
+    #[test]
+    fn suffixed_ids_belong_to_their_class() {
+        assert!(is_catalogue_id("name-not-defined"));
+        assert!(is_catalogue_id("flower-db-needs-recovery-numsync"));
+        assert_eq!(
+            class_of("import-name-missing-cycle").map(|e| e.id),
+            Some("import-name-missing")
+        );
+        assert!(!is_catalogue_id("name-not"));
+        assert!(!is_catalogue_id("name-not-defined-"));
+        assert!(!is_catalogue_id("name-not-definedx"));
+        assert!(!is_catalogue_id("unknown-thing"));
+    }
+}

@@ -42,4 +42,11 @@ macro_rules! lab_tests {
 
 lab_tests! {
     healthy => "healthy",
+    gunicorn_worker_reinit => "gunicorn-worker-reinit",
+    engine_used_before_init => "engine-used-before-init",
+    import_name_missing => "import-name-missing",
+    name_not_defined => "name-not-defined",
+    blueprint_prefix_mismatch => "blueprint-prefix-mismatch",
+    route_not_decorated => "route-not-decorated",
+    flower_db_needs_recovery => "flower-db-needs-recovery",
 }

@@ -1,1 +1,302 @@
-//! Rule files (stub).
+//! Rules are data: one TOML file per failure class, `rules/<id>.toml`, compiled into the binary
+//! and overridable from a directory. Adding a failure class means adding a file here, not Rust.
+//!
+//! # A rule file
+//!
+//! ```toml
+//! id = "name-not-defined"          # catalogue id, or "<class-id>-<suffix>"; = the file name
+//! title = "A name is used but never defined or imported"
+//! severity = "error"               # info < warning < error < critical
+//! summary = "`{name}` is used but never defined or imported"
+//! explanation = """Why it happens, how to confirm it."""
+//! references = ["FAILURES.md#a-application-initialisation"]
+//! services = ["web", "worker*"]    # optional service-name globs (* and ?); default: every service
+//! effect = false                   # optional: a downstream effect (restart-loop), ranked last
+//! confirms = ["restart-loop"]      # optional: rules whose findings on the same service fold
+//!                                  # under this one
+//!
+//! [[symptom]]
+//! logs = '''NameError: name '(?P<name>\w+)' is not defined'''   # regex over each log line
+//! required = true                  # optional, default false
+//! at_least = 1                     # optional (logs/health only): lines that must match
+//!
+//! [[symptom]]
+//! health = '''returned error: 404'''  # regex over each health-check output line
+//!
+//! [[symptom]]
+//! state = { exit_code = 3, restarting = true }
+//!
+//! [fix]                            # optional for effect rules only
+//! title = "Import the missing name"
+//! safety = "manual"                # manual < unsafe < safe
+//! steps = ["Add `from utils.database import {name}`.", "Rebuild and restart {service}."]
+//! ```
+//!
+//! `state` conditions (all must hold): `status` (one or a list of created, running, restarting,
+//! exited, dead, paused), `exit_code` (one or a list), `restarting`, `oom_killed`, `health`
+//! (healthy, unhealthy, starting, none), `restarts_at_least`, `error` (regex over `.State.Error`).
+//!
+//! # Matching (implemented by the engine)
+//!
+//! A rule applies to the services its `services` globs match. On such a service:
+//! - a `logs` symptom holds when at least `at_least` lines of the log match its regex; a `health`
+//!   symptom likewise over the output lines of the kept health-check results; a `state` symptom
+//!   when its [`StatePredicate::holds`] for the container's [`StateFacts`];
+//! - the rule **fires** when every `required` symptom holds and at least one symptom holds. So a
+//!   rule with required symptoms fires on exactly those, its other symptoms only add evidence; a
+//!   rule without required symptoms fires on any one of them (each must be specific enough);
+//! - named captures of the matched lines (and of a matched `state.error` regex) fill the
+//!   `{placeholders}` of the summary and fix; the most recent matching line wins, and `{service}`
+//!   is always the service name ([`Rule::render_summary`]);
+//! - findings of rules listed in `confirms` on the same service fold under the confirming rule;
+//!   `effect` rules rank after causes.
+//!
+//! # Loading
+//!
+//! Like cargo-deny: each file is parsed into a spanned TOML tree, then validated as a whole,
+//! collecting **all** problems (unknown keys, missing keys, wrong types, bad regexes, unknown
+//! values, placeholders without a capture, ids that are not kebab-case or differ from the file
+//! name), then files are checked together (duplicate ids, `confirms` targets). Each problem is one
+//! miette diagnostic labelled on the exact bytes at fault, with one [`Code`]; a [`RulesError`]
+//! groups them.
+//!
+//! Reserved for later versions (rejected as unknown keys today): `[[probe]]` tables (a rule's
+//! probe kinds), typed `[[fix.step]]` tables (new [`FixStep`] variants), `[[test]]` tables
+//! (positive and negative examples beside the rule).
+mod diagnostic;
+mod embedded;
+mod load;
+mod model;
+mod parse;
+
+pub use diagnostic::{Code, Problem, RulesError};
+pub use model::{
+    ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
+    StateFacts, StatePredicate, Symptom, Template,
+};
+
+use parse::FileInput;
+use std::path::Path;
+
+/// A validated set of rules with unique ids, sorted by id.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The rules, sorted by id.
+    pub fn iter(&self) -> std::slice::Iter<'_, Rule> {
+        self.rules.iter()
+    }
+
+    /// The rule with this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules
+            .binary_search_by(|r| r.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.rules[i])
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a RuleSet {
+    type Item = &'a Rule;
+    type IntoIter = std::slice::Iter<'a, Rule>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// The rules compiled into the binary (`rules/*.toml`).
+pub fn load_embedded() -> Result<RuleSet, RulesError> {
+    load::load(embedded_inputs(), Vec::new())
+}
+
+/// The embedded rules plus every `*.toml` of `dir`: a file whose id is an embedded rule's
+/// replaces it, a new id adds a rule.
+pub fn load_with_overrides(dir: Option<&Path>) -> Result<RuleSet, RulesError> {
+    let mut inputs = embedded_inputs();
+    let mut io = Vec::new();
+    if let Some(dir) = dir {
+        let (files, problems) = load::read_dir(dir);
+        inputs.extend(files);
+        io = problems;
+    }
+    load::load(inputs, io)
+}
+
+/// Rules from in-memory files (path, text), none of them embedded: for tests and tools.
+pub fn load_files<P: AsRef<Path>>(files: &[(P, String)]) -> Result<RuleSet, RulesError> {
+    let inputs = files
+        .iter()
+        .map(|(path, text)| FileInput {
+            path: path.as_ref().display().to_string(),
+            text: text.clone().into(),
+            embedded: false,
+        })
+        .collect();
+    load::load(inputs, Vec::new())
+}
+
+fn embedded_inputs() -> Vec<FileInput> {
+    embedded::EMBEDDED
+        .iter()
+        .map(|(id, text)| FileInput {
+            path: format!("rules/{id}.toml"),
+            text: (*text).to_owned().into(),
+            embedded: true,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::{self, CATALOGUE};
+
+    fn embedded() -> RuleSet {
+        match load_embedded() {
+            Ok(set) => set,
+            Err(e) => {
+                let mut out = String::new();
+                miette::GraphicalReportHandler::new_themed(
+                    miette::GraphicalTheme::unicode_nocolor(),
+                )
+                .with_width(100)
+                .render_report(&mut out, &e)
+                .expect("render");
+                panic!("embedded rules do not load:\n{out}");
+            }
+        }
+    }
+
+    #[test]
+    fn embedded_rules_load() {
+        let set = embedded();
+        assert_eq!(set.len(), embedded::EMBEDDED.len());
+        for rule in &set {
+            assert!(rule.source.embedded);
+            assert_eq!(rule.source.path, format!("rules/{}.toml", rule.id));
+        }
+    }
+
+    #[test]
+    fn every_embedded_rule_id_is_a_catalogue_id() {
+        for rule in &embedded() {
+            assert!(
+                catalogue::is_catalogue_id(&rule.id),
+                "{} is not a catalogue id (nor <id>-<suffix>)",
+                rule.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_observable_class_has_its_rule() {
+        let set = embedded();
+        for entry in CATALOGUE {
+            let has_rule = set.get(entry.id).is_some();
+            if entry.observable() {
+                assert!(
+                    has_rule,
+                    "{} shows in logs/state/health but has no rule",
+                    entry.id
+                );
+            } else {
+                // env-var-unset shows only in compose's CLI output; unclassified-failure is the
+                // engine's fallback, not a rule.
+                assert!(!has_rule, "{} cannot be seen by a rule", entry.id);
+            }
+        }
+    }
+
+    #[test]
+    fn fix_safety_is_the_catalogues() {
+        for rule in &embedded() {
+            let class = catalogue::class_of(&rule.id).expect("catalogue id");
+            match &rule.fix {
+                None => assert!(
+                    rule.effect && class.fix_level == "–",
+                    "{}: only effects without a catalogue fix level may omit [fix]",
+                    rule.id
+                ),
+                Some(fix) => {
+                    // The catalogue's level starts with the safety (`safe (with backup)`), or
+                    // names it among several (`safe (BOM/shebang), manual (arch)`: the most
+                    // careful one is used until a probe tells the cases apart).
+                    let levels: Vec<&str> = class
+                        .fix_level
+                        .split(',')
+                        .filter_map(|l| l.split_whitespace().next())
+                        .collect();
+                    let most_careful = levels
+                        .iter()
+                        .filter_map(|l| Safety::ALL.into_iter().find(|s| s.as_str() == *l))
+                        .min();
+                    assert_eq!(
+                        Some(fix.safety),
+                        most_careful,
+                        "{}: catalogue says `{}`",
+                        rule.id,
+                        class.fix_level
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn failures_md_references_name_real_sections() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/FAILURES.md");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return;
+        };
+        // GitHub's heading anchors: lowercase, punctuation dropped, spaces to `-`.
+        let anchors: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("## "))
+            .map(|h| {
+                h.to_lowercase()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+                    .map(|c| if c == ' ' { '-' } else { c })
+                    .collect()
+            })
+            .collect();
+        for rule in &embedded() {
+            for r in &rule.references {
+                if let Some(anchor) = r.strip_prefix("FAILURES.md#") {
+                    assert!(anchors.iter().any(|a| a == anchor), "{}: {r}", rule.id);
+                }
+            }
+            assert!(
+                rule.references
+                    .iter()
+                    .any(|r| r.starts_with("FAILURES.md#")),
+                "{}: reference its FAILURES.md section",
+                rule.id
+            );
+        }
+    }
+
+    #[test]
+    fn confirms_name_loaded_rules_and_effects_come_last() {
+        let set = embedded();
+        let restart = set.get("restart-loop").expect("restart-loop");
+        assert!(restart.effect);
+        for rule in &set {
+            for c in &rule.confirms {
+                assert!(set.get(c).is_some(), "{} confirms unknown {c}", rule.id);
+            }
+        }
+    }
+}

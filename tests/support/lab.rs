@@ -35,6 +35,26 @@ pub fn docker_or_skip(test: &str) -> bool {
     ok
 }
 
+/// Build the lab images when they are missing or stale (cheap when they are up to date), once per
+/// test binary, so `cargo test` alone works on a machine that has only a Docker engine.
+fn ensure_images() {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let result = BUILT.get_or_init(|| {
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images/build.sh");
+        let out = run_bounded(Command::new("bash").arg(&script), Duration::from_secs(1200));
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("{} failed ({})", script.display(), out.status))
+        }
+    });
+    if let Err(e) = result {
+        panic!("lab images: {e}");
+    }
+}
+
 /// `docker-compose` (v1) when present, else `docker compose` (v2).
 fn compose_program() -> (String, Vec<String>) {
     let v1 = Command::new("docker-compose")
@@ -140,9 +160,9 @@ impl ServiceView {
                 .status
                 .as_ref()
                 .is_none_or(|st| st.contains(&self.state_field("status")))
-            && want.restarts_at_least.is_none_or(|n| {
-                self.state_field("restarts").parse::<i64>().unwrap_or(0) >= n
-            })
+            && want
+                .restarts_at_least
+                .is_none_or(|n| self.state_field("restarts").parse::<i64>().unwrap_or(0) >= n)
             && want
                 .exit_code
                 .is_none_or(|c| self.state_field("exit_code") == c.to_string())
@@ -157,6 +177,9 @@ pub struct Lab {
     /// What `compose up` printed (stdout then stderr).
     pub up_output: String,
     pub settled_after: Duration,
+    /// What the docker CLI showed at the moment the stack settled: evidence is judged on this,
+    /// since a crash-looping container's state moves on right after.
+    pub settled_views: BTreeMap<String, ServiceView>,
     compose: (String, Vec<String>),
     _lock: MutexGuard<'static, ()>,
 }
@@ -166,6 +189,7 @@ impl Lab {
     /// Panics (after tearing down) when they do not hold within the bound.
     pub fn up(id: &str) -> Lab {
         let lock = ONE_STACK.lock().unwrap_or_else(|p| p.into_inner());
+        ensure_images();
         let scenario = Scenario::load(id);
         let dir = stacks_dir().join(id);
         let mut lab = Lab {
@@ -174,6 +198,7 @@ impl Lab {
             dir,
             up_output: String::new(),
             settled_after: Duration::ZERO,
+            settled_views: BTreeMap::new(),
             compose: compose_program(),
             _lock: lock,
         };
@@ -211,7 +236,15 @@ impl Lab {
 
     fn down(&self) {
         let out = self.compose(
-            &["down", "-v", "--rmi", "local", "--remove-orphans", "-t", "3"],
+            &[
+                "down",
+                "-v",
+                "--rmi",
+                "local",
+                "--remove-orphans",
+                "-t",
+                "3",
+            ],
             Duration::from_secs(120),
         );
         if !out.status.success() {
@@ -235,14 +268,11 @@ impl Lab {
                 .lab
                 .settled
                 .iter()
-                .filter(|want| {
-                    !views
-                        .get(&want.service)
-                        .is_some_and(|v| v.settled(want))
-                })
+                .filter(|want| !views.get(&want.service).is_some_and(|v| v.settled(want)))
                 .collect();
             if pending.is_empty() {
                 self.settled_after = started.elapsed();
+                self.settled_views = views;
                 eprintln!(
                     "{}: settled after {:.1}s ({polls} polls)",
                     self.project,
@@ -297,8 +327,7 @@ impl Lab {
         );
         let all: Value = serde_json::from_slice(&inspect.stdout).unwrap_or(Value::Null);
         for c in all.as_array().into_iter().flatten() {
-            let Some(service) = c["Config"]["Labels"]["com.docker.compose.service"].as_str()
-            else {
+            let Some(service) = c["Config"]["Labels"]["com.docker.compose.service"].as_str() else {
                 continue;
             };
             let id = c["Id"].as_str().unwrap_or_default().to_string();
@@ -326,10 +355,9 @@ impl Lab {
 
     /// Assert that every piece of the scenario's decisive evidence really appears.
     pub fn assert_evidence(&self) {
-        let views = self.services();
         let mut missing = Vec::new();
         for ev in &self.scenario.evidence {
-            if let Err(why) = self.check_evidence(&views, ev) {
+            if let Err(why) = self.check_evidence(&self.settled_views, ev) {
                 missing.push(why);
             }
         }
@@ -346,7 +374,8 @@ impl Lab {
         views: &BTreeMap<String, ServiceView>,
         ev: &Evidence,
     ) -> Result<(), String> {
-        let re = Regex::new(&ev.pattern).map_err(|e| format!("bad pattern {:?}: {e}", ev.pattern))?;
+        let re =
+            Regex::new(&ev.pattern).map_err(|e| format!("bad pattern {:?}: {e}", ev.pattern))?;
         let haystack = match ev.source {
             Source::Cli => self.up_output.clone(),
             _ => {
@@ -369,7 +398,10 @@ impl Lab {
                 "{} {:?}{}: /{}/ matched {n} line(s), want ≥ {}; last lines:\n{}",
                 ev.service,
                 ev.source,
-                ev.field.as_deref().map(|f| format!(".{f}")).unwrap_or_default(),
+                ev.field
+                    .as_deref()
+                    .map(|f| format!(".{f}"))
+                    .unwrap_or_default(),
                 ev.pattern,
                 ev.at_least,
                 tail(&haystack, 15)

@@ -91,7 +91,12 @@ impl Scenario {
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let scenario: Scenario =
             toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(scenario.id, id, "{}: id must match the folder", path.display());
+        assert_eq!(
+            scenario.id,
+            id,
+            "{}: id must match the folder",
+            path.display()
+        );
         scenario
     }
 }

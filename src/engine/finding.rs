@@ -1,0 +1,85 @@
+//! What the engine concludes: findings with their evidence, ready for any printer.
+use crate::rules::{Safety, Severity};
+use serde::Serialize;
+
+/// One failure class on one service, with what proves it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Catalogue id (the rule id), or `unclassified-failure`.
+    pub id: String,
+    pub title: String,
+    pub service: String,
+    #[serde(serialize_with = "severity_str")]
+    pub severity: Severity,
+    /// One-line cause, secrets masked.
+    pub summary: String,
+    /// Decisive evidence first.
+    pub evidence: Vec<Evidence>,
+    pub fix: Option<FixView>,
+    /// Findings explained by this one (downstream effects), folded under it.
+    pub effects: Vec<Finding>,
+    /// For a folded effect: the id and service of its cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caused_by: Option<String>,
+    /// Where the rule came from (`rules/<id>.toml` or the override file).
+    pub rule: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FixView {
+    pub title: String,
+    #[serde(serialize_with = "safety_str")]
+    pub safety: Safety,
+    pub steps: Vec<String>,
+}
+
+/// A fact that supports a finding. Text is already redacted.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    /// A log line that matched one of the rule's patterns.
+    Log {
+        container: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ts: Option<String>,
+        text: String,
+        /// How many lines in the tail matched the same pattern.
+        occurrences: usize,
+    },
+    /// A health check result whose output matched.
+    Health {
+        container: String,
+        exit_code: i64,
+        text: String,
+    },
+    /// A container state field.
+    State {
+        container: String,
+        field: String,
+        value: String,
+    },
+}
+
+impl Evidence {
+    pub fn text(&self) -> String {
+        match self {
+            Evidence::Log { text, .. } | Evidence::Health { text, .. } => text.clone(),
+            Evidence::State { field, value, .. } => format!("{field} = {value}"),
+        }
+    }
+
+    pub fn ts(&self) -> Option<&str> {
+        match self {
+            Evidence::Log { ts, .. } => ts.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+fn severity_str<S: serde::Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s.as_str())
+}
+
+fn safety_str<S: serde::Serializer>(s: &Safety, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s.as_str())
+}

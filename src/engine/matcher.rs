@@ -1,0 +1,238 @@
+//! Symptom matching: every log and health pattern of every rule is compiled once into a
+//! [`RegexSet`], so each line is scanned once whatever the number of rules; only the rules whose
+//! patterns matched re-run their own regex, to extract captures.
+//!
+//! A rule fires on a service when every `required` symptom holds and at least one log or health
+//! symptom holds (a rule made only of state symptoms fires when they all hold). State symptoms
+//! alone are supporting facts: many classes share an exit code.
+use crate::rules::{Rule, RuleSet, StateFacts, Symptom};
+use crate::stack::snapshot::{ContainerSnapshot, LogLine};
+use regex::RegexSet;
+use std::collections::BTreeMap;
+
+/// How many matching lines per symptom are kept as evidence (the most recent ones).
+pub const EVIDENCE_LINES: usize = 3;
+
+pub struct Matcher<'r> {
+    rules: Vec<&'r Rule>,
+    logs: RegexSet,
+    logs_of: Vec<(usize, usize)>,
+    health: RegexSet,
+    health_of: Vec<(usize, usize)>,
+}
+
+/// One symptom that held, with the lines that made it hold.
+#[derive(Debug, Clone)]
+pub struct SymptomHit<'s> {
+    pub symptom: usize,
+    pub kind: HitKind<'s>,
+}
+
+#[derive(Debug, Clone)]
+pub enum HitKind<'s> {
+    /// Matching log lines (container, line), oldest first, and their total count.
+    Logs {
+        lines: Vec<(&'s ContainerSnapshot, &'s LogLine)>,
+        total: usize,
+    },
+    /// Matching health outputs (container, exit code, output line).
+    Health {
+        lines: Vec<(&'s ContainerSnapshot, i64, String)>,
+        total: usize,
+    },
+    /// The container whose state satisfied the predicate.
+    State(&'s ContainerSnapshot),
+}
+
+/// A rule that fired on a service.
+#[derive(Debug, Clone)]
+pub struct RuleMatch<'r, 's> {
+    pub rule: &'r Rule,
+    pub service: String,
+    pub hits: Vec<SymptomHit<'s>>,
+    pub captures: BTreeMap<String, String>,
+}
+
+pub fn facts(c: &ContainerSnapshot) -> StateFacts {
+    StateFacts {
+        status: c.state.status.clone(),
+        exit_code: (!c.state.started_at.starts_with("0001-")).then_some(c.state.exit_code),
+        restarting: c.state.restarting,
+        oom_killed: c.state.oom_killed,
+        health: c.health.as_ref().map(|h| h.status.clone()),
+        restarts: c.restart_count,
+        error: c.state.error.clone(),
+    }
+}
+
+impl<'r> Matcher<'r> {
+    pub fn new(rules: &'r RuleSet) -> Self {
+        let rules: Vec<&Rule> = rules.iter().collect();
+        let (mut logs, mut logs_of, mut health, mut health_of) = (vec![], vec![], vec![], vec![]);
+        for (ri, rule) in rules.iter().enumerate() {
+            for (si, symptom) in rule.symptoms.iter().enumerate() {
+                match symptom {
+                    Symptom::Logs { regex, .. } => {
+                        logs.push(regex.as_str().to_string());
+                        logs_of.push((ri, si));
+                    }
+                    Symptom::Health { regex, .. } => {
+                        health.push(regex.as_str().to_string());
+                        health_of.push((ri, si));
+                    }
+                    Symptom::State { .. } => {}
+                }
+            }
+        }
+        Matcher {
+            rules,
+            // Each pattern compiled alone when the rule was loaded, so the set compiles too.
+            logs: RegexSet::new(&logs).expect("rule log patterns compile"),
+            logs_of,
+            health: RegexSet::new(&health).expect("rule health patterns compile"),
+            health_of,
+        }
+    }
+
+    /// Match every rule that applies to `service` against its containers.
+    pub fn match_service<'s>(
+        &self,
+        service: &str,
+        containers: &[&'s ContainerSnapshot],
+    ) -> Vec<RuleMatch<'r, 's>> {
+        let applies: Vec<bool> = self.rules.iter().map(|r| r.applies_to(service)).collect();
+        // (rule, symptom) → hits, filled in one pass over the lines.
+        let mut log_hits: BTreeMap<(usize, usize), Vec<(&ContainerSnapshot, &LogLine)>> =
+            BTreeMap::new();
+        let mut health_hits: BTreeMap<(usize, usize), Vec<(&ContainerSnapshot, i64, String)>> =
+            BTreeMap::new();
+        for c in containers {
+            for line in &c.logs.lines {
+                for idx in self.logs.matches(&line.text).iter() {
+                    let key = self.logs_of[idx];
+                    if applies[key.0] {
+                        log_hits.entry(key).or_default().push((c, line));
+                    }
+                }
+            }
+            for result in c.health.iter().flat_map(|h| &h.log) {
+                for out in result.output.lines() {
+                    for idx in self.health.matches(out).iter() {
+                        let key = self.health_of[idx];
+                        if applies[key.0] {
+                            health_hits.entry(key).or_default().push((
+                                c,
+                                result.exit_code,
+                                out.to_string(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+
+        let mut out = Vec::new();
+        for (ri, rule) in self.rules.iter().enumerate() {
+            if !applies[ri] {
+                continue;
+            }
+            if let Some(m) = self.evaluate(ri, rule, service, containers, &log_hits, &health_hits) {
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    fn evaluate<'s>(
+        &self,
+        ri: usize,
+        rule: &'r Rule,
+        service: &str,
+        containers: &[&'s ContainerSnapshot],
+        log_hits: &BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, &'s LogLine)>>,
+        health_hits: &BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, i64, String)>>,
+    ) -> Option<RuleMatch<'r, 's>> {
+        let mut hits = Vec::new();
+        let mut line_symptoms = 0;
+        let mut line_symptoms_held = 0;
+        for (si, symptom) in rule.symptoms.iter().enumerate() {
+            let held = match symptom {
+                Symptom::Logs { at_least, .. } => {
+                    line_symptoms += 1;
+                    log_hits
+                        .get(&(ri, si))
+                        .filter(|l| l.len() >= (*at_least).max(1))
+                        .map(|l| HitKind::Logs {
+                            total: l.len(),
+                            lines: l[l.len().saturating_sub(EVIDENCE_LINES)..].to_vec(),
+                        })
+                }
+                Symptom::Health { at_least, .. } => {
+                    line_symptoms += 1;
+                    health_hits
+                        .get(&(ri, si))
+                        .filter(|l| l.len() >= (*at_least).max(1))
+                        .map(|l| HitKind::Health {
+                            total: l.len(),
+                            lines: l[l.len().saturating_sub(EVIDENCE_LINES)..].to_vec(),
+                        })
+                }
+                Symptom::State { predicate, .. } => containers
+                    .iter()
+                    .find(|c| predicate.holds(&facts(c)))
+                    .map(|c| HitKind::State(c)),
+            };
+            match held {
+                Some(kind) => {
+                    if !matches!(kind, HitKind::State(_)) {
+                        line_symptoms_held += 1;
+                    }
+                    hits.push(SymptomHit { symptom: si, kind });
+                }
+                None if symptom.required() => return None,
+                None => {}
+            }
+        }
+        let fires = if line_symptoms == 0 {
+            hits.len() == rule.symptoms.len()
+        } else {
+            line_symptoms_held > 0
+        };
+        if !fires {
+            return None;
+        }
+        let captures = captures(rule, &hits);
+        Some(RuleMatch {
+            rule,
+            service: service.to_string(),
+            hits,
+            captures,
+        })
+    }
+}
+
+/// Named captures from the most recent matching line of each symptom (earlier symptoms win).
+fn captures(rule: &Rule, hits: &[SymptomHit]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for hit in hits {
+        let Some(re) = rule.symptoms[hit.symptom].regex() else {
+            continue;
+        };
+        let text: Option<String> = match &hit.kind {
+            HitKind::Logs { lines, .. } => lines.last().map(|(_, l)| l.text.clone()),
+            HitKind::Health { lines, .. } => lines.last().map(|(_, _, t)| t.clone()),
+            HitKind::State(c) => Some(c.state.error.clone()),
+        };
+        let Some(text) = text else { continue };
+        let Some(caps) = re.captures(&text) else {
+            continue;
+        };
+        for name in re.capture_names().flatten() {
+            if let Some(m) = caps.name(name) {
+                out.entry(name.to_string())
+                    .or_insert_with(|| m.as_str().to_string());
+            }
+        }
+    }
+    out
+}

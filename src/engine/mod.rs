@@ -1,0 +1,253 @@
+//! Match and rank: from a [`StackSnapshot`] and a [`RuleSet`] to a [`Diagnosis`] — findings
+//! about services, root causes first, effects folded under their cause, every text redacted.
+//!
+//! Nothing here talks to Docker: the same engine runs on a live snapshot or a recorded one.
+pub mod finding;
+pub mod matcher;
+pub mod unclassified;
+
+use crate::redact::Redactor;
+use crate::rules::{RuleSet, Severity};
+use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
+pub use finding::{Evidence, Finding, FixView};
+use matcher::{HitKind, Matcher, RuleMatch};
+use serde::Serialize;
+use std::cmp::Reverse;
+
+/// The overview line of one service.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    pub name: String,
+    pub containers: usize,
+    /// created | running | restarting | exited | dead | paused
+    pub state: String,
+    /// healthy | unhealthy | starting, or null without a health check.
+    pub health: Option<String>,
+    pub exit_code: Option<i64>,
+    pub restarts: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnosis {
+    pub project: String,
+    pub services: Vec<ServiceStatus>,
+    /// Most likely root cause first; effects are inside their cause's `effects`.
+    pub findings: Vec<Finding>,
+}
+
+impl Diagnosis {
+    /// Findings above `info`, counted with their folded effects.
+    pub fn has_problems(&self) -> bool {
+        self.findings.iter().any(|f| f.severity > Severity::Info)
+    }
+}
+
+pub fn diagnose(snapshot: &StackSnapshot, rules: &RuleSet) -> Diagnosis {
+    let redactor = Redactor::for_snapshot(snapshot);
+    let matcher = Matcher::new(rules);
+    let mut findings = Vec::new();
+    let mut services = Vec::new();
+    for service in snapshot.services() {
+        let containers: Vec<&ContainerSnapshot> = snapshot
+            .containers
+            .iter()
+            .filter(|c| c.service == service)
+            .collect();
+        services.push(service_status(service, &containers));
+        let matches = matcher.match_service(service, &containers);
+        let mut service_findings: Vec<Finding> =
+            matches.iter().map(|m| to_finding(m, &redactor)).collect();
+        let has_cause = matches.iter().any(|m| !m.rule.effect);
+        if !has_cause {
+            if let Some(c) = containers.iter().find(|c| unclassified::is_failing(c)) {
+                service_findings.push(unclassified_finding(c, &redactor));
+            }
+        }
+        findings.extend(fold_same_service(service_findings, rules));
+    }
+    rank(&mut findings, snapshot);
+    Diagnosis {
+        project: snapshot.project.clone(),
+        services,
+        findings,
+    }
+}
+
+fn service_status(name: &str, containers: &[&ContainerSnapshot]) -> ServiceStatus {
+    // The worst container speaks for the service.
+    let worst = containers
+        .iter()
+        .max_by_key(|c| (unclassified::is_failing(c), c.restart_count))
+        .expect("a service has a container");
+    ServiceStatus {
+        name: name.to_string(),
+        containers: containers.len(),
+        state: worst.state.status.clone(),
+        health: worst.health.as_ref().map(|h| h.status.clone()),
+        exit_code: (worst.state.status != "running" || worst.state.exit_code != 0)
+            .then_some(worst.state.exit_code),
+        restarts: worst.restart_count,
+    }
+}
+
+fn to_finding(m: &RuleMatch, redactor: &Redactor) -> Finding {
+    let rule = m.rule;
+    let mut evidence = Vec::new();
+    // Log and health lines first (decisive), state facts after (supporting).
+    for hit in &m.hits {
+        match &hit.kind {
+            HitKind::Logs { lines, total } => {
+                for (c, l) in lines {
+                    evidence.push(Evidence::Log {
+                        container: c.name.clone(),
+                        ts: l.ts.clone(),
+                        text: redactor.text(&l.text),
+                        occurrences: *total,
+                    });
+                }
+            }
+            HitKind::Health { lines, .. } => {
+                for (c, code, text) in lines {
+                    let e = Evidence::Health {
+                        container: c.name.clone(),
+                        exit_code: *code,
+                        text: redactor.text(text),
+                    };
+                    if !evidence.contains(&e) {
+                        evidence.push(e);
+                    }
+                }
+            }
+            HitKind::State(_) => {}
+        }
+    }
+    for hit in &m.hits {
+        if let HitKind::State(c) = &hit.kind {
+            for e in unclassified::state_evidence(c) {
+                if !evidence.contains(&e) {
+                    evidence.push(e);
+                }
+            }
+        }
+    }
+    let summary = redactor.text(&rule.render_summary(&m.captures, &m.service));
+    Finding {
+        id: rule.id.clone(),
+        title: rule.title.clone(),
+        service: m.service.clone(),
+        severity: rule.severity,
+        summary,
+        evidence,
+        fix: rule.fix.as_ref().map(|f| FixView {
+            title: redactor.text(&f.title.render(&m.captures, &m.service)),
+            safety: f.safety,
+            steps: f
+                .steps
+                .iter()
+                .map(|s| redactor.text(&s.render(&m.captures, &m.service)))
+                .collect(),
+        }),
+        effects: vec![],
+        caused_by: None,
+        rule: rule.source.path.clone(),
+    }
+}
+
+fn unclassified_finding(c: &ContainerSnapshot, redactor: &Redactor) -> Finding {
+    let (summary, evidence) = unclassified::evidence(c);
+    Finding {
+        id: unclassified::ID.into(),
+        title: "A failing service that no rule explains".into(),
+        service: c.service.clone(),
+        severity: Severity::Error,
+        summary: redactor.text(&summary),
+        evidence: evidence
+            .into_iter()
+            .map(|e| match e {
+                Evidence::Log {
+                    container,
+                    ts,
+                    text,
+                    occurrences,
+                } => Evidence::Log {
+                    container,
+                    ts,
+                    text: redactor.text(&text),
+                    occurrences,
+                },
+                Evidence::Health {
+                    container,
+                    exit_code,
+                    text,
+                } => Evidence::Health {
+                    container,
+                    exit_code,
+                    text: redactor.text(&text),
+                },
+                other => other,
+            })
+            .collect(),
+        fix: None,
+        effects: vec![],
+        caused_by: None,
+        rule: "built-in".into(),
+    }
+}
+
+/// On one service, a finding whose rule `confirms` another's id takes that finding as an
+/// effect; effect rules (restart-loop) fold under any cause on the same service.
+fn fold_same_service(mut findings: Vec<Finding>, rules: &RuleSet) -> Vec<Finding> {
+    let is_effect = |f: &Finding| rules.get(&f.id).is_some_and(|r| r.effect);
+    let explains = |cause: &Finding, effect: &Finding| {
+        cause.id != effect.id
+            && (rules
+                .get(&cause.id)
+                .is_some_and(|r| r.confirms.iter().any(|c| *c == effect.id))
+                || (is_effect(effect) && !is_effect(cause)))
+    };
+    let mut i = 0;
+    while i < findings.len() {
+        let cause = findings
+            .iter()
+            .position(|c| explains(c, &findings[i]) && c.caused_by.is_none());
+        match cause {
+            Some(ci) if ci != i => {
+                let mut effect = findings.remove(i);
+                let ci = if ci > i { ci - 1 } else { ci };
+                effect.caused_by = Some(format!("{} on {}", findings[ci].id, findings[ci].service));
+                findings[ci].effects.push(effect);
+                i = 0;
+            }
+            _ => i += 1,
+        }
+    }
+    findings
+}
+
+/// Root causes first: failing services before healthy ones, higher severity first, the earliest
+/// evidence first (the first thing that broke usually broke the rest), effects last.
+fn rank(findings: &mut [Finding], snapshot: &StackSnapshot) {
+    let failing = |service: &str| {
+        snapshot
+            .containers
+            .iter()
+            .any(|c| c.service == service && unclassified::is_failing(c))
+    };
+    findings.sort_by_cached_key(|f| {
+        let earliest = f
+            .evidence
+            .iter()
+            .filter_map(Evidence::ts)
+            .min()
+            .map(String::from)
+            .unwrap_or_else(|| "9999".into());
+        (
+            f.id == "restart-loop",
+            Reverse(f.severity),
+            !failing(&f.service),
+            f.id == unclassified::ID,
+            earliest,
+            f.service.clone(),
+        )
+    });
+}

@@ -1,0 +1,78 @@
+//! Errors for people: what happened, where, and what to do next. All of them exit with code 2.
+use miette::Diagnostic;
+use thiserror::Error;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum DoctorError {
+    #[error("cannot reach the Docker engine at {host} (from {from}): {reason}")]
+    #[diagnostic(
+        code(doctor::daemon_unreachable),
+        help(
+            "Is the Docker daemon running? `docker info` should answer. Point DOCKER_HOST or DOCKER_CONTEXT at the right engine if it runs elsewhere."
+        )
+    )]
+    DaemonUnreachable {
+        host: String,
+        from: String,
+        reason: String,
+    },
+
+    #[error("permission denied on the Docker socket {host}")]
+    #[diagnostic(
+        code(doctor::socket_permission_denied),
+        help(
+            "Run as a user in the `docker` group (then log in again), or with sudo, or point DOCKER_HOST at an engine you may use."
+        )
+    )]
+    PermissionDenied { host: String },
+
+    #[error("docker context {context:?} (from {from}) is not in the docker config")]
+    #[diagnostic(
+        code(doctor::unknown_context),
+        help(
+            "`docker context ls` lists the contexts; set DOCKER_CONTEXT to one of them or unset it."
+        )
+    )]
+    UnknownContext { context: String, from: String },
+
+    #[error("unsupported Docker host {host:?} (from {from})")]
+    #[diagnostic(
+        code(doctor::unsupported_host),
+        help("Use a unix:// socket or a tcp:// address.")
+    )]
+    UnsupportedHost { host: String, from: String },
+
+    #[error("no containers for compose project {project:?} ({how})")]
+    #[diagnostic(
+        code(doctor::no_containers),
+        help(
+            "Start the stack first (`docker compose up -d`), or name the project with -p/--project-name or COMPOSE_PROJECT_NAME. Projects with containers here: {known}"
+        )
+    )]
+    NoContainers {
+        project: String,
+        how: String,
+        known: String,
+    },
+
+    #[error("cannot tell which compose project to check")]
+    #[diagnostic(
+        code(doctor::no_project),
+        help(
+            "Run from the directory of the compose file, pass -f/--file, or name the project with -p/--project-name or COMPOSE_PROJECT_NAME."
+        )
+    )]
+    NoProject,
+
+    #[error("the Docker engine failed while {doing}: {reason}")]
+    #[diagnostic(code(doctor::engine_error))]
+    Engine { doing: String, reason: String },
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Rules(#[from] crate::rules::RulesError),
+
+    #[error("{what}: {reason}")]
+    #[diagnostic(code(doctor::io))]
+    Io { what: String, reason: String },
+}

@@ -1,0 +1,124 @@
+//! Secrets never leave the tool. A [`Redactor`] learns the secret values of a stack (variables
+//! whose name says secret, passwords inside URLs) and masks every occurrence of them in any text
+//! shown — env listings, log lines, health outputs — so a password echoed into a traceback is
+//! masked too.
+use crate::stack::snapshot::StackSnapshot;
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub const MASK: &str = "***";
+
+/// Variable names whose value is a secret.
+static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(pass(word|wd)?|secret|token|api_?key|private_?key|credential|auth)")
+        .expect("secret-name pattern")
+});
+
+/// `scheme://user:password@host` → the password part.
+static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@/\s]+)@")
+        .expect("url pattern")
+});
+
+pub fn is_secret_name(name: &str) -> bool {
+    SECRET_NAME.is_match(name)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Redactor {
+    /// Longest first, so a secret that contains another is masked whole.
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    pub fn for_snapshot(snapshot: &StackSnapshot) -> Self {
+        let mut r = Redactor::default();
+        for c in &snapshot.containers {
+            for e in &c.env {
+                r.learn_var(&e.name, &e.value);
+            }
+        }
+        r
+    }
+
+    pub fn learn_var(&mut self, name: &str, value: &str) {
+        if is_secret_name(name) && !value.is_empty() {
+            self.add(value);
+        }
+        for caps in URL_PASSWORD.captures_iter(value) {
+            self.add(&caps["pw"]);
+        }
+    }
+
+    /// Add a value that must never be shown (e.g. from `--redact`).
+    pub fn add(&mut self, secret: &str) {
+        // Very short values would mask ordinary words; they are still masked in URLs and env.
+        if secret.len() >= 4 && !self.secrets.iter().any(|s| s == secret) {
+            self.secrets.push(secret.to_string());
+            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    /// Mask every known secret and any password written in a URL.
+    pub fn text(&self, text: &str) -> String {
+        let mut out = URL_PASSWORD
+            .replace_all(text, |c: &regex::Captures| format!("{}{MASK}@", &c["pre"]))
+            .into_owned();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), MASK);
+            }
+        }
+        out
+    }
+
+    /// An env var as shown: secret-named values masked whole, URLs masked inside.
+    pub fn env_value(&self, name: &str, value: &str) -> String {
+        if is_secret_name(name) && !value.is_empty() {
+            MASK.to_string()
+        } else {
+            self.text(value)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_passwords_and_secret_vars_are_masked_everywhere() {
+        let mut r = Redactor::default();
+        r.learn_var("POSTGRES_PASSWORD", "s3cret-pw");
+        r.learn_var(
+            "DATABASE_URL",
+            "postgresql://analylit:other-pw@db:5432/analylit",
+        );
+        assert_eq!(
+            r.env_value(
+                "DATABASE_URL",
+                "postgresql://analylit:other-pw@db:5432/analylit"
+            ),
+            "postgresql://analylit:***@db:5432/analylit"
+        );
+        assert_eq!(r.env_value("POSTGRES_PASSWORD", "s3cret-pw"), "***");
+        assert_eq!(
+            r.text("FATAL: password s3cret-pw rejected; tried other-pw"),
+            "FATAL: password *** rejected; tried ***"
+        );
+        assert_eq!(
+            r.text("redis://:pw1234@redis:6379/0"),
+            "redis://:***@redis:6379/0"
+        );
+    }
+
+    #[test]
+    fn plain_text_is_left_alone() {
+        let r = Redactor::default();
+        assert_eq!(r.text("GET /api/health 200"), "GET /api/health 200");
+        assert_eq!(
+            r.env_value("REDIS_URL", "redis://redis:6379/0"),
+            "redis://redis:6379/0"
+        );
+    }
+}

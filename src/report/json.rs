@@ -1,0 +1,52 @@
+//! `--format json`: a documented, versioned document on stdout and nothing else.
+//!
+//! Schema (version 1):
+//! ```text
+//! { "schema_version": 1, "tool": "analylit-doctor", "tool_version": "x.y.z",
+//!   "project": "...", "verdict": "ok" | "problems",
+//!   "services": [ { "name", "containers", "state", "health", "exit_code", "restarts" } ],
+//!   "findings": [ { "id", "title", "service", "severity", "summary",
+//!                   "evidence": [ { "kind": "log", "container", "ts", "text", "occurrences" }
+//!                               | { "kind": "health", "container", "exit_code", "text" }
+//!                               | { "kind": "state", "container", "field", "value" } ],
+//!                   "fix": { "title", "safety", "steps" } | null,
+//!                   "effects": [ finding... ], "caused_by": "id on service" (effects only),
+//!                   "rule": "rules/<id>.toml" } ] }
+//! ```
+//! Findings are ordered most likely root cause first. Additive changes keep the version; a field
+//! that changes meaning or disappears bumps it.
+use super::Report;
+use crate::engine::Diagnosis;
+use serde::Serialize;
+use std::io::{self, Write};
+
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+pub struct Json;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema_version: u32,
+    tool: &'static str,
+    tool_version: &'static str,
+    project: &'a str,
+    verdict: &'static str,
+    services: &'a [crate::engine::ServiceStatus],
+    findings: &'a [crate::engine::Finding],
+}
+
+impl Report for Json {
+    fn render(&self, d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
+        let doc = Document {
+            schema_version: JSON_SCHEMA_VERSION,
+            tool: "analylit-doctor",
+            tool_version: env!("CARGO_PKG_VERSION"),
+            project: &d.project,
+            verdict: if d.has_problems() { "problems" } else { "ok" },
+            services: &d.services,
+            findings: &d.findings,
+        };
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        writeln!(out)
+    }
+}

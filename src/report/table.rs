@@ -1,0 +1,146 @@
+//! The default human report: an overview table of the services, then each finding with its
+//! evidence and fix (effects indented under their cause), then a one-line verdict.
+use super::Report;
+use crate::engine::{Diagnosis, Evidence, Finding};
+use crate::rules::Severity;
+use comfy_table::{ContentArrangement, presets};
+use std::io::{self, Write};
+
+pub struct Table {
+    pub colour: bool,
+    /// Fixed width for stable output (tests); `None` = the terminal's.
+    pub width: Option<u16>,
+}
+
+impl Table {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn severity(&self, s: Severity) -> String {
+        let code = match s {
+            Severity::Critical | Severity::Error => "1;31",
+            Severity::Warning => "33",
+            Severity::Info => "36",
+        };
+        self.paint(code, s.as_str())
+    }
+
+    fn finding(&self, f: &Finding, depth: usize, out: &mut dyn Write) -> io::Result<()> {
+        let pad = "    ".repeat(depth);
+        let head = if depth == 0 { "●" } else { "↳ effect:" };
+        writeln!(
+            out,
+            "{pad}{head} {} {} on {}: {}",
+            self.severity(f.severity),
+            self.paint("1", &f.id),
+            self.paint("1", &f.service),
+            f.summary
+        )?;
+        if depth == 0 {
+            writeln!(out, "{pad}  {}", self.paint("2", &f.title))?;
+        }
+        for e in &f.evidence {
+            let line = match e {
+                Evidence::Log {
+                    container,
+                    ts,
+                    text,
+                    occurrences,
+                } => {
+                    let times = if *occurrences > 1 {
+                        format!(" (×{occurrences})")
+                    } else {
+                        String::new()
+                    };
+                    let ts = ts.as_deref().map(short_ts).unwrap_or_default();
+                    format!("log   {container} {ts}| {text}{times}")
+                }
+                Evidence::Health {
+                    container,
+                    exit_code,
+                    text,
+                } => format!("health {container} exit {exit_code} | {text}"),
+                Evidence::State {
+                    container,
+                    field,
+                    value,
+                } => format!("state {container} {field} = {value}"),
+            };
+            writeln!(out, "{pad}    {}", line)?;
+        }
+        if let Some(fix) = &f.fix {
+            writeln!(
+                out,
+                "{pad}  fix ({}): {}",
+                self.paint("1", fix.safety.as_str()),
+                fix.title
+            )?;
+            for (i, step) in fix.steps.iter().enumerate() {
+                writeln!(out, "{pad}    {}. {step}", i + 1)?;
+            }
+        }
+        for effect in &f.effects {
+            self.finding(effect, depth + 1, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// `2024-05-01T10:00:00.123456789Z` → `10:00:00 `.
+fn short_ts(ts: &str) -> String {
+    ts.split_once('T')
+        .map(|(_, t)| format!("{} ", &t[..t.len().min(8)]))
+        .unwrap_or_default()
+}
+
+impl Report for Table {
+    fn render(&self, d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
+        let mut t = comfy_table::Table::new();
+        t.load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .force_no_tty()
+            .set_header(["service", "state", "health", "restarts", "exit code"]);
+        if let Some(w) = self.width {
+            t.set_width(w);
+        }
+        for s in &d.services {
+            t.add_row([
+                s.name.clone(),
+                s.state.clone(),
+                s.health.clone().unwrap_or_else(|| "-".into()),
+                s.restarts.to_string(),
+                s.exit_code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        writeln!(out, "project {}", self.paint("1", &d.project))?;
+        writeln!(out, "{t}")?;
+        for f in &d.findings {
+            writeln!(out)?;
+            self.finding(f, 0, out)?;
+        }
+        writeln!(out)?;
+        let problems = d
+            .findings
+            .iter()
+            .filter(|f| f.severity > Severity::Info)
+            .count();
+        let verdict = match d.findings.first() {
+            Some(f) if problems > 0 => self.paint(
+                "1;31",
+                &format!(
+                    "✗ {problems} problem(s); root cause: {} on {}",
+                    f.id, f.service
+                ),
+            ),
+            _ => self.paint("1;32", "✓ no problems found"),
+        };
+        writeln!(out, "{verdict}")
+    }
+}

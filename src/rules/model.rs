@@ -1,0 +1,509 @@
+//! The typed, validated form of a rule file. Everything here has been checked by the loader:
+//! regexes compile, every summary placeholder has a capture that can fill it, enums hold known
+//! values.
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One diagnosis rule, loaded from `rules/<id>.toml`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Catalogue id (`name-not-defined`) or `<class-id>-<suffix>`.
+    pub id: String,
+    /// One-line name of the condition.
+    pub title: String,
+    pub severity: Severity,
+    /// One-line cause, with `{placeholders}` filled from captures (see [`Rule::render_summary`]).
+    pub summary: Template,
+    /// Why this happens and how to confirm it (a short paragraph).
+    pub explanation: String,
+    /// `FAILURES.md#…` anchors and external documentation.
+    pub references: Vec<String>,
+    /// The services this rule applies to.
+    pub services: ServiceFilter,
+    /// A downstream effect (`restart-loop`): ranked after causes, folded under them.
+    pub effect: bool,
+    /// Ids of rules whose findings on the same service this rule explains (fold under it).
+    pub confirms: Vec<String>,
+    /// Non-empty.
+    pub symptoms: Vec<Symptom>,
+    /// `None` only for effect rules (the fix is the cause's fix).
+    pub fix: Option<Fix>,
+    /// Where the rule was loaded from.
+    pub source: RuleOrigin,
+}
+
+impl Rule {
+    /// Whether the rule applies to the service named `service`.
+    pub fn applies_to(&self, service: &str) -> bool {
+        self.services.matches(service)
+    }
+
+    /// The summary with its placeholders filled: `{service}` by `service`, any other `{name}` by
+    /// `captures[name]`; a capture the matched lines did not provide renders as `?`.
+    pub fn render_summary(&self, captures: &BTreeMap<String, String>, service: &str) -> String {
+        self.summary.render(captures, service)
+    }
+
+    /// Names of all captures the rule's symptoms can provide (plus `service`).
+    pub fn capture_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once("service").chain(self.symptoms.iter().flat_map(Symptom::capture_names))
+    }
+}
+
+/// How bad a finding is. Ordered: `Info < Warning < Error < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Worth knowing; may be normal.
+    Info,
+    /// Likely a problem, or a look-alike that a probe must still confirm.
+    Warning,
+    /// The service cannot work.
+    Error,
+    /// The service cannot work and data is at risk if it is handled naively.
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Info,
+        Severity::Warning,
+        Severity::Error,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Fix applicability, ordered like ruff's: `Manual < Unsafe < Safe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Safety {
+    /// Shown as a patch or steps; never applied automatically.
+    Manual,
+    /// Changes data or config: needs explicit opt-in and a confirmation (or `--yes`).
+    Unsafe,
+    /// May run with `--fix`, after a backup.
+    Safe,
+}
+
+impl Safety {
+    pub const ALL: [Safety; 3] = [Safety::Manual, Safety::Unsafe, Safety::Safe];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Safety::Manual => "manual",
+            Safety::Unsafe => "unsafe",
+            Safety::Safe => "safe",
+        }
+    }
+}
+
+impl fmt::Display for Safety {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A text with `{name}` placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template(String);
+
+impl Template {
+    pub(crate) fn new(text: String) -> Template {
+        Template(text)
+    }
+
+    /// The raw text, placeholders unfilled.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `(byte range in the text, name)` of each `{name}` placeholder.
+    pub fn placeholders(&self) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
+        placeholder_regex().captures_iter(&self.0).map(|c| {
+            let whole = c.get(0).expect("group 0");
+            let name = c.get(1).expect("group 1").as_str();
+            (whole.range(), name)
+        })
+    }
+
+    /// Fill `{service}` and `{capture}` placeholders; unknown ones render as `?`.
+    pub fn render(&self, captures: &BTreeMap<String, String>, service: &str) -> String {
+        placeholder_regex()
+            .replace_all(&self.0, |c: &regex::Captures<'_>| match &c[1] {
+                "service" => service.to_owned(),
+                name => captures.get(name).cloned().unwrap_or_else(|| "?".into()),
+            })
+            .into_owned()
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn placeholder_regex() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\{([A-Za-z_][A-Za-z0-9_]*)\}").expect("placeholder regex"))
+}
+
+/// Service-name globs (`*` any run of characters, `?` one character). Empty = every service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceFilter {
+    pub globs: Vec<String>,
+}
+
+impl ServiceFilter {
+    pub fn matches(&self, service: &str) -> bool {
+        self.globs.is_empty() || self.globs.iter().any(|g| glob_match(g, service))
+    }
+}
+
+/// `*`/`?` glob match over chars (iterative, with one backtrack point: linear enough for names).
+fn glob_match(glob: &str, text: &str) -> bool {
+    let g: Vec<char> = glob.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut gi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match g.get(gi) {
+            Some('*') => {
+                star = Some((gi, ti));
+                gi += 1;
+            }
+            Some(&c) if c == '?' || c == t[ti] => {
+                gi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sg, st)) => {
+                    gi = sg + 1;
+                    ti = st + 1;
+                    star = Some((sg, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    g[gi..].iter().all(|&c| c == '*')
+}
+
+/// One piece of evidence a rule looks for.
+///
+/// A rule fires on a service when every `required` symptom holds and at least one symptom holds.
+#[derive(Debug, Clone)]
+pub enum Symptom {
+    /// Holds when at least `at_least` lines of the service's log match `regex`.
+    Logs {
+        regex: Regex,
+        required: bool,
+        at_least: usize,
+    },
+    /// Holds when at least `at_least` lines of the health-check outputs match `regex`.
+    Health {
+        regex: Regex,
+        required: bool,
+        at_least: usize,
+    },
+    /// Holds when the container state satisfies the predicate.
+    State {
+        predicate: StatePredicate,
+        required: bool,
+    },
+}
+
+impl Symptom {
+    pub fn required(&self) -> bool {
+        match self {
+            Symptom::Logs { required, .. }
+            | Symptom::Health { required, .. }
+            | Symptom::State { required, .. } => *required,
+        }
+    }
+
+    /// The regex whose named captures fill placeholders: the line regex, or the state's
+    /// `error` regex.
+    pub fn regex(&self) -> Option<&Regex> {
+        match self {
+            Symptom::Logs { regex, .. } | Symptom::Health { regex, .. } => Some(regex),
+            Symptom::State { predicate, .. } => predicate.error.as_ref(),
+        }
+    }
+
+    /// Named captures this symptom provides.
+    pub fn capture_names(&self) -> impl Iterator<Item = &str> {
+        self.regex()
+            .into_iter()
+            .flat_map(|r| r.capture_names().flatten())
+    }
+}
+
+/// A docker container status (`.State.Status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContainerStatus {
+    Created,
+    Running,
+    Restarting,
+    Exited,
+    Dead,
+    Paused,
+}
+
+impl ContainerStatus {
+    pub const ALL: [ContainerStatus; 6] = [
+        ContainerStatus::Created,
+        ContainerStatus::Running,
+        ContainerStatus::Restarting,
+        ContainerStatus::Exited,
+        ContainerStatus::Dead,
+        ContainerStatus::Paused,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerStatus::Created => "created",
+            ContainerStatus::Running => "running",
+            ContainerStatus::Restarting => "restarting",
+            ContainerStatus::Exited => "exited",
+            ContainerStatus::Dead => "dead",
+            ContainerStatus::Paused => "paused",
+        }
+    }
+}
+
+/// A health status (`.State.Health.Status`); `None` = the container has no health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HealthStatus {
+    Healthy,
+    Unhealthy,
+    Starting,
+    None,
+}
+
+impl HealthStatus {
+    pub const ALL: [HealthStatus; 4] = [
+        HealthStatus::Healthy,
+        HealthStatus::Unhealthy,
+        HealthStatus::Starting,
+        HealthStatus::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Healthy => "healthy",
+            HealthStatus::Unhealthy => "unhealthy",
+            HealthStatus::Starting => "starting",
+            HealthStatus::None => "none",
+        }
+    }
+}
+
+/// Conditions on the container state; every condition given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct StatePredicate {
+    /// Any of these statuses.
+    pub status: Option<Vec<ContainerStatus>>,
+    /// Any of these exit codes.
+    pub exit_code: Option<Vec<i64>>,
+    pub restarting: Option<bool>,
+    pub oom_killed: Option<bool>,
+    pub health: Option<HealthStatus>,
+    pub restarts_at_least: Option<i64>,
+    /// Matched against `.State.Error`; its named captures fill placeholders.
+    pub error: Option<Regex>,
+}
+
+impl StatePredicate {
+    /// Whether every condition holds for `s`.
+    pub fn holds(&self, s: &StateFacts) -> bool {
+        let status_ok = self.status.as_ref().is_none_or(|list| {
+            list.iter()
+                .any(|st| st.as_str().eq_ignore_ascii_case(s.status.trim()))
+        });
+        let exit_ok = self
+            .exit_code
+            .as_ref()
+            .is_none_or(|codes| s.exit_code.is_some_and(|c| codes.contains(&c)));
+        let health_ok = self.health.is_none_or(|want| {
+            let have = s.health.as_deref().map(str::trim).unwrap_or("");
+            match want {
+                HealthStatus::None => have.is_empty() || have.eq_ignore_ascii_case("none"),
+                other => have.eq_ignore_ascii_case(other.as_str()),
+            }
+        });
+        status_ok
+            && exit_ok
+            && health_ok
+            && self.restarting.is_none_or(|r| r == s.restarting)
+            && self.oom_killed.is_none_or(|o| o == s.oom_killed)
+            && self.restarts_at_least.is_none_or(|n| s.restarts >= n)
+            && self.error.as_ref().is_none_or(|re| re.is_match(&s.error))
+    }
+}
+
+/// The container state facts a [`StatePredicate`] looks at (from `docker inspect`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateFacts {
+    /// `.State.Status`: created, running, restarting, exited, dead, paused.
+    pub status: String,
+    /// `.State.ExitCode` (`None` when the container never ran).
+    pub exit_code: Option<i64>,
+    /// `.State.Restarting`.
+    pub restarting: bool,
+    /// `.State.OOMKilled`.
+    pub oom_killed: bool,
+    /// `.State.Health.Status`, `None` without a health check.
+    pub health: Option<String>,
+    /// `.RestartCount` (top level of inspect, not under `.State`).
+    pub restarts: i64,
+    /// `.State.Error` (empty when none).
+    pub error: String,
+}
+
+/// How to remove the cause.
+#[derive(Debug, Clone)]
+pub struct Fix {
+    pub title: Template,
+    pub safety: Safety,
+    pub steps: Vec<FixStep>,
+}
+
+/// One step of a fix. Today only prose; typed steps (`[[fix.step]]` tables: edit a file, run a
+/// command in a container…) will be new variants.
+#[derive(Debug, Clone)]
+pub enum FixStep {
+    /// A step for a person to carry out, with `{placeholders}` like the summary.
+    Text(Template),
+}
+
+impl FixStep {
+    pub fn render(&self, captures: &BTreeMap<String, String>, service: &str) -> String {
+        match self {
+            FixStep::Text(t) => t.render(captures, service),
+        }
+    }
+}
+
+/// Where a rule came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleOrigin {
+    /// `rules/<id>.toml` for embedded rules, the file's path otherwise.
+    pub path: String,
+    /// Compiled into the binary (as opposed to loaded from an override directory).
+    pub embedded: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("web", "web"));
+        assert!(!glob_match("web", "web2"));
+        assert!(glob_match("worker*", "worker"));
+        assert!(glob_match("worker*", "worker-2"));
+        assert!(!glob_match("worker*", "aworker"));
+        assert!(glob_match("*flower*", "analylit-flower-1"));
+        assert!(glob_match("db?", "db1"));
+        assert!(!glob_match("db?", "db"));
+        assert!(glob_match("*a*b", "xxaxxab"));
+        assert!(!glob_match("*a*b", "xxaxxa"));
+        assert!(glob_match("*", ""));
+        let all = ServiceFilter::default();
+        assert!(all.matches("anything"));
+        let some = ServiceFilter {
+            globs: vec!["web".into(), "worker*".into()],
+        };
+        assert!(some.matches("worker-1") && some.matches("web") && !some.matches("db"));
+    }
+
+    #[test]
+    fn template_renders_captures_service_and_missing() {
+        let t = Template::new("`{name}` on {service}, {nope}; {not a placeholder}".into());
+        let caps = BTreeMap::from([("name".to_string(), "init_db".to_string())]);
+        assert_eq!(
+            t.render(&caps, "web"),
+            "`init_db` on web, ?; {not a placeholder}"
+        );
+        let names: Vec<_> = t.placeholders().map(|(_, n)| n).collect();
+        assert_eq!(names, ["name", "service", "nope"]);
+    }
+
+    #[test]
+    fn orders() {
+        assert!(Severity::Info < Severity::Warning);
+        assert!(Severity::Error < Severity::Critical);
+        assert!(Safety::Manual < Safety::Unsafe && Safety::Unsafe < Safety::Safe);
+    }
+
+    fn facts() -> StateFacts {
+        StateFacts {
+            status: "restarting".into(),
+            exit_code: Some(3),
+            restarting: true,
+            oom_killed: false,
+            health: None,
+            restarts: 4,
+            error: String::new(),
+        }
+    }
+
+    #[test]
+    fn state_predicate_all_conditions_must_hold() {
+        let p = StatePredicate {
+            exit_code: Some(vec![3, 4]),
+            restarting: Some(true),
+            ..Default::default()
+        };
+        assert!(p.holds(&facts()));
+        assert!(!p.holds(&StateFacts {
+            exit_code: Some(1),
+            ..facts()
+        }));
+        assert!(!p.holds(&StateFacts {
+            exit_code: None,
+            ..facts()
+        }));
+        let p = StatePredicate {
+            status: Some(vec![ContainerStatus::Exited, ContainerStatus::Restarting]),
+            restarts_at_least: Some(4),
+            health: Some(HealthStatus::None),
+            ..Default::default()
+        };
+        assert!(p.holds(&facts()));
+        assert!(!p.holds(&StateFacts {
+            restarts: 3,
+            ..facts()
+        }));
+        assert!(!p.holds(&StateFacts {
+            health: Some("unhealthy".into()),
+            ..facts()
+        }));
+        let p = StatePredicate {
+            error: Some(Regex::new("permission denied").unwrap()),
+            oom_killed: Some(false),
+            ..Default::default()
+        };
+        assert!(!p.holds(&facts()));
+        assert!(p.holds(&StateFacts {
+            error: "exec: \"./e.sh\": permission denied".into(),
+            ..facts()
+        }));
+    }
+}

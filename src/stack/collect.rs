@@ -1,0 +1,297 @@
+//! Collection: list the project's containers by their compose labels, inspect each, and fetch
+//! their log tails concurrently — all through the Engine API, never the compose CLI.
+use super::logs::LogAssembler;
+use super::snapshot::*;
+use crate::error::DoctorError;
+use crate::stack::connect::error_chain;
+use bollard::Docker;
+use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+pub const PROJECT_LABEL: &str = "com.docker.compose.project";
+pub const SERVICE_LABEL: &str = "com.docker.compose.service";
+
+/// Bounds on what is read from each container's log.
+#[derive(Debug, Clone, Copy)]
+pub struct LogLimits {
+    pub lines: usize,
+    pub bytes: usize,
+    /// A log that keeps streaming past this is cut, not waited for.
+    pub timeout: Duration,
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        LogLimits {
+            lines: 2000,
+            bytes: 4 * 1024 * 1024,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+fn engine_err(doing: &str) -> impl Fn(bollard::errors::Error) -> DoctorError + '_ {
+    move |e| DoctorError::Engine {
+        doing: doing.to_string(),
+        reason: error_chain(&e),
+    }
+}
+
+/// Compose projects that have containers on this engine (for "did you mean" help).
+pub async fn known_projects(docker: &Docker) -> Vec<String> {
+    let opts = ListContainersOptionsBuilder::default().all(true).build();
+    let Ok(list) = docker.list_containers(Some(opts)).await else {
+        return vec![];
+    };
+    let mut names: Vec<String> = list
+        .iter()
+        .filter_map(|c| c.labels.as_ref()?.get(PROJECT_LABEL).cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+pub async fn collect(
+    docker: &Docker,
+    project: &str,
+    compose_file: Option<String>,
+    limits: LogLimits,
+) -> Result<StackSnapshot, DoctorError> {
+    let filters: HashMap<&str, Vec<String>> =
+        HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
+    let opts = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let list = docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(engine_err("listing containers"))?;
+    let engine_version = docker.version().await.ok().and_then(|v| v.version);
+
+    // Inspect and read logs of every container at once; a container removed in between is
+    // skipped, not fatal.
+    let tasks = list.iter().filter_map(|c| c.id.clone()).map(|id| {
+        let docker = docker.clone();
+        async move {
+            let inspect = match docker.inspect_container(&id, None).await {
+                Ok(i) => i,
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => return Ok(None),
+                Err(e) => return Err(engine_err("inspecting a container")(e)),
+            };
+            let logs = read_logs(&docker, &id, limits).await;
+            Ok(Some(container_snapshot(inspect, logs)))
+        }
+    });
+    let mut containers: Vec<ContainerSnapshot> = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    containers.sort_by(|a, b| (&a.service, a.number).cmp(&(&b.service, b.number)));
+
+    Ok(StackSnapshot {
+        snapshot_version: SNAPSHOT_VERSION,
+        project: project.to_string(),
+        compose_file,
+        collected_at: now_rfc3339(),
+        engine_version,
+        containers,
+    })
+}
+
+async fn read_logs(docker: &Docker, id: &str, limits: LogLimits) -> LogTail {
+    let opts = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .timestamps(true)
+        .tail(&limits.lines.to_string())
+        .build();
+    let mut stream = docker.logs(id, Some(opts));
+    let mut asm = LogAssembler::new(limits.lines, limits.bytes);
+    let read = async {
+        while let Some(frame) = stream.next().await {
+            match frame {
+                Ok(bollard::container::LogOutput::StdOut { message }) => {
+                    asm.push(Stream::Stdout, &message)
+                }
+                Ok(bollard::container::LogOutput::StdErr { message }) => {
+                    asm.push(Stream::Stderr, &message)
+                }
+                Ok(bollard::container::LogOutput::Console { message }) => {
+                    asm.push(Stream::Console, &message)
+                }
+                Ok(bollard::container::LogOutput::StdIn { .. }) => {}
+                Err(_) => break, // the container went away mid-read: keep what we have
+            }
+        }
+    };
+    let complete = tokio::time::timeout(limits.timeout, read).await.is_ok();
+    let mut tail = asm.finish();
+    tail.truncated |= !complete;
+    tail
+}
+
+fn s(v: Option<String>) -> String {
+    v.unwrap_or_default()
+}
+
+fn container_snapshot(
+    i: bollard::models::ContainerInspectResponse,
+    logs: LogTail,
+) -> ContainerSnapshot {
+    let config = i.config.unwrap_or_default();
+    let labels: BTreeMap<String, String> = config
+        .labels
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("com.docker.compose."))
+        .collect();
+    let st = i.state.unwrap_or_default();
+    let health = st.health.map(|h| Health {
+        status: h.status.map(|s| s.to_string()).unwrap_or_default(),
+        failing_streak: h.failing_streak.unwrap_or(0),
+        log: h
+            .log
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| HealthResult {
+                start: r.start.map(|d| d.to_string()).unwrap_or_default(),
+                end: r.end.map(|d| d.to_string()).unwrap_or_default(),
+                exit_code: r.exit_code.unwrap_or(0),
+                output: s(r.output),
+            })
+            .collect(),
+    });
+    let healthcheck = config.healthcheck.map(|h| HealthcheckConfig {
+        test: h.test.unwrap_or_default(),
+        interval_ns: h.interval.unwrap_or(0),
+        timeout_ns: h.timeout.unwrap_or(0),
+        start_period_ns: h.start_period.unwrap_or(0),
+        retries: h.retries.unwrap_or(0),
+    });
+    let env = config
+        .env
+        .unwrap_or_default()
+        .into_iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => EnvVar {
+                name: k.to_string(),
+                value: v.to_string(),
+            },
+            None => EnvVar {
+                name: kv,
+                value: String::new(),
+            },
+        })
+        .collect();
+    let mounts = i
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            let kind = m.typ.map(|t| t.to_string()).unwrap_or_default();
+            Mount {
+                source: if kind == "volume" {
+                    m.name.unwrap_or_default()
+                } else {
+                    s(m.source)
+                },
+                kind,
+                destination: s(m.destination),
+                rw: m.rw.unwrap_or(true),
+            }
+        })
+        .collect();
+    let mut ports: Vec<PortBinding> = i
+        .network_settings
+        .and_then(|n| n.ports)
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(port, binds)| {
+            binds
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |b| PortBinding {
+                    container_port: port.clone(),
+                    host_ip: s(b.host_ip),
+                    host_port: s(b.host_port),
+                })
+        })
+        .collect();
+    ports.sort_by(|a, b| (&a.container_port, &a.host_ip).cmp(&(&b.container_port, &b.host_ip)));
+    let host = i.host_config.unwrap_or_default();
+    ContainerSnapshot {
+        id: s(i.id),
+        name: s(i.name).trim_start_matches('/').to_string(),
+        service: labels
+            .get("com.docker.compose.service")
+            .cloned()
+            .unwrap_or_default(),
+        number: labels
+            .get("com.docker.compose.container-number")
+            .and_then(|n| n.parse().ok()),
+        image: s(config.image),
+        state: ContainerState {
+            status: st.status.map(|s| s.to_string()).unwrap_or_default(),
+            running: st.running.unwrap_or(false),
+            restarting: st.restarting.unwrap_or(false),
+            oom_killed: st.oom_killed.unwrap_or(false),
+            exit_code: st.exit_code.unwrap_or(0),
+            error: s(st.error),
+            started_at: s(st.started_at),
+            finished_at: s(st.finished_at),
+        },
+        restart_count: i.restart_count.unwrap_or(0),
+        health,
+        healthcheck,
+        entrypoint: config.entrypoint.unwrap_or_default(),
+        command: config.cmd.unwrap_or_default(),
+        working_dir: s(config.working_dir),
+        user: s(config.user),
+        env,
+        mounts,
+        ports,
+        restart_policy: host
+            .restart_policy
+            .and_then(|r| r.name)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        memory_limit: host.memory.unwrap_or(0),
+        labels,
+        logs,
+    }
+}
+
+/// UTC now as RFC 3339 (seconds), without a date crate.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}

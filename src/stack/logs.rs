@@ -1,0 +1,186 @@
+//! Turning the engine's log frames into a bounded tail of lines.
+//!
+//! Frames are not lines: one frame may hold several lines or half of one. Each stream keeps its
+//! own partial line. Memory is bounded whatever the container printed: at most `max_lines` lines
+//! and `max_bytes` bytes are kept (the oldest are dropped first), and a single line longer than
+//! [`MAX_LINE_BYTES`] is cut. Bytes that are not UTF-8 are replaced, never fatal.
+use super::snapshot::{LogLine, LogTail, Stream};
+use std::collections::VecDeque;
+
+/// A longer line is cut (and marked) rather than grown without bound.
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+pub struct LogAssembler {
+    max_lines: usize,
+    max_bytes: usize,
+    lines: VecDeque<LogLine>,
+    bytes: usize,
+    truncated: bool,
+    partial: [Vec<u8>; 3],
+}
+
+fn slot(stream: Stream) -> usize {
+    match stream {
+        Stream::Stdout => 0,
+        Stream::Stderr => 1,
+        Stream::Console => 2,
+    }
+}
+
+impl LogAssembler {
+    pub fn new(max_lines: usize, max_bytes: usize) -> Self {
+        LogAssembler {
+            max_lines,
+            max_bytes,
+            lines: VecDeque::new(),
+            bytes: 0,
+            truncated: false,
+            partial: [Vec::new(), Vec::new(), Vec::new()],
+        }
+    }
+
+    /// Feed one frame's bytes.
+    pub fn push(&mut self, stream: Stream, mut data: &[u8]) {
+        while let Some(nl) = data.iter().position(|&b| b == b'\n') {
+            self.extend_partial(stream, &data[..nl]);
+            let line = std::mem::take(&mut self.partial[slot(stream)]);
+            self.emit(stream, &line);
+            data = &data[nl + 1..];
+        }
+        self.extend_partial(stream, data);
+    }
+
+    fn extend_partial(&mut self, stream: Stream, data: &[u8]) {
+        let buf = &mut self.partial[slot(stream)];
+        let room = (MAX_LINE_BYTES + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&data[..data.len().min(room)]);
+    }
+
+    fn emit(&mut self, stream: Stream, raw: &[u8]) {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let cut = raw.len() > MAX_LINE_BYTES;
+        let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
+        let (ts, body) = split_timestamp(raw);
+        let mut text = String::from_utf8_lossy(body).into_owned();
+        if cut {
+            text.push_str(" …[line cut]");
+        }
+        self.bytes += text.len();
+        self.lines.push_back(LogLine { ts, stream, text });
+        while self.lines.len() > self.max_lines || self.bytes > self.max_bytes {
+            let Some(old) = self.lines.pop_front() else {
+                break;
+            };
+            self.bytes -= old.text.len();
+            self.truncated = true;
+        }
+    }
+
+    /// Flush partial lines and return the tail, oldest line first.
+    pub fn finish(mut self) -> LogTail {
+        for stream in [Stream::Stdout, Stream::Stderr, Stream::Console] {
+            let rest = std::mem::take(&mut self.partial[slot(stream)]);
+            if !rest.is_empty() {
+                self.emit(stream, &rest);
+            }
+        }
+        let mut lines: Vec<LogLine> = self.lines.into();
+        // Stdout and stderr arrive interleaved by frame; the stamps give the real order.
+        lines.sort_by(|a, b| a.ts.cmp(&b.ts));
+        LogTail {
+            lines,
+            truncated: self.truncated,
+        }
+    }
+}
+
+/// `2024-05-01T10:00:00.123456789Z rest` → (Some(stamp), rest). Lines without a stamp are kept whole.
+fn split_timestamp(raw: &[u8]) -> (Option<String>, &[u8]) {
+    let Some(sp) = raw.iter().position(|&b| b == b' ') else {
+        return (None, raw);
+    };
+    let head = &raw[..sp];
+    let looks_like_stamp = head.len() >= 20
+        && head[..4].iter().all(u8::is_ascii_digit)
+        && head[4] == b'-'
+        && head[10] == b'T'
+        && head.iter().all(|b| b.is_ascii_graphic());
+    if looks_like_stamp {
+        (
+            Some(String::from_utf8_lossy(head).into_owned()),
+            &raw[sp + 1..],
+        )
+    } else {
+        (None, raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_split_into_lines_with_stamps() {
+        let mut a = LogAssembler::new(100, 1 << 20);
+        a.push(
+            Stream::Stdout,
+            b"2024-05-01T10:00:00.000000001Z first\n2024-05-01T10:00",
+        );
+        a.push(Stream::Stdout, b":00.000000002Z sec");
+        a.push(Stream::Stdout, b"ond\r\n");
+        let tail = a.finish();
+        let texts: Vec<&str> = tail.lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["first", "second"]);
+        assert_eq!(
+            tail.lines[1].ts.as_deref(),
+            Some("2024-05-01T10:00:00.000000002Z")
+        );
+        assert!(!tail.truncated);
+    }
+
+    #[test]
+    fn stdout_and_stderr_are_merged_by_stamp() {
+        let mut a = LogAssembler::new(100, 1 << 20);
+        a.push(Stream::Stdout, b"2024-05-01T10:00:02Z out\n");
+        a.push(Stream::Stderr, b"2024-05-01T10:00:01Z err\n");
+        let tail = a.finish();
+        assert_eq!(tail.lines[0].text, "err");
+        assert_eq!(tail.lines[0].stream, Stream::Stderr);
+    }
+
+    #[test]
+    fn memory_stays_bounded_by_lines_and_bytes() {
+        let mut a = LogAssembler::new(10, 1000);
+        for i in 0..10_000 {
+            a.push(
+                Stream::Stdout,
+                format!("line {i} {}\n", "x".repeat(90)).as_bytes(),
+            );
+        }
+        let tail = a.finish();
+        assert!(tail.truncated);
+        assert!(tail.lines.len() <= 10);
+        assert!(tail.lines.iter().map(|l| l.text.len()).sum::<usize>() <= 1000);
+        assert!(tail.lines.last().unwrap().text.starts_with("line 9999 "));
+    }
+
+    #[test]
+    fn a_huge_line_without_newline_is_cut() {
+        let mut a = LogAssembler::new(10, 1 << 20);
+        for _ in 0..1000 {
+            a.push(Stream::Stdout, &[b'y'; 4096]);
+        }
+        let tail = a.finish();
+        assert_eq!(tail.lines.len(), 1);
+        assert!(tail.lines[0].text.len() <= MAX_LINE_BYTES + 20);
+        assert!(tail.lines[0].text.ends_with("[line cut]"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        let mut a = LogAssembler::new(10, 1 << 20);
+        a.push(Stream::Stderr, b"caf\xe9 \xff\xfe ok\n");
+        let tail = a.finish();
+        assert_eq!(tail.lines[0].text, "caf\u{fffd} \u{fffd}\u{fffd} ok");
+    }
+}

@@ -1,0 +1,149 @@
+//! The stack snapshot: everything `collect` learned about a compose project, as plain data.
+//!
+//! It can come from a live engine or (later) from a recorded bundle; the matcher, the report and
+//! everything after collection read only this, never Docker.
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bumped when a field changes meaning or disappears.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StackSnapshot {
+    pub snapshot_version: u32,
+    pub project: String,
+    /// The compose file the project was found from, when there was one.
+    pub compose_file: Option<String>,
+    /// RFC 3339, from the engine's clock when known.
+    pub collected_at: String,
+    pub engine_version: Option<String>,
+    /// One entry per container, ordered by service name then container number.
+    pub containers: Vec<ContainerSnapshot>,
+}
+
+impl StackSnapshot {
+    /// Service names in order, each once.
+    pub fn services(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.containers.iter().map(|c| c.service.as_str()).collect();
+        names.dedup();
+        names
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContainerSnapshot {
+    pub id: String,
+    pub name: String,
+    /// `com.docker.compose.service`.
+    pub service: String,
+    /// `com.docker.compose.container-number`.
+    pub number: Option<u32>,
+    pub image: String,
+    pub state: ContainerState,
+    /// Top level in inspect (not under State).
+    pub restart_count: i64,
+    pub health: Option<Health>,
+    pub healthcheck: Option<HealthcheckConfig>,
+    pub entrypoint: Vec<String>,
+    pub command: Vec<String>,
+    pub working_dir: String,
+    /// `Config.User`; empty means the image default (root unless the image says otherwise).
+    pub user: String,
+    /// Raw values, kept for probes. Anything shown passes through [`crate::redact`].
+    pub env: Vec<EnvVar>,
+    pub mounts: Vec<Mount>,
+    pub ports: Vec<PortBinding>,
+    pub restart_policy: String,
+    pub memory_limit: i64,
+    /// The compose labels (`com.docker.compose.*`).
+    pub labels: BTreeMap<String, String>,
+    pub logs: LogTail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ContainerState {
+    /// created | running | restarting | exited | paused | dead | removing
+    pub status: String,
+    pub running: bool,
+    pub restarting: bool,
+    pub oom_killed: bool,
+    pub exit_code: i64,
+    /// `State.Error`, e.g. `exec: "./entrypoint.sh": permission denied`.
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Health {
+    /// starting | healthy | unhealthy
+    pub status: String,
+    pub failing_streak: i64,
+    /// The engine keeps the last five results.
+    pub log: Vec<HealthResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HealthResult {
+    pub start: String,
+    pub end: String,
+    pub exit_code: i64,
+    pub output: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HealthcheckConfig {
+    pub test: Vec<String>,
+    /// Nanoseconds, as the engine gives them (0 = default).
+    pub interval_ns: i64,
+    pub timeout_ns: i64,
+    pub start_period_ns: i64,
+    pub retries: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Mount {
+    /// volume | bind | tmpfs
+    pub kind: String,
+    /// Volume name, or host path for binds.
+    pub source: String,
+    pub destination: String,
+    pub rw: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PortBinding {
+    /// e.g. `5001/tcp`
+    pub container_port: String,
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct LogTail {
+    pub lines: Vec<LogLine>,
+    /// True when older lines or bytes were dropped to stay within the bounds.
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LogLine {
+    /// RFC 3339 with nanoseconds, as the engine stamps it.
+    pub ts: Option<String>,
+    pub stream: Stream,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    Console,
+}

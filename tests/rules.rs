@@ -1,0 +1,765 @@
+//! Rule files: the loader's diagnostics (snapshots of exactly what a user sees), overrides, and
+//! each embedded rule's patterns against example lines quoting the catalogue's wordings.
+use analylit_doctor::rules::{
+    self, Code, Rule, RuleSet, RulesError, StateFacts, Symptom, load_embedded, load_files,
+    load_with_overrides,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+// ---------------------------------------------------------------------------------------------
+// Diagnostics
+// ---------------------------------------------------------------------------------------------
+
+fn render(err: &RulesError) -> String {
+    let mut out = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .render_report(&mut out, err)
+        .expect("render");
+    out
+}
+
+/// Every file under `fixtures/rules-bad/<case>`, sorted, named relative to the crate root.
+fn fixture_files(case: &str) -> Vec<(PathBuf, String)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("fixture dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = Vec::new();
+    walk(&root.join("fixtures/rules-bad").join(case), &mut paths);
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("fixture");
+            (
+                p.strip_prefix(root).expect("under root").to_path_buf(),
+                text,
+            )
+        })
+        .collect()
+}
+
+fn load_case(case: &str) -> RulesError {
+    match load_files(&fixture_files(case)) {
+        Ok(set) => panic!("{case}: loaded {} rules, expected problems", set.len()),
+        Err(e) => e,
+    }
+}
+
+fn codes(err: &RulesError) -> Vec<Code> {
+    err.problems().iter().map(|p| p.code()).collect()
+}
+
+#[test]
+fn one_file_reports_all_its_problems_at_once() {
+    let err = load_case("several-problems");
+    let found: BTreeSet<&str> = codes(&err).iter().map(|c| c.as_str()).collect();
+    for code in [
+        Code::BadValue,
+        Code::UnknownKey,
+        Code::WrongType,
+        Code::BadRegex,
+        Code::SymptomKind,
+        Code::MisplacedKey,
+        Code::UnknownPlaceholder,
+        Code::UnknownConfirms,
+    ] {
+        assert!(
+            found.contains(code.as_str()),
+            "{code} not reported: {found:?}"
+        );
+    }
+    insta::assert_snapshot!("several_problems", render(&err));
+}
+
+#[test]
+fn toml_syntax_error_is_one_diagnostic_on_its_span() {
+    let err = load_case("syntax-error");
+    assert_eq!(codes(&err), [Code::TomlSyntax]);
+    insta::assert_snapshot!("syntax_error", render(&err));
+}
+
+#[test]
+fn missing_keys_wrong_types_and_empty_kinds() {
+    let err = load_case("missing-keys");
+    insta::assert_snapshot!("missing_keys", render(&err));
+}
+
+#[test]
+fn ids_must_be_kebab_case_and_match_the_file_name() {
+    let err = load_case("id-mismatch");
+    let found = codes(&err);
+    assert!(found.contains(&Code::BadId));
+    assert!(found.contains(&Code::IdFileMismatch));
+    assert!(found.contains(&Code::EmptySymptoms));
+    insta::assert_snapshot!("id_mismatch", render(&err));
+}
+
+#[test]
+fn duplicate_ids_are_labelled_in_both_files() {
+    let err = load_case("duplicate-id");
+    assert_eq!(codes(&err), [Code::DuplicateId]);
+    let rendered = render(&err);
+    assert!(rendered.contains("duplicate-id/a/redis-noauth.toml"));
+    assert!(rendered.contains("duplicate-id/b/redis-noauth.toml"));
+    insta::assert_snapshot!("duplicate_id", rendered);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embedded rules and overrides
+// ---------------------------------------------------------------------------------------------
+
+fn embedded() -> RuleSet {
+    load_embedded().unwrap_or_else(|e| panic!("embedded rules:\n{}", render(&e)))
+}
+
+#[test]
+fn embedded_rules_load_and_are_catalogue_ids() {
+    let set = embedded();
+    assert!(set.len() >= 47, "only {} rules", set.len());
+    for rule in &set {
+        assert!(
+            analylit_doctor::catalogue::is_catalogue_id(&rule.id),
+            "{}",
+            rule.id
+        );
+    }
+}
+
+#[test]
+fn embedded_rules_equal_the_rules_directory() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .expect("rules/")
+        .filter_map(|e| {
+            let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".toml").map(str::to_owned)
+        })
+        .collect();
+    on_disk.sort();
+    let loaded: Vec<String> = embedded().iter().map(|r| r.id.clone()).collect();
+    assert_eq!(loaded, on_disk);
+}
+
+const NEW_RULE: &str = r#"
+id = "worker-custom"
+title = "A site-specific failure"
+severity = "warning"
+summary = "{service} says {what}"
+explanation = "Added by an override directory."
+services = ["worker*"]
+confirms = ["restart-loop"]
+
+[[symptom]]
+logs = '''CUSTOM FAILURE: (?P<what>.+)'''
+
+[fix]
+title = "Do the site-specific thing"
+safety = "manual"
+steps = ["Ask the operator."]
+"#;
+
+#[test]
+fn an_override_directory_replaces_and_adds_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let embedded_text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/name-not-defined.toml"),
+    )
+    .expect("rule");
+    let replaced = embedded_text.replace("severity = \"error\"", "severity = \"critical\"");
+    std::fs::write(dir.path().join("name-not-defined.toml"), replaced).expect("write");
+    std::fs::write(dir.path().join("worker-custom.toml"), NEW_RULE).expect("write");
+    std::fs::write(dir.path().join("README.md"), "not a rule").expect("write");
+
+    let set = load_with_overrides(Some(dir.path())).unwrap_or_else(|e| panic!("{}", render(&e)));
+    assert_eq!(set.len(), embedded().len() + 1);
+    let overridden = set.get("name-not-defined").expect("rule");
+    assert_eq!(overridden.severity, rules::Severity::Critical);
+    assert!(!overridden.source.embedded);
+    assert!(overridden.source.path.ends_with("name-not-defined.toml"));
+    let custom = set.get("worker-custom").expect("new rule");
+    assert!(custom.applies_to("worker-2") && !custom.applies_to("web"));
+    assert_eq!(
+        custom.render_summary(
+            &BTreeMap::from([("what".into(), "disk on fire".into())]),
+            "worker"
+        ),
+        "worker says disk on fire"
+    );
+    // No directory = the embedded rules.
+    assert_eq!(
+        load_with_overrides(None).expect("embedded").len(),
+        embedded().len()
+    );
+}
+
+#[test]
+fn an_override_is_validated_like_the_embedded_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("worker-custom.toml"),
+        NEW_RULE.replace("restart-loop", "restart-looop"),
+    )
+    .expect("write");
+    let err = load_with_overrides(Some(dir.path())).expect_err("bad confirms");
+    assert_eq!(codes(&err), [Code::UnknownConfirms]);
+    assert!(
+        err.problems()[0]
+            .file()
+            .is_some_and(|f| f.ends_with("worker-custom.toml"))
+    );
+
+    let missing = dir.path().join("nope");
+    let err = load_with_overrides(Some(&missing)).expect_err("no such directory");
+    assert_eq!(codes(&err), [Code::Io]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patterns: each rule against positive and negative example lines
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum In {
+    Log,
+    Health,
+}
+use In::{Health, Log};
+
+/// `(rule, where, line, expected)`: `Some(captures)` = one of the rule's symptoms of that kind
+/// matches the line with (at least) these captures; `None` = none of them matches it.
+type LineCase = (
+    &'static str,
+    In,
+    &'static str,
+    Option<&'static [(&'static str, &'static str)]>,
+);
+
+const NONE: Option<&[(&str, &str)]> = None;
+const YES: Option<&[(&str, &str)]> = Some(&[]);
+
+#[rustfmt::skip]
+const LINES: &[LineCase] = &[
+    // --- A. Application initialisation ---
+    ("gunicorn-worker-reinit", Health, "curl: (22) The requested URL returned error: 404", YES),
+    ("gunicorn-worker-reinit", Health, "urllib.error.HTTPError: HTTP Error 404: NOT FOUND", YES),
+    ("gunicorn-worker-reinit", Log, "[2024-05-01 10:00:00 +0000] [9] [INFO] Booting worker with pid: 9", Some(&[("pid", "9")])),
+    ("gunicorn-worker-reinit", Log, "sqlalchemy.exc.IntegrityError: (psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint \"analysis_profiles_name_key\"", Some(&[("error", "sqlalchemy.exc.IntegrityError")])),
+    ("gunicorn-worker-reinit", Log, "2024-05-01 10:00:01,200 ERROR analylit: Échec de l'initialisation (pid 9)", YES),
+    ("gunicorn-worker-reinit", Log, "172.18.0.1 - - [01/May/2024:10:00:05 +0000] \"GET /api/settings/profiles HTTP/1.1\" 404 207 \"-\" \"curl/7.88.1\"", NONE),
+    ("gunicorn-worker-reinit", Health, "curl: (7) Failed to connect to localhost port 5001 after 0 ms: Connection refused", NONE),
+    ("init-ddl-race", Log, "sqlalchemy.exc.IntegrityError: (psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint \"pg_type_typname_nsp_index\"", Some(&[("constraint", "pg_type_typname_nsp_index")])),
+    ("init-ddl-race", Log, "2024-05-01 10:00:00.100 UTC [40] ERROR:  duplicate key value violates unique constraint \"pg_class_relname_nsp_index\"", Some(&[("constraint", "pg_class_relname_nsp_index")])),
+    ("init-ddl-race", Log, "2024-05-01 10:00:00.100 UTC [40] DETAIL:  Key (typname, typnamespace)=(projects, 2200) already exists.", Some(&[("table", "projects")])),
+    ("init-ddl-race", Log, "duplicate key value violates unique constraint \"analysis_profiles_name_key\"", NONE),
+    ("engine-used-before-init", Log, "AttributeError: 'NoneType' object has no attribute 'begin'", Some(&[("attr", "begin")])),
+    ("engine-used-before-init", Log, "AttributeError: 'NoneType' object has no attribute 'connect'", Some(&[("attr", "connect")])),
+    ("engine-used-before-init", Log, "AttributeError: 'NoneType' object has no attribute 'execute'", Some(&[("attr", "execute")])),
+    ("engine-used-before-init", Log, "AttributeError: 'NoneType' object has no attribute 'split'", NONE),
+    ("engine-used-before-init", Log, "AttributeError: 'NoneType' object has no attribute 'beginning'", NONE),
+    ("import-name-missing", Log, "ImportError: cannot import name 'Session' from 'utils.database' (/app/utils/database.py)", Some(&[("name", "Session"), ("module", "utils.database"), ("file", "/app/utils/database.py")])),
+    ("import-name-missing", Log, "ImportError: cannot import name 'Session'", Some(&[("name", "Session")])),
+    ("import-name-missing", Log, "ImportError: cannot import name 'Session' from partially initialized module 'utils.database' (most likely due to a circular import) (/app/utils/database.py)", NONE),
+    ("import-name-missing", Log, "ModuleNotFoundError: No module named 'utils'", NONE),
+    ("import-name-missing-cycle", Log, "ImportError: cannot import name 'Session' from partially initialized module 'utils.database' (most likely due to a circular import) (/app/utils/database.py)", Some(&[("name", "Session"), ("module", "utils.database")])),
+    ("import-name-missing-cycle", Log, "AttributeError: partially initialized module 'utils.app_globals' has no attribute 'redis_conn' (most likely due to a circular import)", Some(&[("module", "utils.app_globals"), ("name", "redis_conn")])),
+    ("import-name-missing-cycle", Log, "ImportError: cannot import name 'Session' from 'utils.database' (/app/utils/database.py)", NONE),
+    ("blueprint-prefix-mismatch", Health, "curl: (22) The requested URL returned error: 404 NOT FOUND", YES),
+    ("blueprint-prefix-mismatch", Log, "172.18.0.1 - - [01/May/2024:10:00:05 +0000] \"GET /api/settings/profiles HTTP/1.1\" 404 207 \"-\" \"curl/7.88.1\"", Some(&[("path", "/api/settings/profiles")])),
+    ("blueprint-prefix-mismatch", Health, "curl: (22) The requested URL returned error: 500", NONE),
+    ("blueprint-prefix-mismatch", Log, "172.18.0.1 - - [01/May/2024:10:00:05 +0000] \"GET /api/settings/profiles HTTP/1.1\" 200 91 \"-\" \"curl/7.88.1\"", NONE),
+    ("name-not-defined", Log, "NameError: name 'init_db' is not defined", Some(&[("name", "init_db")])),
+    ("name-not-defined", Log, "NameError: name 'init_db' is not defined. Did you mean: 'get_db'?", Some(&[("name", "init_db")])),
+    ("name-not-defined", Log, "[2024-05-01 10:00:00 +0000] [1] [INFO] Reason: Worker failed to boot.", YES),
+    ("name-not-defined", Log, "UnboundLocalError: local variable 'init_db' referenced before assignment", NONE),
+    ("route-not-decorated", Health, "<!doctype html><html lang=en><title>404 Not Found</title>", YES),
+    ("route-not-decorated", Health, "{\"status\": \"ok\"}", NONE),
+    ("wsgi-app-not-found", Log, "Failed to find attribute 'application' in 'server_v4_complete'.", Some(&[("attr", "application"), ("module", "server_v4_complete")])),
+    ("wsgi-app-not-found", Log, "Failed to find application object 'app' in 'server'", Some(&[("attr", "app"), ("module", "server")])),
+    ("wsgi-app-not-found", Log, "[2024-05-01 10:00:00 +0000] [1] [INFO] Reason: App failed to load.", YES),
+    ("wsgi-app-not-found", Log, "[2024-05-01 10:00:00 +0000] [1] [INFO] Reason: Worker failed to boot.", NONE),
+    ("app-context-at-import", Log, "RuntimeError: Working outside of application context.", Some(&[("context", "application")])),
+    ("app-context-at-import", Log, "RuntimeError: Working outside of request context.", Some(&[("context", "request")])),
+    ("app-context-at-import", Log, "RuntimeError: dictionary changed size during iteration", NONE),
+    ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:31 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:8)", Some(&[("pid", "8")])),
+    ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:32 +0000] [1] [ERROR] Worker (pid:8) was sent SIGKILL! Perhaps out of memory?", YES),
+    ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:31 +0000] [8] [INFO] Worker exiting (pid: 8)", NONE),
+    ("port-in-use-in-container", Log, "[2024-05-01 10:00:00 +0000] [7] [ERROR] Connection in use: ('0.0.0.0', 5000)", Some(&[("addr", "0.0.0.0"), ("port", "5000")])),
+    ("port-in-use-in-container", Log, "[2024-05-01 10:00:05 +0000] [7] [ERROR] Can't connect to ('0.0.0.0', 5000)", Some(&[("port", "5000")])),
+    ("port-in-use-in-container", Log, "OSError: [Errno 98] Address already in use", YES),
+    ("port-in-use-in-container", Log, "[2024-05-01 10:00:00 +0000] [7] [ERROR] Retrying in 1 second.", NONE),
+    // --- B. Flower / GDBM ---
+    ("flower-db-needs-recovery", Log, "_gdbm.error: Database needs recovery", YES),
+    ("flower-db-needs-recovery", Log, "dbm.gnu.error: [Errno 0] Database needs recovery", YES),
+    ("flower-db-needs-recovery", Log, "  File \"/usr/local/lib/python3.11/site-packages/flower/events.py\", line 139, in __init__", YES),
+    ("flower-db-needs-recovery", Log, "_gdbm.error: Malformed database file header", NONE),
+    ("flower-db-bad-header", Log, "_gdbm.error: Malformed database file header", Some(&[("reason", "Malformed database file header")])),
+    ("flower-db-bad-header", Log, "_gdbm.error: Malformed avail_block", Some(&[("reason", "Malformed avail_block")])),
+    ("flower-db-bad-header", Log, "_gdbm.error: Database needs recovery", NONE),
+    ("flower-db-empty", Log, "dbm.error: db type could not be determined", YES),
+    ("flower-db-empty", Log, "_gdbm.error: [Errno 11] Resource temporarily unavailable", NONE),
+    ("volume-permission-denied", Log, "_gdbm.error: [Errno 13] Permission denied: '/data/flower.db'", Some(&[("path", "/data/flower.db")])),
+    ("volume-permission-denied", Log, "initdb: error: could not access directory \"/var/lib/postgresql/data\": Permission denied", Some(&[("path", "/var/lib/postgresql/data")])),
+    ("volume-permission-denied", Log, "1:M 01 May 2024 10:00:00.000 # Failed opening the temp RDB file temp-26.rdb (in server root dir /data) for saving: Permission denied", Some(&[("path", "temp-26.rdb")])),
+    ("volume-permission-denied", Log, "exec: \"./entrypoint.sh\": permission denied", NONE),
+    ("volume-permission-denied", Log, "1:M 01 May 2024 10:00:00.000 # Failed opening the temp RDB file temp-26.rdb (in server root dir /data) for saving: No space left on device", NONE),
+    ("volume-read-only", Log, "OSError: [Errno 30] Read-only file system: '/data/flower.db'", Some(&[("path", "/data/flower.db")])),
+    ("volume-read-only", Log, "touch: cannot touch '/data/x': Read-only file system", YES),
+    ("volume-read-only", Log, "PermissionError: [Errno 13] Permission denied: '/data/flower.db'", NONE),
+    ("mount-is-directory", Log, "IsADirectoryError: [Errno 21] Is a directory: '/data/flower.db'", Some(&[("path", "/data/flower.db")])),
+    ("mount-is-directory", Log, "NotADirectoryError: [Errno 20] Not a directory: '/data/flower.db'", NONE),
+    ("flower-db-locked", Log, "_gdbm.error: [Errno 11] Resource temporarily unavailable", YES),
+    ("flower-db-locked", Log, "_gdbm.error: Can't be writer", YES),
+    ("flower-db-locked", Log, "BlockingIOError: [Errno 11] Resource temporarily unavailable", NONE),
+    // --- C. Containers and health checks ---
+    ("entrypoint-crlf", Log, "exec ./entrypoint.sh: no such file or directory", Some(&[("path", "./entrypoint.sh")])),
+    ("entrypoint-crlf", Log, "standard_init_linux.go:211: exec user process caused \"no such file or directory\"", YES),
+    ("entrypoint-crlf", Log, "standard_init_linux.go:228: exec user process caused: no such file or directory", YES),
+    ("entrypoint-crlf", Log, "bash: ./entrypoint.sh: /bin/sh^M: bad interpreter: No such file or directory", Some(&[("interpreter", "/bin/sh")])),
+    ("entrypoint-crlf", Log, "bash: ./entrypoint.sh: /bin/sh\r: bad interpreter: No such file or directory", Some(&[("interpreter", "/bin/sh")])),
+    ("entrypoint-crlf", Log, "bash: ./entrypoint.sh: cannot execute: required file not found", YES),
+    ("entrypoint-crlf", Log, "./entrypoint.sh: 3: set: Illegal option -", YES),
+    ("entrypoint-crlf", Log, "/usr/bin/env: 'bash\\r': No such file or directory", Some(&[("interpreter", "bash")])),
+    ("entrypoint-crlf", Log, "/usr/bin/env: ‘bash\\r’: No such file or directory", Some(&[("interpreter", "bash")])),
+    ("entrypoint-crlf", Log, "./entrypoint.sh: line 2: $'\\r': command not found", YES),
+    ("entrypoint-crlf", Log, "exec ./entrypoint.sh: exec format error", NONE),
+    ("entrypoint-crlf", Log, "/usr/bin/env: 'bash': No such file or directory", NONE),
+    ("entrypoint-not-executable", Log, "exec /entrypoint.sh: permission denied", Some(&[("path", "/entrypoint.sh")])),
+    ("entrypoint-not-executable", Log, "PermissionError: [Errno 13] Permission denied: '/data/flower.db'", NONE),
+    ("exec-format-error", Log, "exec ./entrypoint.sh: exec format error", Some(&[("path", "./entrypoint.sh")])),
+    ("exec-format-error", Log, "standard_init_linux.go:228: exec user process caused: exec format error", YES),
+    ("exec-format-error", Log, "exec ./entrypoint.sh: no such file or directory", NONE),
+    ("oom-killed", Log, "Killed", YES),
+    ("oom-killed", Log, "/app/entrypoint.sh: line 12:    42 Killed                  python3 seed.py", YES),
+    ("oom-killed", Log, "[2024-05-01 10:00:32 +0000] [1] [ERROR] Worker (pid:8) was sent SIGKILL! Perhaps out of memory?", YES),
+    ("oom-killed", Log, "Killed 3 idle connections", NONE),
+    ("healthcheck-tool-missing", Health, "/bin/sh: 1: curl: not found", Some(&[("tool", "curl")])),
+    ("healthcheck-tool-missing", Health, "/bin/sh: line 1: wget: command not found", Some(&[("tool", "wget")])),
+    ("healthcheck-tool-missing", Health, "OCI runtime exec failed: exec failed: unable to start container process: exec: \"curl\": executable file not found in $PATH: unknown", Some(&[("tool", "curl")])),
+    ("healthcheck-tool-missing", Health, "curl: (22) The requested URL returned error: 404", NONE),
+    ("healthcheck-start-period-short", Health, "curl: (7) Failed to connect to localhost port 5001 after 0 ms: Connection refused", YES),
+    ("healthcheck-start-period-short", Health, "{\"profiles\": []}", NONE),
+    // --- D. Ordering, networking, PostgreSQL ---
+    ("depends-on-not-healthy", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: Connection refused", Some(&[("host", "db"), ("port", "5432")])),
+    ("depends-on-not-healthy", Log, "\tIs the server running on host \"db\" (172.18.0.2) and accepting", Some(&[("host", "db")])),
+    ("depends-on-not-healthy", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  the database system is starting up", NONE),
+    ("host-unresolvable", Log, "psycopg2.OperationalError: could not translate host name \"postgres\" to address: Name or service not known", Some(&[("host", "postgres")])),
+    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -2 connecting to redis:6379. Name or service not known.", Some(&[("host", "redis"), ("port", "6379")])),
+    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -3 connecting to redis:6379. Temporary failure in name resolution.", Some(&[("host", "redis")])),
+    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.", NONE),
+    ("pg-auth-failed", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  password authentication failed for user \"analylit\"", Some(&[("user", "analylit")])),
+    ("pg-auth-failed", Log, "2024-05-01 10:00:00.000 UTC [60] DETAIL:  Connection matched pg_hba.conf line 100: \"host all all all scram-sha-256\"", YES),
+    ("pg-auth-failed", Log, "2024-05-01 10:00:00.000 UTC [60] DETAIL:  Role \"x\" does not exist.", NONE),
+    ("pg-auth-failed", Log, "\tConnection matched pg_hba.conf line 100: \"host all all all scram-sha-256\"", NONE),
+    ("pg-role-missing", Log, "2024-05-01 10:00:00.000 UTC [60] DETAIL:  Role \"bob\" does not exist.", Some(&[("role", "bob")])),
+    ("pg-role-missing", Log, "psql: error: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: FATAL:  role \"bob\" does not exist", Some(&[("role", "bob")])),
+    ("pg-role-missing", Log, "FATAL:  database \"bob\" does not exist", NONE),
+    ("pg-database-missing", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  database \"analylit_v4\" does not exist", Some(&[("database", "analylit_v4")])),
+    ("pg-database-missing", Log, "FATAL:  role \"analylit\" does not exist", NONE),
+    ("pg-starting-up", Log, "FATAL:  the database system is starting up", YES),
+    ("pg-starting-up", Log, "2024-05-01 10:00:00.000 UTC [30] FATAL:  the database system is not yet accepting connections", YES),
+    ("pg-starting-up", Log, "2024-05-01 10:00:00.000 UTC [1] LOG:  database system is ready to accept connections", NONE),
+    ("pg-version-mismatch", Log, "2024-05-01 10:00:00.000 UTC [1] FATAL:  database files are incompatible with server", YES),
+    ("pg-version-mismatch", Log, "2024-05-01 10:00:00.000 UTC [1] DETAIL:  The data directory was initialized by PostgreSQL version 14, which is not compatible with this version 15.6 (Debian 15.6-0+deb12u1).", Some(&[("data_version", "14"), ("server_version", "15.6")])),
+    ("pg-version-mismatch", Log, "PostgreSQL Database directory appears to contain a database; Skipping initialization", NONE),
+    ("pg-data-permissions", Log, "2024-05-01 10:00:00.000 UTC [1] FATAL:  data directory \"/var/lib/postgresql/data\" has invalid permissions", Some(&[("path", "/var/lib/postgresql/data")])),
+    ("pg-data-permissions", Log, "2024-05-01 10:00:00.000 UTC [1] DETAIL:  Permissions should be u=rwx (0700) or u=rwx,g=rx (0750).", YES),
+    ("pg-data-permissions", Log, "FATAL:  data directory \"/var/lib/postgresql/data\" has wrong ownership", NONE),
+    ("pg-data-ownership", Log, "FATAL:  data directory \"/var/lib/postgresql/data\" has wrong ownership", Some(&[("path", "/var/lib/postgresql/data")])),
+    ("pg-data-ownership", Log, "postgres: could not open configuration file \"/var/lib/postgresql/data/postgresql.conf\": Permission denied", Some(&[("path", "/var/lib/postgresql/data/postgresql.conf")])),
+    ("pg-data-ownership", Log, "initdb: error: could not change permissions of directory \"/var/lib/postgresql/data\": Operation not permitted", Some(&[("path", "/var/lib/postgresql/data")])),
+    ("pg-data-ownership", Log, "chmod: changing permissions of '/var/lib/postgresql/data': Operation not permitted", Some(&[("path", "/var/lib/postgresql/data")])),
+    ("pg-data-ownership", Log, "initdb: error: could not access directory \"/var/lib/postgresql/data\": Permission denied", NONE),
+    ("tables-missing", Log, "sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedTable) relation \"projects\" does not exist", Some(&[("table", "projects")])),
+    ("tables-missing", Log, "2024-05-01 10:00:00.000 UTC [70] ERROR:  relation \"analysis_profiles\" does not exist at character 22", Some(&[("table", "analysis_profiles")])),
+    ("tables-missing", Log, "FATAL:  database \"projects\" does not exist", NONE),
+    ("alembic-revision-missing", Log, "alembic.util.exc.CommandError: Can't locate revision identified by 'deadbeef0001'", Some(&[("revision", "deadbeef0001")])),
+    ("alembic-revision-missing", Log, "INFO  [alembic.runtime.migration] Running upgrade  -> deadbeef0001", NONE),
+    // --- E. Redis, Celery, RQ, Socket.IO ---
+    ("redis-misconf-rdb", Log, "redis.exceptions.ResponseError: MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.", YES),
+    ("redis-misconf-rdb", Log, "1:M 01 May 2024 10:00:00.000 # Background saving error", YES),
+    ("redis-misconf-rdb", Log, "26:C 01 May 2024 10:00:00.000 # Failed opening the temp RDB file temp-26.rdb (in server root dir /data) for saving: Permission denied", Some(&[("file", "temp-26.rdb"), ("dir", "/data"), ("reason", "Permission denied")])),
+    ("redis-misconf-rdb", Log, "1:M 01 May 2024 10:00:00.000 * Background saving terminated with success", NONE),
+    ("redis-noauth", Log, "redis.exceptions.AuthenticationError: Authentication required.", YES),
+    ("redis-noauth", Log, "NOAUTH Authentication required.", YES),
+    ("redis-noauth", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://redis:6379/0: Authentication required..", YES),
+    ("redis-noauth", Log, "WRONGPASS invalid username-password pair or user is disabled.", NONE),
+    ("redis-wrongpass", Log, "WRONGPASS invalid username-password pair or user is disabled.", YES),
+    ("redis-wrongpass", Log, "redis.exceptions.AuthenticationError: invalid username-password pair or user is disabled.", YES),
+    ("redis-wrongpass", Log, "redis.exceptions.AuthenticationError: Authentication required.", NONE),
+    ("redis-protected-mode", Log, "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user.", YES),
+    ("redis-protected-mode", Log, "redis.exceptions.ConnectionError: Connection not ready", NONE),
+    ("redis-protected-mode-not-ready", Log, "redis.exceptions.ConnectionError: Connection not ready", YES),
+    ("redis-protected-mode-not-ready", Log, "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.", NONE),
+    ("redis-bind-localhost", Log, "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.", Some(&[("host", "redis"), ("port", "6379")])),
+    ("redis-bind-localhost", Log, "redis.exceptions.ConnectionError: Error -2 connecting to redis:6379. Name or service not known.", NONE),
+    ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://redis:6379/0: Error -2 connecting to redis:6379. Name or service not known..", Some(&[("scheme", "redis"), ("host", "redis"), ("reason", "Error -2 connecting to redis:6379. Name or service not known..")])),
+    ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://:**@redis:6379/0: Error 111 connecting to redis:6379. Connection refused..", Some(&[("host", "redis")])),
+    ("broker-unreachable", Log, "[E 240501 10:00:00 events:191] Failed to capture events: 'Error -2 connecting to redis:6379. Name or service not known.', trying again in 1 seconds.", Some(&[("reason", "Error -2 connecting to redis:6379. Name or service not known.")])),
+    ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: INFO/MainProcess] Connected to redis://redis:6379/0", NONE),
+    ("celery-unregistered-task", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] Received unregistered task of type 'tasks.analyse'.", Some(&[("task", "tasks.analyse")])),
+    ("celery-unregistered-task", Log, "KeyError: 'tasks.analyse'", YES),
+    ("celery-unregistered-task", Log, "[2024-05-01 10:00:00,000: INFO/MainProcess] Task tasks.analyse[1f2e] received", NONE),
+    ("rq-localhost-url", Log, "redis.exceptions.ConnectionError: Error 99 connecting to localhost:6379. Cannot assign requested address.", Some(&[("host", "localhost"), ("port", "6379")])),
+    ("rq-localhost-url", Log, "redis.exceptions.ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused.", Some(&[("host", "127.0.0.1")])),
+    ("rq-localhost-url", Log, "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.", NONE),
+    ("socketio-redis-publish", Log, "ERROR:socketio:Cannot publish to redis... retrying", Some(&[("outcome", "retrying")])),
+    ("socketio-redis-publish", Log, "ERROR:socketio:Cannot publish to redis... giving up", Some(&[("outcome", "giving up")])),
+    ("socketio-redis-publish", Log, "INFO:socketio:emitting event \"progress\" to all [/]", NONE),
+];
+
+/// `(rule, state, expected)`: whether one of the rule's `state` symptoms holds.
+#[rustfmt::skip]
+fn state_cases() -> Vec<(&'static str, StateFacts, bool)> {
+    let exited = |code: i64| StateFacts {
+        status: "exited".into(),
+        exit_code: Some(code),
+        ..StateFacts::default()
+    };
+    let with_error = |error: &str| StateFacts {
+        status: "created".into(),
+        exit_code: Some(128),
+        error: error.into(),
+        ..StateFacts::default()
+    };
+    let running = StateFacts {
+        status: "running".into(),
+        exit_code: Some(0),
+        health: Some("healthy".into()),
+        ..StateFacts::default()
+    };
+    vec![
+        ("import-name-missing", exited(3), true),
+        ("import-name-missing", exited(4), false),
+        ("name-not-defined", exited(3), true),
+        ("name-not-defined", exited(1), false),
+        ("app-context-at-import", exited(3), true),
+        ("app-context-at-import", running.clone(), false),
+        ("gunicorn-worker-reinit", StateFacts { health: Some("unhealthy".into()), ..running.clone() }, true),
+        ("gunicorn-worker-reinit", running.clone(), false),
+        ("mount-is-directory", with_error("failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error mounting \"/srv/flower.db\" to rootfs at \"/data/flower.db\": mount /srv/flower.db:/data/flower.db (via /proc/self/fd/6), flags: 0x5000: not a directory: unknown: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type"), true),
+        ("mount-is-directory", with_error("driver failed programming external connectivity"), false),
+        ("entrypoint-not-executable", StateFacts { exit_code: Some(126), ..with_error("OCI runtime create failed: container_linux.go:380: starting container process caused: exec: \"./entrypoint.sh\": permission denied: unknown") }, true),
+        ("entrypoint-not-executable", exited(1), false),
+        ("exec-format-error", with_error("failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"/entrypoint.sh\": exec format error: unknown"), true),
+        ("exec-format-error", exited(1), false),
+        ("host-port-conflict", with_error("driver failed programming external connectivity on endpoint lab-web-1 (3f2a): Bind for 0.0.0.0:5001 failed: port is already allocated"), true),
+        ("host-port-conflict", with_error("Error starting userland proxy: listen tcp4 0.0.0.0:5432: bind: address already in use"), true),
+        ("host-port-conflict", with_error("network lab_default not found"), false),
+        ("oom-killed", StateFacts { oom_killed: true, ..exited(137) }, true),
+        ("oom-killed", exited(137), false),
+        ("killed-after-grace", exited(137), true),
+        ("killed-after-grace", StateFacts { oom_killed: true, ..exited(137) }, false),
+        ("killed-after-grace", exited(0), false),
+        ("restart-loop", StateFacts { status: "restarting".into(), restarting: true, restarts: 1, ..exited(1) }, true),
+        ("restart-loop", StateFacts { restarts: 5, ..exited(1) }, true),
+        ("restart-loop", StateFacts { restarts: 1, ..exited(1) }, false),
+        ("healthcheck-start-period-short", running.clone(), true),
+        ("healthcheck-start-period-short", StateFacts { health: Some("unhealthy".into()), ..running.clone() }, false),
+    ]
+}
+
+fn line_symptoms(rule: &Rule, kind: In) -> impl Iterator<Item = &regex::Regex> {
+    rule.symptoms.iter().filter_map(move |s| match (s, kind) {
+        (Symptom::Logs { regex, .. }, In::Log) | (Symptom::Health { regex, .. }, In::Health) => {
+            Some(regex)
+        }
+        _ => None,
+    })
+}
+
+fn captures_of(re: &regex::Regex, line: &str) -> Option<BTreeMap<String, String>> {
+    let caps = re.captures(line)?;
+    Some(
+        re.capture_names()
+            .flatten()
+            .filter_map(|n| caps.name(n).map(|m| (n.to_owned(), m.as_str().to_owned())))
+            .collect(),
+    )
+}
+
+#[test]
+fn rule_patterns_match_their_examples() {
+    let set = embedded();
+    let mut failures = Vec::new();
+    for &(id, kind, line, expected) in LINES {
+        let rule = set
+            .get(id)
+            .unwrap_or_else(|| panic!("no rule {id} for example {line:?}"));
+        let matches: Vec<BTreeMap<String, String>> = line_symptoms(rule, kind)
+            .filter_map(|re| captures_of(re, line))
+            .collect();
+        match expected {
+            None if !matches.is_empty() => {
+                failures.push(format!("{id}: must not match {kind:?} line {line:?}"))
+            }
+            Some(want) => {
+                let ok = matches.iter().any(|caps| {
+                    want.iter()
+                        .all(|(k, v)| caps.get(*k).map(String::as_str) == Some(*v))
+                });
+                if !ok {
+                    failures.push(format!(
+                        "{id}: {kind:?} line {line:?} should match with {want:?}, got {matches:?}"
+                    ));
+                }
+            }
+            None => {}
+        }
+    }
+    for (id, facts, expected) in state_cases() {
+        let rule = set.get(id).unwrap_or_else(|| panic!("no rule {id}"));
+        let holds = rule.symptoms.iter().any(|s| match s {
+            Symptom::State { predicate, .. } => predicate.holds(&facts),
+            _ => false,
+        });
+        if holds != expected {
+            failures.push(format!("{id}: state {facts:?} should hold = {expected}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_rule_has_positive_and_negative_examples() {
+    let states = state_cases();
+    let mut missing = Vec::new();
+    for rule in &embedded() {
+        let id = rule.id.as_str();
+        let pos = LINES.iter().any(|c| c.0 == id && c.3.is_some())
+            || states.iter().any(|c| c.0 == id && c.2);
+        let neg = LINES.iter().any(|c| c.0 == id && c.3.is_none())
+            || states.iter().any(|c| c.0 == id && !c.2);
+        if !(pos && neg) {
+            missing.push(id.to_owned());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "rules without both kinds of example: {missing:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Look-alikes: whole rules against a service's evidence, with the documented semantics
+// ---------------------------------------------------------------------------------------------
+
+/// The matching semantics of `rules` module docs, as a reference for these tests: every required
+/// symptom holds and at least one holds.
+fn fires(rule: &Rule, logs: &[&str], health: &[&str], state: &StateFacts) -> bool {
+    let holds: Vec<(bool, bool)> = rule
+        .symptoms
+        .iter()
+        .map(|s| {
+            let ok = match s {
+                Symptom::Logs {
+                    regex, at_least, ..
+                } => logs.iter().filter(|l| regex.is_match(l)).count() >= *at_least,
+                Symptom::Health {
+                    regex, at_least, ..
+                } => health.iter().filter(|l| regex.is_match(l)).count() >= *at_least,
+                Symptom::State { predicate, .. } => predicate.holds(state),
+            };
+            (s.required(), ok)
+        })
+        .collect();
+    holds.iter().all(|(req, ok)| !req || *ok) && holds.iter().any(|(_, ok)| *ok)
+}
+
+fn firing(set: &RuleSet, logs: &[&str], health: &[&str], state: &StateFacts) -> Vec<String> {
+    set.iter()
+        .filter(|r| fires(r, logs, health, state))
+        .map(|r| r.id.clone())
+        .collect()
+}
+
+const GUNICORN_UP: &[&str] = &[
+    "Attente de la base de données...",
+    "Base de données prête !",
+    "Initialisation de la base de données (flask init-db)...",
+    "Données par défaut déjà présentes.",
+    "Base de données initialisée.",
+    "[2024-05-01 10:00:00 +0000] [1] [INFO] Starting gunicorn 20.1.0",
+    "[2024-05-01 10:00:00 +0000] [1] [INFO] Listening at: http://0.0.0.0:5001 (1)",
+    "[2024-05-01 10:00:00 +0000] [1] [INFO] Using worker: sync",
+    "[2024-05-01 10:00:00 +0000] [8] [INFO] Booting worker with pid: 8",
+    "[2024-05-01 10:00:00 +0000] [9] [INFO] Booting worker with pid: 9",
+    "[2024-05-01 10:00:00 +0000] [10] [INFO] Booting worker with pid: 10",
+];
+
+fn web_state(health: &str) -> StateFacts {
+    StateFacts {
+        status: "running".into(),
+        exit_code: Some(0),
+        health: Some(health.into()),
+        ..StateFacts::default()
+    }
+}
+
+#[test]
+fn a_healthy_stack_fires_nothing() {
+    let set = embedded();
+    let services: &[(&str, Vec<&str>, &[&str])] = &[
+        (
+            "db",
+            vec![
+                "PostgreSQL Database directory appears to contain a database; Skipping initialization",
+                "2024-05-01 10:00:00.000 UTC [1] LOG:  starting PostgreSQL 15.6 (Debian 15.6-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit",
+                "2024-05-01 10:00:00.000 UTC [1] LOG:  listening on IPv4 address \"0.0.0.0\", port 5432",
+                "2024-05-01 10:00:00.010 UTC [1] LOG:  database system is ready to accept connections",
+            ],
+            &["/var/run/postgresql:5432 - accepting connections"],
+        ),
+        (
+            "redis",
+            vec![
+                "1:M 01 May 2024 10:00:00.000 * Ready to accept connections tcp",
+                "1:M 01 May 2024 10:05:00.000 * Background saving started by pid 20",
+                "20:C 01 May 2024 10:05:00.010 * DB saved on disk",
+                "1:M 01 May 2024 10:05:00.100 * Background saving terminated with success",
+            ],
+            &["PONG"],
+        ),
+        (
+            "web",
+            [GUNICORN_UP, &[
+                "172.18.0.1 - - [01/May/2024:10:00:05 +0000] \"GET /api/settings/profiles HTTP/1.1\" 200 91 \"-\" \"curl/7.88.1\"",
+            ]]
+            .concat(),
+            &["[{\"id\": 1, \"name\": \"standard\"}, {\"id\": 2, \"name\": \"rapide\"}]"],
+        ),
+        (
+            "worker",
+            vec![
+                "10:00:00 Worker rq:worker:3c5e started with PID 1, version 1.13.0",
+                "10:00:00 *** Listening on analysis, default...",
+                "10:00:00 Cleaning registries for queue: analysis",
+            ],
+            &[],
+        ),
+        (
+            "flower",
+            vec![
+                "[I 240501 10:00:00 command:168] Visit me at http://0.0.0.0:5555",
+                "[I 240501 10:00:00 command:176] Broker: redis://redis:6379/0",
+                "[I 240501 10:00:00 mixins:228] Connected to redis://redis:6379/0",
+            ],
+            &["OK"],
+        ),
+    ];
+    for (service, logs, health) in services {
+        let fired = firing(&set, logs, health, &web_state("healthy"));
+        assert!(fired.is_empty(), "{service}: {fired:?}");
+    }
+}
+
+#[test]
+fn a_plain_404_is_not_a_worker_reinit() {
+    let set = embedded();
+    let logs = [GUNICORN_UP, &[
+        "172.18.0.1 - - [01/May/2024:10:00:05 +0000] \"GET /api/settings/profiles HTTP/1.1\" 404 207 \"-\" \"curl/7.88.1\"",
+        "127.0.0.1 - - [01/May/2024:10:00:07 +0000] \"GET /api/settings/profiles HTTP/1.1\" 404 207 \"-\" \"curl/7.88.1\"",
+    ]]
+    .concat();
+    let health = ["curl: (22) The requested URL returned error: 404"];
+    let fired = firing(&set, &logs, &health, &web_state("unhealthy"));
+    assert_eq!(fired, ["blueprint-prefix-mismatch", "route-not-decorated"]);
+}
+
+#[test]
+fn a_404_with_an_init_error_per_worker_is_a_worker_reinit() {
+    let set = embedded();
+    // What the lab's app logs when its broad `except` swallows the second seeding.
+    let error = "2024-05-01 10:00:01,200 ERROR server_v4_complete: Erreur pendant l'initialisation (ignorée) : (psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint \"analysis_profiles_name_key\"";
+    let logs = [GUNICORN_UP, &[error, error, error]].concat();
+    let health = ["curl: (22) The requested URL returned error: 404"];
+    let fired = firing(&set, &logs, &health, &web_state("unhealthy"));
+    assert!(
+        fired.contains(&"gunicorn-worker-reinit".to_owned()),
+        "{fired:?}"
+    );
+    let reinit = set.get("gunicorn-worker-reinit").expect("rule");
+    // The look-alikes that also fire on the same service fold under it.
+    for other in fired.iter().filter(|id| *id != "gunicorn-worker-reinit") {
+        assert!(
+            reinit.confirms.contains(other),
+            "{other} does not fold under the reinit"
+        );
+    }
+    // A single error line (the entrypoint's own init) is not enough.
+    let once = [GUNICORN_UP, &[error]].concat();
+    assert!(!fires(reinit, &once, &health, &web_state("unhealthy")));
+}
+
+#[test]
+fn a_missing_role_is_not_a_wrong_password() {
+    let set = embedded();
+    let exited = StateFacts {
+        status: "running".into(),
+        ..StateFacts::default()
+    };
+    let role_missing = [
+        "2024-05-01 10:00:00.000 UTC [60] FATAL:  password authentication failed for user \"bob\"",
+        "2024-05-01 10:00:00.000 UTC [60] DETAIL:  Role \"bob\" does not exist.",
+        "\tConnection matched pg_hba.conf line 100: \"host all all all scram-sha-256\"",
+    ];
+    let fired = firing(&set, &role_missing, &[], &exited);
+    assert_eq!(fired, ["pg-auth-failed", "pg-role-missing"]);
+    assert!(
+        set.get("pg-role-missing")
+            .expect("rule")
+            .confirms
+            .contains(&"pg-auth-failed".to_owned())
+    );
+    // The only-DETAIL line of the wrong password is not claimed by pg-role-missing.
+    let wrong_password = [
+        "2024-05-01 10:00:00.000 UTC [61] FATAL:  password authentication failed for user \"analylit\"",
+        "2024-05-01 10:00:00.000 UTC [61] DETAIL:  Connection matched pg_hba.conf line 100: \"host all all all scram-sha-256\"",
+    ];
+    assert_eq!(
+        firing(&set, &wrong_password, &[], &exited),
+        ["pg-auth-failed"]
+    );
+}
+
+#[test]
+fn a_worker_boot_failure_names_its_exception() {
+    let set = embedded();
+    let logs = [
+        "[2024-05-01 10:00:00 +0000] [8] [INFO] Booting worker with pid: 8",
+        "[2024-05-01 10:00:00 +0000] [8] [ERROR] Exception in worker process",
+        "Traceback (most recent call last):",
+        "  File \"/app/server_v4_complete.py\", line 42, in <module>",
+        "    app = create_app()",
+        "NameError: name 'init_db' is not defined",
+        "[2024-05-01 10:00:00 +0000] [8] [INFO] Worker exiting (pid: 8)",
+        "[2024-05-01 10:00:00 +0000] [1] [INFO] Shutting down: Master",
+        "[2024-05-01 10:00:00 +0000] [1] [INFO] Reason: Worker failed to boot.",
+    ];
+    let state = StateFacts {
+        status: "restarting".into(),
+        exit_code: Some(3),
+        restarting: true,
+        restarts: 4,
+        ..StateFacts::default()
+    };
+    assert_eq!(
+        firing(&set, &logs, &[], &state),
+        ["name-not-defined", "restart-loop"]
+    );
+    let rule = set.get("name-not-defined").expect("rule");
+    let caps = captures_of(line_symptoms(rule, Log).next().expect("logs"), logs[5]).expect("match");
+    assert_eq!(
+        rule.render_summary(&caps, "web"),
+        "`init_db` is used but never defined or imported"
+    );
+    assert!(rule.confirms.contains(&"restart-loop".to_owned()));
+}
