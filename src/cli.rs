@@ -204,6 +204,8 @@ fn check(args: CheckArgs) -> Result<i32, DoctorError> {
     })?;
     progress.phase("matching rules");
     let diagnosis = engine::diagnose(&snapshot, &set);
+    progress.phase("running probes");
+    let diagnosis = rt.block_on(engine::confirm::confirm(diagnosis, &snapshot, &set));
     progress.done();
     print_diagnosis(&diagnosis, args.format)?;
     Ok(if diagnosis.has_problems() { 1 } else { 0 })

@@ -1,4 +1,5 @@
 //! What the engine concludes: findings with their evidence, ready for any printer.
+use crate::probes::ProbeResult;
 use crate::rules::{Safety, Severity};
 use serde::Serialize;
 
@@ -23,6 +24,13 @@ pub struct Finding {
     pub caused_by: Option<String>,
     /// Where the rule came from (`rules/<id>.toml` or the override file).
     pub rule: String,
+    /// The rule's probes as run on this finding (filled by [`crate::engine::confirm`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeResult>,
+    /// Look-alike findings this one's probes ruled out, as `"<id>: <why>"`
+    /// (`route-not-decorated: /api/api/settings/profiles answers 200`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ruled_out: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -13,6 +13,11 @@ use std::collections::BTreeMap;
 /// How many matching lines per symptom are kept as evidence (the most recent ones).
 pub const EVIDENCE_LINES: usize = 3;
 
+/// Matching log lines per (rule, symptom).
+type LogHits<'s> = BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, &'s LogLine)>>;
+/// Matching health outputs per (rule, symptom): container, exit code, output line.
+type HealthHits<'s> = BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, i64, String)>>;
+
 pub struct Matcher<'r> {
     rules: Vec<&'r Rule>,
     logs: RegexSet,
@@ -94,6 +99,15 @@ impl<'r> Matcher<'r> {
         }
     }
 
+    /// The rules with a log pattern matching `line`: one pass of the set, whatever the number of
+    /// rules (used to scan pasted or streamed logs, and by the matcher benchmark).
+    pub fn rules_matching_line(&self, line: &str) -> impl Iterator<Item = &'r Rule> + '_ {
+        self.logs
+            .matches(line)
+            .into_iter()
+            .map(|idx| self.rules[self.logs_of[idx].0])
+    }
+
     /// Match every rule that applies to `service` against its containers.
     pub fn match_service<'s>(
         &self,
@@ -102,10 +116,8 @@ impl<'r> Matcher<'r> {
     ) -> Vec<RuleMatch<'r, 's>> {
         let applies: Vec<bool> = self.rules.iter().map(|r| r.applies_to(service)).collect();
         // (rule, symptom) → hits, filled in one pass over the lines.
-        let mut log_hits: BTreeMap<(usize, usize), Vec<(&ContainerSnapshot, &LogLine)>> =
-            BTreeMap::new();
-        let mut health_hits: BTreeMap<(usize, usize), Vec<(&ContainerSnapshot, i64, String)>> =
-            BTreeMap::new();
+        let mut log_hits: LogHits = BTreeMap::new();
+        let mut health_hits: HealthHits = BTreeMap::new();
         for c in containers {
             for line in &c.logs.lines {
                 for idx in self.logs.matches(&line.text).iter() {
@@ -149,8 +161,8 @@ impl<'r> Matcher<'r> {
         rule: &'r Rule,
         service: &str,
         containers: &[&'s ContainerSnapshot],
-        log_hits: &BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, &'s LogLine)>>,
-        health_hits: &BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, i64, String)>>,
+        log_hits: &LogHits<'s>,
+        health_hits: &HealthHits<'s>,
     ) -> Option<RuleMatch<'r, 's>> {
         let mut hits = Vec::new();
         let mut line_symptoms = 0;

@@ -2,6 +2,7 @@
 //! about services, root causes first, effects folded under their cause, every text redacted.
 //!
 //! Nothing here talks to Docker: the same engine runs on a live snapshot or a recorded one.
+pub mod confirm;
 pub mod finding;
 pub mod matcher;
 pub mod unclassified;
@@ -57,6 +58,9 @@ pub fn diagnose(snapshot: &StackSnapshot, rules: &RuleSet) -> Diagnosis {
         let matches = matcher.match_service(service, &containers);
         let mut service_findings: Vec<Finding> =
             matches.iter().map(|m| to_finding(m, &redactor)).collect();
+        for f in &mut service_findings {
+            demote_if_stale(f, &containers);
+        }
         let has_cause = matches.iter().any(|m| !m.rule.effect);
         if !has_cause {
             if let Some(c) = containers.iter().find(|c| unclassified::is_failing(c)) {
@@ -150,6 +154,39 @@ fn to_finding(m: &RuleMatch, redactor: &Redactor) -> Finding {
         effects: vec![],
         caused_by: None,
         rule: rule.source.path.clone(),
+        probes: vec![],
+        ruled_out: vec![],
+    }
+}
+
+/// A service that is healthy now, whose every recorded health check passed, and whose evidence
+/// all predates those checks: what the evidence shows is over (e.g. a health probe refused by
+/// the temporary server PostgreSQL runs during initdb). Kept, as `info`, so nothing is hidden.
+fn demote_if_stale(f: &mut Finding, containers: &[&ContainerSnapshot]) {
+    let healthy_since = |name: &str| {
+        let c = containers.iter().find(|c| c.name == name)?;
+        let h = c.health.as_ref()?;
+        let all_passed = !h.log.is_empty() && h.log.iter().all(|r| r.exit_code == 0);
+        (h.status == "healthy" && all_passed && c.restart_count == 0)
+            .then(|| h.log.iter().map(|r| r.start.clone()).min())
+            .flatten()
+    };
+    let stale = !f.evidence.is_empty()
+        && f.evidence.iter().all(|e| match e {
+            Evidence::Log { container, ts, .. } => {
+                match (ts.as_deref(), healthy_since(container)) {
+                    (Some(ts), Some(since)) => ts < since.as_str(),
+                    _ => false,
+                }
+            }
+            _ => false,
+        });
+    if stale && f.severity > Severity::Info {
+        f.severity = Severity::Info;
+        f.summary = format!(
+            "{} — before {} became healthy; it has passed every health check since",
+            f.summary, f.service
+        );
     }
 }
 
@@ -191,6 +228,8 @@ fn unclassified_finding(c: &ContainerSnapshot, redactor: &Redactor) -> Finding {
         effects: vec![],
         caused_by: None,
         rule: "built-in".into(),
+        probes: vec![],
+        ruled_out: vec![],
     }
 }
 
@@ -202,7 +241,7 @@ fn fold_same_service(mut findings: Vec<Finding>, rules: &RuleSet) -> Vec<Finding
         cause.id != effect.id
             && (rules
                 .get(&cause.id)
-                .is_some_and(|r| r.confirms.iter().any(|c| *c == effect.id))
+                .is_some_and(|r| r.confirms.contains(&effect.id))
                 || (is_effect(effect) && !is_effect(cause)))
     };
     let mut i = 0;

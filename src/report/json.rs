@@ -10,6 +10,9 @@
 //!                               | { "kind": "health", "container", "exit_code", "text" }
 //!                               | { "kind": "state", "container", "field", "value" } ],
 //!                   "fix": { "title", "safety", "steps" } | null,
+//!                   "probes": [ { "kind", "expect", "outcome": "confirmed" | "ruled_out" | "unknown",
+//!                                 "summary", "facts": [..] } ] (when probes ran),
+//!                   "ruled_out": [ "look-alike-id: why" ] (when a probe ruled look-alikes out),
 //!                   "effects": [ finding... ], "caused_by": "id on service" (effects only),
 //!                   "rule": "rules/<id>.toml" } ] }
 //! ```

@@ -73,6 +73,22 @@ impl Table {
             };
             writeln!(out, "{pad}    {}", line)?;
         }
+        for p in &f.probes {
+            writeln!(
+                out,
+                "{pad}  probe {} ({}): {} — {}",
+                p.kind,
+                p.expect,
+                self.paint("1", p.outcome.as_str()),
+                p.summary
+            )?;
+            for fact in &p.facts {
+                writeln!(out, "{pad}    {fact}")?;
+            }
+        }
+        for r in &f.ruled_out {
+            writeln!(out, "{pad}  ruled out: {r}")?;
+        }
         if let Some(fix) = &f.fix {
             writeln!(
                 out,

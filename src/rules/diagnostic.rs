@@ -61,6 +61,8 @@ codes! {
     DuplicateId => "duplicate-id",
     /// `confirms` names a rule id that is not loaded.
     UnknownConfirms => "unknown-confirms",
+    /// A `[[probe]]` whose `kind` is no known probe kind.
+    UnknownProbeKind => "unknown-probe-kind",
 }
 
 impl fmt::Display for Code {

@@ -30,6 +30,10 @@
 //! title = "Import the missing name"
 //! safety = "manual"                # manual < unsafe < safe
 //! steps = ["Add `from utils.database import {name}`.", "Rebuild and restart {service}."]
+//!
+//! [[probe]]                        # optional, any number: live checks of a finding
+//! kind = "http-route"
+//! expect = "prefix-variant-answers"
 //! ```
 //!
 //! `state` conditions (all must hold): `status` (one or a list of created, running, restarting,
@@ -60,9 +64,30 @@
 //! miette diagnostic labelled on the exact bytes at fault, with one [`Code`]; a [`RulesError`]
 //! groups them.
 //!
-//! Reserved for later versions (rejected as unknown keys today): `[[probe]]` tables (a rule's
-//! probe kinds), typed `[[fix.step]]` tables (new [`FixStep`] variants), `[[test]]` tables
-//! (positive and negative examples beside the rule).
+//! # Probes
+//!
+//! Some failure classes look the same in logs and health output (a health check that gets 404 may
+//! be a doubled blueprint prefix, a lost `@route` decorator, or an app whose initialisation failed
+//! in every worker). A `[[probe]]` table names a probe kind (Rust code in `crate::probes`) and
+//! what it must see to **confirm** the rule's finding; the same observation can also **rule it
+//! out**, or leave it unknown. Each table becomes a [`ProbeSpec`]; the engine's confirmation pass
+//! (`crate::engine::confirm`) runs them on findings of the rule, drops ruled-out findings under
+//! the confirmed look-alike and raises confirmed ones. Kinds and their keys:
+//!
+//! - `kind = "http-route"`: GET the service's health-check URL (read from its health-check
+//!   command) and its prefix variants (`/a/b/c` → `/a/a/b/c` and `/b/c`), over the port published
+//!   on 127.0.0.1 only. `expect` ([`RouteExpectation`]) is one of
+//!   - `"prefix-variant-answers"`: the health URL answers Flask's 404 page while a variant answers
+//!     anything but 404 (the prefix is doubled or missing);
+//!   - `"no-variant-answers"`: the health URL answers Flask's 404 page and no variant answers;
+//!   - `"flask-404"`: the health URL answers Flask's 404 page (`<title>404 Not Found</title>`):
+//!     Flask is up, the route is missing.
+//!
+//! An unknown `kind` is reported as `rules::unknown-probe-kind` on the kind's string; unknown keys,
+//! missing keys and unknown `expect` values like everywhere else.
+//!
+//! Reserved for later versions (rejected as unknown keys today): typed `[[fix.step]]` tables (new
+//! [`FixStep`] variants), `[[test]]` tables (positive and negative examples beside the rule).
 mod diagnostic;
 mod embedded;
 mod load;
@@ -71,8 +96,8 @@ mod parse;
 
 pub use diagnostic::{Code, Problem, RulesError};
 pub use model::{
-    ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
-    StateFacts, StatePredicate, Symptom, Template,
+    ContainerStatus, Fix, FixStep, HealthStatus, ProbeSpec, RouteExpectation, Rule, RuleOrigin,
+    Safety, ServiceFilter, Severity, StateFacts, StatePredicate, Symptom, Template,
 };
 
 use parse::FileInput;

@@ -29,6 +29,9 @@ pub struct Rule {
     pub symptoms: Vec<Symptom>,
     /// `None` only for effect rules (the fix is the cause's fix).
     pub fix: Option<Fix>,
+    /// Live checks that confirm or rule out a finding of this rule (`[[probe]]` tables); empty
+    /// for most rules, whose symptoms are proof enough.
+    pub probes: Vec<ProbeSpec>,
     /// Where the rule was loaded from.
     pub source: RuleOrigin,
 }
@@ -373,6 +376,71 @@ pub struct StateFacts {
     pub restarts: i64,
     /// `.State.Error` (empty when none).
     pub error: String,
+}
+
+/// A live check that confirms or rules out a rule's finding: one `[[probe]]` table. The rule
+/// says which probe kind runs and what outcome confirms the finding; the kind itself is Rust code
+/// in `crate::probes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProbeSpec {
+    /// `kind = "http-route"`: GET the service's health-check URL and its look-alikes (first path
+    /// segment doubled or missing) on the port published on 127.0.0.1.
+    HttpRoute { expect: RouteExpectation },
+}
+
+impl ProbeSpec {
+    /// Every probe kind, as written in `kind = "…"`.
+    pub const KINDS: &[&str] = &["http-route"];
+
+    /// The `kind` as written in the rule file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProbeSpec::HttpRoute { .. } => "http-route",
+        }
+    }
+
+    /// The `expect` as written in the rule file.
+    pub fn expectation(&self) -> &'static str {
+        match self {
+            ProbeSpec::HttpRoute { expect } => expect.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for ProbeSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.kind(), self.expectation())
+    }
+}
+
+/// What an `http-route` probe must see to confirm its finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteExpectation {
+    /// The health URL answers Flask's 404 page while a prefix variant (first path segment
+    /// doubled or missing) answers anything but 404: the route lives under another prefix.
+    PrefixVariantAnswers,
+    /// The health URL answers Flask's 404 page and no prefix variant answers: the route is
+    /// nowhere.
+    NoVariantAnswers,
+    /// The health URL answers Flask's own 404 page (`<title>404 Not Found</title>`): Flask is up,
+    /// the route is missing.
+    Flask404,
+}
+
+impl RouteExpectation {
+    pub const ALL: [RouteExpectation; 3] = [
+        RouteExpectation::PrefixVariantAnswers,
+        RouteExpectation::NoVariantAnswers,
+        RouteExpectation::Flask404,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteExpectation::PrefixVariantAnswers => "prefix-variant-answers",
+            RouteExpectation::NoVariantAnswers => "no-variant-answers",
+            RouteExpectation::Flask404 => "flask-404",
+        }
+    }
 }
 
 /// How to remove the cause.

@@ -3,8 +3,8 @@
 //! first (serde's `deny_unknown_fields` would stop at the first unknown key).
 use super::diagnostic::{Code, Problem, Source};
 use super::model::{
-    ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
-    StatePredicate, Symptom, Template,
+    ContainerStatus, Fix, FixStep, HealthStatus, ProbeSpec, RouteExpectation, Rule, RuleOrigin,
+    Safety, ServiceFilter, Severity, StatePredicate, Symptom, Template,
 };
 use regex::Regex;
 use std::collections::BTreeSet;
@@ -45,6 +45,7 @@ const TOP_KEYS: &[&str] = &[
     "confirms",
     "symptom",
     "fix",
+    "probe",
 ];
 const SYMPTOM_KEYS: &[&str] = &["logs", "health", "state", "required", "at_least"];
 const STATE_KEYS: &[&str] = &[
@@ -57,11 +58,19 @@ const STATE_KEYS: &[&str] = &[
     "error",
 ];
 const FIX_KEYS: &[&str] = &["title", "safety", "steps"];
+/// The keys of a `[[probe]]` table of each kind (`kind` included).
+fn probe_keys(kind: &str) -> Option<&'static [&'static str]> {
+    match kind {
+        "http-route" => Some(&["kind", "expect"]),
+        _ => None,
+    }
+}
+/// Keys some probe kind knows: checked when the kind itself is unknown.
+const ANY_PROBE_KEYS: &[&str] = &["kind", "expect"];
 
 /// Keys the schema will grow into; rejected for now with a hint that says so.
 fn reserved(table: &str, key: &str) -> Option<&'static str> {
     match (table, key) {
-        ("rule", "probe") => Some("`[[probe]]` tables are reserved for a later version"),
         ("rule", "test") => Some("`[[test]]` tables are reserved for a later version"),
         ("fix", "step") => Some(
             "typed `[[fix.step]]` tables are reserved for a later version: use `steps = [\"…\"]`",
@@ -203,6 +212,10 @@ impl Cx<'_> {
 
         let (symptoms, mut captures, symptoms_ok) = self.symptoms(doc, &anchor);
         captures.insert("service".to_owned());
+        let probes = match lookup(doc, "probe") {
+            Some((_, v)) => self.probes(v),
+            None => Some(Vec::new()),
+        };
 
         let mut fix_templates = Vec::new();
         let fix = match lookup(doc, "fix") {
@@ -241,6 +254,7 @@ impl Cx<'_> {
             confirms: confirms?.into_iter().map(|s| s.value).collect(),
             symptoms: if symptoms_ok { symptoms } else { return None },
             fix: fix?,
+            probes: probes?,
             source: RuleOrigin {
                 path: input.path.clone(),
                 embedded: input.embedded,
@@ -406,6 +420,64 @@ impl Cx<'_> {
                 None
             }
         }
+    }
+
+    /// The `[[probe]]` tables: each names a known kind and that kind's keys, nothing else.
+    fn probes(&mut self, value: &Value<'_>) -> Option<Vec<ProbeSpec>> {
+        let Some(items) = value.get_ref().as_array() else {
+            self.wrong_type(value, "an array of tables (`[[probe]]`)");
+            return None;
+        };
+        let all: Vec<Option<ProbeSpec>> = items.iter().map(|item| self.probe(item)).collect();
+        all.into_iter().collect()
+    }
+
+    fn probe(&mut self, item: &Value<'_>) -> Option<ProbeSpec> {
+        let Some(table) = item.get_ref().as_table() else {
+            self.wrong_type(item, "a table");
+            return None;
+        };
+        let Some((_, kind_value)) = lookup(table, "kind") else {
+            self.unknown_keys(table, ANY_PROBE_KEYS, "probe");
+            let p = Problem::new(Code::MissingKey, "missing key `kind`", &self.source)
+                .label(item.span(), "this probe has no `kind`")
+                .help(format!("probe kinds: {}", ProbeSpec::KINDS.join(", ")));
+            self.problems.push(p);
+            return None;
+        };
+        let Some(kind) = self.string(kind_value, "kind") else {
+            self.unknown_keys(table, ANY_PROBE_KEYS, "probe");
+            return None;
+        };
+        let Some(keys) = probe_keys(&kind.value) else {
+            // The other keys belong to a kind we do not know: only flag keys no kind has.
+            self.unknown_keys(table, ANY_PROBE_KEYS, "probe");
+            let mut p = Problem::new(
+                Code::UnknownProbeKind,
+                format!("unknown probe kind `{}`", kind.value),
+                &self.source,
+            )
+            .label(kind.span.clone(), "not a probe kind");
+            p = match closest(&kind.value, ProbeSpec::KINDS) {
+                Some(c) => p.help(format!(
+                    "did you mean `{c}`? Probe kinds: {}",
+                    ProbeSpec::KINDS.join(", ")
+                )),
+                None => p.help(format!(
+                    "probe kinds: {} (a new kind is Rust code in `src/probes/`)",
+                    ProbeSpec::KINDS.join(", ")
+                )),
+            };
+            self.problems.push(p);
+            return None;
+        };
+        self.unknown_keys(table, keys, "probe");
+        let before = self.problems.len();
+        let expect = self
+            .required_str(table, "expect", &item.span(), "this probe")
+            .and_then(|s| self.one_of(&s, "expectation", &RouteExpectation::ALL, |e| e.as_str()));
+        let spec = ProbeSpec::HttpRoute { expect: expect? };
+        (self.problems.len() == before).then_some(spec)
     }
 
     fn state(
@@ -915,6 +987,61 @@ explanation = "e"
         );
         let codes: Vec<Code> = problems("x.toml", &bad).into_iter().map(|p| p.0).collect();
         assert_eq!(codes, [Code::BadValue, Code::WrongType, Code::BadRegex]);
+    }
+
+    #[test]
+    fn probe_tables_are_typed_and_checked_on_their_spans() {
+        let fix = "[fix]\ntitle = \"f\"\nsafety = \"manual\"\nsteps = [\"s\"]\n";
+        let rule = |probes: &str| format!("{HEAD}[[symptom]]\nhealth = '404'\n{fix}{probes}");
+        let ok = rule("[[probe]]\nkind = \"http-route\"\nexpect = \"flask-404\"\n");
+        assert!(problems("x.toml", &ok).is_empty());
+        let parsed = parse_file(&FileInput {
+            path: "x.toml".into(),
+            text: Arc::new(ok),
+            embedded: false,
+        });
+        assert_eq!(
+            parsed.rule.expect("valid").probes,
+            [ProbeSpec::HttpRoute {
+                expect: RouteExpectation::Flask404
+            }]
+        );
+        assert!(
+            problems("x.toml", &rule("")).is_empty(),
+            "probes are optional"
+        );
+
+        let unknown_kind = rule("[[probe]]\nkind = \"http-rout\"\nexpect = \"flask-404\"\n");
+        assert_eq!(
+            problems("x.toml", &unknown_kind),
+            [(Code::UnknownProbeKind, vec!["\"http-rout\"".to_owned()])]
+        );
+        let bad = rule(
+            "[[probe]]\nkind = \"http-route\"\nexpect = \"flask-500\"\nurl = \"/x\"\n\
+             [[probe]]\nexpect = \"flask-404\"\n\
+             [[probe]]\nkind = \"http-route\"\n",
+        );
+        let found = problems("x.toml", &bad);
+        let codes: Vec<Code> = found.iter().map(|p| p.0).collect();
+        assert_eq!(
+            codes,
+            [
+                Code::UnknownKey,
+                Code::BadValue,
+                Code::MissingKey,
+                Code::MissingKey
+            ],
+            "{found:?}"
+        );
+        assert_eq!(found[0].1, ["url"]);
+        assert_eq!(found[1].1, ["\"flask-500\""]);
+        assert_eq!(
+            found[2].1,
+            ["[[probe]]"],
+            "a missing key is labelled on its table"
+        );
+        let table = rule("[probe]\nkind = \"http-route\"\n");
+        assert_eq!(problems("x.toml", &table)[0].0, Code::WrongType);
     }
 
     #[test]

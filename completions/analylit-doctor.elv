@@ -1,0 +1,96 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[analylit-doctor] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'analylit-doctor'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'analylit-doctor'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check 'Inspect the running compose project and report root causes with their evidence'
+            cand rules 'The rules the doctor knows'
+            cand explain 'Explain one failure class: what it is, its symptoms, its fix'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'analylit-doctor;check'= {
+            cand -p 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand --project-name 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --file 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --format 'format'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --tail 'Log lines read per container (the most recent ones)'
+            cand -q 'No progress output'
+            cand --quiet 'No progress output'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'analylit-doctor;rules'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand list 'List the rules (embedded, plus those of --rules DIR)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'analylit-doctor;rules;list'= {
+            cand --format 'format'
+            cand --rules 'rules'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'analylit-doctor;rules;help'= {
+            cand list 'List the rules (embedded, plus those of --rules DIR)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'analylit-doctor;rules;help;list'= {
+        }
+        &'analylit-doctor;rules;help;help'= {
+        }
+        &'analylit-doctor;explain'= {
+            cand --rules 'rules'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'analylit-doctor;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'analylit-doctor;help'= {
+            cand check 'Inspect the running compose project and report root causes with their evidence'
+            cand rules 'The rules the doctor knows'
+            cand explain 'Explain one failure class: what it is, its symptoms, its fix'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'analylit-doctor;help;check'= {
+        }
+        &'analylit-doctor;help;rules'= {
+            cand list 'List the rules (embedded, plus those of --rules DIR)'
+        }
+        &'analylit-doctor;help;rules;list'= {
+        }
+        &'analylit-doctor;help;explain'= {
+        }
+        &'analylit-doctor;help;completions'= {
+        }
+        &'analylit-doctor;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

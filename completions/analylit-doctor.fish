@@ -1,0 +1,60 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_analylit_doctor_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_analylit_doctor_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_analylit_doctor_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_analylit_doctor_using_subcommand
+    set -l cmd (__fish_analylit_doctor_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -s V -l version -d 'Print version'
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "check" -d 'Inspect the running compose project and report root causes with their evidence'
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "rules" -d 'The rules the doctor knows'
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "explain" -d 'Explain one failure class: what it is, its symptoms, its fix'
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l format -r -f -a "table\t''
+json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l tail -d 'Log lines read per container (the most recent ones)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s q -l quiet -d 'No progress output'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from list" -l format -r -f -a "table\t''
+json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from list" -l rules -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand explain" -l rules -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand explain" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "check" -d 'Inspect the running compose project and report root causes with their evidence'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "rules" -d 'The rules the doctor knows'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "explain" -d 'Explain one failure class: what it is, its symptoms, its fix'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and __fish_seen_subcommand_from rules" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'

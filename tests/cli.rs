@@ -1,0 +1,156 @@
+//! CLI behaviour that needs no compose stack: generated files are fresh, rule commands work,
+//! errors are clear and exit 2 within their bound.
+use std::path::Path;
+use std::process::Command;
+
+fn doctor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run analylit-doctor");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const SHELLS: [(&str, &str); 5] = [
+    ("bash", "analylit-doctor.bash"),
+    ("zsh", "_analylit-doctor"),
+    ("fish", "analylit-doctor.fish"),
+    ("powershell", "_analylit-doctor.ps1"),
+    ("elvish", "analylit-doctor.elv"),
+];
+
+/// The committed completion scripts are what the binary generates today. To refresh them:
+/// `for s in bash zsh fish powershell elvish; do ...` — see completions/README.md.
+#[test]
+fn completions_are_not_stale() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    for (shell, file) in SHELLS {
+        let (code, generated, _) = run(doctor().args(["completions", shell]));
+        assert_eq!(code, 0);
+        let committed = std::fs::read_to_string(dir.join(file))
+            .unwrap_or_else(|e| panic!("completions/{file}: {e}"));
+        assert!(
+            committed == generated,
+            "completions/{file} is stale: run `analylit-doctor completions {shell} > completions/{file}`"
+        );
+    }
+}
+
+#[test]
+fn version_and_help_name_the_exit_codes() {
+    let (code, out, _) = run(doctor().arg("--version"));
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.trim(),
+        format!("analylit-doctor {}", env!("CARGO_PKG_VERSION"))
+    );
+    let (_, help, _) = run(doctor().args(["check", "--help"]));
+    assert!(help.contains("1  findings"), "{help}");
+    assert!(help.contains("2  usage or tool error"), "{help}");
+}
+
+#[test]
+fn rules_list_json_has_every_rule_file() {
+    let (code, out, _) = run(doctor().args(["rules", "list", "--format", "json"]));
+    assert_eq!(code, 0);
+    let rows: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let ids: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let files = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).unwrap();
+    for f in files {
+        let name = f.unwrap().file_name().to_string_lossy().into_owned();
+        let id = name.trim_end_matches(".toml");
+        assert!(ids.contains(&id), "rules list misses {id}");
+    }
+}
+
+#[test]
+fn explain_shows_the_rule_and_its_fix() {
+    let (code, out, _) = run(doctor().args(["explain", "flower-db-needs-recovery"]));
+    assert_eq!(code, 0);
+    assert!(out.starts_with("flower-db-needs-recovery — "), "{out}");
+    assert!(out.contains("Database needs recovery"), "{out}");
+    assert!(out.contains("fix (safe)"), "{out}");
+    let (code, _, err) = run(doctor().args(["explain", "flower-db"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean"), "{err}");
+}
+
+#[test]
+fn bad_rule_dir_is_a_miette_report_and_exit_2() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules-bad/several-problems");
+    let (code, out, err) = run(doctor()
+        .args(["check", "-p", "nothing"])
+        .arg("--rules")
+        .arg(&dir)
+        .env("NO_COLOR", "1"));
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "nothing on stdout: {out}");
+    assert!(err.contains("rules::bad-regex"), "{err}");
+    assert!(err.contains("unknown severity `fatal`"), "{err}");
+}
+
+#[test]
+fn daemon_down_is_a_clear_error_within_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("no-such.sock");
+    let (code, out, err) = run(doctor()
+        .args(["check", "-p", "analylit", "--connect-timeout", "2"])
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .env("NO_COLOR", "1"));
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("cannot reach the Docker engine"), "{err}");
+    assert!(err.contains("DOCKER_HOST"), "{err}");
+}
+
+/// A "daemon" that accepts connections and never answers: the ping times out, exit 2.
+#[test]
+fn silent_daemon_is_bounded_by_the_connect_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("silent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let keep = std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(3).collect();
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        drop(held);
+    });
+    let (code, _, err) = run(doctor()
+        .args(["check", "-p", "analylit", "--connect-timeout", "1"])
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .env("NO_COLOR", "1"));
+    assert_eq!(code, 2);
+    assert!(err.contains("no answer within"), "{err}");
+    drop(keep);
+}
+
+#[test]
+fn unknown_project_lists_the_known_ones() {
+    if Command::new("docker")
+        .arg("info")
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI requires a Docker engine"
+        );
+        eprintln!("SKIP: no Docker engine");
+        return;
+    }
+    let (code, out, err) = run(doctor()
+        .args(["check", "-p", "no-such-project-here"])
+        .env("NO_COLOR", "1"));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("no containers for compose project"), "{err}");
+}
