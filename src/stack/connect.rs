@@ -128,6 +128,10 @@ pub async fn connect(endpoint: &Endpoint, timeout: Duration) -> Result<Docker, D
             "no answer within {}s",
             timeout.as_secs_f32()
         ))),
+        Ok(Err(bollard::errors::Error::RequestTimeoutError)) => Err(unreachable(format!(
+            "no answer within {}s",
+            timeout.as_secs_f32()
+        ))),
         Ok(Err(e)) => {
             let chain = error_chain(&e);
             if chain.contains("Permission denied") || chain.contains("permission denied") {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Time `analylit-doctor check` on a running lab stack against the docker CLI a person would run
+# for the same facts (docker ps, then docker inspect and docker logs --tail per container), in the
+# same run, and print the ratio. Target: check ≤ 0.5× the baseline.
+#
+#   bench/check_vs_cli.sh [STACK ...]     default: healthy gunicorn-worker-reinit
+#
+# Brings each stack up with fixtures/lab (one at a time) and tears it down afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${RUNS:-10}
+cargo build --release --quiet
+doctor=target/release/analylit-doctor
+
+ms() { date +%s%N | awk '{ printf "%d", $1 / 1000000 }'; }
+
+baseline() {
+    local p=$1 ids
+    ids=$(docker ps -aq --filter "label=com.docker.compose.project=$p")
+    for id in $ids; do
+        docker inspect "$id" >/dev/null
+        docker logs --tail 2000 --timestamps "$id" >/dev/null 2>&1
+    done
+}
+
+for stack in "${@:-healthy gunicorn-worker-reinit}"; do
+    for s in $stack; do
+        fixtures/lab up "$s" >/dev/null
+        trap 'fixtures/lab down "$s" >/dev/null 2>&1' EXIT
+        t0=$(ms); for _ in $(seq "$runs"); do baseline "$s"; done; t1=$(ms)
+        for _ in $(seq "$runs"); do "$doctor" check -q -p "$s" --format json >/dev/null || true; done
+        t2=$(ms)
+        base=$(( (t1 - t0) / runs )); check=$(( (t2 - t1) / runs ))
+        awk -v s="$s" -v b="$base" -v c="$check" 'BEGIN {
+            printf "%-28s docker CLI %5d ms   check %5d ms   ratio %.2f\n", s, b, c, c / b }'
+        fixtures/lab down "$s" >/dev/null
+        trap - EXIT
+    done
+done
