@@ -159,16 +159,23 @@ fn to_finding(m: &RuleMatch, redactor: &Redactor) -> Finding {
     }
 }
 
-/// A service that is healthy now, whose every recorded health check passed, and whose evidence
-/// all predates those checks: what the evidence shows is over (e.g. a health probe refused by
-/// the temporary server PostgreSQL runs during initdb). Kept, as `info`, so nothing is hidden.
+/// A service that is healthy now, whose evidence all predates its current run of passing health
+/// checks: what the evidence shows is over (e.g. the health probe refused by the temporary server
+/// PostgreSQL runs during initdb). Kept, as `info`, so nothing is hidden.
 fn demote_if_stale(f: &mut Finding, containers: &[&ContainerSnapshot]) {
     let healthy_since = |name: &str| {
         let c = containers.iter().find(|c| c.name == name)?;
         let h = c.health.as_ref()?;
-        let all_passed = !h.log.is_empty() && h.log.iter().all(|r| r.exit_code == 0);
-        (h.status == "healthy" && all_passed && c.restart_count == 0)
-            .then(|| h.log.iter().map(|r| r.start.clone()).min())
+        // The start of the run of passing checks that ends with the latest one.
+        let passing_since = h
+            .log
+            .iter()
+            .rev()
+            .take_while(|r| r.exit_code == 0)
+            .map(|r| r.start.clone())
+            .min();
+        (h.status == "healthy" && c.restart_count == 0)
+            .then_some(passing_since)
             .flatten()
     };
     let stale = !f.evidence.is_empty()
