@@ -12,7 +12,7 @@ runs=${RUNS:-10}
 cargo build --release --quiet
 doctor=target/release/analylit-doctor
 
-ms() { date +%s%N | awk '{ printf "%d", $1 / 1000000 }'; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 baseline() {
     local p=$1 ids
@@ -25,7 +25,7 @@ baseline() {
 
 for stack in "${@:-healthy gunicorn-worker-reinit}"; do
     for s in $stack; do
-        fixtures/lab up "$s" >/dev/null
+        fixtures/lab up "$s" >/dev/null 2>&1
         trap 'fixtures/lab down "$s" >/dev/null 2>&1' EXIT
         t0=$(ms); for _ in $(seq "$runs"); do baseline "$s"; done; t1=$(ms)
         for _ in $(seq "$runs"); do "$doctor" check -q -p "$s" --format json >/dev/null || true; done
@@ -33,7 +33,7 @@ for stack in "${@:-healthy gunicorn-worker-reinit}"; do
         base=$(( (t1 - t0) / runs )); check=$(( (t2 - t1) / runs ))
         awk -v s="$s" -v b="$base" -v c="$check" 'BEGIN {
             printf "%-28s docker CLI %5d ms   check %5d ms   ratio %.2f\n", s, b, c, c / b }'
-        fixtures/lab down "$s" >/dev/null
+        fixtures/lab down "$s" >/dev/null 2>&1
         trap - EXIT
     done
 done
