@@ -24,8 +24,8 @@ const SHELLS: [(&str, &str); 5] = [
     ("elvish", "analylit-doctor.elv"),
 ];
 
-/// The committed completion scripts are what the binary generates today. To refresh them:
-/// `for s in bash zsh fish powershell elvish; do ...` — see completions/README.md.
+/// The committed completion scripts are what the binary generates today; completions/README.md
+/// has the loop that refreshes them.
 #[test]
 fn completions_are_not_stale() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
