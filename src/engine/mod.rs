@@ -297,3 +297,104 @@ fn rank(findings: &mut [Finding], snapshot: &StackSnapshot) {
         )
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::snapshot::{ContainerState, Health, HealthResult, LogTail};
+
+    fn db(results: &[(&str, i64)], status: &str) -> ContainerSnapshot {
+        ContainerSnapshot {
+            id: "id".into(),
+            name: "db_1".into(),
+            service: "db".into(),
+            number: Some(1),
+            image: "postgres".into(),
+            state: ContainerState {
+                status: "running".into(),
+                running: true,
+                ..Default::default()
+            },
+            restart_count: 0,
+            health: Some(Health {
+                status: status.into(),
+                failing_streak: 0,
+                log: results
+                    .iter()
+                    .map(|(start, code)| HealthResult {
+                        start: start.to_string(),
+                        end: start.to_string(),
+                        exit_code: *code,
+                        output: String::new(),
+                    })
+                    .collect(),
+            }),
+            healthcheck: None,
+            entrypoint: vec![],
+            command: vec![],
+            working_dir: String::new(),
+            user: String::new(),
+            env: vec![],
+            mounts: vec![],
+            ports: vec![],
+            restart_policy: String::new(),
+            memory_limit: 0,
+            labels: Default::default(),
+            logs: LogTail::default(),
+        }
+    }
+
+    fn finding_at(ts: &str) -> Finding {
+        Finding {
+            id: "pg-database-missing".into(),
+            title: String::new(),
+            service: "db".into(),
+            severity: Severity::Error,
+            summary: "PostgreSQL has no database `analylit`".into(),
+            evidence: vec![Evidence::Log {
+                container: "db_1".into(),
+                ts: Some(ts.into()),
+                text: "FATAL:  database \"analylit\" does not exist".into(),
+                occurrences: 1,
+            }],
+            fix: None,
+            effects: vec![],
+            caused_by: None,
+            rule: String::new(),
+            probes: vec![],
+            ruled_out: vec![],
+        }
+    }
+
+    const CHECKS: [(&str, i64); 3] = [
+        ("2026-11-21T03:53:08.9Z", 2),
+        ("2026-11-21T03:53:10.9Z", 0),
+        ("2026-11-21T03:53:12.9Z", 0),
+    ];
+
+    #[test]
+    fn evidence_before_the_passing_run_of_a_healthy_service_becomes_info() {
+        let c = db(&CHECKS, "healthy");
+        let mut f = finding_at("2026-11-21T03:53:08.6Z");
+        demote_if_stale(&mut f, &[&c]);
+        assert_eq!(f.severity, Severity::Info);
+        assert!(
+            f.summary.contains("before db became healthy"),
+            "{}",
+            f.summary
+        );
+    }
+
+    #[test]
+    fn evidence_during_the_passing_run_or_on_an_unhealthy_service_stays() {
+        let c = db(&CHECKS, "healthy");
+        let mut recent = finding_at("2026-11-21T03:53:11.0Z");
+        demote_if_stale(&mut recent, &[&c]);
+        assert_eq!(recent.severity, Severity::Error);
+
+        let sick = db(&CHECKS, "unhealthy");
+        let mut old = finding_at("2026-11-21T03:53:08.6Z");
+        demote_if_stale(&mut old, &[&sick]);
+        assert_eq!(old.severity, Severity::Error);
+    }
+}
