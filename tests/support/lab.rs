@@ -16,6 +16,33 @@ use std::time::{Duration, Instant};
 /// One stack at a time on this 2-core machine: every lab test takes this lock.
 static ONE_STACK: Mutex<()> = Mutex::new(());
 
+/// One stack at a time across test binaries and concurrent `cargo test` runs too: held for the
+/// life of a [`Lab`] (and by anything else in the tests that starts containers), released by the
+/// kernel when the process dies.
+pub struct MachineLock {
+    _file: std::fs::File,
+    _guard: MutexGuard<'static, ()>,
+}
+
+impl MachineLock {
+    pub fn take() -> MachineLock {
+        let guard = ONE_STACK.lock().unwrap_or_else(|p| p.into_inner());
+        let path = std::env::temp_dir().join("analylit-doctor-lab.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        file.lock()
+            .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
+        MachineLock {
+            _file: file,
+            _guard: guard,
+        }
+    }
+}
+
 /// Whether a Docker engine answers. Without one a lab test skips — unless `CI` is set, where it
 /// fails: CI must never go green by skipping the lab.
 pub fn docker_or_skip(test: &str) -> bool {
@@ -181,14 +208,14 @@ pub struct Lab {
     /// since a crash-looping container's state moves on right after.
     pub settled_views: BTreeMap<String, ServiceView>,
     compose: (String, Vec<String>),
-    _lock: MutexGuard<'static, ()>,
+    _lock: MachineLock,
 }
 
 impl Lab {
     /// Bring the stack `id` up and wait until its scenario's `settled` conditions hold.
     /// Panics (after tearing down) when they do not hold within the bound.
     pub fn up(id: &str) -> Lab {
-        let lock = ONE_STACK.lock().unwrap_or_else(|p| p.into_inner());
+        let lock = MachineLock::take();
         ensure_images();
         let scenario = Scenario::load(id);
         let dir = stacks_dir().join(id);
