@@ -18,6 +18,13 @@ pub struct Scenario {
     pub lab: LabSpec,
     #[serde(default)]
     pub evidence: Vec<Evidence>,
+    /// Look-alike catalogue ids that must not be reported as a cause (top-level finding): the
+    /// probes must have ruled them out or they must not have fired at all.
+    #[serde(default)]
+    pub look_alikes: Vec<String>,
+    /// The probe kind expected to confirm the first finding (default: any probe).
+    #[serde(default)]
+    pub confirmed_by: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
