@@ -170,7 +170,7 @@ fn check(args: CheckArgs) -> Result<i32, DoctorError> {
     let endpoint = connect::resolve_endpoint(&connect::EndpointEnv::from_process())?;
 
     let rt = runtime()?;
-    let snapshot = rt.block_on(async {
+    let (snapshot, docker) = rt.block_on(async {
         progress.phase("connecting to the Docker engine");
         let docker = connect::connect(&endpoint, Duration::from_secs(args.connect_timeout)).await?;
         progress.phase(&format!("collecting project {}", choice.name));
@@ -200,12 +200,18 @@ fn check(args: CheckArgs) -> Result<i32, DoctorError> {
                 },
             });
         }
-        Ok(snapshot)
+        Ok((snapshot, docker))
     })?;
     progress.phase("matching rules");
     let diagnosis = engine::diagnose(&snapshot, &set);
     progress.phase("running probes");
-    let diagnosis = rt.block_on(engine::confirm::confirm(diagnosis, &snapshot, &set));
+    let mut diagnosis = rt.block_on(engine::confirm::confirm(
+        diagnosis,
+        &snapshot,
+        &set,
+        Some(&docker),
+    ));
+    engine::chain::chain(&mut diagnosis.findings, &snapshot, &set);
     progress.done();
     print_diagnosis(&diagnosis, args.format)?;
     Ok(if diagnosis.has_problems() { 1 } else { 0 })

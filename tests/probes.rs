@@ -158,6 +158,20 @@ fn web(ports: Vec<PortBinding>) -> ContainerSnapshot {
     }
 }
 
+/// Run `specs` on `container` as the only container of a stack, with default bounds and no
+/// Engine.
+async fn run_on(specs: &[ProbeSpec], container: &ContainerSnapshot) -> Vec<ProbeResult> {
+    let snapshot = stack(vec![container.clone()]);
+    let ctx = probes::Ctx {
+        snapshot: &snapshot,
+        container,
+        docker: None,
+        opts: &Options::default(),
+        hints: &[],
+    };
+    probes::run(specs, &ctx).await
+}
+
 fn stack(containers: Vec<ContainerSnapshot>) -> StackSnapshot {
     StackSnapshot {
         snapshot_version: 1,
@@ -196,11 +210,7 @@ fn rules() -> RuleSet {
 #[tokio::test]
 async fn a_doubled_prefix_confirms_the_prefix_mismatch_and_rules_out_the_decorator() {
     let (port, seen) = serve(doubled_prefix).await;
-    let results = probes::run(
-        &ALL_THREE,
-        &web(vec![published("0.0.0.0", port)]),
-        &Options::default(),
-    )
+    let results = run_on(&ALL_THREE, &web(vec![published("0.0.0.0", port)]))
     .await;
     assert_eq!(
         outcomes(&results),
@@ -237,11 +247,7 @@ async fn a_doubled_prefix_confirms_the_prefix_mismatch_and_rules_out_the_decorat
 #[tokio::test]
 async fn a_404_everywhere_confirms_the_lost_decorator_and_rules_out_the_prefix() {
     let (port, seen) = serve(everywhere_404).await;
-    let results = probes::run(
-        &ALL_THREE,
-        &web(vec![published("127.0.0.1", port)]),
-        &Options::default(),
-    )
+    let results = run_on(&ALL_THREE, &web(vec![published("127.0.0.1", port)]))
     .await;
     assert_eq!(
         outcomes(&results),
@@ -259,11 +265,7 @@ async fn a_404_everywhere_confirms_the_lost_decorator_and_rules_out_the_prefix()
 #[tokio::test]
 async fn a_route_that_answers_rules_out_every_look_alike() {
     let (port, seen) = serve(healthy).await;
-    let results = probes::run(
-        &ALL_THREE,
-        &web(vec![published("", port)]),
-        &Options::default(),
-    )
+    let results = run_on(&ALL_THREE, &web(vec![published("", port)]))
     .await;
     assert_eq!(
         outcomes(&results),
@@ -283,7 +285,7 @@ async fn a_server_that_never_answers_gives_unknown_within_the_timeout() {
     let container = web(vec![published("0.0.0.0", port)]);
     let results = tokio::time::timeout(
         Duration::from_secs(10),
-        probes::run(&ALL_THREE, &container, &Options::default()),
+        run_on(&ALL_THREE, &container),
     )
     .await
     .expect("the probe must give up on its own");
@@ -313,7 +315,7 @@ async fn without_a_loopback_published_port_nothing_is_asked() {
         vec![published("192.168.1.9", 5001)],
         vec![other_port],
     ] {
-        let results = probes::run(&ALL_THREE, &web(ports.clone()), &Options::default()).await;
+        let results = run_on(&ALL_THREE, &web(ports.clone())).await;
         assert_eq!(
             outcomes(&results),
             [expected.clone(), expected.clone(), expected.clone()],
@@ -326,14 +328,14 @@ async fn without_a_loopback_published_port_nothing_is_asked() {
 async fn a_stopped_container_or_a_missing_health_check_is_not_probed() {
     let mut stopped = web(vec![published("0.0.0.0", 1)]);
     stopped.state.status = "exited".into();
-    let r = probes::run(&ALL_THREE[..1], &stopped, &Options::default()).await;
+    let r = run_on(&ALL_THREE[..1], &stopped).await;
     assert!(
         matches!(&r[0].outcome, Outcome::Unknown(why) if why.contains("not running")),
         "{r:?}"
     );
     let mut unchecked = web(vec![published("0.0.0.0", 1)]);
     unchecked.healthcheck = None;
-    let r = probes::run(&ALL_THREE[..1], &unchecked, &Options::default()).await;
+    let r = run_on(&ALL_THREE[..1], &unchecked).await;
     assert!(
         matches!(&r[0].outcome, Outcome::Unknown(why) if why.contains("no health check")),
         "{r:?}"
@@ -358,7 +360,7 @@ async fn confirm_keeps_the_confirmed_look_alike_and_lists_the_other_as_ruled_out
     found.sort();
     assert_eq!(found, ["blueprint-prefix-mismatch", "route-not-decorated"]);
 
-    let after = confirm(before, &snapshot, &set).await;
+    let after = confirm(before, &snapshot, &set, None).await;
     assert_eq!(ids(&after), ["blueprint-prefix-mismatch"]);
     let f = &after.findings[0];
     assert_eq!(
@@ -384,7 +386,7 @@ async fn confirm_on_a_404_everywhere_keeps_the_lost_decorator() {
     let (port, _) = serve(everywhere_404).await;
     let snapshot = stack(vec![web(vec![published("0.0.0.0", port)])]);
     let set = rules();
-    let after = confirm(engine::diagnose(&snapshot, &set), &snapshot, &set).await;
+    let after = confirm(engine::diagnose(&snapshot, &set), &snapshot, &set, None).await;
     assert_eq!(ids(&after), ["route-not-decorated"]);
     assert_eq!(after.findings[0].ruled_out.len(), 1);
     assert!(
@@ -427,7 +429,7 @@ async fn confirm_under_gunicorn_reinit_settles_the_folded_look_alikes() {
     assert_eq!(ids(&before), ["gunicorn-worker-reinit"], "{before:#?}");
     assert_eq!(before.findings[0].effects.len(), 2);
 
-    let after = confirm(before, &snapshot, &set).await;
+    let after = confirm(before, &snapshot, &set, None).await;
     assert_eq!(ids(&after), ["gunicorn-worker-reinit"]);
     let cause = &after.findings[0];
     assert_eq!(

@@ -16,17 +16,23 @@
 //!   order holds otherwise.
 //!
 //! This is the one stage after collection that talks to the stack (over HTTP, to 127.0.0.1 only).
-use super::{Diagnosis, Evidence, Finding};
+use super::{Confirmation, Diagnosis, Evidence, Finding};
 use crate::probes::{self, Options, Outcome, ProbeResult};
 use crate::redact::Redactor;
 use crate::rules::{ProbeSpec, RuleSet};
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
+use bollard::Docker;
 use futures_util::StreamExt;
 
 /// Run the probes of every finding (and folded effect) whose rule has some, with the default
 /// [`Options`] (3 s per request), and settle the diagnosis on their outcomes.
-pub async fn confirm(diagnosis: Diagnosis, snapshot: &StackSnapshot, rules: &RuleSet) -> Diagnosis {
-    confirm_with(diagnosis, snapshot, rules, &Options::default()).await
+pub async fn confirm(
+    diagnosis: Diagnosis,
+    snapshot: &StackSnapshot,
+    rules: &RuleSet,
+    docker: Option<&Docker>,
+) -> Diagnosis {
+    confirm_with(diagnosis, snapshot, rules, docker, &Options::default()).await
 }
 
 /// [`confirm`] with explicit bounds.
@@ -34,10 +40,11 @@ pub async fn confirm_with(
     mut diagnosis: Diagnosis,
     snapshot: &StackSnapshot,
     rules: &RuleSet,
+    docker: Option<&Docker>,
     opts: &Options,
 ) -> Diagnosis {
-    // Which probe specs each container needs, each once.
-    let mut plan: Vec<(&ContainerSnapshot, Vec<ProbeSpec>)> = Vec::new();
+    // Which probe specs each container needs, each once, and the evidence they are asked about.
+    let mut plan: Vec<(&ContainerSnapshot, Vec<ProbeSpec>, Vec<String>)> = Vec::new();
     walk(&mut diagnosis.findings, &mut |f| {
         let Some(rule) = rules.get(&f.id).filter(|r| !r.probes.is_empty()) else {
             return;
@@ -45,10 +52,10 @@ pub async fn confirm_with(
         let Some(c) = target(snapshot, f) else {
             return;
         };
-        let at = match plan.iter().position(|(pc, _)| pc.name == c.name) {
+        let at = match plan.iter().position(|(pc, _, _)| pc.name == c.name) {
             Some(at) => at,
             None => {
-                plan.push((c, Vec::new()));
+                plan.push((c, Vec::new(), Vec::new()));
                 plan.len() - 1
             }
         };
@@ -57,11 +64,25 @@ pub async fn confirm_with(
                 plan[at].1.push(*spec);
             }
         }
+        for e in &f.evidence {
+            if let Evidence::Log { text, .. } | Evidence::Health { text, .. } = e
+                && !plan[at].2.contains(text)
+            {
+                plan[at].2.push(text.clone());
+            }
+        }
     });
 
     let done: Vec<(String, Vec<(ProbeSpec, ProbeResult)>)> = futures_util::stream::iter(plan)
-        .map(|(c, specs)| async move {
-            let results = probes::run(&specs, c, opts).await;
+        .map(|(c, specs, hints)| async move {
+            let ctx = probes::Ctx {
+                snapshot,
+                container: c,
+                docker,
+                opts,
+                hints: &hints,
+            };
+            let results = probes::run(&specs, &ctx).await;
             (c.name.clone(), specs.into_iter().zip(results).collect())
         })
         .buffer_unordered(opts.concurrency.max(1))
@@ -92,7 +113,33 @@ pub async fn confirm_with(
     });
 
     settle(&mut diagnosis.findings, None);
+    walk(&mut diagnosis.findings, &mut |f| {
+        f.confirmation = Some(confirmation(f));
+    });
     diagnosis
+}
+
+/// Confirmed by the probes that confirmed it; otherwise, plainly, why not.
+fn confirmation(f: &Finding) -> Confirmation {
+    let by: Vec<String> = f
+        .probes
+        .iter()
+        .filter(|p| p.outcome == Outcome::Confirmed)
+        .map(|p| format!("{} ({})", p.kind, p.expect))
+        .collect();
+    if verdict(f) == Verdict::Confirmed {
+        return Confirmation::Confirmed { by };
+    }
+    let reason = if f.probes.is_empty() {
+        "no probe checks this class; the evidence is the matched text only".to_owned()
+    } else {
+        f.probes
+            .iter()
+            .map(|p| format!("{}: {}", p.kind, p.summary))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Confirmation::Unconfirmed { reason }
 }
 
 /// Every finding of `list` and, depth first, of their effects.
@@ -288,6 +335,7 @@ mod tests {
                 })
                 .collect(),
             ruled_out: vec![],
+            confirmation: None,
         }
     }
 

@@ -31,6 +31,21 @@ pub struct Finding {
     /// (`route-not-decorated: /api/api/settings/profiles answers 200`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ruled_out: Vec<String>,
+    /// Whether a probe confirmed the finding (set by [`crate::engine::confirm`]; `None` before
+    /// probes ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<Confirmation>,
+}
+
+/// What the probes made of a finding. Serialized as `{"status": "confirmed", "by": [...]}` or
+/// `{"status": "unconfirmed", "reason": "..."}`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Confirmation {
+    /// At least one probe confirmed it and none ruled it out: `kind (expectation)` of each.
+    Confirmed { by: Vec<String> },
+    /// No probe could confirm it, and why (no probe for the class, or each probe's reason).
+    Unconfirmed { reason: String },
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -2,6 +2,7 @@
 //! about services, root causes first, effects folded under their cause, every text redacted.
 //!
 //! Nothing here talks to Docker: the same engine runs on a live snapshot or a recorded one.
+pub mod chain;
 pub mod confirm;
 pub mod finding;
 pub mod matcher;
@@ -10,7 +11,7 @@ pub mod unclassified;
 use crate::redact::Redactor;
 use crate::rules::{RuleSet, Severity};
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
-pub use finding::{Evidence, Finding, FixView};
+pub use finding::{Confirmation, Evidence, Finding, FixView};
 use matcher::{HitKind, Matcher, RuleMatch};
 use serde::Serialize;
 use std::cmp::Reverse;
@@ -156,6 +157,7 @@ fn to_finding(m: &RuleMatch, redactor: &Redactor) -> Finding {
         rule: rule.source.path.clone(),
         probes: vec![],
         ruled_out: vec![],
+        confirmation: None,
     }
 }
 
@@ -237,6 +239,7 @@ fn unclassified_finding(c: &ContainerSnapshot, redactor: &Redactor) -> Finding {
         rule: "built-in".into(),
         probes: vec![],
         ruled_out: vec![],
+        confirmation: None,
     }
 }
 
@@ -363,6 +366,7 @@ mod tests {
             rule: String::new(),
             probes: vec![],
             ruled_out: vec![],
+            confirmation: None,
         }
     }
 

@@ -464,6 +464,16 @@ impl RouteObservation {
             Ok(a) => *a,
             Err(e) => return unknown(e.to_string()),
         };
+        if expect == RouteExpectation::Answers {
+            return if (200..400).contains(&answer.status) {
+                verdict(
+                    Outcome::Confirmed,
+                    format!("{path} answers {} from the host: the app works", answer.status),
+                )
+            } else {
+                verdict(Outcome::RuledOut, format!("{path} answers {}", answer.status))
+            };
+        }
         if answer.status != 404 {
             return verdict(
                 Outcome::RuledOut,

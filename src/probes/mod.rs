@@ -11,10 +11,12 @@
 //! the kind is Rust code here, one file per kind. Probes never change anything and are bounded:
 //! every network exchange has a timeout and a size limit, so a hung service gives
 //! [`Outcome::Unknown`], never a hung doctor.
+pub mod dependency;
 pub mod http;
 
 use crate::rules::ProbeSpec;
-use crate::stack::snapshot::ContainerSnapshot;
+use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
+use bollard::Docker;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -86,7 +88,8 @@ impl ProbeResult {
 /// Bounds of a probe run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Per request: connect, send, headers and body together.
+    /// Per probe: connect, send, answer together (one HTTP request, one database handshake and
+    /// its queries, one archive read).
     pub timeout: Duration,
     /// Containers probed at the same time.
     pub concurrency: usize,
@@ -101,28 +104,88 @@ impl Default for Options {
     }
 }
 
-/// Run `specs` against `container`: one result per spec, in order. Specs of one kind share one
-/// observation (the `http-route` requests are made once, then judged per expectation).
-pub async fn run(
-    specs: &[ProbeSpec],
-    container: &ContainerSnapshot,
-    opts: &Options,
-) -> Vec<ProbeResult> {
-    let needs_http = specs
-        .iter()
-        .any(|s| matches!(s, ProbeSpec::HttpRoute { .. }));
-    let route = if needs_http {
-        Some(http::observe(container, opts.timeout).await)
-    } else {
-        None
-    };
+/// What a probe may look at: the whole snapshot (other services' ports and states), the container
+/// it asks about, the Engine when the stack is live, and the evidence of the findings it is asked
+/// about (the table, path or host an error names).
+pub struct Ctx<'a> {
+    pub snapshot: &'a StackSnapshot,
+    pub container: &'a ContainerSnapshot,
+    /// `None` when diagnosing offline: probes that need the Engine say so.
+    pub docker: Option<&'a Docker>,
+    pub opts: &'a Options,
+    /// The evidence texts of the findings probed on this container.
+    pub hints: &'a [String],
+}
+
+impl Ctx<'_> {
+    /// The Engine, or the reason a probe cannot run without it.
+    pub(crate) fn docker(&self) -> Result<&Docker, String> {
+        self.docker
+            .ok_or_else(|| "needs the live stack (diagnosing offline)".to_owned())
+    }
+
+    /// The container's environment as `(name, value)` pairs.
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
+        self.container
+            .env
+            .iter()
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect()
+    }
+}
+
+/// Run `specs` for `ctx.container`: one result per spec, in order. Specs of one kind share one
+/// observation (the `http-route` requests are made once, then judged per expectation); the kinds
+/// run concurrently, each bounded by `ctx.opts.timeout` (a kind that makes several exchanges
+/// bounds each).
+pub async fn run(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let mut kinds: Vec<&'static str> = specs.iter().map(|s| s.kind()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let by_kind = futures_util::future::join_all(kinds.iter().map(|&kind| {
+        let of_kind: Vec<ProbeSpec> = specs.iter().copied().filter(|s| s.kind() == kind).collect();
+        async move { (of_kind.clone(), run_kind(&of_kind, ctx).await) }
+    }))
+    .await;
     specs
         .iter()
-        .map(|spec| match spec {
-            ProbeSpec::HttpRoute { expect } => route
-                .as_ref()
-                .expect("observed for http-route specs")
-                .judge(spec, *expect),
+        .map(|spec| {
+            by_kind
+                .iter()
+                .find_map(|(of_kind, results)| {
+                    of_kind
+                        .iter()
+                        .position(|s| s == spec)
+                        .map(|at| results[at].clone())
+                })
+                .expect("every spec was run with its kind")
         })
         .collect()
+}
+
+/// Every spec of `specs` is of one kind.
+async fn run_kind(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    match specs[0] {
+        ProbeSpec::HttpRoute { .. } => {
+            let route = http::observe(ctx.container, ctx.opts.timeout).await;
+            specs
+                .iter()
+                .map(|spec| match spec {
+                    ProbeSpec::HttpRoute { expect } => route.judge(spec, *expect),
+                    _ => unreachable!("one kind"),
+                })
+                .collect()
+        }
+        ProbeSpec::Dependency { .. } => dependency::probe(specs, ctx),
+        _ => specs
+            .iter()
+            .map(|spec| {
+                ProbeResult::unknown(
+                    spec,
+                    format!("the {} probe is not available in this build", spec.kind()),
+                    &[],
+                )
+            })
+            .collect(),
+    }
 }

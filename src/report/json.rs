@@ -13,6 +13,8 @@
 //!                   "probes": [ { "kind", "expect", "outcome": "confirmed" | "ruled_out" | "unknown",
 //!                                 "summary", "facts": [..] } ] (when probes ran),
 //!                   "ruled_out": [ "look-alike-id: why" ] (when a probe ruled look-alikes out),
+//!                   "confirmation": { "status": "confirmed", "by": [ "kind (expect)" ] }
+//!                                 | { "status": "unconfirmed", "reason" } (after probes ran),
 //!                   "effects": [ finding... ], "caused_by": "id on service" (effects only),
 //!                   "rule": "rules/<id>.toml" } ] }
 //! ```

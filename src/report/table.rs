@@ -1,7 +1,7 @@
 //! The default human report: an overview table of the services, then each finding with its
 //! evidence and fix (effects indented under their cause), then a one-line verdict.
 use super::Report;
-use crate::engine::{Diagnosis, Evidence, Finding};
+use crate::engine::{Confirmation, Diagnosis, Evidence, Finding};
 use crate::rules::Severity;
 use comfy_table::{ContentArrangement, presets};
 use std::io::{self, Write};
@@ -85,6 +85,15 @@ impl Table {
             for fact in &p.facts {
                 writeln!(out, "{pad}    {fact}")?;
             }
+        }
+        match &f.confirmation {
+            Some(Confirmation::Confirmed { by }) => {
+                writeln!(out, "{pad}  confirmed by {}", by.join(", "))?;
+            }
+            Some(Confirmation::Unconfirmed { reason }) if f.severity > Severity::Info => {
+                writeln!(out, "{pad}  {}: {reason}", self.paint("1;33", "not confirmed"))?;
+            }
+            _ => {}
         }
         for r in &f.ruled_out {
             writeln!(out, "{pad}  ruled out: {r}")?;

@@ -74,14 +74,11 @@
 //! (`crate::engine::confirm`) runs them on findings of the rule, drops ruled-out findings under
 //! the confirmed look-alike and raises confirmed ones. Kinds and their keys:
 //!
-//! - `kind = "http-route"`: GET the service's health-check URL (read from its health-check
-//!   command) and its prefix variants (`/a/b/c` → `/a/a/b/c` and `/b/c`), over the port published
-//!   on 127.0.0.1 only. `expect` ([`RouteExpectation`]) is one of
-//!   - `"prefix-variant-answers"`: the health URL answers Flask's 404 page while a variant answers
-//!     anything but 404 (the prefix is doubled or missing);
-//!   - `"no-variant-answers"`: the health URL answers Flask's 404 page and no variant answers;
-//!   - `"flask-404"`: the health URL answers Flask's 404 page (`<title>404 Not Found</title>`):
-//!     Flask is up, the route is missing.
+//! `kind` is one of `http-route`, `python`, `gdbm`, `file`, `entrypoint`, `postgres`, `redis`,
+//! `compose`, `docker`, `dependency`; the expectations each kind knows, with what they mean, are
+//! listed in one table in `probe_spec.rs` ([`ProbeSpec`]) — e.g. `kind = "http-route"`,
+//! `expect = "prefix-variant-answers"`: the health URL answers Flask's 404 page while the URL
+//! with its first segment doubled or dropped answers.
 //!
 //! An unknown `kind` is reported as `rules::unknown-probe-kind` on the kind's string; unknown keys,
 //! missing keys and unknown `expect` values like everywhere else.
@@ -93,10 +90,16 @@ mod embedded;
 mod load;
 mod model;
 mod parse;
+mod probe_spec;
 
 pub use diagnostic::{Code, Problem, RulesError};
+pub use probe_spec::{
+    ComposeExpectation, DependencyExpectation, DockerExpectation, EntrypointExpectation,
+    FileExpectation, GdbmExpectation, PostgresExpectation, ProbeSpec, PythonExpectation,
+    RedisExpectation, RouteExpectation,
+};
 pub use model::{
-    ContainerStatus, Fix, FixStep, HealthStatus, ProbeSpec, RouteExpectation, Rule, RuleOrigin,
+    ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin,
     Safety, ServiceFilter, Severity, StateFacts, StatePredicate, Symptom, Template,
 };
 

@@ -1,6 +1,7 @@
 //! The typed, validated form of a rule file. Everything here has been checked by the loader:
 //! regexes compile, every summary placeholder has a capture that can fill it, enums hold known
 //! values.
+use super::probe_spec::ProbeSpec;
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -376,71 +377,6 @@ pub struct StateFacts {
     pub restarts: i64,
     /// `.State.Error` (empty when none).
     pub error: String,
-}
-
-/// A live check that confirms or rules out a rule's finding: one `[[probe]]` table. The rule
-/// says which probe kind runs and what outcome confirms the finding; the kind itself is Rust code
-/// in `crate::probes`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProbeSpec {
-    /// `kind = "http-route"`: GET the service's health-check URL and its look-alikes (first path
-    /// segment doubled or missing) on the port published on 127.0.0.1.
-    HttpRoute { expect: RouteExpectation },
-}
-
-impl ProbeSpec {
-    /// Every probe kind, as written in `kind = "…"`.
-    pub const KINDS: &[&str] = &["http-route"];
-
-    /// The `kind` as written in the rule file.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ProbeSpec::HttpRoute { .. } => "http-route",
-        }
-    }
-
-    /// The `expect` as written in the rule file.
-    pub fn expectation(&self) -> &'static str {
-        match self {
-            ProbeSpec::HttpRoute { expect } => expect.as_str(),
-        }
-    }
-}
-
-impl fmt::Display for ProbeSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.kind(), self.expectation())
-    }
-}
-
-/// What an `http-route` probe must see to confirm its finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RouteExpectation {
-    /// The health URL answers Flask's 404 page while a prefix variant (first path segment
-    /// doubled or missing) answers anything but 404: the route lives under another prefix.
-    PrefixVariantAnswers,
-    /// The health URL answers Flask's 404 page and no prefix variant answers: the route is
-    /// nowhere.
-    NoVariantAnswers,
-    /// The health URL answers Flask's own 404 page (`<title>404 Not Found</title>`): Flask is up,
-    /// the route is missing.
-    Flask404,
-}
-
-impl RouteExpectation {
-    pub const ALL: [RouteExpectation; 3] = [
-        RouteExpectation::PrefixVariantAnswers,
-        RouteExpectation::NoVariantAnswers,
-        RouteExpectation::Flask404,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RouteExpectation::PrefixVariantAnswers => "prefix-variant-answers",
-            RouteExpectation::NoVariantAnswers => "no-variant-answers",
-            RouteExpectation::Flask404 => "flask-404",
-        }
-    }
 }
 
 /// How to remove the cause.

@@ -2,8 +2,9 @@
 //! it into a typed [`Rule`], collecting every problem on the way instead of stopping at the
 //! first (serde's `deny_unknown_fields` would stop at the first unknown key).
 use super::diagnostic::{Code, Problem, Source};
+use super::probe_spec::ProbeSpec;
 use super::model::{
-    ContainerStatus, Fix, FixStep, HealthStatus, ProbeSpec, RouteExpectation, Rule, RuleOrigin,
+    ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin,
     Safety, ServiceFilter, Severity, StatePredicate, Symptom, Template,
 };
 use regex::Regex;
@@ -60,10 +61,7 @@ const STATE_KEYS: &[&str] = &[
 const FIX_KEYS: &[&str] = &["title", "safety", "steps"];
 /// The keys of a `[[probe]]` table of each kind (`kind` included).
 fn probe_keys(kind: &str) -> Option<&'static [&'static str]> {
-    match kind {
-        "http-route" => Some(&["kind", "expect"]),
-        _ => None,
-    }
+    ProbeSpec::expectations(kind).map(|_| ANY_PROBE_KEYS)
 }
 /// Keys some probe kind knows: checked when the kind itself is unknown.
 const ANY_PROBE_KEYS: &[&str] = &["kind", "expect"];
@@ -473,11 +471,11 @@ impl Cx<'_> {
         };
         self.unknown_keys(table, keys, "probe");
         let before = self.problems.len();
-        let expect = self
-            .required_str(table, "expect", &item.span(), "this probe")
-            .and_then(|s| self.one_of(&s, "expectation", &RouteExpectation::ALL, |e| e.as_str()));
-        let spec = ProbeSpec::HttpRoute { expect: expect? };
-        (self.problems.len() == before).then_some(spec)
+        let expect = self.required_str(table, "expect", &item.span(), "this probe")?;
+        let known = ProbeSpec::expectations(&kind.value).unwrap_or_default();
+        let name = self.one_of(&expect, "expectation", &known, |e| e)?;
+        let spec = ProbeSpec::parse(&kind.value, name);
+        spec.filter(|_| self.problems.len() == before)
     }
 
     fn state(
@@ -1003,7 +1001,7 @@ explanation = "e"
         assert_eq!(
             parsed.rule.expect("valid").probes,
             [ProbeSpec::HttpRoute {
-                expect: RouteExpectation::Flask404
+                expect: super::super::RouteExpectation::Flask404
             }]
         );
         assert!(

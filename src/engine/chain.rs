@@ -1,0 +1,190 @@
+//! Chain: fold what a failing dependency did to its clients under the dependency's own finding.
+//!
+//! A database that will not start makes every client fail to connect; a Redis that cannot save
+//! makes every client's write fail with MISCONF. Reported side by side, those look like five
+//! problems; there is one. This pass builds the stack's dependency graph and, when a finding on a
+//! client is explained by a finding on a service it depends on, moves it under that cause as an
+//! effect (`caused_by`), so the report leads with the root cause.
+//!
+//! The graph's edges come from what the stack itself declares: `depends_on` (the compose file's
+//! model when there is one, Compose v2's `com.docker.compose.depends_on` label otherwise) and the
+//! URLs in each container's environment and command line whose host is another service.
+//!
+//! A client finding is explained by a dependency's finding when
+//! - both are the same failure class (MISCONF seen by the client and by Redis itself), or
+//! - the dependency is failing (exited, restarting, unhealthy) and the client's evidence names it
+//!   (`connection to server at "db"`, `Error -2 connecting to redis:6379`), or the client's
+//!   finding is the built-in `unclassified-failure` / an effect rule.
+//!
+//! A client's own fault that merely mentions a healthy dependency (a wrong password, a missing
+//! table) stays a root cause of its own.
+use super::{Finding, unclassified};
+use crate::rules::{RuleSet, Severity};
+use crate::stack::snapshot::StackSnapshot;
+use regex::Regex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+/// Service → the services it depends on, directly.
+pub type Graph = BTreeMap<String, BTreeSet<String>>;
+
+/// The dependency graph of the stack (see the module docs for where edges come from).
+pub fn graph(snapshot: &StackSnapshot) -> Graph {
+    let services: BTreeSet<&str> = snapshot.services().into_iter().collect();
+    let mut g: Graph = services
+        .iter()
+        .map(|s| (s.to_string(), BTreeSet::new()))
+        .collect();
+    let alias = |host: &str| -> Option<&str> {
+        snapshot
+            .containers
+            .iter()
+            .find(|c| c.service.eq_ignore_ascii_case(host) || c.name.eq_ignore_ascii_case(host))
+            .map(|c| c.service.as_str())
+    };
+    for c in &snapshot.containers {
+        let deps = g.entry(c.service.clone()).or_default();
+        // Compose v2: "db:service_healthy:false,redis:service_started:false".
+        if let Some(label) = c.labels.get("com.docker.compose.depends_on") {
+            for item in label.split(',') {
+                if let Some(name) = item.split(':').next().filter(|n| !n.is_empty()) {
+                    deps.insert(name.to_owned());
+                }
+            }
+        }
+        let texts = c
+            .env
+            .iter()
+            .map(|v| v.value.as_str())
+            .chain(c.command.iter().map(String::as_str))
+            .chain(c.entrypoint.iter().map(String::as_str));
+        for text in texts {
+            for host in url_hosts(text) {
+                if let Some(svc) = alias(&host).filter(|s| *s != c.service) {
+                    deps.insert(svc.to_owned());
+                }
+            }
+        }
+    }
+    g
+}
+
+/// Hosts of `scheme://[user[:pass]@]host[:port]` URLs anywhere in `text`.
+fn url_hosts(text: &str) -> Vec<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"[a-zA-Z][a-zA-Z0-9+.\-]*://(?:[^@/\s]*@)?(?P<host>[A-Za-z0-9_.\-]+)")
+            .expect("url regex")
+    });
+    re.captures_iter(text)
+        .map(|c| c["host"].to_owned())
+        .collect()
+}
+
+/// Every service `from` depends on, directly or not (never `from` itself).
+pub fn depends_on(g: &Graph, from: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![from.to_owned()];
+    while let Some(s) = stack.pop() {
+        for d in g.get(&s).into_iter().flatten() {
+            if d != from && seen.insert(d.clone()) {
+                stack.push(d.clone());
+            }
+        }
+    }
+    seen
+}
+
+/// Whether `text` names `service` as a word (`"db"`, `db:5432`, `redis://redis:6379`).
+fn names(text: &str, service: &str) -> bool {
+    let bytes = text.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    text.match_indices(service).any(|(at, _)| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + service.len()).copied();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
+}
+
+/// Fold every top-level finding explained by a finding on one of its service's dependencies under
+/// that finding, root causes last to move. Findings keep their order otherwise.
+pub fn chain(findings: &mut Vec<Finding>, snapshot: &StackSnapshot, rules: &RuleSet) {
+    let g = graph(snapshot);
+    let failing = |service: &str| {
+        snapshot
+            .containers
+            .iter()
+            .any(|c| c.service == service && unclassified::is_failing(c))
+    };
+    let is_effect_rule = |f: &Finding| {
+        f.id == unclassified::ID || rules.get(&f.id).is_some_and(|r| r.effect)
+    };
+    let explains = |cause: &Finding, effect: &Finding| {
+        if cause.service == effect.service
+            || cause.severity <= Severity::Info
+            || !depends_on(&g, &effect.service).contains(&cause.service)
+        {
+            return false;
+        }
+        if cause.id == effect.id {
+            return true;
+        }
+        failing(&cause.service)
+            && (is_effect_rule(effect)
+                || effect.evidence.iter().any(|e| names(&e.text(), &cause.service)))
+    };
+    // Fold one finding at a time, always into a cause that nothing explains (a root), so chains
+    // a → b → c end with everything under c, and a cycle of mutual explanations folds nothing.
+    loop {
+        let roots: Vec<bool> = findings
+            .iter()
+            .map(|c| !findings.iter().any(|o| explains(o, c)))
+            .collect();
+        let fold = (0..findings.len()).find_map(|i| {
+            (0..findings.len())
+                .find(|&j| j != i && roots[j] && explains(&findings[j], &findings[i]))
+                .map(|j| (i, j))
+        });
+        let Some((i, j)) = fold else { break };
+        let mut effect = findings.remove(i);
+        let j = if j > i { j - 1 } else { j };
+        let cause = &mut findings[j];
+        effect.caused_by = Some(format!("{} on {}", cause.id, cause.service));
+        cause.effects.push(effect);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_of_urls_anywhere_in_a_text() {
+        assert_eq!(
+            url_hosts("celery --broker=redis://:pw@broker:6379/0 worker"),
+            ["broker"]
+        );
+        assert_eq!(
+            url_hosts("postgresql+psycopg2://u:p@db:5432/x and redis://cache"),
+            ["db", "cache"]
+        );
+    }
+
+    #[test]
+    fn a_service_is_named_only_as_a_whole_word() {
+        assert!(names(r#"connection to server at "db" (172.18.0.2)"#, "db"));
+        assert!(names("Error -2 connecting to redis:6379.", "redis"));
+        assert!(!names("redis_data volume", "redis"));
+        assert!(!names("dbname=analylit", "db"));
+    }
+
+    #[test]
+    fn transitive_dependencies_without_self() {
+        let mut g = Graph::new();
+        g.entry("web".into()).or_default().insert("db".into());
+        g.entry("db".into()).or_default().insert("disk".into());
+        g.entry("disk".into()).or_default().insert("web".into());
+        let d = depends_on(&g, "web");
+        assert_eq!(d.into_iter().collect::<Vec<_>>(), ["db", "disk"]);
+    }
+}

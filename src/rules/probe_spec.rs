@@ -1,0 +1,237 @@
+//! The `[[probe]]` vocabulary: every probe kind and, per kind, the expectations a rule may name.
+//!
+//! A rule says *which* question to ask (`kind`) and *which answer confirms it* (`expect`); the
+//! question itself is Rust code in `crate::probes`, one module per kind. Keeping the vocabulary in
+//! one table (the [`probe_kinds!`] invocation below) means the rule loader, `explain`, the docs and
+//! the probe runner cannot disagree about what exists: adding an expectation is one line here and
+//! one arm in the kind's `judge`.
+use std::fmt;
+
+macro_rules! probe_kinds {
+    ($(
+        $(#[doc = $kdoc:literal])*
+        $variant:ident ($expect_ty:ident) = $kind:literal {
+            $( $(#[doc = $edoc:literal])* $ev:ident = $es:literal, )+
+        }
+    )+) => {
+        /// A live check that confirms or rules out a rule's finding: one `[[probe]]` table.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ProbeSpec {
+            $( $(#[doc = $kdoc])* $variant { expect: $expect_ty }, )+
+        }
+
+        $(
+            #[doc = concat!("What a `", $kind, "` probe must see to confirm its finding.")]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            pub enum $expect_ty {
+                $( $(#[doc = $edoc])* $ev, )+
+            }
+
+            impl $expect_ty {
+                pub const ALL: &[$expect_ty] = &[$($expect_ty::$ev),+];
+
+                pub fn as_str(self) -> &'static str {
+                    match self {
+                        $( $expect_ty::$ev => $es, )+
+                    }
+                }
+            }
+        )+
+
+        impl ProbeSpec {
+            /// Every probe kind, as written in `kind = "…"`.
+            pub const KINDS: &[&str] = &[$($kind),+];
+
+            /// The `kind` as written in the rule file.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $( ProbeSpec::$variant { .. } => $kind, )+
+                }
+            }
+
+            /// The `expect` as written in the rule file.
+            pub fn expectation(&self) -> &'static str {
+                match self {
+                    $( ProbeSpec::$variant { expect } => expect.as_str(), )+
+                }
+            }
+
+            /// The expectations `kind` knows, or `None` for an unknown kind.
+            pub fn expectations(kind: &str) -> Option<Vec<&'static str>> {
+                match kind {
+                    $( $kind => Some($expect_ty::ALL.iter().map(|e| e.as_str()).collect()), )+
+                    _ => None,
+                }
+            }
+
+            /// The spec for `kind` and `expect`, when both are known.
+            pub fn parse(kind: &str, expect: &str) -> Option<ProbeSpec> {
+                match kind {
+                    $( $kind => $expect_ty::ALL
+                        .iter()
+                        .find(|e| e.as_str() == expect)
+                        .map(|&expect| ProbeSpec::$variant { expect }), )+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+probe_kinds! {
+    /// GET the service's health-check URL and its look-alikes (first path segment doubled or
+    /// missing) on the port published on 127.0.0.1.
+    HttpRoute(RouteExpectation) = "http-route" {
+        /// The health URL answers Flask's 404 page while a prefix variant answers anything but
+        /// 404: the route lives under another prefix.
+        PrefixVariantAnswers = "prefix-variant-answers",
+        /// The health URL answers Flask's 404 page and no prefix variant answers.
+        NoVariantAnswers = "no-variant-answers",
+        /// The health URL answers Flask's own 404 page: Flask is up, the route is missing.
+        Flask404 = "flask-404",
+        /// The health URL answers 2xx/3xx from the host: the app works, the check itself fails.
+        Answers = "answers",
+    }
+
+    /// Parse the app's Python source read from the container (never import it).
+    Python(PythonExpectation) = "python" {
+        /// The gunicorn target module runs project initialisation at import time.
+        InitAtImport = "init-at-import",
+        /// A name used in the source is never defined nor imported.
+        UndefinedName = "undefined-name",
+        /// `from X import Y` where module X binds no Y.
+        ImportNameMissing = "import-name-missing",
+        /// The module-level import graph has a cycle.
+        ImportCycle = "import-cycle",
+        /// `NAME = None` rebound under `global` and imported by value elsewhere.
+        NoneRebound = "none-rebound",
+        /// A route-like or teardown-like function lost its decorator.
+        HandlerUndecorated = "handler-undecorated",
+        /// The health URL matches a route once a prefix is doubled or dropped.
+        RoutePrefixMismatch = "route-prefix-mismatch",
+        /// The gunicorn `module:var` target names no module-level binding.
+        WsgiTargetUnbound = "wsgi-target-unbound",
+        /// `current_app`/`g`/`request` used at module level.
+        AppContextAtImport = "app-context-at-import",
+        /// A Celery task the worker received is defined in a module the worker's app never imports.
+        TaskNotIncluded = "task-not-included",
+        /// gunicorn runs with a `--timeout` and the app does slow work at import.
+        SlowImport = "slow-import",
+    }
+
+    /// Classify Flower's GDBM state file (`--db`) from its header bytes, read through the
+    /// archive endpoint (works on crash-looping containers).
+    Gdbm(GdbmExpectation) = "gdbm" {
+        /// Valid magic, `next_block` below the file size.
+        NeedsRecovery = "needs-recovery",
+        /// The header's fields point outside the file.
+        BadHeader = "bad-header",
+        /// The file is 0 bytes (or holds no GDBM magic).
+        Empty = "empty",
+    }
+
+    /// Owner, mode and mount of the path named in the error, against the container's user.
+    File(FileExpectation) = "file" {
+        /// The container's user cannot write the path (owner/mode), on a writable mount.
+        NotWritable = "not-writable",
+        /// The path is on a read-only mount.
+        ReadOnlyMount = "read-only-mount",
+        /// The path is a directory where a file is expected.
+        IsDirectory = "is-directory",
+    }
+
+    /// The bytes and mode of the script the container starts.
+    Entrypoint(EntrypointExpectation) = "entrypoint" {
+        /// The first line ends in CR LF.
+        Crlf = "crlf",
+        /// No execute bit.
+        NotExecutable = "not-executable",
+        /// A UTF-8 BOM before `#!`.
+        Bom = "bom",
+        /// No `#!` line.
+        NoShebang = "no-shebang",
+    }
+
+    /// Connect to PostgreSQL with the app's URL (through a published loopback port).
+    Postgres(PostgresExpectation) = "postgres" {
+        /// SQLSTATE 28P01.
+        AuthFailed = "auth-failed",
+        /// SQLSTATE 3D000.
+        DatabaseMissing = "database-missing",
+        /// SQLSTATE 57P03.
+        StartingUp = "starting-up",
+        /// Connected; a table named in the evidence does not exist.
+        TablesMissing = "tables-missing",
+        /// Connected and answered: the database is up now.
+        Reachable = "reachable",
+    }
+
+    /// PING Redis with the app's URL (through a published loopback port), read `INFO persistence`.
+    Redis(RedisExpectation) = "redis" {
+        /// The server wants a password the URL does not give.
+        Noauth = "noauth",
+        /// The URL's password is refused.
+        Wrongpass = "wrongpass",
+        /// Protected mode refuses the client.
+        Denied = "denied",
+        /// The last background save failed (`rdb_last_bgsave_status:err`).
+        Misconf = "misconf",
+        /// The server is loading its dataset.
+        Loading = "loading",
+        /// Nothing listens.
+        Refused = "refused",
+    }
+
+    /// The compose file's model of the service.
+    Compose(ComposeExpectation) = "compose" {
+        /// The service starts after a dependency has started, not once it is healthy.
+        DependsOnStartedOnly = "depends-on-started-only",
+        /// A variable the file uses is not set.
+        EnvUnset = "env-unset",
+    }
+
+    /// The container's inspect data and image, read through the Engine API.
+    Docker(DockerExpectation) = "docker" {
+        /// The health check's program is in no directory of the image's PATH.
+        HealthToolMissing = "health-tool-missing",
+        /// A memory limit is set and the kernel killed the container for it.
+        MemoryLimitHit = "memory-limit-hit",
+        /// The health check turned healthy later than start_period + interval × retries allows.
+        StartPeriodShort = "start-period-short",
+    }
+
+    /// The service a client's error names, in the stack.
+    Dependency(DependencyExpectation) = "dependency" {
+        /// The host names a service of the stack whose container is not running.
+        TargetDown = "target-down",
+        /// The host names no service, alias or container of the stack.
+        NotAService = "not-a-service",
+        /// The dependency the client talks to is up and answering now.
+        TargetUp = "target-up",
+    }
+}
+
+impl fmt::Display for ProbeSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.kind(), self.expectation())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_expectation_round_trips_through_parse() {
+        for kind in ProbeSpec::KINDS {
+            let expectations = ProbeSpec::expectations(kind).expect("known kind");
+            assert!(!expectations.is_empty());
+            for e in expectations {
+                let spec = ProbeSpec::parse(kind, e).expect("parses");
+                assert_eq!((spec.kind(), spec.expectation()), (*kind, e));
+            }
+        }
+        assert_eq!(ProbeSpec::parse("http-route", "nope"), None);
+        assert_eq!(ProbeSpec::expectations("nope"), None);
+    }
+}
