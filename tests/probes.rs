@@ -210,8 +210,7 @@ fn rules() -> RuleSet {
 #[tokio::test]
 async fn a_doubled_prefix_confirms_the_prefix_mismatch_and_rules_out_the_decorator() {
     let (port, seen) = serve(doubled_prefix).await;
-    let results = run_on(&ALL_THREE, &web(vec![published("0.0.0.0", port)]))
-    .await;
+    let results = run_on(&ALL_THREE, &web(vec![published("0.0.0.0", port)])).await;
     assert_eq!(
         outcomes(&results),
         [Outcome::Confirmed, Outcome::RuledOut, Outcome::Confirmed],
@@ -247,8 +246,7 @@ async fn a_doubled_prefix_confirms_the_prefix_mismatch_and_rules_out_the_decorat
 #[tokio::test]
 async fn a_404_everywhere_confirms_the_lost_decorator_and_rules_out_the_prefix() {
     let (port, seen) = serve(everywhere_404).await;
-    let results = run_on(&ALL_THREE, &web(vec![published("127.0.0.1", port)]))
-    .await;
+    let results = run_on(&ALL_THREE, &web(vec![published("127.0.0.1", port)])).await;
     assert_eq!(
         outcomes(&results),
         [Outcome::RuledOut, Outcome::Confirmed, Outcome::Confirmed],
@@ -265,8 +263,7 @@ async fn a_404_everywhere_confirms_the_lost_decorator_and_rules_out_the_prefix()
 #[tokio::test]
 async fn a_route_that_answers_rules_out_every_look_alike() {
     let (port, seen) = serve(healthy).await;
-    let results = run_on(&ALL_THREE, &web(vec![published("", port)]))
-    .await;
+    let results = run_on(&ALL_THREE, &web(vec![published("", port)])).await;
     assert_eq!(
         outcomes(&results),
         [Outcome::RuledOut, Outcome::RuledOut, Outcome::RuledOut]
@@ -283,12 +280,9 @@ async fn a_route_that_answers_rules_out_every_look_alike() {
 async fn a_server_that_never_answers_gives_unknown_within_the_timeout() {
     let port = silent().await;
     let container = web(vec![published("0.0.0.0", port)]);
-    let results = tokio::time::timeout(
-        Duration::from_secs(10),
-        run_on(&ALL_THREE, &container),
-    )
-    .await
-    .expect("the probe must give up on its own");
+    let results = tokio::time::timeout(Duration::from_secs(10), run_on(&ALL_THREE, &container))
+        .await
+        .expect("the probe must give up on its own");
     for r in &results {
         assert_eq!(r.outcome, Outcome::Unknown("no answer within 3s".into()));
     }

@@ -116,9 +116,8 @@ pub fn chain(findings: &mut Vec<Finding>, snapshot: &StackSnapshot, rules: &Rule
             .iter()
             .any(|c| c.service == service && unclassified::is_failing(c))
     };
-    let is_effect_rule = |f: &Finding| {
-        f.id == unclassified::ID || rules.get(&f.id).is_some_and(|r| r.effect)
-    };
+    let is_effect_rule =
+        |f: &Finding| f.id == unclassified::ID || rules.get(&f.id).is_some_and(|r| r.effect);
     let explains = |cause: &Finding, effect: &Finding| {
         if cause.service == effect.service
             || cause.severity <= Severity::Info
@@ -131,7 +130,10 @@ pub fn chain(findings: &mut Vec<Finding>, snapshot: &StackSnapshot, rules: &Rule
         }
         failing(&cause.service)
             && (is_effect_rule(effect)
-                || effect.evidence.iter().any(|e| names(&e.text(), &cause.service)))
+                || effect
+                    .evidence
+                    .iter()
+                    .any(|e| names(&e.text(), &cause.service)))
     };
     // Fold one finding at a time, always into a cause that nothing explains (a root), so chains
     // a → b → c end with everything under c, and a cycle of mutual explanations folds nothing.
@@ -157,6 +159,114 @@ pub fn chain(findings: &mut Vec<Finding>, snapshot: &StackSnapshot, rules: &Rule
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Evidence;
+    use crate::stack::snapshot::testing::{container, exited, stack, with_env};
+
+    fn finding(id: &str, service: &str, line: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            title: id.into(),
+            service: service.into(),
+            severity: Severity::Error,
+            summary: String::new(),
+            evidence: vec![Evidence::Log {
+                container: format!("{service}_1"),
+                ts: None,
+                text: line.into(),
+                occurrences: 1,
+            }],
+            fix: None,
+            effects: vec![],
+            caused_by: None,
+            rule: String::new(),
+            probes: vec![],
+            ruled_out: vec![],
+            confirmation: None,
+        }
+    }
+
+    fn rules() -> RuleSet {
+        crate::rules::load_embedded().expect("embedded rules")
+    }
+
+    fn lab(db_down: bool) -> StackSnapshot {
+        let db = container("db");
+        let db = if db_down { exited(db, 1, true) } else { db };
+        stack(vec![
+            db,
+            with_env(
+                container("web"),
+                "DATABASE_URL",
+                "postgresql://u:p@db:5432/x",
+            ),
+            with_env(container("worker"), "REDIS_URL", "redis://redis:6379/0"),
+            container("redis"),
+        ])
+    }
+
+    #[test]
+    fn a_client_error_naming_a_failing_dependency_folds_under_it() {
+        let mut list = vec![
+            finding(
+                "unclassified-failure",
+                "web",
+                r#"connection to server at "db" (172.18.0.2), port 5432 failed"#,
+            ),
+            finding(
+                "pg-version-mismatch",
+                "db",
+                "database files are incompatible",
+            ),
+        ];
+        chain(&mut list, &lab(true), &rules());
+        assert_eq!(list.len(), 1, "{list:#?}");
+        assert_eq!(list[0].id, "pg-version-mismatch");
+        assert_eq!(list[0].effects[0].service, "web");
+        assert_eq!(
+            list[0].effects[0].caused_by.as_deref(),
+            Some("pg-version-mismatch on db")
+        );
+    }
+
+    #[test]
+    fn the_same_class_seen_by_a_client_folds_under_the_server_even_when_it_runs() {
+        let mut list = vec![
+            finding(
+                "redis-misconf-rdb",
+                "worker",
+                "MISCONF Redis is configured to save",
+            ),
+            finding("redis-misconf-rdb", "redis", "Background saving error"),
+        ];
+        chain(&mut list, &lab(false), &rules());
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].service, "redis");
+        assert_eq!(list[0].effects[0].service, "worker");
+    }
+
+    #[test]
+    fn a_client_fault_that_names_a_healthy_dependency_stays_a_cause() {
+        let mut list = vec![
+            finding(
+                "pg-auth-failed",
+                "web",
+                r#"connection to server at "db" failed: FATAL:  password authentication failed"#,
+            ),
+            finding("pg-starting-up", "db", "the database system is starting up"),
+        ];
+        chain(&mut list, &lab(false), &rules());
+        assert_eq!(list.len(), 2, "{list:#?}");
+    }
+
+    #[test]
+    fn no_fold_without_a_dependency_edge() {
+        let mut list = vec![
+            finding("unclassified-failure", "worker", r#"server at "db" failed"#),
+            finding("pg-version-mismatch", "db", "incompatible"),
+        ];
+        chain(&mut list, &lab(true), &rules());
+        assert_eq!(list.len(), 2, "worker talks to redis only: {list:#?}");
+    }
 
     #[test]
     fn hosts_of_urls_anywhere_in_a_text() {

@@ -85,7 +85,9 @@ fn describe(c: &ContainerSnapshot) -> String {
 }
 
 fn up(c: &ContainerSnapshot) -> bool {
-    c.state.running && !c.state.restarting && c.health.as_ref().is_none_or(|h| h.status == "healthy")
+    c.state.running
+        && !c.state.restarting
+        && c.health.as_ref().is_none_or(|h| h.status == "healthy")
 }
 
 /// Judge every `dependency` spec on the hosts named by the evidence (else the env URLs).
@@ -104,7 +106,10 @@ pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             facts.push(match &t {
                 Target::Service(svc, cs) => format!(
                     "`{h}` is service {svc}: {}",
-                    cs.iter().map(|c| describe(c)).collect::<Vec<_>>().join("; ")
+                    cs.iter()
+                        .map(|c| describe(c))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
                 Target::Unknown => format!(
                     "`{h}` is no service or container of the stack (services: {})",
@@ -159,10 +164,7 @@ fn judge(
                 Outcome::RuledOut,
                 format!("`{h}` is not a service of the stack"),
             ),
-            (None, None) => verdict(
-                Outcome::RuledOut,
-                format!("`{}` is up", named[0].0),
-            ),
+            (None, None) => verdict(Outcome::RuledOut, format!("`{}` is up", named[0].0)),
         },
         DependencyExpectation::NotAService => match unknown {
             Some((h, _)) => verdict(
@@ -219,7 +221,11 @@ mod tests {
             ),
         ];
         for (text, host) in cases {
-            assert_eq!(hosts_in_text(text).first().map(String::as_str), Some(host), "{text}");
+            assert_eq!(
+                hosts_in_text(text).first().map(String::as_str),
+                Some(host),
+                "{text}"
+            );
         }
         assert!(hosts_in_text("Traceback (most recent call last):").is_empty());
     }

@@ -468,10 +468,16 @@ impl RouteObservation {
             return if (200..400).contains(&answer.status) {
                 verdict(
                     Outcome::Confirmed,
-                    format!("{path} answers {} from the host: the app works", answer.status),
+                    format!(
+                        "{path} answers {} from the host: the app works",
+                        answer.status
+                    ),
                 )
             } else {
-                verdict(Outcome::RuledOut, format!("{path} answers {}", answer.status))
+                verdict(
+                    Outcome::RuledOut,
+                    format!("{path} answers {}", answer.status),
+                )
             };
         }
         if answer.status != 404 {

@@ -91,7 +91,11 @@ impl Table {
                 writeln!(out, "{pad}  confirmed by {}", by.join(", "))?;
             }
             Some(Confirmation::Unconfirmed { reason }) if f.severity > Severity::Info => {
-                writeln!(out, "{pad}  {}: {reason}", self.paint("1;33", "not confirmed"))?;
+                writeln!(
+                    out,
+                    "{pad}  {}: {reason}",
+                    self.paint("1;33", "not confirmed")
+                )?;
             }
             _ => {}
         }

@@ -93,14 +93,14 @@ mod parse;
 mod probe_spec;
 
 pub use diagnostic::{Code, Problem, RulesError};
+pub use model::{
+    ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
+    StateFacts, StatePredicate, Symptom, Template,
+};
 pub use probe_spec::{
     ComposeExpectation, DependencyExpectation, DockerExpectation, EntrypointExpectation,
     FileExpectation, GdbmExpectation, PostgresExpectation, ProbeSpec, PythonExpectation,
     RedisExpectation, RouteExpectation,
-};
-pub use model::{
-    ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin,
-    Safety, ServiceFilter, Severity, StateFacts, StatePredicate, Symptom, Template,
 };
 
 use parse::FileInput;

@@ -2,11 +2,11 @@
 //! it into a typed [`Rule`], collecting every problem on the way instead of stopping at the
 //! first (serde's `deny_unknown_fields` would stop at the first unknown key).
 use super::diagnostic::{Code, Problem, Source};
-use super::probe_spec::ProbeSpec;
 use super::model::{
-    ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin,
-    Safety, ServiceFilter, Severity, StatePredicate, Symptom, Template,
+    ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
+    StatePredicate, Symptom, Template,
 };
+use super::probe_spec::ProbeSpec;
 use regex::Regex;
 use std::collections::BTreeSet;
 use std::ops::Range;

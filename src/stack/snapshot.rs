@@ -147,3 +147,68 @@ pub enum Stream {
     Stderr,
     Console,
 }
+
+/// Builders for unit tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A running container `<service>_1` of `service`, with nothing else set.
+    pub fn container(service: &str) -> ContainerSnapshot {
+        ContainerSnapshot {
+            id: format!("{service}-id"),
+            name: format!("{service}_1"),
+            service: service.into(),
+            number: Some(1),
+            image: format!("{service}-image"),
+            state: ContainerState {
+                status: "running".into(),
+                running: true,
+                ..Default::default()
+            },
+            restart_count: 0,
+            health: None,
+            healthcheck: None,
+            entrypoint: vec![],
+            command: vec![],
+            working_dir: "/app".into(),
+            user: String::new(),
+            env: vec![],
+            mounts: vec![],
+            ports: vec![],
+            restart_policy: String::new(),
+            memory_limit: 0,
+            labels: Default::default(),
+            logs: LogTail::default(),
+        }
+    }
+
+    /// `c` exited with `code` (and restarting under its policy when `restarting`).
+    pub fn exited(mut c: ContainerSnapshot, code: i64, restarting: bool) -> ContainerSnapshot {
+        c.state.running = restarting;
+        c.state.restarting = restarting;
+        c.state.status = if restarting { "restarting" } else { "exited" }.into();
+        c.state.exit_code = code;
+        c
+    }
+
+    /// `c` with `NAME=value` in its environment.
+    pub fn with_env(mut c: ContainerSnapshot, name: &str, value: &str) -> ContainerSnapshot {
+        c.env.push(EnvVar {
+            name: name.into(),
+            value: value.into(),
+        });
+        c
+    }
+
+    pub fn stack(containers: Vec<ContainerSnapshot>) -> StackSnapshot {
+        StackSnapshot {
+            snapshot_version: SNAPSHOT_VERSION,
+            project: "lab".into(),
+            compose_file: None,
+            collected_at: "2026-11-21T10:00:00Z".into(),
+            engine_version: None,
+            containers,
+        }
+    }
+}
