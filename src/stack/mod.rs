@@ -1,6 +1,7 @@
 //! Collect: find the compose project, reach the engine, and read everything into a
 //! [`snapshot::StackSnapshot`]. Nothing after this stage talks to Docker (except probes).
 pub mod collect;
+pub mod compose;
 pub mod connect;
 pub mod logs;
 pub mod project;
