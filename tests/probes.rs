@@ -180,6 +180,8 @@ fn stack(containers: Vec<ContainerSnapshot>) -> StackSnapshot {
         collected_at: "2026-11-21T10:00:02Z".into(),
         engine_version: None,
         containers,
+        compose: None,
+        compose_error: None,
     }
 }
 

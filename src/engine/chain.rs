@@ -66,6 +66,12 @@ pub fn graph(snapshot: &StackSnapshot) -> Graph {
             }
         }
     }
+    if let Some(model) = &snapshot.compose {
+        for s in &model.services {
+            let deps = g.entry(s.name.clone()).or_default();
+            deps.extend(s.depends_on.iter().map(|d| d.service.clone()));
+        }
+    }
     g
 }
 

@@ -13,7 +13,7 @@ use regex::Regex;
 use std::sync::OnceLock;
 
 /// Host names a client error names: libpq, psycopg2, redis-py, celery/kombu wordings.
-fn hosts_in_text(text: &str) -> Vec<String> {
+pub(crate) fn hosts_in_text(text: &str) -> Vec<String> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(concat!(

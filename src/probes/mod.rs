@@ -11,6 +11,7 @@
 //! the kind is Rust code here, one file per kind. Probes never change anything and are bounded:
 //! every network exchange has a timeout and a size limit, so a hung service gives
 //! [`Outcome::Unknown`], never a hung doctor.
+pub mod compose;
 pub mod dependency;
 pub mod http;
 
@@ -177,6 +178,7 @@ async fn run_kind(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
                 .collect()
         }
         ProbeSpec::Dependency { .. } => dependency::probe(specs, ctx),
+        ProbeSpec::Compose { .. } => compose::probe(specs, ctx),
         _ => specs
             .iter()
             .map(|spec| {

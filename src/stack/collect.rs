@@ -1,5 +1,6 @@
 //! Collection: list the project's containers by their compose labels, inspect each, and fetch
 //! their log tails concurrently — all through the Engine API, never the compose CLI.
+use super::compose;
 use super::logs::LogAssembler;
 use super::snapshot::*;
 use crate::error::DoctorError;
@@ -97,6 +98,24 @@ pub async fn collect(
         .collect();
     containers.sort_by(|a, b| (&a.service, a.number).cmp(&(&b.service, b.number)));
 
+    // The compose file: the one the project was found from, else the one compose recorded on the
+    // containers (`com.docker.compose.project.config_files`, when it exists on this host).
+    let compose_file = compose_file.or_else(|| {
+        containers
+            .iter()
+            .filter_map(|c| c.labels.get("com.docker.compose.project.config_files"))
+            .filter_map(|files| files.split(',').next())
+            .find(|f| std::path::Path::new(f).is_file())
+            .map(String::from)
+    });
+    let (compose, compose_error) = match &compose_file {
+        Some(file) => match compose::load(std::path::Path::new(file)) {
+            Ok(model) => (Some(model), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        None => (None, None),
+    };
+
     Ok(StackSnapshot {
         snapshot_version: SNAPSHOT_VERSION,
         project: project.to_string(),
@@ -104,6 +123,8 @@ pub async fn collect(
         collected_at: now_rfc3339(),
         engine_version,
         containers,
+        compose,
+        compose_error,
     })
 }
 

@@ -2,6 +2,7 @@
 //!
 //! It can come from a live engine or (later) from a recorded bundle; the matcher, the report and
 //! everything after collection read only this, never Docker.
+use super::compose::ComposeModel;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -19,6 +20,13 @@ pub struct StackSnapshot {
     pub engine_version: Option<String>,
     /// One entry per container, ordered by service name then container number.
     pub containers: Vec<ContainerSnapshot>,
+    /// The compose file's model, when the file was found and parsed. Its env values are raw,
+    /// like the containers': anything shown passes through [`crate::redact`].
+    #[serde(default)]
+    pub compose: Option<ComposeModel>,
+    /// Why the compose file could not be read (`docker-compose.yml:4:9: …`), when it could not.
+    #[serde(default)]
+    pub compose_error: Option<String>,
 }
 
 impl StackSnapshot {
@@ -209,6 +217,8 @@ pub(crate) mod testing {
             collected_at: "2026-11-21T10:00:00Z".into(),
             engine_version: None,
             containers,
+            compose: None,
+            compose_error: None,
         }
     }
 }

@@ -1,0 +1,144 @@
+//! The `compose` probe: what the compose file declares about the service.
+//!
+//! Some causes live only in the file: `depends_on: [db]` makes compose wait for the database
+//! container to *start*, not to accept connections; `${POSTGRES_PASSWORD}` unset becomes an empty
+//! string with a warning nobody reads. The model is parsed once by `collect`
+//! ([`crate::stack::compose`]), so this probe only reads the snapshot, with file:line positions
+//! for the report and for fixes.
+use super::dependency::hosts_in_text;
+use super::{Ctx, Outcome, ProbeResult};
+use crate::rules::{ComposeExpectation, ProbeSpec};
+use crate::stack::compose::{ComposeModel, Condition};
+
+/// Judge every `compose` spec for `ctx.container`'s service.
+pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let model = match (&ctx.snapshot.compose, &ctx.snapshot.compose_error) {
+        (Some(m), _) => Ok(m),
+        (None, Some(e)) => Err(format!("the compose file could not be read: {e}")),
+        (None, None) => Err("no compose file was found for the project (use -f)".to_owned()),
+    };
+    specs
+        .iter()
+        .map(|spec| {
+            let ProbeSpec::Compose { expect } = spec else {
+                unreachable!("compose specs only")
+            };
+            match &model {
+                Err(why) => ProbeResult::unknown(spec, why.clone(), &[]),
+                Ok(m) => match expect {
+                    ComposeExpectation::DependsOnStartedOnly => started_only(spec, m, ctx),
+                    ComposeExpectation::EnvUnset => env_unset(spec, m),
+                },
+            }
+        })
+        .collect()
+}
+
+fn file_name(m: &ComposeModel) -> String {
+    m.file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| m.file.display().to_string())
+}
+
+fn started_only(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResult {
+    let name = &ctx.container.service;
+    let Some(service) = m.service(name) else {
+        return ProbeResult::unknown(
+            spec,
+            format!("{} declares no service {name}", file_name(m)),
+            &[],
+        );
+    };
+    // The dependencies the client's errors name; every server-like dependency otherwise.
+    let named: Vec<String> = ctx.hints.iter().flat_map(|t| hosts_in_text(t)).collect();
+    let targets: Vec<String> = if named.is_empty() {
+        service
+            .depends_on
+            .iter()
+            .map(|d| d.service.clone())
+            .collect()
+    } else {
+        named
+    };
+    let mut facts = Vec::new();
+    let mut weak = None;
+    let mut strong = None;
+    for target in &targets {
+        match service.depends_on.iter().find(|d| &d.service == target) {
+            None => {
+                facts.push(format!("{name} has no depends_on on {target}"));
+                weak.get_or_insert(format!("{name} does not depend_on {target} at all"));
+            }
+            Some(d) => {
+                let at = format!("{}:{}", file_name(m), d.pos.line);
+                facts.push(format!(
+                    "{at}: {name} depends_on {target} ({}{})",
+                    d.condition.as_str(),
+                    if d.long_form { "" } else { ", short form" }
+                ));
+                let has_check = m
+                    .service(target)
+                    .and_then(|t| t.healthcheck.as_ref())
+                    .is_some_and(|h| !h.disable);
+                match d.condition {
+                    Condition::Healthy if has_check => {
+                        strong.get_or_insert(format!(
+                            "{name} waits for {target} to be healthy ({at})"
+                        ));
+                    }
+                    _ => {
+                        weak.get_or_insert(format!(
+                            "{at}: {name} waits only for {target} to start{}",
+                            if has_check {
+                                ""
+                            } else {
+                                ", and it has no health check"
+                            }
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    match (weak, strong) {
+        (Some(w), _) => ProbeResult::new(spec, Outcome::Confirmed, w, &facts),
+        (None, Some(s)) => ProbeResult::new(spec, Outcome::RuledOut, s, &facts),
+        (None, None) => {
+            ProbeResult::unknown(spec, format!("{name} has no dependency to check"), &facts)
+        }
+    }
+}
+
+fn env_unset(spec: &ProbeSpec, m: &ComposeModel) -> ProbeResult {
+    let facts: Vec<String> = m
+        .unset_vars
+        .iter()
+        .map(|v| {
+            format!(
+                "{}:{}: ${{{}}} is not set",
+                file_name(m),
+                v.pos.line,
+                v.name
+            )
+        })
+        .collect();
+    match m.unset_vars.first() {
+        Some(v) => ProbeResult::new(
+            spec,
+            Outcome::Confirmed,
+            format!(
+                "{} uses ${{{}}}, which is not set (compose substitutes \"\")",
+                file_name(m),
+                v.name
+            ),
+            &facts,
+        ),
+        None => ProbeResult::new(
+            spec,
+            Outcome::RuledOut,
+            format!("every variable {} uses is set", file_name(m)),
+            &facts,
+        ),
+    }
+}
