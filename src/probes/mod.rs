@@ -13,6 +13,8 @@
 //! [`Outcome::Unknown`], never a hung doctor.
 pub mod endpoint;
 pub mod http;
+pub mod postgres;
+pub mod redis;
 
 use crate::rules::ProbeSpec;
 use crate::stack::snapshot::ContainerSnapshot;
