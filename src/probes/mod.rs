@@ -13,7 +13,10 @@
 //! [`Outcome::Unknown`], never a hung doctor.
 pub mod compose;
 pub mod dependency;
+pub mod endpoint;
 pub mod http;
+pub mod postgres;
+pub mod redis;
 
 use crate::rules::ProbeSpec;
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};

@@ -1,0 +1,324 @@
+//! The PostgreSQL probe: can a client log in with the credentials the app uses, and did the
+//! schema get made?
+//!
+//! Several failure classes print the same client text: `password authentication failed` is a
+//! changed password env on an old volume or a missing role; `relation "projects" does not exist`
+//! is an init that never ran or failed. Asking the server settles them: the probe connects over
+//! 127.0.0.1 (the port the database container publishes, see [`super::endpoint::loopback_addr`])
+//! with the app's user, password and database, classifies the outcome by SQLSTATE
+//! ([`PgConnect`]), and when it gets in, reads the server version, which of the app's tables
+//! exist (`to_regclass`) and the `alembic_version` rows.
+//!
+//! Read-only: `SELECT`s only, nothing is created, locked or changed. Bounded: the whole exchange
+//! (TCP connect, startup, authentication, queries) runs under one deadline —
+//! `Config::connect_timeout` would bound only the TCP connect, and a server that accepts and
+//! never answers would hang the startup forever. The password goes to the server and nowhere
+//! else: no message this module builds contains it.
+use std::error::Error as _;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// The most `alembic_version` rows read (there is one, unless branches were merged badly).
+const MAX_REVISIONS: i64 = 16;
+
+/// How a connection attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgConnect {
+    /// Logged in.
+    Ok,
+    /// `28P01`: wrong password, or a role that does not exist (the server says the same to the
+    /// client for both; its own log tells them apart).
+    AuthFailed,
+    /// The server asks for a password and the client has none (libpq: `fe_sendauth: no password
+    /// supplied`) — typically an unset `POSTGRES_PASSWORD` in the client's env.
+    PasswordMissing,
+    /// `3D000`: the database does not exist.
+    DatabaseMissing,
+    /// `57P03`: the server is starting up, shutting down or in recovery.
+    StartingUp,
+    /// `53300`: `sorry, too many clients already`.
+    TooManyConnections,
+    /// Nothing listens on the port.
+    Refused,
+    /// No answer within the deadline (connect, startup, authentication or queries).
+    Timeout(Duration),
+    /// The server closed or reset the connection without an error message.
+    Reset,
+    /// Another server error, with its SQLSTATE and message (`28000`, `no pg_hba.conf entry …`).
+    OtherSql { code: String, message: String },
+    /// Another failure on the client side (TLS demanded, protocol error, …).
+    Io(String),
+}
+
+impl fmt::Display for PgConnect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PgConnect::Ok => f.write_str("connected"),
+            PgConnect::AuthFailed => f.write_str("password authentication failed (28P01)"),
+            PgConnect::PasswordMissing => {
+                f.write_str("the server asks for a password and none is configured")
+            }
+            PgConnect::DatabaseMissing => f.write_str("the database does not exist (3D000)"),
+            PgConnect::StartingUp => f.write_str("the database system is starting up (57P03)"),
+            PgConnect::TooManyConnections => f.write_str("too many connections (53300)"),
+            PgConnect::Refused => f.write_str("connection refused"),
+            PgConnect::Timeout(d) => write!(f, "no answer within {}", human(*d)),
+            PgConnect::Reset => f.write_str("the server closed the connection"),
+            PgConnect::OtherSql { code, message } => write!(f, "{message} ({code})"),
+            PgConnect::Io(e) => f.write_str(e),
+        }
+    }
+}
+
+/// What the probe learned from one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgObservation {
+    pub connect: PgConnect,
+    /// The server's own message when it refused the login
+    /// (`password authentication failed for user "analylit"`).
+    pub server_message: Option<String>,
+    /// `server_version` (`15.8 (Debian 15.8-0+deb12u1)`), when logged in.
+    pub server_version: Option<String>,
+    /// Each expected table, in order, and whether `public.<name>` exists. Empty when not logged
+    /// in or when the query did not complete.
+    pub tables: Vec<(String, bool)>,
+    /// The revisions in `alembic_version`; `None` when there is no such table (or it was not
+    /// read: see `connect` and `query_error`).
+    pub alembic_version: Option<Vec<String>>,
+    /// Logged in, but a query then failed or ran out of time: the fields after it are missing.
+    pub query_error: Option<String>,
+}
+
+/// Log in to `addr` as `user` on `database` and look at the schema. Everything — connect,
+/// startup, authentication and the queries — shares one `timeout`.
+pub async fn observe(
+    addr: SocketAddr,
+    user: &str,
+    password: Option<&str>,
+    database: &str,
+    expected_tables: &[&str],
+    timeout: Duration,
+) -> PgObservation {
+    let mut obs = PgObservation {
+        connect: PgConnect::Timeout(timeout),
+        server_message: None,
+        server_version: None,
+        tables: Vec::new(),
+        alembic_version: None,
+        query_error: None,
+    };
+    let mut config = Config::new();
+    config
+        .host(addr.ip().to_string())
+        .port(addr.port())
+        .user(user)
+        .dbname(database)
+        .application_name("analylit-doctor")
+        .connect_timeout(timeout);
+    if let Some(pw) = password {
+        config.password(pw);
+    }
+    let run = gather(&mut obs, &config, expected_tables, password);
+    if tokio::time::timeout(timeout, run).await.is_err() && obs.connect == PgConnect::Ok {
+        obs.query_error = Some(format!("no answer within {}", human(timeout)));
+    }
+    obs
+}
+
+/// Connect, then query while driving the connection; records into `obs` as it goes so that a
+/// deadline in the middle keeps what was learned.
+async fn gather(
+    obs: &mut PgObservation,
+    config: &Config,
+    expected_tables: &[&str],
+    password: Option<&str>,
+) {
+    let (client, connection) = match config.connect(NoTls).await {
+        Ok(pair) => pair,
+        Err(e) => {
+            obs.connect = classify(&e);
+            obs.server_message = e
+                .as_db_error()
+                .map(|db| mask(db.message().to_owned(), password));
+            return;
+        }
+    };
+    obs.connect = PgConnect::Ok;
+    // The connection future does the socket I/O; it must be polled while the queries wait.
+    let outcome = tokio::select! {
+        r = queries(&client, obs, expected_tables) => r,
+        r = connection => Err(match r {
+            Err(e) => QueryError::Pg(e),
+            Ok(()) => QueryError::Text(PgConnect::Reset.to_string()),
+        }),
+    };
+    if let Err(e) = outcome {
+        obs.query_error = Some(mask(e.to_string(), password));
+    }
+}
+
+/// A query that failed after login.
+#[derive(Debug)]
+enum QueryError {
+    Pg(tokio_postgres::Error),
+    Text(String),
+}
+
+impl From<tokio_postgres::Error> for QueryError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        QueryError::Pg(e)
+    }
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::Pg(e) => match e.as_db_error() {
+                Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
+                None => write!(f, "{}", classify(e)),
+            },
+            QueryError::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+async fn queries(
+    client: &Client,
+    obs: &mut PgObservation,
+    expected_tables: &[&str],
+) -> Result<(), QueryError> {
+    let row = client
+        .query_one("SELECT current_setting('server_version')", &[])
+        .await?;
+    obs.server_version = Some(row.try_get(0)?);
+    if !expected_tables.is_empty() {
+        // `%I` quotes like SQLAlchemy does: `projects` stays as is, `Projects` is quoted.
+        let rows = client
+            .query(
+                "SELECT t, to_regclass(format('public.%I', t)) IS NOT NULL \
+                 FROM unnest($1::text[]) WITH ORDINALITY AS x(t, n) ORDER BY n",
+                &[&expected_tables],
+            )
+            .await?;
+        obs.tables = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, tokio_postgres::Error>>()?;
+    }
+    let has_alembic: bool = client
+        .query_one(
+            "SELECT to_regclass('public.alembic_version') IS NOT NULL",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    if has_alembic {
+        let rows = client
+            .query(
+                "SELECT version_num::text FROM public.alembic_version LIMIT $1",
+                &[&MAX_REVISIONS],
+            )
+            .await?;
+        obs.alembic_version = Some(
+            rows.iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?,
+        );
+    }
+    Ok(())
+}
+
+/// A connect error as a [`PgConnect`]: by SQLSTATE when the server answered, else by the I/O
+/// error underneath.
+fn classify(e: &tokio_postgres::Error) -> PgConnect {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        return if *code == SqlState::INVALID_PASSWORD {
+            PgConnect::AuthFailed
+        } else if *code == SqlState::INVALID_CATALOG_NAME {
+            PgConnect::DatabaseMissing
+        } else if *code == SqlState::CANNOT_CONNECT_NOW {
+            PgConnect::StartingUp
+        } else if *code == SqlState::TOO_MANY_CONNECTIONS {
+            PgConnect::TooManyConnections
+        } else {
+            PgConnect::OtherSql {
+                code: code.code().to_owned(),
+                message: db.message().to_owned(),
+            }
+        };
+    }
+    if e.is_closed() {
+        return PgConnect::Reset;
+    }
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            return match io.kind() {
+                K::ConnectionRefused => PgConnect::Refused,
+                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                    PgConnect::Reset
+                }
+                _ => PgConnect::Io(format!("{e}: {io}")),
+            };
+        }
+        if s.to_string() == "password missing" {
+            return PgConnect::PasswordMissing;
+        }
+        source = s.source();
+    }
+    PgConnect::Io(e.to_string())
+}
+
+/// Belt and braces: a server message never echoes the password, but if one ever did, it would
+/// not get through here.
+fn mask(text: String, password: Option<&str>) -> String {
+    match password {
+        Some(pw) if !pw.is_empty() && text.contains(pw) => text.replace(pw, crate::redact::MASK),
+        _ => text,
+    }
+}
+
+/// `3s`, `500ms`: how people write a timeout.
+pub(crate) fn human(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_read_as_sentences() {
+        assert_eq!(
+            PgConnect::Timeout(Duration::from_millis(500)).to_string(),
+            "no answer within 500ms"
+        );
+        assert_eq!(
+            PgConnect::OtherSql {
+                code: "28000".into(),
+                message: "no pg_hba.conf entry for host \"172.18.0.1\"".into()
+            }
+            .to_string(),
+            "no pg_hba.conf entry for host \"172.18.0.1\" (28000)"
+        );
+    }
+
+    #[test]
+    fn a_password_never_gets_through_a_message() {
+        assert_eq!(
+            mask("bad hunter2 here".into(), Some("hunter2")),
+            "bad *** here"
+        );
+        assert_eq!(mask("fine".into(), None), "fine");
+        assert_eq!(mask("fine".into(), Some("")), "fine");
+    }
+}

@@ -1,0 +1,490 @@
+//! The Redis probe: what does the server answer a client that uses the app's URL?
+//!
+//! Redis failures reach the app's logs second-hand and often blurred: redis-py 4.3 shows a
+//! protected-mode refusal only as `Connection not ready`, a Celery worker retries silently, Flower
+//! keeps running. The server's own first answer is exact: `PONG`, `NOAUTH`, `WRONGPASS`,
+//! `DENIED` (protected mode), `MISCONF` (RDB snapshots failing: Redis 6+ refuses PING too) or
+//! `LOADING`. The probe sends what a client sends — `AUTH` when the URL has a password, `SELECT`
+//! when it names a database, `PING` — classifies the answer ([`RedisReply`]) and, when the server
+//! lets it, reads `INFO persistence` (`rdb_last_bgsave_status`, `loading`) and `CONFIG GET dir` /
+//! `protected-mode`. `CONFIG` may be renamed away or forbidden by ACL: those fields are then
+//! `None`, not an error.
+//!
+//! The client is a few lines of RESP2 over a `TcpStream` rather than the `redis` crate's
+//! connection: a protected-mode server writes `-DENIED …` the moment it accepts and then closes,
+//! before any command; the crate's multiplexed connection reads that reply while no request is
+//! in flight and drops it (`aio/multiplexed_connection.rs`, `in_flight.pop_front()` → `None`),
+//! so the probe would see only a closed connection. Here a reply is read only after its request
+//! is written, so an early `DENIED` waits in the socket buffer and is read as the answer to the
+//! first command. Replies are bounded ([`MAX_REPLY`] bytes, nesting depth 4) and the whole
+//! exchange runs under one deadline.
+//!
+//! Read-only: `AUTH`, `SELECT`, `PING`, `INFO`, `CONFIG GET` change no data. The password is
+//! sent to the server and appears in no message.
+use super::postgres::human;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The most bytes one reply may take (`INFO persistence` is about 1 KiB).
+pub const MAX_REPLY: usize = 64 * 1024;
+
+/// The server's answer to a client's first exchange (AUTH/SELECT/PING).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisReply {
+    /// `+PONG`: a client gets in.
+    Pong,
+    /// `-NOAUTH Authentication required.`: the server has a password, the URL none.
+    NoAuth,
+    /// `-WRONGPASS invalid username-password pair or user is disabled.` (Redis < 6:
+    /// `-ERR invalid password`).
+    WrongPass,
+    /// `-DENIED Redis is running in protected mode …`: no password and protected mode on.
+    Denied,
+    /// `-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist
+    /// to disk …`.
+    Misconf,
+    /// `-LOADING Redis is loading the dataset in memory`.
+    Loading,
+    /// Nothing listens on the port.
+    Refused,
+    /// No answer within the deadline.
+    Timeout(Duration),
+    /// The server closed or reset the connection without an answer.
+    Reset,
+    /// Any other answer or failure, as a line (`ERR DB index is out of range`).
+    Other(String),
+}
+
+impl fmt::Display for RedisReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedisReply::Pong => f.write_str("PONG"),
+            RedisReply::NoAuth => f.write_str("NOAUTH: a password is required"),
+            RedisReply::WrongPass => f.write_str("WRONGPASS: the password is wrong"),
+            RedisReply::Denied => f.write_str("DENIED: protected mode"),
+            RedisReply::Misconf => f.write_str("MISCONF: RDB snapshots are failing"),
+            RedisReply::Loading => f.write_str("LOADING: the dataset is loading"),
+            RedisReply::Refused => f.write_str("connection refused"),
+            RedisReply::Timeout(d) => write!(f, "no answer within {}", human(*d)),
+            RedisReply::Reset => f.write_str("the server closed the connection"),
+            RedisReply::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// What the probe learned from one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisObservation {
+    pub ping: RedisReply,
+    /// The server's error line when it refused (`MISCONF Redis is configured to save …`).
+    pub server_message: Option<String>,
+    /// `rdb_last_bgsave_status` from `INFO persistence`: `ok` or `err`.
+    pub rdb_last_bgsave_status: Option<String>,
+    /// `CONFIG GET dir`: where RDB files are written.
+    pub dir: Option<String>,
+    /// `CONFIG GET protected-mode`: `yes` or `no`.
+    pub protected_mode: Option<String>,
+    /// The server is loading its dataset (`LOADING`, or `loading:1` in `INFO persistence`).
+    pub loading: bool,
+}
+
+/// Talk to the Redis server at `addr` as a client with this username/password/db would, then read
+/// its persistence state when allowed. One `timeout` for everything.
+pub async fn observe(
+    addr: SocketAddr,
+    username: Option<&str>,
+    password: Option<&str>,
+    db: i64,
+    timeout: Duration,
+) -> RedisObservation {
+    let mut obs = RedisObservation {
+        ping: RedisReply::Timeout(timeout),
+        server_message: None,
+        rdb_last_bgsave_status: None,
+        dir: None,
+        protected_mode: None,
+        loading: false,
+    };
+    // On a deadline, `ping` keeps `Timeout` unless the first exchange already finished: the
+    // fields read after it stay `None`.
+    let _ = tokio::time::timeout(timeout, gather(&mut obs, addr, username, password, db)).await;
+    if let Some(m) = obs.server_message.take() {
+        obs.server_message = Some(mask(m, password));
+    }
+    if let RedisReply::Other(m) = &obs.ping {
+        obs.ping = RedisReply::Other(mask(m.clone(), password));
+    }
+    obs
+}
+
+async fn gather(
+    obs: &mut RedisObservation,
+    addr: SocketAddr,
+    username: Option<&str>,
+    password: Option<&str>,
+    db: i64,
+) {
+    let mut conn = match TcpStream::connect(addr).await {
+        Ok(stream) => Resp::new(stream),
+        Err(e) => {
+            obs.ping = failure(Fail::Io(e));
+            return;
+        }
+    };
+    match first_exchange(&mut conn, username, password, db).await {
+        Ok(()) => obs.ping = RedisReply::Pong,
+        Err((reply, line)) => {
+            obs.loading = reply == RedisReply::Loading;
+            obs.server_message = line;
+            let go_on = matches!(reply, RedisReply::Misconf | RedisReply::Loading);
+            obs.ping = reply;
+            if !go_on {
+                return;
+            }
+        }
+    }
+    // INFO and CONFIG GET are allowed while MISCONF refuses writes and while loading.
+    if let Ok(Reply::Bulk(Some(info))) = conn.call(&["INFO", "persistence"]).await {
+        let info = String::from_utf8_lossy(&info);
+        obs.rdb_last_bgsave_status = info_field(&info, "rdb_last_bgsave_status");
+        obs.loading |= info_field(&info, "loading").as_deref() == Some("1");
+    }
+    obs.dir = config_get(&mut conn, "dir").await;
+    obs.protected_mode = config_get(&mut conn, "protected-mode").await;
+}
+
+/// AUTH (when there is a password), SELECT (when db ≠ 0), PING. `Err` = the reply that stopped
+/// a client, and the server's line when it was an error reply.
+async fn first_exchange(
+    conn: &mut Resp,
+    username: Option<&str>,
+    password: Option<&str>,
+    db: i64,
+) -> Result<(), (RedisReply, Option<String>)> {
+    if let Some(pw) = password {
+        let mut reply = match username {
+            Some(user) => conn.call(&["AUTH", user, pw]).await,
+            None => conn.call(&["AUTH", pw]).await,
+        };
+        // Redis < 6 knows no user names: clients retry with the password alone.
+        if matches!(&reply, Ok(Reply::Error(e)) if e.contains("wrong number of arguments")) {
+            reply = conn.call(&["AUTH", pw]).await;
+        }
+        expect_ok(reply, "AUTH")?;
+    }
+    if db != 0 {
+        expect_ok(conn.call(&["SELECT", &db.to_string()]).await, "SELECT")?;
+    }
+    match conn.call(&["PING"]).await {
+        Ok(Reply::Simple(s)) if s.eq_ignore_ascii_case("PONG") => Ok(()),
+        Ok(Reply::Simple(s)) => Err((RedisReply::Other(format!("PING answered {s}")), None)),
+        other => expect_ok(other, "PING"),
+    }
+}
+
+fn expect_ok(
+    reply: Result<Reply, Fail>,
+    command: &str,
+) -> Result<(), (RedisReply, Option<String>)> {
+    match reply {
+        Ok(Reply::Simple(_)) => Ok(()),
+        Ok(Reply::Error(line)) => Err((refusal(&line), Some(line))),
+        Ok(other) => Err((
+            RedisReply::Other(format!("{command} answered {}", other.kind())),
+            None,
+        )),
+        Err(f) => Err((failure(f), None)),
+    }
+}
+
+/// An error reply as a [`RedisReply`], by its code (the first word).
+fn refusal(line: &str) -> RedisReply {
+    let code = line.split_whitespace().next().unwrap_or("");
+    match code {
+        "NOAUTH" => RedisReply::NoAuth,
+        "WRONGPASS" => RedisReply::WrongPass,
+        "DENIED" => RedisReply::Denied,
+        "MISCONF" => RedisReply::Misconf,
+        "LOADING" => RedisReply::Loading,
+        "ERR" if line.contains("invalid password") => RedisReply::WrongPass,
+        _ => RedisReply::Other(line.to_owned()),
+    }
+}
+
+fn failure(f: Fail) -> RedisReply {
+    use std::io::ErrorKind as K;
+    match f {
+        Fail::Io(e) => match e.kind() {
+            K::ConnectionRefused => RedisReply::Refused,
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                RedisReply::Reset
+            }
+            _ => RedisReply::Other(e.to_string()),
+        },
+        Fail::Closed => RedisReply::Reset,
+        Fail::Malformed => RedisReply::Other("the answer is not RESP (is this Redis?)".into()),
+        Fail::TooLarge => RedisReply::Other(format!("an answer larger than {MAX_REPLY} bytes")),
+    }
+}
+
+/// `CONFIG GET name` → its value; `None` when CONFIG is renamed, disabled, forbidden or silent.
+async fn config_get(conn: &mut Resp, name: &str) -> Option<String> {
+    match conn.call(&["CONFIG", "GET", name]).await {
+        Ok(Reply::Array(Some(items))) => match items.as_slice() {
+            [_, Reply::Bulk(Some(v))] => Some(String::from_utf8_lossy(v).into_owned()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `name:value` from an `INFO` section.
+fn info_field(info: &str, name: &str) -> Option<String> {
+    info.lines()
+        .filter_map(|l| l.trim_end().split_once(':'))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn mask(text: String, password: Option<&str>) -> String {
+    match password {
+        Some(pw) if !pw.is_empty() && text.contains(pw) => text.replace(pw, crate::redact::MASK),
+        _ => text,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RESP2, as much as the probe needs
+// ---------------------------------------------------------------------------------------------
+
+/// A RESP2 reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reply {
+    Simple(String),
+    /// The whole line after `-` (`NOAUTH Authentication required.`).
+    Error(String),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Reply>>),
+}
+
+impl Reply {
+    fn kind(&self) -> &'static str {
+        match self {
+            Reply::Simple(_) => "a status",
+            Reply::Error(_) => "an error",
+            Reply::Int(_) => "an integer",
+            Reply::Bulk(_) => "a string",
+            Reply::Array(_) => "an array",
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Fail {
+    Io(std::io::Error),
+    /// End of stream before a whole reply.
+    Closed,
+    Malformed,
+    TooLarge,
+}
+
+/// One connection: commands written one at a time, each reply read after its command.
+struct Resp {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Resp {
+    fn new(stream: TcpStream) -> Self {
+        Resp {
+            stream,
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    async fn call(&mut self, args: &[&str]) -> Result<Reply, Fail> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        // A server that already answered and closed (DENIED) may reset the write: its answer is
+        // still in the socket buffer, so read before giving up.
+        let write = self.stream.write_all(&out).await;
+        match self.read_reply().await {
+            Err(Fail::Closed) | Err(Fail::Io(_)) if write.is_err() => {
+                Err(Fail::Io(write.expect_err("checked")))
+            }
+            r => r,
+        }
+    }
+
+    async fn read_reply(&mut self) -> Result<Reply, Fail> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match parse(&self.buf, 0)? {
+                Some((reply, used)) => {
+                    self.buf.drain(..used);
+                    return Ok(reply);
+                }
+                None if self.buf.len() >= MAX_REPLY => return Err(Fail::TooLarge),
+                None => {}
+            }
+            let want = chunk.len().min(MAX_REPLY - self.buf.len());
+            match self.stream.read(&mut chunk[..want]).await {
+                Ok(0) => return Err(Fail::Closed),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) => return Err(Fail::Io(e)),
+            }
+        }
+    }
+}
+
+/// One reply from the start of `buf`: `Ok(None)` when more bytes are needed, else the reply and
+/// the bytes it used. `depth` bounds nesting.
+fn parse(buf: &[u8], depth: usize) -> Result<Option<(Reply, usize)>, Fail> {
+    let Some(&kind) = buf.first() else {
+        return Ok(None);
+    };
+    let Some(eol) = buf.windows(2).position(|w| w == b"\r\n") else {
+        return Ok(None);
+    };
+    let line = std::str::from_utf8(&buf[1..eol]).map_err(|_| Fail::Malformed)?;
+    let after = eol + 2;
+    let number = || line.parse::<i64>().map_err(|_| Fail::Malformed);
+    Ok(Some(match kind {
+        b'+' => (Reply::Simple(line.to_owned()), after),
+        b'-' => (Reply::Error(line.to_owned()), after),
+        b':' => (Reply::Int(number()?), after),
+        b'$' => {
+            let len = number()?;
+            if len < 0 {
+                return Ok(Some((Reply::Bulk(None), after)));
+            }
+            let len = usize::try_from(len).map_err(|_| Fail::Malformed)?;
+            if len > MAX_REPLY {
+                return Err(Fail::TooLarge);
+            }
+            if buf.len() < after + len + 2 {
+                return Ok(None);
+            }
+            if &buf[after + len..after + len + 2] != b"\r\n" {
+                return Err(Fail::Malformed);
+            }
+            (
+                Reply::Bulk(Some(buf[after..after + len].to_vec())),
+                after + len + 2,
+            )
+        }
+        b'*' => {
+            let n = number()?;
+            if n < 0 {
+                return Ok(Some((Reply::Array(None), after)));
+            }
+            if depth >= 4 || n > 1024 {
+                return Err(Fail::TooLarge);
+            }
+            let mut items = Vec::new();
+            let mut at = after;
+            for _ in 0..n {
+                match parse(&buf[at..], depth + 1)? {
+                    Some((item, used)) => {
+                        items.push(item);
+                        at += used;
+                    }
+                    None => return Ok(None),
+                }
+            }
+            (Reply::Array(Some(items)), at)
+        }
+        _ => return Err(Fail::Malformed),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(bytes: &[u8]) -> Reply {
+        let (reply, used) = parse(bytes, 0).expect("valid").expect("complete");
+        assert_eq!(used, bytes.len());
+        reply
+    }
+
+    #[test]
+    fn replies_parse_whole_or_wait_for_more() {
+        assert_eq!(whole(b"+PONG\r\n"), Reply::Simple("PONG".into()));
+        assert_eq!(
+            whole(b"-NOAUTH Authentication required.\r\n"),
+            Reply::Error("NOAUTH Authentication required.".into())
+        );
+        assert_eq!(whole(b":42\r\n"), Reply::Int(42));
+        assert_eq!(whole(b"$-1\r\n"), Reply::Bulk(None));
+        assert_eq!(
+            whole(b"*2\r\n$3\r\ndir\r\n$5\r\n/data\r\n"),
+            Reply::Array(Some(vec![
+                Reply::Bulk(Some(b"dir".to_vec())),
+                Reply::Bulk(Some(b"/data".to_vec()))
+            ]))
+        );
+        for partial in [&b""[..], b"+PON", b"$5\r\n/da", b"*2\r\n$3\r\ndir\r\n"] {
+            assert!(matches!(parse(partial, 0), Ok(None)), "{partial:?}");
+        }
+        assert!(matches!(
+            parse(b"HTTP/1.1 400\r\n", 0),
+            Err(Fail::Malformed)
+        ));
+        assert!(matches!(parse(b"$9999999\r\n", 0), Err(Fail::TooLarge)));
+        assert!(matches!(
+            parse(b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", 0),
+            Err(Fail::TooLarge)
+        ));
+    }
+
+    #[test]
+    fn error_replies_classify_by_code() {
+        assert_eq!(
+            refusal("NOAUTH Authentication required."),
+            RedisReply::NoAuth
+        );
+        assert_eq!(
+            refusal("WRONGPASS invalid username-password pair or user is disabled."),
+            RedisReply::WrongPass
+        );
+        assert_eq!(refusal("ERR invalid password"), RedisReply::WrongPass);
+        assert_eq!(
+            refusal("DENIED Redis is running in protected mode because protected mode is enabled"),
+            RedisReply::Denied
+        );
+        assert_eq!(
+            refusal(
+                "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."
+            ),
+            RedisReply::Misconf
+        );
+        assert_eq!(
+            refusal("LOADING Redis is loading the dataset in memory"),
+            RedisReply::Loading
+        );
+        assert_eq!(
+            refusal("ERR DB index is out of range"),
+            RedisReply::Other("ERR DB index is out of range".into())
+        );
+    }
+
+    #[test]
+    fn info_fields() {
+        let info = "# Persistence\r\nloading:0\r\nrdb_last_bgsave_status:err\r\n";
+        assert_eq!(
+            info_field(info, "rdb_last_bgsave_status").as_deref(),
+            Some("err")
+        );
+        assert_eq!(info_field(info, "loading").as_deref(), Some("0"));
+        assert_eq!(info_field(info, "aof_enabled"), None);
+    }
+}
