@@ -724,6 +724,8 @@ mod tests {
             collected_at: String::new(),
             engine_version: None,
             containers,
+            compose: None,
+            compose_error: None,
         }
     }
 
@@ -815,5 +817,125 @@ mod tests {
             loopback_addr(&s, "redis", 6379),
             Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, 40000)))
         );
+    }
+}
+
+/// The URLs a probe of `ctx.container` should try for servers of one kind (`want`): the ones its
+/// environment and command line name (it is a client), else — when the container is itself such
+/// a server — its own service, with the credentials its environment or command line give the
+/// server (`POSTGRES_USER`/`POSTGRES_PASSWORD`, `--requirepass`).
+pub(crate) fn urls_for(ctx: &super::Ctx<'_>, want: fn(Scheme) -> bool) -> Vec<ServiceUrl> {
+    let c = ctx.container;
+    let env = ctx.env();
+    let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
+    let mut urls: Vec<ServiceUrl> = urls_in_env(&env)
+        .into_iter()
+        .chain(urls_in_argv(&argv))
+        .filter(|u| want(u.scheme))
+        .collect();
+    if urls.is_empty() {
+        let get = |name: &str| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let image = c.image.to_ascii_lowercase();
+        let mut own: Vec<(String, String)> = Vec::new();
+        if want(Scheme::Postgres) && (image.contains("postgres") || get("PGDATA").is_some()) {
+            own.push(("POSTGRES_HOST".into(), c.service.clone()));
+            own.push(("POSTGRES_PORT".into(), POSTGRES_PORT.to_string()));
+            let user = get("POSTGRES_USER").unwrap_or_else(|| "postgres".into());
+            own.push((
+                "POSTGRES_DB".into(),
+                get("POSTGRES_DB").unwrap_or(user.clone()),
+            ));
+            own.push(("POSTGRES_USER".into(), user));
+            if let Some(pw) = get("POSTGRES_PASSWORD") {
+                own.push(("POSTGRES_PASSWORD".into(), pw));
+            }
+        } else if want(Scheme::Redis { tls: false })
+            && (image.contains("redis") || argv.iter().any(|a| a.contains("redis-server")))
+        {
+            own.push(("REDIS_HOST".into(), c.service.clone()));
+            own.push(("REDIS_PORT".into(), REDIS_PORT.to_string()));
+            let requirepass = argv
+                .iter()
+                .position(|a| a == "--requirepass")
+                .and_then(|i| argv.get(i + 1).cloned())
+                .or_else(|| get("REDIS_PASSWORD"));
+            if let Some(pw) = requirepass {
+                own.push(("REDIS_PASSWORD".into(), pw));
+            }
+        }
+        urls = urls_in_env(&own)
+            .into_iter()
+            .filter(|u| want(u.scheme))
+            .collect();
+    }
+    let mut seen = Vec::new();
+    urls.retain(|u| {
+        let key = (u.host.clone(), u.port, u.user.clone(), u.database.clone());
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
+    urls
+}
+
+#[cfg(test)]
+mod urls_for_tests {
+    use super::*;
+    use crate::probes::{Ctx, Options};
+    use crate::stack::snapshot::testing::{container, stack, with_env};
+
+    fn urls(c: ContainerSnapshot, want: fn(Scheme) -> bool) -> Vec<String> {
+        let snapshot = stack(vec![c.clone()]);
+        let ctx = Ctx {
+            snapshot: &snapshot,
+            container: &c,
+            docker: None,
+            opts: &Options::default(),
+            hints: &[],
+        };
+        urls_for(&ctx, want)
+            .iter()
+            .map(|u| {
+                format!(
+                    "{} {}@{}:{} {}",
+                    u.var,
+                    u.user.clone().unwrap_or_default(),
+                    u.host,
+                    u.port,
+                    u.has_password()
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_client_uses_its_own_urls_and_a_server_its_own_credentials() {
+        let web = with_env(
+            container("web"),
+            "DATABASE_URL",
+            "postgresql://app:pw@db:5432/x",
+        );
+        assert_eq!(
+            urls(web, |s| s == Scheme::Postgres),
+            ["DATABASE_URL app@db:5432 true"]
+        );
+
+        let mut db = with_env(container("db"), "POSTGRES_USER", "analylit");
+        db = with_env(db, "POSTGRES_PASSWORD", "pw");
+        db.image = "analylit-lab/postgres:15".into();
+        let got = urls(db, |s| s == Scheme::Postgres);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].ends_with("analylit@db:5432 true"), "{got:?}");
+
+        let mut redis = container("redis");
+        redis.image = "redis:7".into();
+        redis.command = vec![
+            "redis-server".into(),
+            "--requirepass".into(),
+            "s3cret".into(),
+        ];
+        let got = urls(redis, |s| matches!(s, Scheme::Redis { .. }));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].ends_with("@redis:6379 true"), "{got:?}");
     }
 }

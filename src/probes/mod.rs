@@ -182,6 +182,8 @@ async fn run_kind(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
         }
         ProbeSpec::Dependency { .. } => dependency::probe(specs, ctx),
         ProbeSpec::Compose { .. } => compose::probe(specs, ctx),
+        ProbeSpec::Postgres { .. } => postgres::probe(specs, ctx).await,
+        ProbeSpec::Redis { .. } => redis::probe(specs, ctx).await,
         _ => specs
             .iter()
             .map(|spec| {

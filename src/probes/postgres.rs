@@ -14,6 +14,9 @@
 //! `Config::connect_timeout` would bound only the TCP connect, and a server that accepts and
 //! never answers would hang the startup forever. The password goes to the server and nowhere
 //! else: no message this module builds contains it.
+use super::endpoint::{self, Scheme};
+use super::{Ctx, Outcome, ProbeResult};
+use crate::rules::{PostgresExpectation, ProbeSpec};
 use std::error::Error as _;
 use std::fmt;
 use std::net::SocketAddr;
@@ -320,5 +323,163 @@ mod tests {
         );
         assert_eq!(mask("fine".into(), None), "fine");
         assert_eq!(mask("fine".into(), Some("")), "fine");
+    }
+}
+
+/// Tables an error names: `relation "projects" does not exist`.
+fn tables_in(hints: &[String]) -> Vec<String> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r#"relation "(?:public\.)?([^"]+)" does not exist"#).expect("regex")
+    });
+    let mut out: Vec<String> = hints
+        .iter()
+        .flat_map(|h| re.captures_iter(h).map(|c| c[1].to_owned()))
+        .collect();
+    out.dedup();
+    out
+}
+
+/// Judge every `postgres` spec for `ctx.container`: log in with the URL its environment gives
+/// (its own credentials when it is the server), through the port published on 127.0.0.1.
+pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let unknown_all = |why: String, facts: &[String]| {
+        specs
+            .iter()
+            .map(|s| ProbeResult::unknown(s, why.clone(), facts))
+            .collect::<Vec<_>>()
+    };
+    let urls = endpoint::urls_for(ctx, |s| s == Scheme::Postgres);
+    let Some(url) = urls.first() else {
+        return unknown_all(
+            format!("{} names no PostgreSQL URL to try", ctx.container.service),
+            &[],
+        );
+    };
+    let mut facts = vec![format!("{} = {url}", url.var)];
+    let addr = match endpoint::loopback_addr(ctx.snapshot, &url.host, url.port) {
+        Ok(a) => a,
+        Err(e) => return unknown_all(e.to_string(), &facts),
+    };
+    let tables = tables_in(ctx.hints);
+    let wanted: Vec<&str> = tables.iter().map(String::as_str).collect();
+    let user = url.user.as_deref().unwrap_or("postgres");
+    let obs = observe(
+        addr,
+        user,
+        url.password(),
+        url.postgres_database(),
+        &wanted,
+        ctx.opts.timeout,
+    )
+    .await;
+    facts.push(format!(
+        "login as {user} on {} via {addr}: {}{}",
+        url.postgres_database(),
+        obs.connect,
+        obs.server_message
+            .as_deref()
+            .map(|m| format!(" — {m}"))
+            .unwrap_or_default()
+    ));
+    if let Some(v) = &obs.server_version {
+        facts.push(format!("server version {v}"));
+    }
+    for (t, present) in &obs.tables {
+        facts.push(format!(
+            "public.{t} {}",
+            if *present { "exists" } else { "does not exist" }
+        ));
+    }
+    if let Some(e) = &obs.query_error {
+        facts.push(format!("query: {e}"));
+    }
+    specs
+        .iter()
+        .map(|spec| {
+            let ProbeSpec::Postgres { expect } = spec else {
+                unreachable!("postgres specs only")
+            };
+            judge(spec, *expect, &obs, &facts)
+        })
+        .collect()
+}
+
+fn judge(
+    spec: &ProbeSpec,
+    expect: PostgresExpectation,
+    obs: &PgObservation,
+    facts: &[String],
+) -> ProbeResult {
+    use PostgresExpectation as E;
+    let r = |o: Outcome, s: String| ProbeResult::new(spec, o, s, facts);
+    let unreachable_now = matches!(
+        obs.connect,
+        PgConnect::Timeout(_) | PgConnect::Io(_) | PgConnect::TooManyConnections
+    );
+    if unreachable_now {
+        return ProbeResult::unknown(spec, obs.connect.to_string(), facts);
+    }
+    match (expect, &obs.connect) {
+        (E::AuthFailed, PgConnect::AuthFailed) => r(
+            Outcome::Confirmed,
+            "the server refuses the app's credentials: password authentication failed (28P01)"
+                .into(),
+        ),
+        (E::AuthFailed, PgConnect::Ok) => {
+            r(Outcome::RuledOut, "the app's credentials log in now".into())
+        }
+        (E::DatabaseMissing, PgConnect::DatabaseMissing) => r(
+            Outcome::Confirmed,
+            "the database the app's URL names does not exist (3D000)".into(),
+        ),
+        (E::DatabaseMissing, PgConnect::Ok) => r(
+            Outcome::RuledOut,
+            "the app's database exists: the login succeeds".into(),
+        ),
+        (E::StartingUp, PgConnect::StartingUp) => r(
+            Outcome::Confirmed,
+            "the server is still starting up (57P03)".into(),
+        ),
+        (E::StartingUp, PgConnect::Ok) => r(
+            Outcome::RuledOut,
+            "the server accepts connections now".into(),
+        ),
+        (E::Reachable, PgConnect::Ok) => r(
+            Outcome::Confirmed,
+            format!(
+                "the database answers now{}: the failure was transient",
+                obs.server_version
+                    .as_deref()
+                    .map(|v| format!(" (PostgreSQL {v})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        (E::Reachable, PgConnect::Refused | PgConnect::Reset | PgConnect::StartingUp) => r(
+            Outcome::RuledOut,
+            format!("the database still does not answer: {}", obs.connect),
+        ),
+        (E::TablesMissing, PgConnect::Ok) => {
+            if let Some((t, _)) = obs.tables.iter().find(|(_, present)| !present) {
+                r(
+                    Outcome::Confirmed,
+                    format!("logged in with the app's URL: public.{t} does not exist"),
+                )
+            } else if obs.tables.is_empty() {
+                ProbeResult::unknown(
+                    spec,
+                    obs.query_error
+                        .clone()
+                        .unwrap_or_else(|| "the error names no table to look for".into()),
+                    facts,
+                )
+            } else {
+                r(
+                    Outcome::RuledOut,
+                    "every table the error names exists now".into(),
+                )
+            }
+        }
+        (_, other) => ProbeResult::unknown(spec, format!("login: {other}"), facts),
     }
 }

@@ -21,7 +21,10 @@
 //!
 //! Read-only: `AUTH`, `SELECT`, `PING`, `INFO`, `CONFIG GET` change no data. The password is
 //! sent to the server and appears in no message.
+use super::endpoint::{self, Scheme};
 use super::postgres::human;
+use super::{Ctx, Outcome, ProbeResult};
+use crate::rules::{ProbeSpec, RedisExpectation};
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -486,5 +489,138 @@ mod tests {
         );
         assert_eq!(info_field(info, "loading").as_deref(), Some("0"));
         assert_eq!(info_field(info, "aof_enabled"), None);
+    }
+}
+
+/// Judge every `redis` spec for `ctx.container`: PING with the URL its environment or command
+/// line gives (its own `--requirepass` when it is the server), through the port published on
+/// 127.0.0.1.
+pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let unknown_all = |why: String, facts: &[String]| {
+        specs
+            .iter()
+            .map(|s| ProbeResult::unknown(s, why.clone(), facts))
+            .collect::<Vec<_>>()
+    };
+    let urls = endpoint::urls_for(ctx, |s| matches!(s, Scheme::Redis { .. }));
+    let Some(url) = urls.first() else {
+        return unknown_all(
+            format!("{} names no Redis URL to try", ctx.container.service),
+            &[],
+        );
+    };
+    let mut facts = vec![format!("{} = {url}", url.var)];
+    if url.scheme == (Scheme::Redis { tls: true }) {
+        return unknown_all("rediss:// (TLS) is not probed".into(), &facts);
+    }
+    let addr = match endpoint::loopback_addr(ctx.snapshot, &url.host, url.port) {
+        Ok(a) => a,
+        Err(e) => return unknown_all(e.to_string(), &facts),
+    };
+    let obs = observe(
+        addr,
+        url.user.as_deref(),
+        url.password(),
+        url.redis_db(),
+        ctx.opts.timeout,
+    )
+    .await;
+    facts.push(format!(
+        "PING via {addr} ({}): {}{}",
+        if url.has_password() {
+            "with the URL's password"
+        } else {
+            "no password"
+        },
+        obs.ping,
+        obs.server_message
+            .as_deref()
+            .map(|m| format!(" — {m}"))
+            .unwrap_or_default()
+    ));
+    if let Some(s) = &obs.rdb_last_bgsave_status {
+        facts.push(format!("rdb_last_bgsave_status:{s}"));
+    }
+    if let Some(d) = &obs.dir {
+        facts.push(format!("dir {d}"));
+    }
+    specs
+        .iter()
+        .map(|spec| {
+            let ProbeSpec::Redis { expect } = spec else {
+                unreachable!("redis specs only")
+            };
+            judge(spec, *expect, &obs, &facts)
+        })
+        .collect()
+}
+
+fn judge(
+    spec: &ProbeSpec,
+    expect: RedisExpectation,
+    obs: &RedisObservation,
+    facts: &[String],
+) -> ProbeResult {
+    use RedisExpectation as E;
+    let r = |o: Outcome, s: String| ProbeResult::new(spec, o, s, facts);
+    let answered = !matches!(
+        obs.ping,
+        RedisReply::Timeout(_) | RedisReply::Refused | RedisReply::Reset | RedisReply::Other(_)
+    );
+    match (expect, &obs.ping) {
+        (E::Refused, RedisReply::Refused | RedisReply::Reset) => r(
+            Outcome::Confirmed,
+            format!(
+                "nothing answers on the Redis port from outside its container: {}",
+                obs.ping
+            ),
+        ),
+        (E::Refused, _) if answered => r(Outcome::RuledOut, format!("Redis answers: {}", obs.ping)),
+        (
+            _,
+            RedisReply::Timeout(_) | RedisReply::Refused | RedisReply::Reset | RedisReply::Other(_),
+        ) => ProbeResult::unknown(spec, obs.ping.to_string(), facts),
+        (E::Noauth, RedisReply::NoAuth) => r(
+            Outcome::Confirmed,
+            "Redis wants a password and the client's URL gives none (NOAUTH)".into(),
+        ),
+        (E::Wrongpass, RedisReply::WrongPass) => r(
+            Outcome::Confirmed,
+            "Redis refuses the password in the client's URL (WRONGPASS)".into(),
+        ),
+        (E::Denied, RedisReply::Denied) => r(
+            Outcome::Confirmed,
+            "Redis refuses clients from other hosts: protected mode, no password (DENIED)".into(),
+        ),
+        (E::Loading, RedisReply::Loading) => r(
+            Outcome::Confirmed,
+            "Redis is loading its dataset (LOADING)".into(),
+        ),
+        (E::Misconf, _) => match obs.rdb_last_bgsave_status.as_deref() {
+            Some("err") => r(
+                Outcome::Confirmed,
+                format!(
+                    "the last background save failed (rdb_last_bgsave_status:err){}",
+                    obs.dir
+                        .as_deref()
+                        .map(|d| format!("; data dir {d}"))
+                        .unwrap_or_default()
+                ),
+            ),
+            _ if obs.ping == RedisReply::Misconf => r(
+                Outcome::Confirmed,
+                "Redis answers MISCONF: RDB snapshots are failing".into(),
+            ),
+            Some(s) => r(
+                Outcome::RuledOut,
+                format!("the last background save succeeded (rdb_last_bgsave_status:{s})"),
+            ),
+            None => ProbeResult::unknown(
+                spec,
+                format!("INFO persistence could not be read ({})", obs.ping),
+                facts,
+            ),
+        },
+        (_, other) => r(Outcome::RuledOut, format!("Redis answers {other}")),
     }
 }
