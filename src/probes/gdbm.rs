@@ -20,6 +20,8 @@
 //!
 //! [`flower_db_path`] finds the file: Flower's `--db` (default `flower`) relative to the working
 //! directory, only when `--persistent` is on.
+use super::archive::join;
+use super::entrypoint::{is_separator, shell_words};
 
 /// The most bytes [`classify`] looks at: one 4 KiB header block, the usual GDBM block size.
 /// Give it at least this much (or the whole file, when it is smaller).
@@ -414,86 +416,16 @@ fn command_words(argv: &[String]) -> Vec<String> {
         )
     });
     if is_shell {
-        if let Some(i) = argv.iter().position(|a| a == "-c" || a == "-ec" || a == "-ce") {
+        if let Some(i) = argv
+            .iter()
+            .position(|a| a == "-c" || a == "-ec" || a == "-ce")
+        {
             if let Some(script) = argv.get(i + 1) {
                 return shell_words(script);
             }
         }
     }
     argv.to_vec()
-}
-
-/// Split a shell script into words: quotes and backslashes as the shell reads them, `;`, `&&`,
-/// `||` and newlines as separators of their own. Enough to find options in `celery … flower …`;
-/// not a shell.
-pub(crate) fn shell_words(script: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = script.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                for q in chars.by_ref() {
-                    if q == '\'' {
-                        break;
-                    }
-                    cur.push(q);
-                }
-            }
-            '"' => {
-                in_word = true;
-                while let Some(q) = chars.next() {
-                    match q {
-                        '"' => break,
-                        '\\' => {
-                            if let Some(n) = chars.next() {
-                                cur.push(n);
-                            }
-                        }
-                        _ => cur.push(q),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(n) = chars.next() {
-                    if n != '\n' {
-                        cur.push(n);
-                    }
-                }
-            }
-            ';' | '&' | '|' | '\n' => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-                let mut sep = c.to_string();
-                if let Some(&n) = chars.peek() {
-                    if (c == '&' || c == '|') && n == c {
-                        sep.push(n);
-                        chars.next();
-                    }
-                }
-                words.push(sep);
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    words
 }
 
 /// The last value of a tornado-style option in `words` (`--name=value`, `--name value`,
@@ -540,11 +472,6 @@ fn option_value(words: &[String], name: &str, flag: bool) -> Option<String> {
     found
 }
 
-/// A word [`shell_words`] makes of a command separator.
-fn is_separator(word: &str) -> bool {
-    matches!(word, ";" | "&&" | "||" | "|" | "&" | "\n")
-}
-
 /// tornado's `_parse_bool`: anything but `false`, `0`, `f` (any case) is true.
 fn tornado_bool(v: &str) -> bool {
     !matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "f")
@@ -556,31 +483,6 @@ fn strtobool(v: &str) -> bool {
         v.to_ascii_lowercase().as_str(),
         "y" | "yes" | "t" | "true" | "on" | "1"
     )
-}
-
-/// `path` resolved against `base` (absolute paths kept), `.` and `..` removed lexically.
-pub(crate) fn join(base: &str, path: &str) -> String {
-    let full = if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("{}/{path}", base.trim_end_matches('/'))
-    };
-    normalize(&full)
-}
-
-/// `.` and `..` removed lexically, slashes collapsed; always absolute.
-pub(crate) fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
 }
 
 #[cfg(test)]
@@ -680,11 +582,31 @@ mod tests {
     fn each_header_field_is_checked() {
         let cases: [(usize, &[u8], &str); 6] = [
             (4, &16i32.to_le_bytes(), "Block size error"),
-            (8, &0i64.to_le_bytes(), "Malformed database file header: the hash directory"),
-            (16, &64i32.to_le_bytes(), "Malformed database file header: dir_size"),
-            (20, &8i32.to_le_bytes(), "Malformed database file header: dir_bits"),
-            (28, &165i32.to_le_bytes(), "Malformed database file header: bucket_elems"),
-            (40, &100i32.to_le_bytes(), "Malformed database file header: the avail table"),
+            (
+                8,
+                &0i64.to_le_bytes(),
+                "Malformed database file header: the hash directory",
+            ),
+            (
+                16,
+                &64i32.to_le_bytes(),
+                "Malformed database file header: dir_size",
+            ),
+            (
+                20,
+                &8i32.to_le_bytes(),
+                "Malformed database file header: dir_bits",
+            ),
+            (
+                28,
+                &165i32.to_le_bytes(),
+                "Malformed database file header: bucket_elems",
+            ),
+            (
+                40,
+                &100i32.to_le_bytes(),
+                "Malformed database file header: the avail table",
+            ),
         ];
         for (at, bytes, want) in cases {
             let (head, size) = patched(at, bytes);
@@ -747,7 +669,9 @@ mod tests {
     }
 
     fn e(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -821,13 +745,5 @@ mod tests {
         // A --db before `flower` belongs to another program.
         let argv = s(&["tool", "--db=/nope", "flower", "--persistent"]);
         assert_eq!(flower_db_path(&argv, &[], "/").as_deref(), Some("/flower"));
-    }
-
-    #[test]
-    fn shell_words_split_like_a_shell() {
-        assert_eq!(
-            shell_words(r#"a 'b c' "d \"e\"" f\ g;h&&i"#),
-            s(&["a", "b c", "d \"e\"", "f g", ";", "h", "&&", "i"])
-        );
     }
 }

@@ -11,6 +11,8 @@
 //! the kind is Rust code here, one file per kind. Probes never change anything and are bounded:
 //! every network exchange has a timeout and a size limit, so a hung service gives
 //! [`Outcome::Unknown`], never a hung doctor.
+pub mod archive;
+pub mod entrypoint;
 pub mod gdbm;
 pub mod http;
 
