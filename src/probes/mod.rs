@@ -11,9 +11,13 @@
 //! the kind is Rust code here, one file per kind. Probes never change anything and are bounded:
 //! every network exchange has a timeout and a size limit, so a hung service gives
 //! [`Outcome::Unknown`], never a hung doctor.
+pub mod archive;
 pub mod compose;
 pub mod dependency;
+pub mod docker;
 pub mod endpoint;
+pub mod entrypoint;
+pub mod gdbm;
 pub mod http;
 pub mod postgres;
 pub mod redis;
@@ -184,6 +188,7 @@ async fn run_kind(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
         ProbeSpec::Compose { .. } => compose::probe(specs, ctx),
         ProbeSpec::Postgres { .. } => postgres::probe(specs, ctx).await,
         ProbeSpec::Redis { .. } => redis::probe(specs, ctx).await,
+        ProbeSpec::Docker { .. } => docker::probe(specs, ctx).await,
         _ => specs
             .iter()
             .map(|spec| {
