@@ -100,7 +100,11 @@ async fn tool_missing(spec: &ProbeSpec, ctx: &Ctx<'_>) -> ProbeResult {
         Ok(d) => d,
         Err(why) => return ProbeResult::unknown(spec, why, &[]),
     };
-    let path = c.env.iter().find(|v| v.name == "PATH").map(|v| v.value.as_str());
+    let path = c
+        .env
+        .iter()
+        .find(|v| v.name == "PATH")
+        .map(|v| v.value.as_str());
     let facts = vec![format!(
         "health check runs `{program}`; PATH = {}",
         path.unwrap_or("(image default)")
@@ -209,7 +213,10 @@ fn start_period(spec: &ProbeSpec, c: &ContainerSnapshot) -> ProbeResult {
         ProbeResult::new(
             spec,
             Outcome::RuledOut,
-            format!("{} passed its health check within the grace ({boot:.0}s)", c.name),
+            format!(
+                "{} passed its health check within the grace ({boot:.0}s)",
+                c.name
+            ),
             &facts,
         )
     }
@@ -226,8 +233,14 @@ mod tests {
             t(&["CMD-SHELL", "curl -fsS http://localhost:5001/ || exit 1"]).as_deref(),
             Some("curl")
         );
-        assert_eq!(t(&["CMD", "pg_isready", "-U", "x"]).as_deref(), Some("pg_isready"));
-        assert_eq!(t(&["CMD", "/usr/bin/wget", "-q"]).as_deref(), Some("/usr/bin/wget"));
+        assert_eq!(
+            t(&["CMD", "pg_isready", "-U", "x"]).as_deref(),
+            Some("pg_isready")
+        );
+        assert_eq!(
+            t(&["CMD", "/usr/bin/wget", "-q"]).as_deref(),
+            Some("/usr/bin/wget")
+        );
         assert_eq!(t(&["NONE"]), None);
     }
 
@@ -237,6 +250,9 @@ mod tests {
         let b = rfc3339_secs("2026-11-21T10:00:12.25Z").unwrap();
         assert!((b - a - 11.75).abs() < 1e-6);
         assert_eq!(rfc3339_secs("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(rfc3339_secs("0001-01-01T00:00:00Z").map(|s| s < 0.0), Some(true));
+        assert_eq!(
+            rfc3339_secs("0001-01-01T00:00:00Z").map(|s| s < 0.0),
+            Some(true)
+        );
     }
 }

@@ -17,6 +17,7 @@ pub mod dependency;
 pub mod docker;
 pub mod endpoint;
 pub mod entrypoint;
+pub mod file;
 pub mod gdbm;
 pub mod http;
 pub mod postgres;
@@ -189,6 +190,9 @@ async fn run_kind(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
         ProbeSpec::Postgres { .. } => postgres::probe(specs, ctx).await,
         ProbeSpec::Redis { .. } => redis::probe(specs, ctx).await,
         ProbeSpec::Docker { .. } => docker::probe(specs, ctx).await,
+        ProbeSpec::Gdbm { .. } => gdbm::probe(specs, ctx).await,
+        ProbeSpec::Entrypoint { .. } => entrypoint::probe(specs, ctx).await,
+        ProbeSpec::File { .. } => file::probe(specs, ctx).await,
         _ => specs
             .iter()
             .map(|spec| {
