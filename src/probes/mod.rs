@@ -12,6 +12,7 @@
 //! every network exchange has a timeout and a size limit, so a hung service gives
 //! [`Outcome::Unknown`], never a hung doctor.
 pub mod http;
+pub mod python;
 
 use crate::rules::ProbeSpec;
 use crate::stack::snapshot::ContainerSnapshot;
