@@ -542,24 +542,39 @@ fn uses_routing(m: &Module) -> bool {
     found
 }
 
-/// How often each identifier is used anywhere in the tree, not counting the names of `def` and
-/// `class` statements (strings of `__all__` count).
+/// How often each name is referred to anywhere in the tree: read (`f`, `f()`, `view_func=f`),
+/// imported (`from views import f`), read as a module attribute (`views.f`) or listed in
+/// `__all__`. Definitions, parameters, keyword names and attributes of other objects
+/// (`redis_conn.ping`) do not count.
 fn references(p: &Project) -> HashMap<String, usize> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     for m in p.tree.modules() {
         let src = m.text();
+        let mut names = Vec::new();
         syntax::walk(m.root(), |n| {
             if n.kind() == "identifier" {
-                let is_def_name = n.parent().is_some_and(|par| {
-                    matches!(par.kind(), "function_definition" | "class_definition")
-                        && syntax::is_field(n, par, "name")
-                });
-                if !is_def_name {
-                    *counts.entry(text(n, src).to_owned()).or_default() += 1;
-                }
+                names.push(n);
             }
             true
         });
+        for n in names {
+            let Some(parent) = n.parent() else {
+                continue;
+            };
+            let counted = match parent.kind() {
+                "attribute" if syntax::is_field(n, parent, "attribute") => parent
+                    .child_by_field_name("object")
+                    .is_some_and(|o| matches!(p.resolve_at(m, o), Target::ModulePath(_))),
+                "dotted_name" => parent.parent().is_some_and(|g| {
+                    matches!(g.kind(), "import_from_statement" | "aliased_import")
+                        && !syntax::is_field(parent, g, "module_name")
+                }),
+                _ => is_load(n),
+            };
+            if counted {
+                *counts.entry(text(n, src).to_owned()).or_default() += 1;
+            }
+        }
         for (name, _) in &p.scope(m.name()).all_names {
             *counts.entry(name.clone()).or_default() += 1;
         }
@@ -849,5 +864,255 @@ pub(crate) fn wsgi_check(p: &Project, target: &WsgiTarget) -> WsgiCheck {
         var_bound,
         bound_at,
         candidates: candidates.into_iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probes::python::project::tests::tree;
+
+    fn route_map(files: &[(&str, &str)]) -> Vec<(String, bool, Option<String>)> {
+        let t = tree(files);
+        let p = Project::new(&t);
+        routes(&p)
+            .into_iter()
+            .map(|r| (r.url, r.registered, r.blueprint))
+            .collect()
+    }
+
+    fn r(url: &str, registered: bool, bp: Option<&str>) -> (String, bool, Option<String>) {
+        (url.to_owned(), registered, bp.map(str::to_owned))
+    }
+
+    #[test]
+    fn flask_joins_prefixes_and_rules() {
+        assert_eq!(join(Some("/api/"), "/x"), "/api/x");
+        assert_eq!(join(Some("/api"), "x"), "/api/x");
+        assert_eq!(join(Some("/api"), ""), "/api");
+        assert_eq!(join(Some(""), "/x"), "/x");
+        assert_eq!(join(None, "/x"), "/x");
+    }
+
+    #[test]
+    fn registration_prefix_replaces_the_blueprint_one() {
+        let got = route_map(&[
+            (
+                "bps.py",
+                "\
+from flask import Blueprint
+API = '/api'
+a = Blueprint('a', __name__, url_prefix='/own')
+b = Blueprint('b', __name__, url_prefix='/bee')
+c = Blueprint('c', __name__)
+d = Blueprint('d', __name__)
+lost = Blueprint('lost', __name__, url_prefix='/lost')
+@a.route('/x')
+def ax():
+    pass
+@b.get('/y')
+def by():
+    pass
+@c.route('/z', methods=['POST'])
+def cz():
+    pass
+@d.route('/w')
+def dw():
+    pass
+@lost.route('/q')
+def lq():
+    pass
+",
+            ),
+            (
+                "app.py",
+                "\
+from flask import Flask
+from bps import a, b, c, d, API
+def create_app():
+    app = Flask(__name__)
+    app.register_blueprint(a, url_prefix=API)
+    app.register_blueprint(b, url_prefix=None)
+    for bp in (c,):
+        app.register_blueprint(bp, url_prefix=settings.PREFIX)
+    app.register_blueprint(d)
+    @app.route('/')
+    def index():
+        return 'ok'
+    app.add_url_rule('/rule', 'rule', view)
+    return app
+",
+            ),
+        ]);
+        assert_eq!(
+            got,
+            [
+                r("/", true, None),
+                r("/api/x", true, Some("a")),
+                r("/bee/y", true, Some("b")),
+                r("/lost/q", false, Some("lost")),
+                r("/rule", true, None),
+                r("/w", true, Some("d")),
+                r("{settings.PREFIX}/z", true, Some("c")),
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_blueprints_join_prefixes() {
+        let got = route_map(&[(
+            "app.py",
+            "\
+from flask import Flask, Blueprint
+app = Flask(__name__)
+parent = Blueprint('parent', __name__, url_prefix='/api')
+child = Blueprint('child', __name__, url_prefix='/v1')
+@child.route('/items/<int:item_id>')
+def item(item_id):
+    pass
+parent.register_blueprint(child)
+app.register_blueprint(parent)
+",
+        )]);
+        assert_eq!(got, [r("/api/v1/items/<int:item_id>", true, Some("child"))]);
+    }
+
+    fn route(url: &str, registered: bool) -> Route {
+        Route {
+            url: url.into(),
+            rule: url.into(),
+            prefix: None,
+            methods: vec!["GET".into()],
+            function: "f".into(),
+            blueprint: None,
+            registered,
+            at: Location {
+                file: "/app/x.py".into(),
+                line: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn matching_a_health_path() {
+        let routes = vec![
+            route("/api/api/settings/profiles", true),
+            route("/items/<int:id>", true),
+            route("/slash/", true),
+            route("/api/ghost", false),
+            route("/health", true),
+            route("/files/<path:rest>", true),
+        ];
+        let url = |m: RouteMatch| match m {
+            RouteMatch::Exact(r) => format!("exact {}", r.url),
+            RouteMatch::Unregistered(r) => format!("unregistered {}", r.url),
+            RouteMatch::PrefixDoubled { route } => format!("doubled {}", route.url),
+            RouteMatch::PrefixMissing { route } => format!("missing {}", route.url),
+            RouteMatch::NoRoute => "none".into(),
+        };
+        assert_eq!(
+            url(match_route(&routes, "/api/settings/profiles?x=1")),
+            "doubled /api/api/settings/profiles"
+        );
+        assert_eq!(
+            url(match_route(&routes, "/items/3")),
+            "exact /items/<int:id>"
+        );
+        assert_eq!(url(match_route(&routes, "/items/")), "none");
+        assert_eq!(url(match_route(&routes, "/slash")), "exact /slash/");
+        assert_eq!(url(match_route(&routes, "/health/")), "none");
+        assert_eq!(
+            url(match_route(&routes, "/api/ghost")),
+            "unregistered /api/ghost"
+        );
+        assert_eq!(url(match_route(&routes, "/api/health")), "missing /health");
+        assert_eq!(
+            url(match_route(&routes, "/files/a/b")),
+            "exact /files/<path:rest>"
+        );
+        assert_eq!(url(match_route(&routes, "/nothing")), "none");
+    }
+
+    fn handlers(files: &[(&str, &str)]) -> Vec<(String, HandlerKind)> {
+        let t = tree(files);
+        let p = Project::new(&t);
+        undecorated_handlers(&p)
+            .into_iter()
+            .map(|h| (h.function, h.kind))
+            .collect()
+    }
+
+    #[test]
+    fn undecorated_handlers_and_what_is_not_one() {
+        let got = handlers(&[
+            (
+                "views.py",
+                "\
+from flask import Blueprint, jsonify
+bp = Blueprint('v', __name__)
+__all__ = ['exported_status']
+def ping():
+    return 'pong'
+def lost_view():
+    return jsonify({})
+def tuple_view():
+    return {'a': 1}, 201
+def called_somewhere():
+    return jsonify({})
+def passed_to_add_url_rule():
+    return jsonify({})
+bp.add_url_rule('/p', view_func=passed_to_add_url_rule)
+def exported_status():
+    return jsonify({})
+def helper(x):
+    return x + 1
+def health():
+    return redis_conn.health()
+def index():
+    return 'x'
+def close_db(e=None):
+    pass
+def close_all(a, b):
+    pass
+class View:
+    def index(self):
+        return jsonify({})
+@bp.route('/ok')
+def ok():
+    return called_somewhere()
+",
+            ),
+            (
+                "plain.py",
+                "import views\nviews.index()\ndef status():\n    return 'not a flask module', 200\n",
+            ),
+        ]);
+        assert_eq!(
+            got,
+            [
+                ("ping".to_owned(), HandlerKind::Route),
+                ("lost_view".to_owned(), HandlerKind::Route),
+                ("tuple_view".to_owned(), HandlerKind::Route),
+                ("health".to_owned(), HandlerKind::Route),
+                ("close_db".to_owned(), HandlerKind::Teardown),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_teardown_registered_by_call_is_referenced() {
+        let got = handlers(&[(
+            "app.py",
+            "\
+from flask import Flask
+def create_app():
+    app = Flask(__name__)
+    def shutdown_session(exception=None):
+        pass
+    app.teardown_appcontext(shutdown_session)
+    return app
+",
+        )]);
+        assert!(got.is_empty(), "{got:?}");
     }
 }

@@ -107,7 +107,7 @@ pub(crate) fn import_cycles(p: &Project) -> Vec<ImportCycle> {
     for m in p.tree.modules() {
         let out = edges.entry(m.name()).or_default();
         for imp in p.imports(m.name()).iter().filter(|i| i.at_import) {
-            for t in imp.targets(p.tree) {
+            for t in imp.targets(p.tree, m.name()) {
                 if t != m.name() && p.tree.module(&t).is_some() {
                     out.entry(t).or_insert_with(|| Location {
                         file: m.path().to_owned(),
@@ -389,6 +389,24 @@ mod tests {
             ("api/other.py", "x = 1\n"),
         ]);
         assert!(import_cycles(&Project::new(&t)).is_empty());
+    }
+
+    #[test]
+    fn a_submodule_importing_a_sibling_through_its_package_is_no_cycle() {
+        let t = tree(&[
+            ("pkg/__init__.py", "from pkg.a import x\n"),
+            ("pkg/a.py", "from pkg import b\nx = 1\n"),
+            ("pkg/b.py", "y = 2\n"),
+        ]);
+        assert!(import_cycles(&Project::new(&t)).is_empty());
+        // Taking a name (not a submodule) from the package that is still running is a cycle.
+        let t = tree(&[
+            ("pkg/__init__.py", "from pkg.a import x\nCONFIG = 1\n"),
+            ("pkg/a.py", "from pkg import CONFIG\nx = 1\n"),
+        ]);
+        let cycles = import_cycles(&Project::new(&t));
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0].modules, ["pkg", "pkg.a"]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::project::{Func, Project, Target};
 use super::syntax::{self, CallArgs, children, text};
 use super::tree::Module;
 use super::{Finding, InitKind, Step, SwallowedRegistration};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 /// How many project functions deep a call chain is followed.
@@ -73,7 +73,11 @@ pub(crate) fn init_like(name: &str) -> bool {
 
 struct Walker<'p, 'a> {
     p: &'p Project<'a>,
+    /// Complete answers per function (`None` while one is being computed).
     memo: HashMap<(&'a str, usize), Option<Effect>>,
+    in_progress: HashSet<(&'a str, usize)>,
+    /// Set when an answer was cut short (depth limit, recursion): such answers are not kept.
+    cut: bool,
 }
 
 impl<'a> Walker<'_, 'a> {
@@ -93,7 +97,11 @@ impl<'a> Walker<'_, 'a> {
             });
         }
         match self.p.resolve_at(module, function) {
-            Target::Function(func) if depth < MAX_CALL_DEPTH => {
+            Target::Function(_) if depth >= MAX_CALL_DEPTH => {
+                self.cut = true;
+                None
+            }
+            Target::Function(func) => {
                 let mut e = self.function(func, depth + 1)?;
                 e.chain.insert(0, step);
                 Some(e)
@@ -108,11 +116,32 @@ impl<'a> Walker<'_, 'a> {
 
     /// The strongest effect a call made by this function's body reaches.
     fn function(&mut self, func: Func<'a>, depth: usize) -> Option<Effect> {
-        if let Some(known) = self.memo.get(&func.key()) {
-            return known.clone();
+        match self.memo.get(&func.key()) {
+            Some(None) if self.in_progress.contains(&func.key()) => {
+                // Recursion: this call adds nothing, but the caller's answer is partial.
+                self.cut = true;
+                return None;
+            }
+            Some(known) => return known.clone(),
+            None => {}
         }
-        // In progress: a recursive call adds nothing.
+        let outer_cut = std::mem::replace(&mut self.cut, false);
+        self.in_progress.insert(func.key());
         self.memo.insert(func.key(), None);
+        let best = self.body_effect(func, depth);
+        self.in_progress.remove(&func.key());
+        // A cut answer may miss effects, unless it already found the strongest one.
+        let complete = best.as_ref().is_some_and(|e| e.kind == InitKind::Writes);
+        if self.cut && !complete {
+            self.memo.remove(&func.key());
+        } else {
+            self.memo.insert(func.key(), best.clone());
+        }
+        self.cut |= outer_cut;
+        best
+    }
+
+    fn body_effect(&mut self, func: Func<'a>, depth: usize) -> Option<Effect> {
         let body = syntax::body(func.def)?;
         let mut calls = Vec::new();
         syntax::walk_body(body, |n| {
@@ -132,7 +161,6 @@ impl<'a> Walker<'_, 'a> {
                 }
             }
         }
-        self.memo.insert(func.key(), best.clone());
         best
     }
 }
@@ -204,6 +232,8 @@ pub(crate) fn init_at_import<'a>(
     let mut w = Walker {
         p,
         memo: HashMap::new(),
+        in_progress: HashSet::new(),
+        cut: false,
     };
     let mut init = Vec::new();
     let mut schema = Vec::new();
@@ -270,9 +300,10 @@ pub(crate) fn broad_except_register(p: &Project) -> Vec<SwallowedRegistration> {
                     calls.push(n);
                 }
             });
+            let mut seen = HashSet::new();
             let Some(reg) = calls
                 .into_iter()
-                .find(|c| registers_blueprints(p, m, *c, 0))
+                .find(|c| registers_blueprints(p, m, *c, 0, &mut seen))
             else {
                 continue;
             };
@@ -306,7 +337,15 @@ fn handler_head(clause: Node, src: &str) -> String {
     short(head.split('#').next().unwrap_or(head).trim())
 }
 
-fn registers_blueprints<'a>(p: &Project<'a>, m: &'a Module, call: Node<'a>, depth: usize) -> bool {
+/// Whether a call registers blueprints, itself or through project functions (each function is
+/// looked into once: `seen`).
+fn registers_blueprints<'a>(
+    p: &Project<'a>,
+    m: &'a Module,
+    call: Node<'a>,
+    depth: usize,
+    seen: &mut HashSet<(&'a str, usize)>,
+) -> bool {
     let src = m.text();
     if syntax::callee(call, src)
         .is_some_and(|c| syntax::last_segment(&c).starts_with("register_blueprint"))
@@ -319,6 +358,9 @@ fn registers_blueprints<'a>(p: &Project<'a>, m: &'a Module, call: Node<'a>, dept
     let Some(func) = p.callee(m, call) else {
         return false;
     };
+    if !seen.insert(func.key()) {
+        return false;
+    }
     let Some(body) = syntax::body(func.def) else {
         return false;
     };
@@ -330,7 +372,7 @@ fn registers_blueprints<'a>(p: &Project<'a>, m: &'a Module, call: Node<'a>, dept
     });
     calls
         .into_iter()
-        .any(|c| registers_blueprints(p, func.module, c, depth + 1))
+        .any(|c| registers_blueprints(p, func.module, c, depth + 1, seen))
 }
 
 fn is_broad(clause: Node, src: &str) -> bool {
@@ -481,6 +523,20 @@ def initialize_app():
         );
         assert_eq!(init.len(), 1);
         assert_eq!(schema.len(), 1);
+    }
+
+    #[test]
+    fn an_answer_cut_by_recursion_is_not_kept() {
+        // `b` is first met inside the cycle a -> b -> a (cut short), then called directly.
+        let (init, _) = run(
+            &[(
+                "server.py",
+                "def a():\n    b()\n    session.commit()\ndef b():\n    a()\na()\nb()\n",
+            )],
+            "server",
+        );
+        let lines: Vec<_> = init.iter().map(|f| f.at.line).collect();
+        assert_eq!(lines, [6, 7]);
     }
 
     #[test]

@@ -328,7 +328,7 @@ fn import_closure<'a>(p: &Project<'a>, entry: &str) -> Vec<&'a Module> {
             }
             order.push(m);
             for imp in p.imports(m.name()).iter().filter(|i| i.at_import) {
-                queue.extend(imp.targets(p.tree));
+                queue.extend(imp.targets(p.tree, m.name()));
             }
         }
     }

@@ -92,21 +92,32 @@ pub(crate) struct Import<'a> {
 }
 
 impl Import<'_> {
-    /// The modules this statement imports (not the parent packages Python imports on the way).
-    pub(crate) fn targets(&self, tree: &SourceTree) -> Vec<String> {
+    /// The modules this statement, written in module `importer`, makes Python execute (not the
+    /// parent packages it imports on the way). `from pkg import sub` written inside `pkg` does
+    /// not run `pkg` again when every name is a submodule: `pkg` is already being imported.
+    pub(crate) fn targets(&self, tree: &SourceTree, importer: &str) -> Vec<String> {
         match &self.kind {
             ImportKind::Module { module, .. } => vec![module.clone()],
-            ImportKind::From { module, names, .. } => {
+            ImportKind::From {
+                module,
+                names,
+                star,
+            } => {
                 let Some(m) = module else {
                     return Vec::new();
                 };
-                let mut out = vec![m.clone()];
-                for n in names {
-                    let sub = format!("{m}.{}", n.name);
-                    if tree.module(&sub).is_some() {
-                        out.push(sub);
-                    }
+                let subs: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("{m}.{}", n.name))
+                    .filter(|sub| tree.module(sub).is_some())
+                    .collect();
+                let ancestor = importer.starts_with(&format!("{m}."));
+                let only_submodules = !star && !names.is_empty() && subs.len() == names.len();
+                let mut out = Vec::new();
+                if !(ancestor && only_submodules) {
+                    out.push(m.clone());
                 }
+                out.extend(subs);
                 out
             }
         }
