@@ -21,6 +21,7 @@ pub mod file;
 pub mod gdbm;
 pub mod http;
 pub mod postgres;
+pub mod python;
 pub mod redis;
 
 use crate::rules::ProbeSpec;
@@ -193,15 +194,6 @@ async fn run_kind(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
         ProbeSpec::Gdbm { .. } => gdbm::probe(specs, ctx).await,
         ProbeSpec::Entrypoint { .. } => entrypoint::probe(specs, ctx).await,
         ProbeSpec::File { .. } => file::probe(specs, ctx).await,
-        _ => specs
-            .iter()
-            .map(|spec| {
-                ProbeResult::unknown(
-                    spec,
-                    format!("the {} probe is not available in this build", spec.kind()),
-                    &[],
-                )
-            })
-            .collect(),
+        ProbeSpec::Python { .. } => python::probe::probe(specs, ctx).await,
     }
 }

@@ -1,0 +1,494 @@
+//! Python source analysis: why the Flask app fails, read from its source, never by importing it.
+//!
+//! Importing the user's application to inspect it would re-run its initialisation (the very
+//! thing that may be failing), so the doctor reads the `.py` files out of the image and parses
+//! them. [`analyse`] answers the questions the failure catalogue asks of the source: what runs at
+//! import ([`Analysis::init_at_import`]), which errors are swallowed around blueprint
+//! registration, which names are used but never bound, which imports name nothing, import
+//! cycles, `None` copied before it is set, handlers that lost their decorator, the static route
+//! map, Flask proxies used at import, and whether the gunicorn `module:var` exists.
+//! [`gunicorn_invocation`] and [`script_runs_flask_command`] read how the container starts.
+//! Everything here is pure and synchronous over text; the glue that reads files out of
+//! containers lives elsewhere.
+//!
+//! Why tree-sitter (with tree-sitter-python) rather than rustpython-parser or ruff's parser:
+//! it is maintained and released in step with its grammar; it is error-tolerant, so a file with
+//! a syntax error still yields a tree (with `ERROR` nodes) and the rest of the project is still
+//! analysed — a crash-looping container often has exactly such a file; it gives exact lines and
+//! columns for every node; and it is a small C build with no Python toolchain. The price is an
+//! untyped concrete syntax tree: node kinds are strings, which [`syntax`] keeps in one place.
+//!
+//! Bounds: a [`SourceTree`] keeps at most [`tree::MAX_FILES`] files of at most
+//! [`tree::MAX_FILE_BYTES`]; walks are iterative; call chains, resolution hops and blueprint
+//! nesting have fixed depths.
+mod builtins;
+mod flask;
+mod gunicorn;
+mod imports;
+mod init;
+pub mod probe;
+mod project;
+mod scope;
+mod shell;
+mod syntax;
+mod tree;
+
+pub use flask::match_route;
+pub use gunicorn::{FlaskCommand, Gunicorn, gunicorn_invocation, script_runs_flask_command};
+pub use tree::{
+    MAX_FILE_BYTES, MAX_FILES, MAX_TOTAL_BYTES, Module, SkipReason, Skipped, SourceFile, SourceTree,
+};
+
+use project::Project;
+use serde::Serialize;
+use std::collections::{BTreeSet, VecDeque};
+
+/// A place in the image's source.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    /// The path in the image: `/app/server_v4_complete.py`.
+    pub file: String,
+    /// 1-based.
+    pub line: u32,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// A gunicorn application target, `module:var`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WsgiTarget {
+    /// Dotted module name: `server_v4_complete`.
+    pub module: String,
+    /// The variable (`app`), or a factory call (`create_app()`). Gunicorn's default is
+    /// `application`.
+    pub var: String,
+}
+
+impl WsgiTarget {
+    /// `server:app` → module `server`, var `app`; `server` → var `application` (gunicorn's
+    /// default). `None` for an empty module.
+    pub fn parse(spec: &str) -> Option<WsgiTarget> {
+        let (module, var) = match spec.split_once(':') {
+            Some((m, v)) => (m.trim(), v.trim()),
+            None => (spec.trim(), "application"),
+        };
+        if module.is_empty() || var.is_empty() {
+            return None;
+        }
+        Some(WsgiTarget {
+            module: module.to_owned(),
+            var: var.to_owned(),
+        })
+    }
+}
+
+/// A name used at a place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NameUse {
+    pub name: String,
+    pub at: Location,
+}
+
+/// One call of a chain: the call as written (`app_globals.initialize_app`) and where.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub call: String,
+    pub at: Location,
+}
+
+/// What an import-time call chain ends in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitKind {
+    /// Data writes (`session.commit()`, `INSERT`): not safe to repeat per worker.
+    Writes,
+    /// An init-named function whose body is not in the tree (`initialize_app` from a package).
+    Opaque,
+    /// Schema creation only (`create_all`, `CREATE TABLE`): idempotent, though racy across
+    /// workers (`init-ddl-race`).
+    Schema,
+}
+
+/// A module-level call that reaches initialisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The initialisation, by the name it is called with: `app_globals.initialize_app`.
+    pub what: String,
+    pub kind: InitKind,
+    /// The module-level call (`app = create_app()`).
+    pub at: Location,
+    /// From the module-level call down to the effect: `create_app` →
+    /// `app_globals.initialize_app` → `seed_default_data` → `session.commit`.
+    pub chain: Vec<Step>,
+}
+
+/// A `try:` around blueprint registration whose broad handler swallows the error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SwallowedRegistration {
+    /// The `try:`.
+    pub at: Location,
+    /// The broad `except` clause.
+    pub handler_at: Location,
+    /// The registering call in the `try` body: `register_blueprints(app)`.
+    pub call: String,
+    /// The handler as written: `except Exception as exc:`.
+    pub handler: String,
+}
+
+/// `from module import name` where `module` binds no `name`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MissingImport {
+    pub module: String,
+    pub name: String,
+    pub at: Location,
+    /// Names `module` does bind that are close to `name` (a renamed export), closest first.
+    pub defined_nearby: Vec<String>,
+}
+
+/// A cycle of module-level imports: `modules[i]` imports `modules[i + 1]` at `at[i]`, and the
+/// last imports the first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportCycle {
+    pub modules: Vec<String>,
+    pub at: Vec<Location>,
+}
+
+/// `NAME = None` in `module`, rebound under `global NAME`, copied by value elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NoneRebound {
+    pub module: String,
+    pub name: String,
+    pub bound_at: Location,
+    pub rebound_at: Location,
+    /// The module-level `from module import NAME` that copy the `None`.
+    pub imported_at: Vec<Location>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HandlerKind {
+    /// Looks like a view (returns `jsonify(..)`, a `(body, status)` tuple, named `health*`...).
+    Route,
+    /// Looks like a teardown function (`shutdown_session(exception=None)`).
+    Teardown,
+}
+
+/// A handler-like function with no decorator and no reference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Handler {
+    pub function: String,
+    pub kind: HandlerKind,
+    /// The `def`.
+    pub at: Location,
+    /// The decorator it most likely lost: `@health_bp.route(...)`, `@app.teardown_appcontext`.
+    pub suggested_decorator: Option<String>,
+}
+
+/// One route of the static route map.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Route {
+    /// The effective URL rule: prefix and rule joined as Flask joins them.
+    pub url: String,
+    /// The rule as written in `@route(...)`.
+    pub rule: String,
+    /// The effective prefix (`register_blueprint`'s `url_prefix`, else the blueprint's).
+    pub prefix: Option<String>,
+    pub methods: Vec<String>,
+    /// The view function.
+    pub function: String,
+    /// The blueprint's name (`Blueprint("settings", ...)` → `settings`); `None` for app routes.
+    pub blueprint: Option<String>,
+    /// Whether the blueprint is registered anywhere (app routes always are).
+    pub registered: bool,
+    /// The `@route(...)` decorator (or `add_url_rule` call).
+    pub at: Location,
+}
+
+/// How a URL path relates to the route map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteMatch<'a> {
+    /// A registered route serves it.
+    Exact(&'a Route),
+    /// Only a route of a blueprint that is never registered would serve it.
+    Unregistered(&'a Route),
+    /// The route exists with the path's first segment twice (`/api/api/settings/profiles`).
+    PrefixDoubled {
+        route: &'a Route,
+    },
+    /// The route exists without the path's first segment (`/settings/profiles`).
+    PrefixMissing {
+        route: &'a Route,
+    },
+    NoRoute,
+}
+
+/// The WSGI target checked against its module.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WsgiCheck {
+    pub target: WsgiTarget,
+    pub module_found: bool,
+    /// The variable (or factory function) is bound at module level.
+    pub var_bound: bool,
+    /// Where it is first bound.
+    pub bound_at: Option<Location>,
+    /// When not bound: module-level names that look like the app (`app`, `create_app()`).
+    pub candidates: Vec<String>,
+}
+
+/// Everything [`analyse`] found. Each list is empty when its question has nothing to report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Analysis {
+    /// Module-level calls of the entry module and the project modules it imports at module
+    /// level, whose call chain (followed through project functions) reaches data writes, or an
+    /// init-named function outside the tree. Flask(..), Blueprint(..), logging and environment
+    /// reads are not initialisation.
+    pub init_at_import: Vec<Finding>,
+    /// Like `init_at_import`, for chains that only create the schema (idempotent `create_all`):
+    /// not a fault by itself, the evidence for `init-ddl-race`.
+    pub schema_at_import: Vec<Finding>,
+    /// `try:` blocks registering blueprints with a broad handler that does not re-raise.
+    pub broad_except_register: Vec<SwallowedRegistration>,
+    /// Names loaded but bound in no visible scope, not imported, not builtins; also `__all__`
+    /// entries the module does not bind.
+    pub undefined_names: Vec<NameUse>,
+    /// `from X import Y` where X is in the tree and binds no Y.
+    pub missing_imports: Vec<MissingImport>,
+    /// Cycles among module-level imports of the tree.
+    pub import_cycles: Vec<ImportCycle>,
+    /// `NAME = None` rebound under `global`, copied at import by another module.
+    pub none_rebound: Vec<NoneRebound>,
+    /// Handler-like functions without decorator nor reference, in modules that do Flask routing.
+    pub undecorated_handlers: Vec<Handler>,
+    /// The static route map, sorted by URL.
+    pub routes: Vec<Route>,
+    /// `current_app`, `g`, `request`, `session` used at import.
+    pub app_context_at_import: Vec<NameUse>,
+    /// The WSGI target checked against the tree (when one was given).
+    pub wsgi: Option<WsgiCheck>,
+    /// Files the parser had to recover in (first error line of each).
+    pub syntax_errors: Vec<Location>,
+    /// Files not analysed, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Analyse `tree`. With an `entry` (the gunicorn target), import-time initialisation is looked
+/// for in the entry module and the project modules it imports at module level; without, in
+/// every module. The other questions cover the whole tree.
+pub fn analyse(tree: &SourceTree, entry: Option<&WsgiTarget>) -> Analysis {
+    let p = Project::new(tree);
+    let reached = match entry {
+        Some(e) => import_closure(&p, &e.module),
+        None => tree.modules().collect(),
+    };
+    let (init_at_import, schema_at_import) = init::init_at_import(&p, &reached);
+    Analysis {
+        init_at_import,
+        schema_at_import,
+        broad_except_register: init::broad_except_register(&p),
+        undefined_names: undefined_names(&p),
+        missing_imports: imports::missing_imports(&p),
+        import_cycles: imports::import_cycles(&p),
+        none_rebound: imports::none_rebound(&p),
+        undecorated_handlers: flask::undecorated_handlers(&p),
+        routes: flask::routes(&p),
+        app_context_at_import: flask::app_context_at_import(&p),
+        wsgi: entry.map(|e| flask::wsgi_check(&p, e)),
+        syntax_errors: tree
+            .modules()
+            .filter_map(|m| {
+                m.syntax_error_line().map(|line| Location {
+                    file: m.path().to_owned(),
+                    line,
+                })
+            })
+            .collect(),
+        skipped: tree.skipped().to_vec(),
+    }
+}
+
+/// The entry module and every project module importing it runs at import time (parent packages
+/// included: importing `api.health` runs `api/__init__.py` first), entry first.
+fn import_closure<'a>(p: &Project<'a>, entry: &str) -> Vec<&'a Module> {
+    let mut seen = BTreeSet::new();
+    let mut order = Vec::new();
+    let mut queue = VecDeque::from([entry.to_owned()]);
+    while let Some(name) = queue.pop_front() {
+        // Parents first: `a.b.c` runs `a`, then `a.b`.
+        let parts: Vec<&str> = name.split('.').collect();
+        for i in 1..=parts.len() {
+            let prefix = parts[..i].join(".");
+            let Some(m) = p.tree.module(&prefix) else {
+                continue;
+            };
+            if !seen.insert(prefix.clone()) {
+                continue;
+            }
+            order.push(m);
+            for imp in p.imports(m.name()).iter().filter(|i| i.at_import) {
+                queue.extend(imp.targets(p.tree, m.name()));
+            }
+        }
+    }
+    order
+}
+
+fn undefined_names(p: &Project) -> Vec<NameUse> {
+    let mut out = Vec::new();
+    for m in p.tree.modules() {
+        let scope = p.scope(m.name());
+        let at = |line| Location {
+            file: m.path().to_owned(),
+            line,
+        };
+        for (name, line) in &scope.undefined {
+            out.push(NameUse {
+                name: name.clone(),
+                at: at(*line),
+            });
+        }
+        for (name, line) in &scope.all_names {
+            let submodule =
+                m.is_package() && p.tree.module(&format!("{}.{name}", m.name())).is_some();
+            if !scope.may_bind(name) && !submodule {
+                out.push(NameUse {
+                    name: name.clone(),
+                    at: at(*line),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.name.cmp(&b.name)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> SourceTree {
+        project::tests::tree(files)
+    }
+
+    #[test]
+    fn wsgi_targets_parse_like_gunicorn() {
+        let t = WsgiTarget::parse("server:app").unwrap();
+        assert_eq!((t.module.as_str(), t.var.as_str()), ("server", "app"));
+        assert_eq!(WsgiTarget::parse("server").unwrap().var, "application");
+        assert_eq!(
+            WsgiTarget::parse("pkg.app:create_app()").unwrap().var,
+            "create_app()"
+        );
+        assert_eq!(WsgiTarget::parse(":app"), None);
+    }
+
+    #[test]
+    fn a_syntax_error_file_still_lets_the_rest_be_analysed() {
+        let t = tree(&[
+            ("broken.py", "def f(:\n    return 1\nclass A(\n"),
+            (
+                "ok.py",
+                "from missing_mod import x\ndef g():\n    return y\n",
+            ),
+        ]);
+        let a = analyse(&t, None);
+        assert_eq!(
+            a.syntax_errors,
+            [Location {
+                file: "/app/broken.py".into(),
+                line: 1
+            }]
+        );
+        assert!(
+            a.undefined_names
+                .iter()
+                .any(|u| u.name == "y" && u.at.file == "/app/ok.py" && u.at.line == 3),
+            "{:?}",
+            a.undefined_names
+        );
+    }
+
+    #[test]
+    fn wsgi_check_finds_or_suggests() {
+        let t = tree(&[(
+            "server.py",
+            "from flask import Flask\ndef create_app():\n    return Flask(__name__)\napplication = create_app()\n",
+        )]);
+        let ok = analyse(&t, WsgiTarget::parse("server:application").as_ref());
+        let w = ok.wsgi.unwrap();
+        assert!(w.module_found && w.var_bound);
+        assert_eq!(w.bound_at.unwrap().line, 4);
+        let factory = analyse(&t, WsgiTarget::parse("server:create_app()").as_ref());
+        assert!(factory.wsgi.unwrap().var_bound);
+        let wrong = analyse(&t, WsgiTarget::parse("server:app").as_ref())
+            .wsgi
+            .unwrap();
+        assert!(wrong.module_found && !wrong.var_bound);
+        assert_eq!(wrong.candidates, ["application", "create_app()"]);
+        let none = analyse(&t, WsgiTarget::parse("srv:app").as_ref())
+            .wsgi
+            .unwrap();
+        assert!(!none.module_found && !none.var_bound);
+    }
+
+    #[test]
+    fn all_entries_must_be_bound() {
+        let t = tree(&[
+            (
+                "pkg/__init__.py",
+                "__all__ = ['sub', 'ghost', 'here']\nhere = 1\n",
+            ),
+            ("pkg/sub.py", ""),
+        ]);
+        let a = analyse(&t, None);
+        let names: Vec<_> = a.undefined_names.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["ghost"]);
+    }
+
+    #[test]
+    fn app_context_proxies_at_import() {
+        let t = tree(&[(
+            "m.py",
+            "\
+import flask
+from flask import current_app, g as flask_g, request
+log = current_app.logger
+user = flask_g.user
+def view():
+    return request.args
+with app.app_context():
+    cfg = current_app.config
+x = flask.session
+",
+        )]);
+        let a = analyse(&t, None);
+        let uses: Vec<_> = a
+            .app_context_at_import
+            .iter()
+            .map(|u| (u.name.as_str(), u.at.line))
+            .collect();
+        assert_eq!(uses, [("current_app", 3), ("g", 4), ("session", 9)]);
+    }
+
+    #[test]
+    fn import_closure_follows_module_level_imports_and_parents() {
+        let t = tree(&[
+            ("server.py", "from api import routes\n"),
+            ("api/__init__.py", "from utils.db import x\n"),
+            ("api/routes.py", "def f():\n    import lazy\n"),
+            ("utils/__init__.py", ""),
+            ("utils/db.py", "x = 1\n"),
+            ("lazy.py", ""),
+            ("unrelated.py", ""),
+        ]);
+        let p = Project::new(&t);
+        let names: Vec<_> = import_closure(&p, "server")
+            .iter()
+            .map(|m| m.name())
+            .collect();
+        assert_eq!(names, ["server", "api", "api.routes", "utils", "utils.db"]);
+    }
+}
