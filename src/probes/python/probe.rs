@@ -23,6 +23,11 @@ const SCRIPT_BYTES: usize = 64 * 1024;
 /// What was read and parsed for one container.
 struct Observation {
     analysis: Analysis,
+    source: SourceTree,
+    /// The module a `celery -A X worker` command loads (`X`, before any `:` or `.app`).
+    celery_app: Option<String>,
+    /// The container's log lines, for timing gunicorn's worker boots.
+    logs: Vec<(Option<String>, String)>,
     gunicorn: Option<Gunicorn>,
     /// The health check's path (`/api/settings/profiles`), when it requests a local URL.
     health_path: Option<String>,
@@ -150,8 +155,17 @@ async fn finish(
         .as_ref()
         .and_then(|h| http::health_url(&h.test, &env).ok())
         .map(|u| u.target.split('?').next().unwrap_or_default().to_owned());
+    let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
     Ok(Observation {
         analysis,
+        source,
+        celery_app: celery_app(&argv),
+        logs: c
+            .logs
+            .lines
+            .iter()
+            .map(|l| (l.ts.clone(), l.text.clone()))
+            .collect(),
         gunicorn,
         health_path,
         facts,
@@ -441,13 +455,309 @@ fn judge(
                 vec![],
             ),
         },
-        E::TaskNotIncluded | E::SlowImport => ProbeResult::unknown(
-            spec,
+        E::TaskNotIncluded => {
+            let (outcome, summary, more) = task_not_included(obs, hints);
+            match outcome {
+                Some(o) => r(o, summary, more),
+                None => ProbeResult::unknown(spec, summary, &facts),
+            }
+        }
+        E::SlowImport => {
+            let (outcome, summary, more) = slow_boot(obs);
+            match outcome {
+                Some(o) => r(o, summary, more),
+                None => ProbeResult::unknown(spec, summary, &facts),
+            }
+        }
+    }
+}
+
+/// `celery -A proj worker`, `celery --app=proj.celery:app worker` → `proj` / `proj.celery`.
+fn celery_app(argv: &[String]) -> Option<String> {
+    let words: Vec<&str> = argv.iter().flat_map(|a| a.split_whitespace()).collect();
+    let at = words.iter().position(|w| w.ends_with("celery"))?;
+    let rest = &words[at + 1..];
+    let value = rest.iter().enumerate().find_map(|(i, w)| {
+        if *w == "-A" || *w == "--app" {
+            rest.get(i + 1).copied()
+        } else {
+            w.strip_prefix("--app=").or_else(|| w.strip_prefix("-A"))
+        }
+    })?;
+    let module = value.split(':').next()?.trim_end_matches(".app");
+    (!module.is_empty()).then(|| module.to_owned())
+}
+
+/// A task the worker received but does not know (`Received unregistered task of type
+/// 'tasks.ping'`): is it defined in the source, in a module the worker's Celery app neither
+/// imports nor lists in `include`/`imports`?
+fn task_not_included(
+    obs: &Observation,
+    hints: &[String],
+) -> (Option<Outcome>, String, Vec<String>) {
+    static RECEIVED: OnceLock<Regex> = OnceLock::new();
+    let received = RECEIVED.get_or_init(|| {
+        Regex::new(r"unregistered task of type '([A-Za-z0-9_.]+)'").expect("regex")
+    });
+    let Some(task) = first(hints, received).map(|c| c[1].to_owned()) else {
+        return (None, "the error names no task".into(), vec![]);
+    };
+    let Some((module, func)) = task.rsplit_once('.') else {
+        return (
+            None,
+            format!("`{task}` is not a module.function task name"),
+            vec![],
+        );
+    };
+    let Some(app) = &obs.celery_app else {
+        return (
+            None,
+            "the container runs no `celery -A <app> worker`".into(),
+            vec![],
+        );
+    };
+    let Some(app_module) = obs.source.module(app) else {
+        return (
+            None,
+            format!("the worker's app module `{app}` is not in the source read"),
+            vec![],
+        );
+    };
+    let Some(task_module) = obs.source.module(module) else {
+        return (
+            Some(Outcome::RuledOut),
             format!(
-                "the source analysis does not answer `{}` yet",
-                expect.as_str()
+                "no module `{module}` in the app's source defines `{task}`: the producer's name is wrong"
             ),
-            &facts,
+            vec![],
+        );
+    };
+    let def = Regex::new(&format!(
+        r"(?m)^@[\w.]*task\b[^\n]*\n(?:@[^\n]*\n)*(?:async\s+)?def\s+{}\s*\(",
+        regex::escape(func)
+    ))
+    .expect("escaped");
+    let named =
+        Regex::new(&format!(r#"name\s*=\s*['"]{}['"]"#, regex::escape(&task))).expect("escaped");
+    if !def.is_match(task_module.text()) && !named.is_match(task_module.text()) {
+        return (
+            Some(Outcome::RuledOut),
+            format!("{} defines no task `{func}`", task_module.path()),
+            vec![],
+        );
+    }
+    let text = app_module.text();
+    let quoted = Regex::new(&format!(r#"['"]{}['"]"#, regex::escape(module))).expect("escaped");
+    let imported = Regex::new(&format!(
+        r"(?m)^\s*(?:import\s+{m}\b|from\s+{m}\s+import\b)",
+        m = regex::escape(module)
+    ))
+    .expect("escaped");
+    let listed = text
+        .lines()
+        .filter(|l| l.contains("include") || l.contains("imports") || l.contains("autodiscover"))
+        .any(|l| quoted.is_match(l));
+    if imported.is_match(text) || listed {
+        return (
+            Some(Outcome::RuledOut),
+            format!("{} imports or includes `{module}`", app_module.path()),
+            vec![],
+        );
+    }
+    let include_line = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("include") || l.contains("imports"))
+        .map(|(i, l)| format!("{}:{}: {}", app_module.path(), i + 1, l.trim()));
+    (
+        Some(Outcome::Confirmed),
+        format!(
+            "`{task}` is defined in {}, which the worker's app `{app}` never imports nor includes",
+            task_module.path()
         ),
+        include_line.into_iter().collect(),
+    )
+}
+
+/// gunicorn kills a worker that has not checked in for `--timeout` seconds. When the kill comes
+/// `--timeout` after the worker booted, the worker never finished importing the app: slow work at
+/// import time (not a slow request).
+fn slow_boot(obs: &Observation) -> (Option<Outcome>, String, Vec<String>) {
+    static BOOT: OnceLock<Regex> = OnceLock::new();
+    static KILL: OnceLock<Regex> = OnceLock::new();
+    let boot = BOOT.get_or_init(|| Regex::new(r"Booting worker with pid: (\d+)").expect("regex"));
+    let kill = KILL.get_or_init(|| Regex::new(r"WORKER TIMEOUT \(pid:(\d+)\)").expect("regex"));
+    let timeout = obs
+        .gunicorn
+        .as_ref()
+        .and_then(|g| g.timeout_secs)
+        .unwrap_or(30) as f64;
+    let mut booted: Vec<(String, f64)> = Vec::new();
+    let mut deltas: Vec<f64> = Vec::new();
+    for (ts, text) in &obs.logs {
+        let Some(t) = ts.as_deref().and_then(crate::probes::docker::rfc3339_secs) else {
+            continue;
+        };
+        if let Some(c) = boot.captures(text) {
+            booted.push((c[1].to_owned(), t));
+        } else if let Some(c) = kill.captures(text)
+            && let Some((_, b)) = booted.iter().find(|(pid, _)| *pid == c[1])
+        {
+            deltas.push(t - b);
+        }
+    }
+    if deltas.is_empty() {
+        return (
+            None,
+            "no worker boot and timeout pair in the log tail".into(),
+            vec![],
+        );
+    }
+    let at_boot = deltas
+        .iter()
+        .filter(|d| (timeout - 1.0..=timeout + 5.0).contains(*d))
+        .count();
+    let fact = format!(
+        "{} worker(s) killed {} s after booting; --timeout {timeout:.0}",
+        deltas.len(),
+        deltas
+            .iter()
+            .map(|d| format!("{d:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if at_boot == deltas.len() {
+        (
+            Some(Outcome::Confirmed),
+            format!(
+                "every timed-out worker was killed {timeout:.0} s after it booted: the app's import takes longer than gunicorn's --timeout"
+            ),
+            vec![fact],
+        )
+    } else {
+        (
+            Some(Outcome::RuledOut),
+            "workers time out well after booting: slow requests, not a slow import".into(),
+            vec![fact],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(files: &[(&str, &str)], argv: &[&str], logs: &[(&str, &str)]) -> Observation {
+        let files = files
+            .iter()
+            .map(|(p, t)| SourceFile {
+                path: format!("/app/{p}"),
+                text: t.to_string(),
+            })
+            .collect();
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        Observation {
+            analysis: Analysis::default(),
+            source: SourceTree::new("/app", files),
+            celery_app: celery_app(&argv),
+            logs: logs
+                .iter()
+                .map(|(ts, t)| (Some(ts.to_string()), t.to_string()))
+                .collect(),
+            gunicorn: gunicorn_invocation(&argv, None, &[]),
+            health_path: None,
+            facts: vec![],
+        }
+    }
+
+    #[test]
+    fn the_celery_app_module_of_a_worker_command() {
+        let a = |s: &str| celery_app(&s.split(' ').map(String::from).collect::<Vec<_>>());
+        assert_eq!(
+            a("celery -A celery_app worker -l INFO").as_deref(),
+            Some("celery_app")
+        );
+        assert_eq!(
+            a("celery --app=proj.celery:app worker").as_deref(),
+            Some("proj.celery")
+        );
+        assert_eq!(a("python -m celery -Aproj worker").as_deref(), Some("proj"));
+        assert_eq!(a("gunicorn server:app"), None);
+    }
+
+    #[test]
+    fn a_task_outside_the_workers_includes_is_confirmed_and_an_included_one_ruled_out() {
+        let hint = vec!["Received unregistered task of type 'tasks.ping'.".to_owned()];
+        let tasks = "from celery_app import app\n\n@app.task\ndef ping():\n    return 'pong'\n";
+        let missing = obs(
+            &[
+                (
+                    "celery_app.py",
+                    "from celery import Celery\napp = Celery('a', include=['tasks_export'])\n",
+                ),
+                ("tasks.py", tasks),
+            ],
+            &["celery", "-A", "celery_app", "worker"],
+            &[],
+        );
+        let (o, summary, facts) = task_not_included(&missing, &hint);
+        assert_eq!(o, Some(Outcome::Confirmed), "{summary}");
+        assert!(facts[0].contains("celery_app.py:2"), "{facts:?}");
+
+        let included = obs(
+            &[
+                (
+                    "celery_app.py",
+                    "from celery import Celery\napp = Celery('a', include=['tasks', 'tasks_export'])\n",
+                ),
+                ("tasks.py", tasks),
+            ],
+            &["celery", "-A", "celery_app", "worker"],
+            &[],
+        );
+        assert_eq!(
+            task_not_included(&included, &hint).0,
+            Some(Outcome::RuledOut)
+        );
+    }
+
+    #[test]
+    fn a_worker_killed_timeout_seconds_after_booting_never_finished_importing() {
+        let argv = ["gunicorn", "--timeout", "5", "-w", "2", "server:app"];
+        let logs = [
+            (
+                "2026-11-21T10:00:00.0Z",
+                "[INFO] Booting worker with pid: 8",
+            ),
+            (
+                "2026-11-21T10:00:05.6Z",
+                "[CRITICAL] WORKER TIMEOUT (pid:8)",
+            ),
+            (
+                "2026-11-21T10:00:05.9Z",
+                "[INFO] Booting worker with pid: 9",
+            ),
+            (
+                "2026-11-21T10:00:11.2Z",
+                "[CRITICAL] WORKER TIMEOUT (pid:9)",
+            ),
+        ];
+        let (o, _, facts) = slow_boot(&obs(&[], &argv, &logs));
+        assert_eq!(o, Some(Outcome::Confirmed), "{facts:?}");
+
+        let late = [
+            (
+                "2026-11-21T10:00:00.0Z",
+                "[INFO] Booting worker with pid: 8",
+            ),
+            (
+                "2026-11-21T10:02:00.0Z",
+                "[CRITICAL] WORKER TIMEOUT (pid:8)",
+            ),
+        ];
+        assert_eq!(
+            slow_boot(&obs(&[], &argv, &late)).0,
+            Some(Outcome::RuledOut)
+        );
     }
 }
