@@ -239,8 +239,8 @@ pub(crate) fn init_at_import<'a>(
     let mut schema = Vec::new();
     for &m in modules {
         let mut calls = Vec::new();
-        syntax::walk_import_time(m.root(), m.text(), |n| {
-            if let Some(c) = as_call(n) {
+        syntax::walk_import_time(m.root(), m.text(), |v| {
+            if let Some(c) = as_call(v.node) {
                 calls.push(c);
             }
         });
