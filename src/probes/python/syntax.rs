@@ -145,6 +145,13 @@ pub(crate) fn last_segment(dotted: &str) -> &str {
 /// The value of a plain string literal (no f-string interpolation), implicit concatenation and
 /// parentheses included. Escapes are kept as written.
 pub(crate) fn string_value(node: Node, src: &str) -> Option<String> {
+    let mut node = node;
+    while node.kind() == "parenthesized_expression" {
+        match children(node).as_slice() {
+            [one] => node = *one,
+            _ => return None,
+        }
+    }
     match node.kind() {
         "string" => {
             let mut out = String::new();
@@ -161,13 +168,6 @@ pub(crate) fn string_value(node: Node, src: &str) -> Option<String> {
             .into_iter()
             .map(|c| string_value(c, src))
             .collect(),
-        "parenthesized_expression" => {
-            let inner = children(node);
-            match inner.as_slice() {
-                [one] => string_value(*one, src),
-                _ => None,
-            }
-        }
         _ => None,
     }
 }
