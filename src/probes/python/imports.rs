@@ -30,7 +30,7 @@ pub(crate) fn missing_imports(p: &Project) -> Vec<MissingImport> {
             let scope = p.scope(target);
             for n in names {
                 let submodule = format!("{target}.{}", n.name);
-                if scope.may_bind(&n.name) || p.tree.module(&submodule).is_some() {
+                if scope.may_bind(&n.name) || p.tree.importable(&submodule) {
                     continue;
                 }
                 out.push(MissingImport {

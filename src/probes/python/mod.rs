@@ -373,8 +373,7 @@ fn undefined_names(p: &Project) -> Vec<NameUse> {
             });
         }
         for (name, line) in &scope.all_names {
-            let submodule =
-                m.is_package() && p.tree.module(&format!("{}.{name}", m.name())).is_some();
+            let submodule = m.is_package() && p.tree.importable(&format!("{}.{name}", m.name()));
             if !scope.may_bind(name) && !submodule {
                 out.push(NameUse {
                     name: name.clone(),

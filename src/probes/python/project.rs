@@ -111,7 +111,7 @@ impl Import<'_> {
                 let subs: Vec<String> = names
                     .iter()
                     .map(|n| format!("{m}.{}", n.name))
-                    .filter(|sub| tree.module(sub).is_some())
+                    .filter(|sub| tree.importable(sub))
                     .collect();
                 let ancestor = importer.starts_with(&format!("{m}."));
                 let only_submodules = !star && !names.is_empty() && subs.len() == names.len();
@@ -255,9 +255,10 @@ impl<'a> Project<'a> {
                     Some(m) if self.scope(m.name()).bindings.contains(attr) => {
                         self.resolve_name_hops(m, attr, hops + 1)
                     }
-                    _ if self.tree.module(&sub).is_some() => Target::ModulePath(sub),
+                    _ if self.tree.importable(&sub) => Target::ModulePath(sub),
                     Some(m) if !self.scope(m.name()).complete() => Target::Unknown,
                     Some(_) => Target::Unbound,
+                    None if self.tree.importable(&p) => Target::Unbound,
                     None => Target::External(sub),
                 }
             }

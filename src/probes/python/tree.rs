@@ -259,6 +259,19 @@ impl SourceTree {
         self.modules.get(dotted)
     }
 
+    /// Whether `dotted` can be imported from the tree: a module, or a directory of modules
+    /// without `__init__.py` (a namespace package).
+    pub fn importable(&self, dotted: &str) -> bool {
+        if self.modules.contains_key(dotted) {
+            return true;
+        }
+        let prefix = format!("{dotted}.");
+        self.modules
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
+    }
+
     /// Every module, in name order.
     pub fn modules(&self) -> impl Iterator<Item = &Module> {
         self.modules.values()
@@ -340,6 +353,20 @@ mod tests {
         assert!(reasons.contains(&SkipReason::OutsideRoot));
         assert!(reasons.contains(&SkipReason::NotPython));
         assert!(reasons.contains(&SkipReason::RootInit));
+    }
+
+    #[test]
+    fn namespace_packages_are_importable() {
+        let tree = SourceTree::new(
+            "/app",
+            vec![file("/app/ns/sub/mod.py", ""), file("/app/nsx.py", "")],
+        );
+        assert!(tree.importable("ns"));
+        assert!(tree.importable("ns.sub"));
+        assert!(tree.importable("ns.sub.mod"));
+        assert!(tree.importable("nsx"));
+        assert!(!tree.importable("ns.other"));
+        assert!(!tree.importable("n"));
     }
 
     #[test]
