@@ -140,6 +140,11 @@ fn healthy_reports_nothing_but_the_route_map() {
         }
         other => panic!("{other:?}"),
     }
+    // What the report and JSON output get.
+    let json = serde_json::to_value(&a).expect("serializable");
+    assert_eq!(json["routes"].as_array().map(Vec::len), Some(4));
+    assert_eq!(json["wsgi"]["target"]["var"], "app");
+    assert_eq!(json["schema_at_import"][0]["kind"], "schema");
     // The healthy app creates its schema at import (idempotent): evidence, not a fault.
     assert_eq!(a.schema_at_import.len(), 1, "{:?}", a.schema_at_import);
     assert_eq!(a.schema_at_import[0].what, "init_db");

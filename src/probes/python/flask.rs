@@ -8,11 +8,11 @@
 //! `prefix.rstrip("/") + "/" + rule.lstrip("/")`; nested blueprints join their parent's prefix
 //! the same way. A prefix that is not a literal (nor a module-level string constant) is kept as
 //! `{expression}` in the URL, so it matches nothing rather than something wrong.
-use super::project::{Project, Target, enclosing_function};
+use super::project::{Project, Target};
 use super::syntax::{self, CallArgs, children, text};
 use super::tree::Module;
 use super::{Handler, HandlerKind, Location, NameUse, Route, RouteMatch, WsgiCheck, WsgiTarget};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use tree_sitter::Node;
 
 /// How many levels of nested blueprints are followed.
@@ -264,14 +264,27 @@ fn route_decls<'a>(p: &Project<'a>, bps: &HashMap<BpKey, Blueprint>) -> Vec<Rout
     let mut out = Vec::new();
     for m in p.tree.modules() {
         let src = m.text();
-        let mut calls = Vec::new();
+        // (call, the function it decorates): decorator calls are found from their
+        // `decorated_definition`, `add_url_rule` calls anywhere.
+        let mut calls: Vec<(Node<'a>, Option<Node<'a>>)> = Vec::new();
         syntax::walk(m.root(), |n| {
-            if n.kind() == "call" {
-                calls.push(n);
+            match n.kind() {
+                "decorated_definition" => {
+                    let def = n
+                        .child_by_field_name("definition")
+                        .filter(|d| d.kind() == "function_definition");
+                    for d in children(n).into_iter().filter(|c| c.kind() == "decorator") {
+                        if let Some(call) = children(d).into_iter().find(|c| c.kind() == "call") {
+                            calls.push((call, def));
+                        }
+                    }
+                }
+                "call" if is_call_to(n, src, "add_url_rule") => calls.push((n, None)),
+                _ => {}
             }
             true
         });
-        for call in calls {
+        for (call, decorated) in calls {
             let Some(func) = call.child_by_field_name("function") else {
                 continue;
             };
@@ -300,13 +313,7 @@ fn route_decls<'a>(p: &Project<'a>, bps: &HashMap<BpKey, Blueprint>) -> Vec<Rout
                     continue;
                 };
                 // Only as a decorator: `@bp.route("/x")` directly on a `def`.
-                let Some(def) = call
-                    .parent()
-                    .filter(|d| d.kind() == "decorator")
-                    .and_then(|d| d.parent())
-                    .and_then(|dd| dd.child_by_field_name("definition"))
-                    .filter(|d| d.kind() == "function_definition")
-                else {
+                let Some(def) = decorated else {
                     continue;
                 };
                 let name = def
@@ -546,34 +553,45 @@ fn uses_routing(m: &Module) -> bool {
 /// imported (`from views import f`), read as a module attribute (`views.f`) or listed in
 /// `__all__`. Definitions, parameters, keyword names and attributes of other objects
 /// (`redis_conn.ping`) do not count.
-fn references(p: &Project) -> HashMap<String, usize> {
+fn references(p: &Project, wanted: &HashSet<&str>) -> HashMap<String, usize> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     for m in p.tree.modules() {
         let src = m.text();
-        let mut names = Vec::new();
-        syntax::walk(m.root(), |n| {
-            if n.kind() == "identifier" {
-                names.push(n);
+        let mut counted = Vec::new();
+        syntax::walk_ctx(m.root(), |v| {
+            match v.node.kind() {
+                // `from views import f` uses `f` (the module name does not count).
+                "import_from_statement" => {
+                    for name in syntax::field_all(v.node, "name") {
+                        let id = match name.kind() {
+                            "aliased_import" => name.child_by_field_name("name"),
+                            _ => Some(name),
+                        };
+                        counted.extend(id);
+                    }
+                    return false;
+                }
+                "identifier" if wanted.contains(text(v.node, src)) => {
+                    let Some(parent) = v.parent else {
+                        return false;
+                    };
+                    let yes = if parent.kind() == "attribute" && v.field == Some("attribute") {
+                        parent
+                            .child_by_field_name("object")
+                            .is_some_and(|o| matches!(p.resolve_at(m, o), Target::ModulePath(_)))
+                    } else {
+                        is_load(v)
+                    };
+                    if yes {
+                        counted.push(v.node);
+                    }
+                }
+                _ => {}
             }
             true
         });
-        for n in names {
-            let Some(parent) = n.parent() else {
-                continue;
-            };
-            let counted = match parent.kind() {
-                "attribute" if syntax::is_field(n, parent, "attribute") => parent
-                    .child_by_field_name("object")
-                    .is_some_and(|o| matches!(p.resolve_at(m, o), Target::ModulePath(_))),
-                "dotted_name" => parent.parent().is_some_and(|g| {
-                    matches!(g.kind(), "import_from_statement" | "aliased_import")
-                        && !syntax::is_field(parent, g, "module_name")
-                }),
-                _ => is_load(n),
-            };
-            if counted {
-                *counts.entry(text(n, src).to_owned()).or_default() += 1;
-            }
+        for n in counted {
+            *counts.entry(text(n, src).to_owned()).or_default() += 1;
         }
         for (name, _) in &p.scope(m.name()).all_names {
             *counts.entry(name.clone()).or_default() += 1;
@@ -643,60 +661,67 @@ fn route_like(name: &str, def: Node, src: &str) -> bool {
 /// referenced (called, passed to `add_url_rule` or `teardown_appcontext(...)`, listed in
 /// `__all__`). Methods are left out: they are reached through their class.
 pub(crate) fn undecorated_handlers(p: &Project) -> Vec<Handler> {
-    let refs = references(p);
-    let mut out = Vec::new();
+    // Undecorated functions (not methods) of routing modules: the candidates.
+    let mut candidates = Vec::new();
     for m in p.tree.modules().filter(|m| uses_routing(m)) {
-        let src = m.text();
-        let mut defs = Vec::new();
-        syntax::walk(m.root(), |n| {
-            if n.kind() == "function_definition" {
-                defs.push(n);
+        syntax::walk_ctx(m.root(), |v| {
+            if v.node.kind() == "function_definition" {
+                let decorated = v.parent.is_some_and(|p| p.kind() == "decorated_definition");
+                if !decorated && p.enclosing_class(m, v.node).is_none() {
+                    candidates.push((m, v.node));
+                }
             }
             true
         });
-        let blueprint_vars: Vec<String> = p
-            .module_values(m)
-            .into_iter()
-            .filter(|(_, v)| is_call_to(*v, src, "Blueprint"))
-            .map(|(name, _)| name)
-            .collect();
-        for def in defs {
-            if syntax::enclosing_class(def).is_some() || !syntax::decorators(def).is_empty() {
-                continue;
-            }
-            let Some(name) = def.child_by_field_name("name").map(|n| text(n, src)) else {
-                continue;
-            };
-            if refs.get(name).copied().unwrap_or(0) > 0 {
-                continue;
-            }
-            let params = def
-                .child_by_field_name("parameters")
-                .map(|ps| syntax::parameter_names(ps, src))
-                .unwrap_or_default();
-            let kind = if teardown_like(name, &params) {
-                HandlerKind::Teardown
-            } else if route_like(name, def, src) {
-                HandlerKind::Route
-            } else {
-                continue;
-            };
-            let suggested_decorator = match kind {
-                HandlerKind::Route => match blueprint_vars.as_slice() {
+    }
+    let wanted: HashSet<&str> = candidates
+        .iter()
+        .filter_map(|(m, def)| def.child_by_field_name("name").map(|n| text(n, m.text())))
+        .collect();
+    let refs = references(p, &wanted);
+    let mut out = Vec::new();
+    for (m, def) in candidates {
+        let src = m.text();
+        let Some(name) = def.child_by_field_name("name").map(|n| text(n, src)) else {
+            continue;
+        };
+        if refs.get(name).copied().unwrap_or(0) > 0 {
+            continue;
+        }
+        let params = def
+            .child_by_field_name("parameters")
+            .map(|ps| syntax::parameter_names(ps, src))
+            .unwrap_or_default();
+        let kind = if teardown_like(name, &params) {
+            HandlerKind::Teardown
+        } else if route_like(name, def, src) {
+            HandlerKind::Route
+        } else {
+            continue;
+        };
+        let suggested_decorator = match kind {
+            HandlerKind::Route => {
+                let blueprints: Vec<String> = p
+                    .module_values(m)
+                    .into_iter()
+                    .filter(|(_, v)| is_call_to(*v, src, "Blueprint"))
+                    .map(|(name, _)| name)
+                    .collect();
+                match blueprints.as_slice() {
                     [one] => Some(format!("@{one}.route(...)")),
                     _ => app_var(p, m, def).map(|a| format!("@{a}.route(...)")),
-                },
-                HandlerKind::Teardown => {
-                    app_var(p, m, def).map(|a| format!("@{a}.teardown_appcontext"))
                 }
-            };
-            out.push(Handler {
-                function: name.to_owned(),
-                kind,
-                at: p.location(m, def),
-                suggested_decorator,
-            });
-        }
+            }
+            HandlerKind::Teardown => {
+                app_var(p, m, def).map(|a| format!("@{a}.teardown_appcontext"))
+            }
+        };
+        out.push(Handler {
+            function: name.to_owned(),
+            kind,
+            at: p.location(m, def),
+            suggested_decorator,
+        });
     }
     out
 }
@@ -705,7 +730,7 @@ pub(crate) fn undecorated_handlers(p: &Project) -> Vec<Handler> {
 /// enclosing function, else at module level.
 fn app_var<'a>(p: &Project<'a>, m: &'a Module, def: Node<'a>) -> Option<String> {
     let src = m.text();
-    let mut scope = enclosing_function(def);
+    let mut scope = p.enclosing_function(m, def);
     while let Some(f) = scope {
         if let Some(body) = syntax::body(f) {
             let mut found = None;
@@ -725,7 +750,7 @@ fn app_var<'a>(p: &Project<'a>, m: &'a Module, def: Node<'a>) -> Option<String> 
                 return found;
             }
         }
-        scope = enclosing_function(f);
+        scope = p.enclosing_function(m, f);
     }
     p.module_values(m)
         .into_iter()
@@ -740,9 +765,10 @@ pub(crate) fn app_context_at_import(p: &Project) -> Vec<NameUse> {
     for m in p.tree.modules() {
         let src = m.text();
         let mut uses = Vec::new();
-        syntax::walk_import_time(m.root(), src, |n| {
+        syntax::walk_import_time(m.root(), src, |v| {
+            let n = v.node;
             let candidate = match n.kind() {
-                "identifier" => is_load(n),
+                "identifier" => is_load(v),
                 "attribute" => n
                     .child_by_field_name("attribute")
                     .is_some_and(|a| CONTEXT_PROXIES.contains(&text(a, src))),
@@ -769,21 +795,21 @@ pub(crate) fn app_context_at_import(p: &Project) -> Vec<NameUse> {
 
 /// Whether an identifier is read where it stands (not a name being bound or imported, not the
 /// attribute part of `x.name`, not a keyword argument's name).
-fn is_load(n: Node) -> bool {
-    let Some(parent) = n.parent() else {
+fn is_load(v: syntax::Visit) -> bool {
+    let Some(parent) = v.parent else {
         return false;
     };
     match parent.kind() {
-        "attribute" => syntax::is_field(n, parent, "object"),
-        "keyword_argument" => syntax::is_field(n, parent, "value"),
-        "assignment" | "augmented_assignment" => !syntax::is_field(n, parent, "left"),
+        "attribute" => v.field == Some("object"),
+        "keyword_argument" => v.field == Some("value"),
+        "assignment" | "augmented_assignment" => v.field != Some("left"),
         "function_definition"
         | "class_definition"
         | "parameters"
         | "lambda_parameters"
         | "default_parameter"
         | "typed_parameter"
-        | "typed_default_parameter" => syntax::is_field(n, parent, "value"),
+        | "typed_default_parameter" => v.field == Some("value"),
         "dotted_name"
         | "aliased_import"
         | "import_from_statement"
@@ -791,8 +817,8 @@ fn is_load(n: Node) -> bool {
         | "global_statement"
         | "nonlocal_statement"
         | "as_pattern_target" => false,
-        "for_statement" | "for_in_clause" => !syntax::is_field(n, parent, "left"),
-        "named_expression" => !syntax::is_field(n, parent, "name"),
+        "for_statement" | "for_in_clause" => v.field != Some("left"),
+        "named_expression" => v.field != Some("name"),
         _ => true,
     }
 }

@@ -30,7 +30,7 @@ pub(crate) fn missing_imports(p: &Project) -> Vec<MissingImport> {
             let scope = p.scope(target);
             for n in names {
                 let submodule = format!("{target}.{}", n.name);
-                if scope.may_bind(&n.name) || p.tree.module(&submodule).is_some() {
+                if scope.may_bind(&n.name) || p.tree.importable(&submodule) {
                     continue;
                 }
                 out.push(MissingImport {
@@ -248,8 +248,9 @@ pub(crate) fn none_rebound(p: &Project) -> Vec<NoneRebound> {
     let mut out = Vec::new();
     for m in p.tree.modules() {
         let scope = p.scope(m.name());
+        let mut seen = std::collections::HashSet::new();
         for (name, value) in p.module_values(m) {
-            if value.kind() != "none" {
+            if value.kind() != "none" || !seen.insert(name.clone()) {
                 continue;
             }
             let Some(rebound) = scope.global_rebinds.get(&name).and_then(|l| l.first()) else {

@@ -71,6 +71,23 @@ pub(crate) fn init_like(name: &str) -> bool {
         || n.starts_with("initiali")
 }
 
+/// Whether a function whose body is not in the tree is likely to write the application's data
+/// when called: `initialize_app`, `seed_data`, `populate`, `init_db`, `setup_database`; not
+/// `setup_logging` or `init_sentry`.
+fn opaque_init(name: &str) -> bool {
+    let n = name.trim_start_matches('_').to_lowercase();
+    n.starts_with("initiali")
+        || n.starts_with("seed")
+        || n.starts_with("populate")
+        || (init_like(&n)
+            && n.split('_').any(|w| {
+                matches!(
+                    w,
+                    "db" | "database" | "data" | "schema" | "table" | "tables" | "models"
+                )
+            }))
+}
+
 struct Walker<'p, 'a> {
     p: &'p Project<'a>,
     /// Complete answers per function (`None` while one is being computed).
@@ -106,7 +123,7 @@ impl<'a> Walker<'_, 'a> {
                 e.chain.insert(0, step);
                 Some(e)
             }
-            Target::External(path) if init_like(syntax::last_segment(&path)) => Some(Effect {
+            Target::External(path) if opaque_init(syntax::last_segment(&path)) => Some(Effect {
                 kind: InitKind::Opaque,
                 chain: vec![step],
             }),
@@ -239,8 +256,8 @@ pub(crate) fn init_at_import<'a>(
     let mut schema = Vec::new();
     for &m in modules {
         let mut calls = Vec::new();
-        syntax::walk_import_time(m.root(), m.text(), |n| {
-            if let Some(c) = as_call(n) {
+        syntax::walk_import_time(m.root(), m.text(), |v| {
+            if let Some(c) = as_call(v.node) {
                 calls.push(c);
             }
         });
@@ -591,6 +608,22 @@ def create_app(app):
             .collect();
         assert_eq!(lines, [(3, 5), (7, 9)]);
         assert_eq!(found[0].call, "register_all(app)");
+    }
+
+    #[test]
+    fn outside_functions_count_only_when_named_like_data_init() {
+        for yes in [
+            "initialize_app",
+            "init_db",
+            "seed",
+            "populate_defaults",
+            "setup_database",
+        ] {
+            assert!(opaque_init(yes), "{yes}");
+        }
+        for no in ["setup_logging", "init_sentry", "init_app", "configure"] {
+            assert!(!opaque_init(no), "{no}");
+        }
     }
 
     #[test]

@@ -275,10 +275,33 @@ pub struct Analysis {
     pub skipped: Vec<Skipped>,
 }
 
+/// The stack of the thread an analysis runs on: the scope binder recurses with the syntax (up
+/// to a fixed depth), which the 2 MiB of a test or tokio blocking thread may not hold in a debug
+/// build. Only the pages used are committed.
+const ANALYSIS_STACK: usize = 64 * 1024 * 1024;
+
 /// Analyse `tree`. With an `entry` (the gunicorn target), import-time initialisation is looked
 /// for in the entry module and the project modules it imports at module level; without, in
 /// every module. The other questions cover the whole tree.
+///
+/// Runs on a thread of its own with a large stack (see [`ANALYSIS_STACK`]), joined before
+/// returning; inline if that thread cannot be started.
 pub fn analyse(tree: &SourceTree, entry: Option<&WsgiTarget>) -> Analysis {
+    std::thread::scope(|s| {
+        let worker = std::thread::Builder::new()
+            .name("python-analysis".into())
+            .stack_size(ANALYSIS_STACK)
+            .spawn_scoped(s, || analyse_here(tree, entry));
+        match worker {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => analyse_here(tree, entry),
+        }
+    })
+}
+
+fn analyse_here(tree: &SourceTree, entry: Option<&WsgiTarget>) -> Analysis {
     let p = Project::new(tree);
     let reached = match entry {
         Some(e) => import_closure(&p, &e.module),
@@ -351,8 +374,7 @@ fn undefined_names(p: &Project) -> Vec<NameUse> {
             });
         }
         for (name, line) in &scope.all_names {
-            let submodule =
-                m.is_package() && p.tree.module(&format!("{}.{name}", m.name())).is_some();
+            let submodule = m.is_package() && p.tree.importable(&format!("{}.{name}", m.name()));
             if !scope.may_bind(name) && !submodule {
                 out.push(NameUse {
                     name: name.clone(),
@@ -409,6 +431,22 @@ mod tests {
             "{:?}",
             a.undefined_names
         );
+    }
+
+    #[test]
+    fn deep_nesting_gives_up_on_that_module_without_crashing() {
+        let deep = format!(
+            "x = {}1{}\nprint(undefined_after_parens)\n",
+            "(".repeat(20_000),
+            ")".repeat(20_000)
+        );
+        let t = tree(&[
+            ("deep.py", &deep),
+            ("ok.py", "print(undefined_elsewhere)\n"),
+        ]);
+        let a = analyse(&t, None);
+        let names: Vec<_> = a.undefined_names.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["undefined_elsewhere"]);
     }
 
     #[test]

@@ -8,7 +8,9 @@ use super::Location;
 use super::scope::{self, ModuleScope};
 use super::syntax::{self, children, field_all, line, text};
 use super::tree::{Module, SourceTree, resolve_relative};
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use tree_sitter::Node;
 
 /// The most resolution steps followed for one name.
@@ -109,7 +111,7 @@ impl Import<'_> {
                 let subs: Vec<String> = names
                     .iter()
                     .map(|n| format!("{m}.{}", n.name))
-                    .filter(|sub| tree.module(sub).is_some())
+                    .filter(|sub| tree.importable(sub))
                     .collect();
                 let ancestor = importer.starts_with(&format!("{m}."));
                 let only_submodules = !star && !names.is_empty() && subs.len() == names.len();
@@ -139,6 +141,8 @@ pub(crate) struct Project<'a> {
     pub scopes: HashMap<&'a str, ModuleScope>,
     pub imports: HashMap<&'a str, Vec<Import<'a>>>,
     sites: HashMap<&'a str, HashMap<String, Vec<Site<'a>>>>,
+    regions: HashMap<&'a str, Regions<'a>>,
+    locals: RefCell<HashMap<(&'a str, usize), Rc<Locals<'a>>>>,
 }
 
 impl<'a> Project<'a> {
@@ -146,17 +150,22 @@ impl<'a> Project<'a> {
         let mut scopes = HashMap::new();
         let mut imports = HashMap::new();
         let mut sites = HashMap::new();
+        let mut regions = HashMap::new();
         for m in tree.modules() {
             scopes.insert(m.name(), scope::analyse(m));
-            let imps = collect_imports(m);
-            sites.insert(m.name(), collect_sites(m, &imps));
+            let r = Regions::of(m);
+            let imps = collect_imports(m, &r);
+            sites.insert(m.name(), collect_sites(m, &imps, &r));
             imports.insert(m.name(), imps);
+            regions.insert(m.name(), r);
         }
         Project {
             tree,
             scopes,
             imports,
             sites,
+            regions,
+            locals: RefCell::new(HashMap::new()),
         }
     }
 
@@ -246,9 +255,10 @@ impl<'a> Project<'a> {
                     Some(m) if self.scope(m.name()).bindings.contains(attr) => {
                         self.resolve_name_hops(m, attr, hops + 1)
                     }
-                    _ if self.tree.module(&sub).is_some() => Target::ModulePath(sub),
+                    _ if self.tree.importable(&sub) => Target::ModulePath(sub),
                     Some(m) if !self.scope(m.name()).complete() => Target::Unknown,
                     Some(_) => Target::Unbound,
+                    None if self.tree.importable(&p) => Target::Unbound,
                     None => Target::External(sub),
                 }
             }
@@ -302,9 +312,10 @@ impl<'a> Project<'a> {
             return Target::Unknown;
         }
         let name = text(head, src);
-        let mut scope = enclosing_function(node);
+        let mut scope = self.enclosing_function(module, node);
         while let Some(func) = scope {
-            match local_binding(module, func, name) {
+            let local = self.locals(module, func).names.get(name).copied();
+            match local {
                 Some(Local::Function(def)) if head.id() == node.id() => {
                     return Target::Function(Func { module, def });
                 }
@@ -316,10 +327,31 @@ impl<'a> Project<'a> {
                     };
                 }
                 Some(_) => return Target::Unknown,
-                None => scope = enclosing_function(func),
+                None => scope = self.enclosing_function(module, func),
             }
         }
         self.resolve_expr(module, node)
+    }
+
+    /// The function definition `node` is written in (in its body), if any.
+    pub(crate) fn enclosing_function(&self, module: &'a Module, node: Node) -> Option<Node<'a>> {
+        self.regions.get(module.name())?.enclosing_function(node)
+    }
+
+    /// The class `node` is written in, if no function body comes between them.
+    pub(crate) fn enclosing_class(&self, module: &'a Module, node: Node) -> Option<Node<'a>> {
+        self.regions.get(module.name())?.enclosing_class(node)
+    }
+
+    /// The local bindings of `func`, computed once.
+    fn locals(&self, module: &'a Module, func: Node<'a>) -> Rc<Locals<'a>> {
+        let key = (module.name(), func.id());
+        if let Some(l) = self.locals.borrow().get(&key) {
+            return Rc::clone(l);
+        }
+        let l = Rc::new(Locals::of(module, func));
+        self.locals.borrow_mut().insert(key, Rc::clone(&l));
+        l
     }
 
     /// The function a call calls, when it is a function of the tree.
@@ -356,87 +388,98 @@ impl<'a> Project<'a> {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
 enum Local<'a> {
     Function(Node<'a>),
     Value(Node<'a>),
     Other,
 }
 
-/// How `name` is bound inside `func` (not counting nested functions' own locals).
-fn local_binding<'a>(module: &'a Module, func: Node<'a>, name: &str) -> Option<Local<'a>> {
-    let src = module.text();
-    if let Some(params) = func.child_by_field_name("parameters") {
-        if syntax::parameter_names(params, src)
-            .iter()
-            .any(|p| p == name)
-        {
-            return Some(Local::Other);
-        }
-    }
-    let body = func.child_by_field_name("body")?;
-    let named = |n: Node, field: &str| {
-        n.child_by_field_name(field)
-            .is_some_and(|id| text(id, src) == name)
-    };
-    // Whether an identifier `name` occurs in a binding target.
-    let in_target = |t: Option<Node>| {
-        let mut hit = false;
-        if let Some(t) = t {
-            syntax::walk(t, |c| {
-                hit |= c.kind() == "identifier" && text(c, src) == name;
-                !hit
-            });
-        }
-        hit
-    };
-    let mut found = None;
-    let mut global = false;
-    syntax::walk_body(body, |n| {
-        let local = match n.kind() {
-            "global_statement" => {
-                global |= children(n).iter().any(|c| text(*c, src) == name);
-                None
-            }
-            _ if found.is_some() => None,
-            "function_definition" if n.id() != func.id() && named(n, "name") => {
-                Some(Local::Function(n))
-            }
-            "class_definition" if named(n, "name") => Some(Local::Other),
-            "assignment" => match n.child_by_field_name("left") {
-                Some(left) if left.kind() == "identifier" && text(left, src) == name => {
-                    Some(match n.child_by_field_name("right") {
-                        Some(v) => Local::Value(final_value(v)),
-                        None => Local::Other,
-                    })
-                }
-                left if in_target(left) => Some(Local::Other),
-                _ => None,
-            },
-            // Refers to the enclosing function's binding: not followed.
-            "nonlocal_statement" if children(n).iter().any(|c| text(*c, src) == name) => {
-                Some(Local::Other)
-            }
-            "for_statement" | "for_in_clause" if in_target(n.child_by_field_name("left")) => {
-                Some(Local::Other)
-            }
-            "named_expression" if named(n, "name") => Some(Local::Other),
-            "as_pattern_target" if in_target(Some(n)) => Some(Local::Other),
-            "import_statement" | "import_from_statement"
-                if imported_names(n, src).iter().any(|b| b == name) =>
-            {
-                Some(Local::Other)
-            }
-            _ => None,
+/// What a function binds locally: name → first binding (nested `def`, `name = value`, or
+/// something not followed). Names declared `global` are the module's and left out.
+#[derive(Debug, Default)]
+struct Locals<'a> {
+    names: HashMap<String, Local<'a>>,
+}
+
+impl<'a> Locals<'a> {
+    /// One walk over `func`'s body (nested functions' own bodies excluded).
+    fn of(module: &'a Module, func: Node<'a>) -> Locals<'a> {
+        let src = module.text();
+        let mut names: HashMap<String, Local<'a>> = HashMap::new();
+        let mut globals = Vec::new();
+        let mut add = |name: &str, local: Local<'a>| {
+            names.entry(name.to_owned()).or_insert(local);
         };
-        if local.is_some() {
-            found = local;
+        if let Some(params) = func.child_by_field_name("parameters") {
+            for p in syntax::parameter_names(params, src) {
+                add(&p, Local::Other);
+            }
         }
-    });
-    // `global name`: the function's assignments are the module's.
-    if global {
-        return None;
+        let Some(body) = func.child_by_field_name("body") else {
+            return Locals { names };
+        };
+        // Identifiers of a binding target (`a, (b, *c)`), not of attributes or subscripts.
+        let targets = |t: Node<'a>, out: &mut Vec<Node<'a>>| {
+            syntax::walk(t, |c| {
+                if c.kind() == "identifier" {
+                    out.push(c);
+                }
+                !matches!(c.kind(), "attribute" | "subscript")
+            });
+        };
+        syntax::walk_body(body, |n| {
+            let mut bound = Vec::new();
+            match n.kind() {
+                "global_statement" => {
+                    globals.extend(children(n).into_iter().map(|c| text(c, src).to_owned()));
+                }
+                "function_definition" if n.id() != func.id() => {
+                    if let Some(id) = n.child_by_field_name("name") {
+                        add(text(id, src), Local::Function(n));
+                    }
+                }
+                "class_definition" => bound.extend(n.child_by_field_name("name")),
+                "assignment" => match n.child_by_field_name("left") {
+                    Some(left) if left.kind() == "identifier" => {
+                        let local = n
+                            .child_by_field_name("right")
+                            .map_or(Local::Other, |v| Local::Value(final_value(v)));
+                        add(text(left, src), local);
+                    }
+                    Some(left) => targets(left, &mut bound),
+                    None => {}
+                },
+                "augmented_assignment" => {
+                    if let Some(left) = n.child_by_field_name("left") {
+                        targets(left, &mut bound);
+                    }
+                }
+                // Refers to the enclosing function's binding: not followed.
+                "nonlocal_statement" => bound.extend(children(n)),
+                "for_statement" | "for_in_clause" => {
+                    if let Some(left) = n.child_by_field_name("left") {
+                        targets(left, &mut bound);
+                    }
+                }
+                "named_expression" => bound.extend(n.child_by_field_name("name")),
+                "as_pattern_target" => targets(n, &mut bound),
+                "import_statement" | "import_from_statement" => {
+                    for name in imported_names(n, src) {
+                        add(&name, Local::Other);
+                    }
+                }
+                _ => {}
+            }
+            for b in bound {
+                add(text(b, src), Local::Other);
+            }
+        });
+        for g in globals {
+            names.remove(&g);
+        }
+        Locals { names }
     }
-    found
 }
 
 /// The names an import statement binds.
@@ -455,18 +498,6 @@ fn imported_names(node: Node, src: &str) -> Vec<String> {
         .collect()
 }
 
-/// The function definition `node` is written in, if any.
-pub(crate) fn enclosing_function(node: Node) -> Option<Node> {
-    let mut child = node;
-    while let Some(p) = child.parent() {
-        if p.kind() == "function_definition" && syntax::is_field(child, p, "body") {
-            return Some(p);
-        }
-        child = p;
-    }
-    None
-}
-
 /// `c` for `a = b = c`.
 fn final_value(mut v: Node) -> Node {
     while v.kind() == "assignment" {
@@ -478,7 +509,7 @@ fn final_value(mut v: Node) -> Node {
     v
 }
 
-fn collect_imports(module: &Module) -> Vec<Import<'_>> {
+fn collect_imports<'a>(module: &'a Module, regions: &Regions<'a>) -> Vec<Import<'a>> {
     let src = module.text();
     let mut out = Vec::new();
     syntax::walk(module.root(), |n| {
@@ -547,8 +578,8 @@ fn collect_imports(module: &Module) -> Vec<Import<'_>> {
             }
             _ => return !n.is_error(),
         };
-        let at_import = syntax::runs_at_import(n, src);
-        let guarded = guarded_by_import_error(n, src);
+        let at_import = regions.runs_at_import(n);
+        let guarded = regions.guarded(n);
         for k in kind {
             out.push(Import {
                 node: n,
@@ -563,36 +594,143 @@ fn collect_imports(module: &Module) -> Vec<Import<'_>> {
     out
 }
 
-/// Whether `node` sits in the body of a `try` whose handlers catch `ImportError`.
-fn guarded_by_import_error(node: Node, src: &str) -> bool {
-    let mut child = node;
-    while let Some(p) = child.parent() {
-        if p.kind() == "function_definition" {
-            return false;
+/// Whether a `try` statement has a handler that catches `ImportError`.
+fn catches_import_error(try_stmt: Node, src: &str) -> bool {
+    children(try_stmt).into_iter().any(|c| {
+        c.kind() == "except_clause" && {
+            let caught = exception_names(c, src);
+            caught.is_empty()
+                || caught.iter().any(|e| {
+                    matches!(
+                        e.as_str(),
+                        "ImportError" | "ModuleNotFoundError" | "Exception" | "BaseException"
+                    )
+                })
         }
-        if p.kind() == "try_statement" && syntax::is_field(child, p, "body") {
-            let catches = children(p).into_iter().any(|c| {
-                c.kind() == "except_clause" && {
-                    let caught = exception_names(c, src);
-                    caught.is_empty()
-                        || caught.iter().any(|e| {
-                            matches!(
-                                e.as_str(),
-                                "ImportError"
-                                    | "ModuleNotFoundError"
-                                    | "Exception"
-                                    | "BaseException"
-                            )
-                        })
-                }
-            });
-            if catches {
+    })
+}
+
+/// What kind of code a region of a module is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RegionKind {
+    /// A function body (runs when called).
+    Function,
+    /// A lambda body.
+    Lambda,
+    /// A class body (runs at import, binds class attributes).
+    Class,
+    /// Under `if __name__ == "__main__":` or `if TYPE_CHECKING:` (never runs on import).
+    Deferred,
+    /// The body of a `try` that catches `ImportError` (a deliberate import fallback).
+    ImportGuard,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Region<'a> {
+    start: usize,
+    end: usize,
+    kind: RegionKind,
+    /// The `def`, `class`, `lambda`, `if` or `try` the region belongs to.
+    owner: Node<'a>,
+    parent: Option<usize>,
+}
+
+/// The nested regions of a module, so "which function is this node in" is a binary search rather
+/// than a climb through `Node::parent` (which tree-sitter answers by searching from the root).
+#[derive(Debug, Default)]
+struct Regions<'a> {
+    /// In source order (pre-order), so sorted by start.
+    list: Vec<Region<'a>>,
+}
+
+impl<'a> Regions<'a> {
+    fn of(module: &'a Module) -> Regions<'a> {
+        let src = module.text();
+        let mut list: Vec<Region<'a>> = Vec::new();
+        let mut open: Vec<usize> = Vec::new();
+        syntax::walk_ctx(module.root(), |v| {
+            let Some(parent) = v.parent else {
                 return true;
+            };
+            let kind = match (parent.kind(), v.field) {
+                ("function_definition", Some("body")) => Some(RegionKind::Function),
+                ("lambda", Some("body")) => Some(RegionKind::Lambda),
+                ("class_definition", Some("body")) => Some(RegionKind::Class),
+                ("if_statement", Some("consequence")) if syntax::deferred(parent, v.field, src) => {
+                    Some(RegionKind::Deferred)
+                }
+                ("try_statement", Some("body")) if catches_import_error(parent, src) => {
+                    Some(RegionKind::ImportGuard)
+                }
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                let start = v.node.start_byte();
+                while open.last().is_some_and(|&i| list[i].end <= start) {
+                    open.pop();
+                }
+                list.push(Region {
+                    start,
+                    end: v.node.end_byte(),
+                    kind,
+                    owner: parent,
+                    parent: open.last().copied(),
+                });
+                open.push(list.len() - 1);
             }
-        }
-        child = p;
+            true
+        });
+        Regions { list }
     }
-    false
+
+    /// The regions containing `node`, innermost first.
+    fn chain(&self, node: Node) -> impl Iterator<Item = &Region<'a>> {
+        let (s, e) = (node.start_byte(), node.end_byte());
+        let mut cur = self.list.partition_point(|r| r.start <= s).checked_sub(1);
+        // The innermost region containing the node is the last one starting before it, or one
+        // of that one's ancestors.
+        while let Some(i) = cur {
+            let r = &self.list[i];
+            if r.start <= s && e <= r.end {
+                break;
+            }
+            cur = r.parent;
+        }
+        std::iter::successors(cur, |&i| self.list[i].parent).map(|i| &self.list[i])
+    }
+
+    fn enclosing_function(&self, node: Node) -> Option<Node<'a>> {
+        self.chain(node)
+            .find(|r| r.kind == RegionKind::Function)
+            .map(|r| r.owner)
+    }
+
+    fn enclosing_class(&self, node: Node) -> Option<Node<'a>> {
+        self.chain(node)
+            .find(|r| {
+                matches!(
+                    r.kind,
+                    RegionKind::Function | RegionKind::Lambda | RegionKind::Class
+                )
+            })
+            .filter(|r| r.kind == RegionKind::Class)
+            .map(|r| r.owner)
+    }
+
+    fn runs_at_import(&self, node: Node) -> bool {
+        !self.chain(node).any(|r| {
+            matches!(
+                r.kind,
+                RegionKind::Function | RegionKind::Lambda | RegionKind::Deferred
+            )
+        })
+    }
+
+    fn guarded(&self, node: Node) -> bool {
+        self.chain(node)
+            .take_while(|r| !matches!(r.kind, RegionKind::Function | RegionKind::Lambda))
+            .any(|r| r.kind == RegionKind::ImportGuard)
+    }
 }
 
 /// The exception class names an `except` clause names (empty for a bare `except:`).
@@ -616,7 +754,11 @@ pub(crate) fn exception_names(clause: Node, src: &str) -> Vec<String> {
         .collect()
 }
 
-fn collect_sites<'a>(module: &'a Module, imports: &[Import<'a>]) -> HashMap<String, Vec<Site<'a>>> {
+fn collect_sites<'a>(
+    module: &'a Module,
+    imports: &[Import<'a>],
+    regions: &Regions<'a>,
+) -> HashMap<String, Vec<Site<'a>>> {
     let src = module.text();
     let mut sites: HashMap<String, Vec<Site<'a>>> = HashMap::new();
     let mut add = |name: &str, site| sites.entry(name.to_owned()).or_default().push(site);
@@ -654,7 +796,7 @@ fn collect_sites<'a>(module: &'a Module, imports: &[Import<'a>]) -> HashMap<Stri
         }
     }
     for (i, imp) in imports.iter().enumerate() {
-        if !imp.at_import || syntax::enclosing_class(imp.node).is_some() {
+        if !imp.at_import || regions.enclosing_class(imp.node).is_some() {
             continue;
         }
         match &imp.kind {

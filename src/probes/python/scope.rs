@@ -195,6 +195,23 @@ impl<'s> Binder<'s> {
                 }
             }
             "assignment" => self.assignment(node, s),
+            // `a + b + c + ...` nests to the left: walk the spine without recursing, so a long
+            // sum or string concatenation does not hit the depth bound.
+            "binary_operator" | "boolean_operator" => {
+                let mut rights = Vec::new();
+                let mut cur = node;
+                while matches!(cur.kind(), "binary_operator" | "boolean_operator") {
+                    rights.extend(cur.child_by_field_name("right"));
+                    match cur.child_by_field_name("left") {
+                        Some(l) => cur = l,
+                        None => break,
+                    }
+                }
+                self.visit(cur, s);
+                for r in rights.into_iter().rev() {
+                    self.visit(r, s);
+                }
+            }
             "augmented_assignment" => {
                 self.visit_all(node.child_by_field_name("right"), s);
                 if let Some(left) = node.child_by_field_name("left") {
@@ -735,6 +752,15 @@ def f(cmd):
         let src = "def f(:\n    return x\n\ndef g():\n    return missing_name\nclass A(\n";
         let found = names(src);
         assert!(found.contains(&"missing_name".to_owned()), "{found:?}");
+    }
+
+    #[test]
+    fn long_sums_do_not_nest_the_binder() {
+        let sum = format!(
+            "x = {}\nprint(undefined_after_sum)\n",
+            vec!["1"; 5000].join(" + ")
+        );
+        assert_eq!(names(&sum), ["undefined_after_sum"]);
     }
 
     #[test]

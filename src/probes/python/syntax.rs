@@ -2,7 +2,9 @@
 //! name a call calls, the value of a string literal, and which code runs when a module is
 //! imported.
 //!
-//! Walks here are iterative (a tree cursor), so a deeply nested file cannot exhaust the stack.
+//! Walks here are iterative (a tree cursor), so a deeply nested file cannot exhaust the stack,
+//! and hand each node its parent and field from the cursor: tree-sitter's `Node::parent` searches
+//! down from the root, so calling it per node makes a walk quadratic.
 use tree_sitter::Node;
 
 /// The text of `node` (empty if the range is not on character boundaries, which tree-sitter
@@ -66,6 +68,54 @@ pub(crate) fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) 
     }
 }
 
+/// A node met by [`walk_ctx`], with its parent and the field it fills there.
+#[derive(Clone, Copy)]
+pub(crate) struct Visit<'t> {
+    pub node: Node<'t>,
+    pub parent: Option<Node<'t>>,
+    pub field: Option<&'static str>,
+}
+
+/// Like [`walk`], telling each node its parent and field.
+pub(crate) fn walk_ctx<'t>(root: Node<'t>, mut visit: impl FnMut(Visit<'t>) -> bool) {
+    let mut cursor = root.walk();
+    let mut parents: Vec<Node<'t>> = Vec::new();
+    let mut descend = visit(Visit {
+        node: root,
+        parent: None,
+        field: None,
+    });
+    loop {
+        if descend {
+            let here = cursor.node();
+            if cursor.goto_first_child() {
+                parents.push(here);
+                descend = visit(Visit {
+                    node: cursor.node(),
+                    parent: Some(here),
+                    field: cursor.field_name(),
+                });
+                continue;
+            }
+        }
+        loop {
+            if parents.is_empty() {
+                return;
+            }
+            if cursor.goto_next_sibling() {
+                descend = visit(Visit {
+                    node: cursor.node(),
+                    parent: parents.last().copied(),
+                    field: cursor.field_name(),
+                });
+                break;
+            }
+            cursor.goto_parent();
+            parents.pop();
+        }
+    }
+}
+
 /// `foo` for `foo(...)`, `a.b.c` for `a.b.c(...)`; `None` for anything else (`x()()`, `d[k]()`).
 pub(crate) fn dotted(node: Node, src: &str) -> Option<String> {
     let mut parts = Vec::new();
@@ -95,6 +145,13 @@ pub(crate) fn last_segment(dotted: &str) -> &str {
 /// The value of a plain string literal (no f-string interpolation), implicit concatenation and
 /// parentheses included. Escapes are kept as written.
 pub(crate) fn string_value(node: Node, src: &str) -> Option<String> {
+    let mut node = node;
+    while node.kind() == "parenthesized_expression" {
+        match children(node).as_slice() {
+            [one] => node = *one,
+            _ => return None,
+        }
+    }
     match node.kind() {
         "string" => {
             let mut out = String::new();
@@ -111,13 +168,6 @@ pub(crate) fn string_value(node: Node, src: &str) -> Option<String> {
             .into_iter()
             .map(|c| string_value(c, src))
             .collect(),
-        "parenthesized_expression" => {
-            let inner = children(node);
-            match inner.as_slice() {
-                [one] => string_value(*one, src),
-                _ => None,
-            }
-        }
         _ => None,
     }
 }
@@ -188,45 +238,27 @@ pub(crate) fn is_type_checking(cond: Node, src: &str) -> bool {
     )
 }
 
-/// Whether the code at `node` runs when its module is imported: not inside a function or lambda
-/// body, nor under `if __name__ == "__main__":` or `if TYPE_CHECKING:`. Class bodies run.
-pub(crate) fn runs_at_import(node: Node, src: &str) -> bool {
-    let mut child = node;
-    while let Some(parent) = child.parent() {
-        match parent.kind() {
-            "function_definition" | "lambda" if is_field(child, parent, "body") => return false,
-            "if_statement" if is_field(child, parent, "consequence") => {
-                if let Some(cond) = parent.child_by_field_name("condition") {
-                    if is_main_guard(cond, src) || is_type_checking(cond, src) {
-                        return false;
-                    }
-                }
-            }
-            _ => {}
-        }
-        child = parent;
+/// Whether a node in `field` of `parent` starts code that does not run when its module is
+/// imported: a function or lambda body, or the body of `if __name__ == "__main__":` /
+/// `if TYPE_CHECKING:`. Class bodies run.
+pub(crate) fn deferred(parent: Node, field: Option<&str>, src: &str) -> bool {
+    match (parent.kind(), field) {
+        ("function_definition" | "lambda", Some("body")) => true,
+        ("if_statement", Some("consequence")) => parent
+            .child_by_field_name("condition")
+            .is_some_and(|c| is_main_guard(c, src) || is_type_checking(c, src)),
+        _ => false,
     }
-    true
 }
 
-/// Visit every node of `root` that runs at import time (see [`runs_at_import`]), in source
-/// order. Decorators, default values and class bodies run; function bodies do not.
-pub(crate) fn walk_import_time<'t>(root: Node<'t>, src: &str, mut visit: impl FnMut(Node<'t>)) {
-    walk(root, |n| {
-        if let Some(parent) = n.parent() {
-            match parent.kind() {
-                "function_definition" | "lambda" if is_field(n, parent, "body") => return false,
-                "if_statement" if is_field(n, parent, "consequence") => {
-                    if let Some(cond) = parent.child_by_field_name("condition") {
-                        if is_main_guard(cond, src) || is_type_checking(cond, src) {
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
-            }
+/// Visit every node of `root` that runs at import time, in source order, with its parent and
+/// field. Decorators, default values and class bodies run; function bodies do not.
+pub(crate) fn walk_import_time<'t>(root: Node<'t>, src: &str, mut visit: impl FnMut(Visit<'t>)) {
+    walk_ctx(root, |v| {
+        if v.parent.is_some_and(|p| deferred(p, v.field, src)) {
+            return false;
         }
-        visit(n);
+        visit(v);
         true
     });
 }
@@ -234,19 +266,19 @@ pub(crate) fn walk_import_time<'t>(root: Node<'t>, src: &str, mut visit: impl Fn
 /// Visit every node of a function's body that runs when the function runs: nested function and
 /// class bodies and lambdas are left out (their decorators and defaults are in).
 pub(crate) fn walk_body<'t>(body: Node<'t>, mut visit: impl FnMut(Node<'t>)) {
-    walk(body, |n| {
-        if let Some(parent) = n.parent() {
-            if n.id() != body.id()
-                && matches!(
-                    parent.kind(),
+    walk_ctx(body, |v| {
+        let nested = v.node.id() != body.id()
+            && v.field == Some("body")
+            && v.parent.is_some_and(|p| {
+                matches!(
+                    p.kind(),
                     "function_definition" | "lambda" | "class_definition"
                 )
-                && is_field(n, parent, "body")
-            {
-                return false;
-            }
+            });
+        if nested {
+            return false;
         }
-        visit(n);
+        visit(v.node);
         true
     });
 }
@@ -314,37 +346,12 @@ pub(crate) fn module_statements<'t>(root: Node<'t>, src: &str) -> Vec<Node<'t>> 
     out
 }
 
-/// The class whose body `node` is written in, if no function body comes between them.
-pub(crate) fn enclosing_class(node: Node) -> Option<Node> {
-    let mut child = node;
-    while let Some(p) = child.parent() {
-        match p.kind() {
-            "class_definition" if is_field(child, p, "body") => return Some(p),
-            "function_definition" | "lambda" if is_field(child, p, "body") => return None,
-            _ => {}
-        }
-        child = p;
-    }
-    None
-}
-
 /// The definition inside a `decorated_definition`, or the node itself.
 pub(crate) fn undecorated(node: Node) -> Node {
     if node.kind() == "decorated_definition" {
         node.child_by_field_name("definition").unwrap_or(node)
     } else {
         node
-    }
-}
-
-/// The decorators of a function or class definition (empty when it has none).
-pub(crate) fn decorators<'t>(def: Node<'t>) -> Vec<Node<'t>> {
-    match def.parent() {
-        Some(p) if p.kind() == "decorated_definition" => children(p)
-            .into_iter()
-            .filter(|c| c.kind() == "decorator")
-            .collect(),
-        _ => Vec::new(),
     }
 }
 
@@ -440,23 +447,37 @@ else:
 ";
         let tree = parse(src);
         let mut calls = Vec::new();
-        walk_import_time(tree.root_node(), src, |n| {
-            if n.kind() == "call" {
-                calls.push(callee(n, src).unwrap());
+        walk_import_time(tree.root_node(), src, |v| {
+            if v.node.kind() == "call" {
+                calls.push(callee(v.node, src).unwrap());
             }
         });
         assert_eq!(calls, ["a", "deco", "b", "c", "e", "i"]);
-        let g = {
-            let mut found = None;
-            walk(tree.root_node(), |n| {
-                if n.kind() == "call" && callee(n, src).as_deref() == Some("g") {
-                    found = Some(n);
-                }
-                true
-            });
-            found.unwrap()
-        };
-        assert!(!runs_at_import(g, src));
+    }
+
+    #[test]
+    fn walk_ctx_gives_parent_and_field() {
+        let src = "x = f(a)\n";
+        let tree = parse(src);
+        let mut seen = Vec::new();
+        walk_ctx(tree.root_node(), |v| {
+            if v.node.kind() == "identifier" {
+                seen.push((
+                    text(v.node, src).to_owned(),
+                    v.parent.map(|p| p.kind()),
+                    v.field,
+                ));
+            }
+            true
+        });
+        assert_eq!(
+            seen,
+            [
+                ("x".to_owned(), Some("assignment"), Some("left")),
+                ("f".to_owned(), Some("call"), Some("function")),
+                ("a".to_owned(), Some("argument_list"), None),
+            ]
+        );
     }
 
     #[test]

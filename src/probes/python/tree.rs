@@ -14,8 +14,27 @@ use tree_sitter::{Parser, Tree};
 pub const MAX_FILES: usize = 2000;
 /// The largest file a tree keeps (1 MiB).
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
-/// The most source bytes a tree keeps in all (64 MiB).
-pub const MAX_TOTAL_BYTES: usize = 64 * 1024 * 1024;
+/// The most source bytes a tree keeps in all (16 MiB: an application's own source is far
+/// smaller; this keeps a whole analysis to seconds).
+pub const MAX_TOTAL_BYTES: usize = 16 * 1024 * 1024;
+
+/// The bounds of a tree (the constants above, smaller in tests).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub files: usize,
+    pub file_bytes: usize,
+    pub total_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            files: MAX_FILES,
+            file_bytes: MAX_FILE_BYTES,
+            total_bytes: MAX_TOTAL_BYTES,
+        }
+    }
+}
 
 /// One file read from the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +158,10 @@ impl SourceTree {
     /// Files are taken in path order until a limit is reached; the rest are listed in
     /// [`SourceTree::skipped`].
     pub fn new(root: &str, files: Vec<SourceFile>) -> SourceTree {
+        SourceTree::with_limits(root, files, Limits::default())
+    }
+
+    pub(crate) fn with_limits(root: &str, files: Vec<SourceFile>, limits: Limits) -> SourceTree {
         let root = root.trim_end_matches('/').to_owned();
         let mut files = files;
         files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -180,11 +203,11 @@ impl SourceTree {
                 Some(dir) => (dir.trim_end_matches('/').replace('/', "."), true),
                 None => (stem.replace('/', "."), false),
             };
-            if file.text.len() > MAX_FILE_BYTES {
+            if file.text.len() > limits.file_bytes {
                 skipped.push(skip(SkipReason::TooLarge));
                 continue;
             }
-            if modules.len() >= MAX_FILES || total + file.text.len() > MAX_TOTAL_BYTES {
+            if modules.len() >= limits.files || total + file.text.len() > limits.total_bytes {
                 skipped.push(skip(SkipReason::OverLimit));
                 continue;
             }
@@ -234,6 +257,19 @@ impl SourceTree {
     /// `"utils.database"` → `/app/utils/database.py` or `/app/utils/database/__init__.py`.
     pub fn module(&self, dotted: &str) -> Option<&Module> {
         self.modules.get(dotted)
+    }
+
+    /// Whether `dotted` can be imported from the tree: a module, or a directory of modules
+    /// without `__init__.py` (a namespace package).
+    pub fn importable(&self, dotted: &str) -> bool {
+        if self.modules.contains_key(dotted) {
+            return true;
+        }
+        let prefix = format!("{dotted}.");
+        self.modules
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
     }
 
     /// Every module, in name order.
@@ -320,6 +356,20 @@ mod tests {
     }
 
     #[test]
+    fn namespace_packages_are_importable() {
+        let tree = SourceTree::new(
+            "/app",
+            vec![file("/app/ns/sub/mod.py", ""), file("/app/nsx.py", "")],
+        );
+        assert!(tree.importable("ns"));
+        assert!(tree.importable("ns.sub"));
+        assert!(tree.importable("ns.sub.mod"));
+        assert!(tree.importable("nsx"));
+        assert!(!tree.importable("ns.other"));
+        assert!(!tree.importable("n"));
+    }
+
+    #[test]
     fn a_package_wins_over_a_module_of_the_same_name() {
         let tree = SourceTree::new(
             "/app",
@@ -338,6 +388,33 @@ mod tests {
         let tree = SourceTree::new("/app", vec![file("/app/big.py", &big)]);
         assert!(tree.module("big").is_none());
         assert_eq!(tree.skipped()[0].reason, SkipReason::TooLarge);
+    }
+
+    #[test]
+    fn caps_files_and_total_bytes_and_notes_what_is_left_out() {
+        let files = |n: usize| -> Vec<SourceFile> {
+            (0..n)
+                .map(|i| file(&format!("/app/m{i:02}.py"), "x = 1\n"))
+                .collect()
+        };
+        let small = |files, total_bytes| Limits {
+            files,
+            file_bytes: 100,
+            total_bytes,
+        };
+        let tree = SourceTree::with_limits("/app", files(10), small(4, 1000));
+        assert_eq!(tree.modules().count(), 4);
+        assert_eq!(tree.skipped().len(), 6);
+        assert!(
+            tree.skipped()
+                .iter()
+                .all(|s| s.reason == SkipReason::OverLimit)
+        );
+        // The first files by path are the ones kept.
+        assert!(tree.module("m00").is_some() && tree.module("m04").is_none());
+        let tree = SourceTree::with_limits("/app", files(10), small(100, 6 * 3));
+        assert_eq!(tree.modules().count(), 3);
+        assert_eq!(tree.skipped().len(), 7);
     }
 
     #[test]
