@@ -160,6 +160,7 @@ pub fn chain(findings: &mut Vec<Finding>, snapshot: &StackSnapshot, rules: &Rule
         effect.caused_by = Some(format!("{} on {}", cause.id, cause.service));
         cause.effects.push(effect);
     }
+    super::rank(findings, snapshot);
 }
 
 #[cfg(test)]

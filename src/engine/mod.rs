@@ -273,9 +273,11 @@ fn fold_same_service(mut findings: Vec<Finding>, rules: &RuleSet) -> Vec<Finding
     findings
 }
 
-/// Root causes first: failing services before healthy ones, higher severity first, the earliest
-/// evidence first (the first thing that broke usually broke the rest), effects last.
-fn rank(findings: &mut [Finding], snapshot: &StackSnapshot) {
+/// Root causes first: higher severity first; a classified finding before the built-in
+/// `unclassified-failure`; one a probe confirmed before one none did; failing services before
+/// healthy ones; the earliest evidence first (the first thing that broke usually broke the rest);
+/// effects last. Run after matching, and again once probes and the chain have settled.
+pub(crate) fn rank(findings: &mut [Finding], snapshot: &StackSnapshot) {
     let failing = |service: &str| {
         snapshot
             .containers
@@ -293,8 +295,9 @@ fn rank(findings: &mut [Finding], snapshot: &StackSnapshot) {
         (
             f.id == "restart-loop",
             Reverse(f.severity),
-            !failing(&f.service),
             f.id == unclassified::ID,
+            !matches!(f.confirmation, Some(Confirmation::Confirmed { .. })),
+            !failing(&f.service),
             earliest,
             f.service.clone(),
         )

@@ -16,13 +16,15 @@ use std::sync::OnceLock;
 /// The first absolute path an error quotes: `'/data/flower.db'`, `"/var/lib/postgresql/data"`.
 fn path_in(hints: &[String]) -> Option<String> {
     static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r#"['"](/[^'"\s]*)['"]"#).expect("regex"));
+    // Quoted (Python, initdb), or Redis's `(in server root dir /data)`.
+    let re = RE.get_or_init(|| {
+        Regex::new(r#"['"](/[^'"\s]*)['"]|server root dir (/[^)\s]*)"#).expect("regex")
+    });
     hints
         .iter()
-        .find_map(|h| {
-            re.captures(h)
-                .map(|c| c[1].trim_end_matches('/').to_owned())
-        })
+        .find_map(|h| re.captures(h))
+        .and_then(|c| c.get(1).or(c.get(2)))
+        .map(|m| m.as_str().trim_end_matches('/').to_owned())
         .map(|p| if p.is_empty() { "/".into() } else { p })
 }
 
@@ -222,6 +224,10 @@ mod tests {
         assert_eq!(
             path_in(&h(r#"initdb: error: could not access directory "/var/lib/postgresql/data/": Permission denied"#)).as_deref(),
             Some("/var/lib/postgresql/data")
+        );
+        assert_eq!(
+            path_in(&h("Failed opening the temp RDB file temp-31.rdb (in server root dir /data) for saving: Permission denied")).as_deref(),
+            Some("/data")
         );
         assert_eq!(path_in(&h("Permission denied")), None);
     }
