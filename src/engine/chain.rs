@@ -11,7 +11,10 @@
 //! URLs in each container's environment and command line whose host is another service.
 //!
 //! A client finding is explained by a dependency's finding when
-//! - both are the same failure class (MISCONF seen by the client and by Redis itself), or
+//! - both are the same failure class, seen from both ends of the edge: the rule's `side` says
+//!   where the cause is (`server`: MISCONF seen by the clients and by Redis itself folds under
+//!   Redis; `client`, the default: a missing table in the app's log and echoed in the database's
+//!   folds under the app), or
 //! - the dependency is failing (exited, restarting, unhealthy) and the client's evidence names it
 //!   (`connection to server at "db"`, `Error -2 connecting to redis:6379`), or the client's
 //!   finding is the built-in `unclassified-failure` / an effect rule.
@@ -19,7 +22,7 @@
 //! A client's own fault that merely mentions a healthy dependency (a wrong password, a missing
 //! table) stays a root cause of its own.
 use super::{Finding, unclassified};
-use crate::rules::{RuleSet, Severity};
+use crate::rules::{RuleSet, Severity, Side};
 use crate::stack::snapshot::StackSnapshot;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -125,16 +128,20 @@ pub fn chain(findings: &mut Vec<Finding>, snapshot: &StackSnapshot, rules: &Rule
     let is_effect_rule =
         |f: &Finding| f.id == unclassified::ID || rules.get(&f.id).is_some_and(|r| r.effect);
     let explains = |cause: &Finding, effect: &Finding| {
-        if cause.service == effect.service
-            || cause.severity <= Severity::Info
-            || !depends_on(&g, &effect.service).contains(&cause.service)
-        {
+        if cause.service == effect.service || cause.severity <= Severity::Info {
             return false;
         }
+        let cause_is_server = depends_on(&g, &effect.service).contains(&cause.service);
         if cause.id == effect.id {
-            return true;
+            // One class seen from both ends of an edge: the rule says which end holds the cause.
+            let side = rules.get(&cause.id).map_or(Side::Client, |r| r.side);
+            return match side {
+                Side::Server => cause_is_server,
+                Side::Client => depends_on(&g, &cause.service).contains(&effect.service),
+            };
         }
-        failing(&cause.service)
+        cause_is_server
+            && failing(&cause.service)
             && (is_effect_rule(effect)
                 || effect
                     .evidence
@@ -249,6 +256,26 @@ mod tests {
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].service, "redis");
         assert_eq!(list[0].effects[0].service, "worker");
+    }
+
+    #[test]
+    fn a_client_class_echoed_in_the_servers_log_folds_under_the_client() {
+        let mut list = vec![
+            finding(
+                "tables-missing",
+                "db",
+                r#"ERROR:  relation "projects" does not exist"#,
+            ),
+            finding(
+                "tables-missing",
+                "web",
+                r#"UndefinedTable: relation "projects" does not exist"#,
+            ),
+        ];
+        chain(&mut list, &lab(false), &rules());
+        assert_eq!(list.len(), 1, "{list:#?}");
+        assert_eq!(list[0].service, "web");
+        assert_eq!(list[0].effects[0].service, "db");
     }
 
     #[test]

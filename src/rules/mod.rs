@@ -14,6 +14,8 @@
 //! effect = false                   # optional: a downstream effect (restart-loop), ranked last
 //! confirms = ["restart-loop"]      # optional: rules whose findings on the same service fold
 //!                                  # under this one
+//! side = "client"                  # optional: when a client and the service it depends on both
+//!                                  # show this class, where the cause is ("server" | "client")
 //!
 //! [[symptom]]
 //! logs = '''NameError: name '(?P<name>\w+)' is not defined'''   # regex over each log line
@@ -95,7 +97,7 @@ mod probe_spec;
 pub use diagnostic::{Code, Problem, RulesError};
 pub use model::{
     ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
-    StateFacts, StatePredicate, Symptom, Template,
+    Side, StateFacts, StatePredicate, Symptom, Template,
 };
 pub use probe_spec::{
     ComposeExpectation, DependencyExpectation, DockerExpectation, EntrypointExpectation,

@@ -26,6 +26,10 @@ pub struct Rule {
     pub effect: bool,
     /// Ids of rules whose findings on the same service this rule explains (fold under it).
     pub confirms: Vec<String>,
+    /// When a client and the service it depends on both show this class, which side the cause
+    /// lives on (`side = "server"`: Redis that cannot save; `"client"`, the default: an app
+    /// whose init never ran, echoed in the database's log).
+    pub side: Side,
     /// Non-empty.
     pub symptoms: Vec<Symptom>,
     /// `None` only for effect rules (the fix is the cause's fix).
@@ -52,6 +56,27 @@ impl Rule {
     /// Names of all captures the rule's symptoms can provide (plus `service`).
     pub fn capture_names(&self) -> impl Iterator<Item = &str> {
         std::iter::once("service").chain(self.symptoms.iter().flat_map(Symptom::capture_names))
+    }
+}
+
+/// Which end of a client → server dependency a class's cause lives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Side {
+    /// The client's own fault; the server's log only echoes it.
+    #[default]
+    Client,
+    /// The server's fault; clients only see its effect.
+    Server,
+}
+
+impl Side {
+    pub const ALL: [Side; 2] = [Side::Client, Side::Server];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use super::diagnostic::{Code, Problem, Source};
 use super::model::{
     ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
-    StatePredicate, Symptom, Template,
+    Side, StatePredicate, Symptom, Template,
 };
 use super::probe_spec::ProbeSpec;
 use regex::Regex;
@@ -44,6 +44,7 @@ const TOP_KEYS: &[&str] = &[
     "services",
     "effect",
     "confirms",
+    "side",
     "symptom",
     "fix",
     "probe",
@@ -187,6 +188,12 @@ impl Cx<'_> {
             Some((_, v)) => self.bool(v, "effect"),
             None => Some(false),
         };
+        let side = match lookup(doc, "side") {
+            Some((_, v)) => self
+                .string(v, "side")
+                .and_then(|s| self.one_of(&s, "side", &Side::ALL, |v| v.as_str())),
+            None => Some(Side::Client),
+        };
         let confirms = match lookup(doc, "confirms") {
             Some((_, v)) => self.strings(v, "confirms"),
             None => Some(Vec::new()),
@@ -250,6 +257,7 @@ impl Cx<'_> {
             services: ServiceFilter { globs: services? },
             effect: effect?,
             confirms: confirms?.into_iter().map(|s| s.value).collect(),
+            side: side?,
             symptoms: if symptoms_ok { symptoms } else { return None },
             fix: fix?,
             probes: probes?,
