@@ -196,6 +196,7 @@ mod tests {
             probes: vec![],
             ruled_out: vec![],
             confirmation: None,
+            demoted_from: None,
         }
     }
 

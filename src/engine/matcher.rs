@@ -3,8 +3,9 @@
 //! patterns matched re-run their own regex, to extract captures.
 //!
 //! A rule fires on a service when every `required` symptom holds and at least one log or health
-//! symptom holds (a rule made only of state symptoms fires when they all hold). State symptoms
-//! alone are supporting facts: many classes share an exit code.
+//! symptom — or a state symptom on the engine's error text (`state = { error = '…' }`) — holds (a
+//! rule made only of other state symptoms fires when they all hold). Other state symptoms alone
+//! are supporting facts: many classes share an exit code.
 use crate::rules::{Rule, RuleSet, StateFacts, Symptom};
 use crate::stack::snapshot::{ContainerSnapshot, LogLine};
 use regex::RegexSet;
@@ -189,14 +190,24 @@ impl<'r> Matcher<'r> {
                             lines: l[l.len().saturating_sub(EVIDENCE_LINES)..].to_vec(),
                         })
                 }
-                Symptom::State { predicate, .. } => containers
-                    .iter()
-                    .find(|c| predicate.holds(&facts(c)))
-                    .map(|c| HitKind::State(c)),
+                Symptom::State { predicate, .. } => {
+                    // `.State.Error` is the engine's own error text: as telling as a log line.
+                    if predicate.error.is_some() {
+                        line_symptoms += 1;
+                    }
+                    containers
+                        .iter()
+                        .find(|c| predicate.holds(&facts(c)))
+                        .map(|c| HitKind::State(c))
+                }
+            };
+            let decisive = match &symptom {
+                Symptom::State { predicate, .. } => predicate.error.is_some(),
+                _ => true,
             };
             match held {
                 Some(kind) => {
-                    if !matches!(kind, HitKind::State(_)) {
+                    if decisive {
                         line_symptoms_held += 1;
                     }
                     hits.push(SymptomHit { symptom: si, kind });

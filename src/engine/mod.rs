@@ -158,6 +158,7 @@ fn to_finding(m: &RuleMatch, redactor: &Redactor) -> Finding {
         probes: vec![],
         ruled_out: vec![],
         confirmation: None,
+        demoted_from: None,
     }
 }
 
@@ -191,6 +192,7 @@ fn demote_if_stale(f: &mut Finding, containers: &[&ContainerSnapshot]) {
             _ => false,
         });
     if stale && f.severity > Severity::Info {
+        f.demoted_from = Some((f.severity, f.summary.clone()));
         f.severity = Severity::Info;
         f.summary = format!(
             "{} — before {} became healthy; it has passed every health check since",
@@ -240,6 +242,7 @@ fn unclassified_finding(c: &ContainerSnapshot, redactor: &Redactor) -> Finding {
         probes: vec![],
         ruled_out: vec![],
         confirmation: None,
+        demoted_from: None,
     }
 }
 
@@ -370,6 +373,7 @@ mod tests {
             probes: vec![],
             ruled_out: vec![],
             confirmation: None,
+            demoted_from: None,
         }
     }
 
