@@ -363,8 +363,11 @@ async fn confirm_keeps_the_confirmed_look_alike_and_lists_the_other_as_ruled_out
         f.ruled_out,
         ["route-not-decorated: /api/api/settings/profiles answers 200"]
     );
-    assert_eq!(f.probes.len(), 1);
+    // The rule's python probe needs the Engine: without it, it says so and decides nothing.
+    assert_eq!(f.probes.len(), 2);
     assert_eq!(f.probes[0].outcome, Outcome::Confirmed);
+    assert_eq!(f.probes[1].kind, "python");
+    assert!(matches!(f.probes[1].outcome, Outcome::Unknown(_)));
 
     let json = serde_json::to_value(&after).expect("json");
     let probe = &json["findings"][0]["probes"][0];
