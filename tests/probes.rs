@@ -155,6 +155,7 @@ fn web(ports: Vec<PortBinding>) -> ContainerSnapshot {
         memory_limit: 0,
         labels: Default::default(),
         logs: LogTail::default(),
+        events: vec![],
     }
 }
 

@@ -62,9 +62,9 @@ pub struct RuleMatch<'r, 's> {
 pub fn facts(c: &ContainerSnapshot) -> StateFacts {
     StateFacts {
         status: c.state.status.clone(),
-        exit_code: (!c.state.started_at.starts_with("0001-")).then_some(c.state.exit_code),
+        exit_code: c.telling_exit_code(),
         restarting: c.state.restarting,
-        oom_killed: c.state.oom_killed,
+        oom_killed: c.oom_killed_recently(),
         health: c.health.as_ref().map(|h| h.status.clone()),
         restarts: c.restart_count,
         error: c.state.error.clone(),

@@ -350,6 +350,7 @@ mod tests {
             memory_limit: 0,
             labels: Default::default(),
             logs: LogTail::default(),
+            events: vec![],
         }
     }
 

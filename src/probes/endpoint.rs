@@ -713,6 +713,7 @@ mod tests {
             memory_limit: 0,
             labels,
             logs: LogTail::default(),
+            events: vec![],
         }
     }
 

@@ -97,6 +97,10 @@ pub async fn collect(
         .flatten()
         .collect();
     containers.sort_by(|a, b| (&a.service, a.number).cmp(&(&b.service, b.number)));
+    let mut events = recent_events(docker, project).await;
+    for c in &mut containers {
+        c.events = events.remove(&c.id).unwrap_or_default();
+    }
 
     // The compose file: the one the project was found from, else the one compose recorded on the
     // containers (`com.docker.compose.project.config_files`, when it exists on this host).
@@ -126,6 +130,61 @@ pub async fn collect(
         compose,
         compose_error,
     })
+}
+
+/// How far back the engine's event buffer is read, and how many events are kept per container.
+const EVENTS_WINDOW_SECS: i64 = 3600;
+const EVENTS_KEPT: usize = 20;
+
+/// The project's recent `die`, `oom` and `kill` events, by container id, oldest first. A container
+/// caught between two crashes of a restart loop is `running` with a clean state; these events keep
+/// what ended its previous runs (exit codes, OOM kills). Best effort: the engine keeps a bounded
+/// buffer of past events, and a failure or a slow answer here only leaves the lists empty.
+async fn recent_events(docker: &Docker, project: &str) -> HashMap<String, Vec<ContainerEvent>> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let filters: HashMap<String, Vec<String>> = HashMap::from([
+        ("type".to_owned(), vec!["container".to_owned()]),
+        (
+            "label".to_owned(),
+            vec![format!("{PROJECT_LABEL}={project}")],
+        ),
+        (
+            "event".to_owned(),
+            vec!["die".to_owned(), "oom".to_owned(), "kill".to_owned()],
+        ),
+    ]);
+    let opts = bollard::query_parameters::EventsOptions {
+        since: Some((now - EVENTS_WINDOW_SECS).to_string()),
+        until: Some(now.to_string()),
+        filters: Some(filters),
+    };
+    let mut out: HashMap<String, Vec<ContainerEvent>> = HashMap::new();
+    let read = async {
+        let mut stream = docker.events(Some(opts));
+        while let Some(Ok(e)) = stream.next().await {
+            let (Some(actor), Some(action)) = (e.actor, e.action) else {
+                continue;
+            };
+            let Some(id) = actor.id else { continue };
+            let attrs = actor.attributes.unwrap_or_default();
+            let list = out.entry(id).or_default();
+            list.push(ContainerEvent {
+                time: e.time.map(rfc3339).unwrap_or_default(),
+                action,
+                exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
+                signal: attrs.get("signal").cloned(),
+            });
+            if list.len() > EVENTS_KEPT {
+                list.remove(0);
+            }
+        }
+    };
+    // `until` makes the engine end the stream; the timeout covers an engine that does not.
+    let _ = tokio::time::timeout(Duration::from_secs(3), read).await;
+    out
 }
 
 async fn read_logs(docker: &Docker, id: &str, limits: LogLimits) -> LogTail {
@@ -289,6 +348,7 @@ fn container_snapshot(
         memory_limit: host.memory.unwrap_or(0),
         labels,
         logs,
+        events: vec![],
     }
 }
 
@@ -298,6 +358,11 @@ pub fn now_rfc3339() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
+    rfc3339(secs)
+}
+
+/// `secs` since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+fn rfc3339(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil-from-days (Howard Hinnant's algorithm).
     let z = days + 719_468;

@@ -66,6 +66,42 @@ pub struct ContainerSnapshot {
     /// The compose labels (`com.docker.compose.*`).
     pub labels: BTreeMap<String, String>,
     pub logs: LogTail,
+    /// Recent `die` / `oom` / `kill` events (oldest first): what ended the previous runs of a
+    /// container that restarted since.
+    #[serde(default)]
+    pub events: Vec<ContainerEvent>,
+}
+
+impl ContainerSnapshot {
+    /// Whether the kernel OOM-killed this container, now or in a recent run.
+    pub fn oom_killed_recently(&self) -> bool {
+        self.state.oom_killed || self.events.iter().any(|e| e.action == "oom")
+    }
+
+    /// The exit code that tells what happened: the current one for a stopped container, the last
+    /// `die` event's for one running again after a crash (a restart loop caught mid-run).
+    pub fn telling_exit_code(&self) -> Option<i64> {
+        if !self.state.running {
+            return (!self.state.started_at.starts_with("0001-")).then_some(self.state.exit_code);
+        }
+        match self.events.iter().rev().find(|e| e.action == "die") {
+            Some(e) if self.restart_count > 0 => e.exit_code,
+            _ => Some(self.state.exit_code),
+        }
+    }
+}
+
+/// One engine event of a container.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContainerEvent {
+    /// RFC 3339, second precision.
+    pub time: String,
+    /// `die`, `oom`, `kill`.
+    pub action: String,
+    /// For `die`.
+    pub exit_code: Option<i64>,
+    /// For `kill`: `9`, `15`.
+    pub signal: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -188,6 +224,7 @@ pub(crate) mod testing {
             memory_limit: 0,
             labels: Default::default(),
             logs: LogTail::default(),
+            events: vec![],
         }
     }
 
@@ -220,5 +257,43 @@ pub(crate) mod testing {
             compose: None,
             compose_error: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{container, exited};
+    use super::*;
+
+    fn event(action: &str, exit_code: Option<i64>) -> ContainerEvent {
+        ContainerEvent {
+            time: "2026-11-21T10:00:00Z".into(),
+            action: action.into(),
+            exit_code,
+            signal: None,
+        }
+    }
+
+    #[test]
+    fn a_restart_loop_caught_mid_run_keeps_what_ended_the_last_run() {
+        let mut c = container("worker");
+        c.state.started_at = "2026-11-21T10:00:01Z".into();
+        c.restart_count = 3;
+        c.events = vec![event("oom", None), event("die", Some(137))];
+        assert_eq!(c.telling_exit_code(), Some(137));
+        assert!(c.oom_killed_recently());
+
+        let calm = container("web");
+        assert_eq!(calm.telling_exit_code(), Some(0));
+        assert!(!calm.oom_killed_recently());
+
+        let mut stopped = exited(container("web"), 3, false);
+        stopped.state.started_at = "2026-11-21T10:00:01Z".into();
+        stopped.events = vec![event("die", Some(1))];
+        assert_eq!(
+            stopped.telling_exit_code(),
+            Some(3),
+            "a stopped container's own code"
+        );
     }
 }
