@@ -63,10 +63,8 @@ pub fn diagnose(snapshot: &StackSnapshot, rules: &RuleSet) -> Diagnosis {
             demote_if_stale(f, &containers);
         }
         let has_cause = matches.iter().any(|m| !m.rule.effect);
-        if !has_cause {
-            if let Some(c) = containers.iter().find(|c| unclassified::is_failing(c)) {
-                service_findings.push(unclassified_finding(c, &redactor));
-            }
+        if !has_cause && let Some(c) = containers.iter().find(|c| unclassified::is_failing(c)) {
+            service_findings.push(unclassified_finding(c, &redactor));
         }
         findings.extend(fold_same_service(service_findings, rules));
     }

@@ -62,22 +62,22 @@ pub fn evidence(c: &ContainerSnapshot) -> (String, Vec<Evidence>) {
         }
         out.push(log(c, l));
     }
-    if let Some(h) = &c.health {
-        if let Some(last) = h.log.last() {
-            let text = last.output.trim();
-            if !text.is_empty() {
-                out.push(Evidence::Health {
-                    container: c.name.clone(),
-                    exit_code: last.exit_code,
-                    text: text.lines().last().unwrap_or(text).to_string(),
-                });
-                summary.get_or_insert_with(|| {
-                    format!(
-                        "health check fails: {}",
-                        text.lines().last().unwrap_or(text)
-                    )
-                });
-            }
+    if let Some(h) = &c.health
+        && let Some(last) = h.log.last()
+    {
+        let text = last.output.trim();
+        if !text.is_empty() {
+            out.push(Evidence::Health {
+                container: c.name.clone(),
+                exit_code: last.exit_code,
+                text: text.lines().last().unwrap_or(text).to_string(),
+            });
+            summary.get_or_insert_with(|| {
+                format!(
+                    "health check fails: {}",
+                    text.lines().last().unwrap_or(text)
+                )
+            });
         }
     }
     out.extend(state_evidence(c));

@@ -1,8 +1,8 @@
 //! The `docker` probe: what the container's own inspect data and image say.
 //!
 //! - `health-tool-missing`: a health check such as `curl -f http://… || exit 1` fails with
-//!   `curl: not found` in a slim image, and the `|| exit 1` turns the telling exit code 127 into
-//!   1. The probe looks the program up in the image's `PATH` directories through the archive
+//!   `curl: not found` in a slim image, and the `|| exit 1` hides the telling exit code 127.
+//!   The probe looks the program up in the image's `PATH` directories through the archive
 //!   endpoint (works whether or not the container runs; never execs).
 //! - `memory-limit-hit`: `OOMKilled` together with the memory limit that was hit.
 //! - `start-period-short`: the time from the container's start to its first passing health check,

@@ -282,6 +282,116 @@ pub(crate) fn shell_words(script: &str) -> Vec<String> {
     words
 }
 
+/// The bytes read from the start of a script: enough for the `#!` line and a few more.
+const SCRIPT_HEAD: usize = 4096;
+
+/// Judge every `entrypoint` spec for `ctx.container`: read the script it starts from the
+/// container's filesystem through the archive endpoint (works on a container that never started,
+/// where exec is impossible) and look at its bytes and mode.
+pub async fn probe(
+    specs: &[crate::rules::ProbeSpec],
+    ctx: &super::Ctx<'_>,
+) -> Vec<super::ProbeResult> {
+    use super::archive::{self, ArchiveError, Entry};
+    use super::{Outcome, ProbeResult};
+    use crate::rules::{EntrypointExpectation, ProbeSpec};
+
+    let c = ctx.container;
+    let all = |outcome: &dyn Fn(&ProbeSpec) -> ProbeResult| specs.iter().map(outcome).collect();
+    let Some(path) = script_path(&c.entrypoint, &c.command, &c.working_dir) else {
+        return all(&|s| ProbeResult::unknown(s, format!("{} starts no script", c.name), &[]));
+    };
+    let docker = match ctx.docker() {
+        Ok(d) => d,
+        Err(why) => return all(&|s| ProbeResult::unknown(s, why.clone(), &[])),
+    };
+    let t = ctx.opts.timeout;
+    let mut read = archive::read(docker, &c.id, &path, SCRIPT_HEAD, t).await;
+    if matches!(read, Err(ArchiveError::Absent(_))) {
+        // runc looks a bare name up on PATH.
+        let bare = c
+            .entrypoint
+            .first()
+            .or(c.command.first())
+            .filter(|a| !a.contains('/'));
+        if let Some(name) = bare {
+            let path_var = c
+                .env
+                .iter()
+                .find(|v| v.name == "PATH")
+                .map(|v| v.value.as_str());
+            if let Ok(Some(found)) = archive::which(docker, &c.id, name, path_var, t).await {
+                read = archive::read(docker, &c.id, &found, SCRIPT_HEAD, t).await;
+            }
+        }
+    }
+    let (path, facts) = match read {
+        Ok(Entry::File {
+            path, mode, head, ..
+        }) => (path, inspect(&head, mode)),
+        Ok(other) => {
+            let why = format!("{} is not a regular file", other.path());
+            return all(&|s| ProbeResult::unknown(s, why.clone(), &[]));
+        }
+        Err(e) => {
+            let why = format!("{path}: {e}");
+            return all(&|s| ProbeResult::unknown(s, why.clone(), &[]));
+        }
+    };
+    let described = vec![format!(
+        "{path}: mode {:04o}, first line {}{}{}",
+        facts.mode & 0o7777,
+        facts
+            .shebang
+            .as_deref()
+            .map(|s| format!("`#!{}`", s.trim_end_matches('\r')))
+            .unwrap_or_else(|| "without #!".into()),
+        if facts.crlf {
+            format!(", CR LF line ends ({} lines)", facts.crlf_lines)
+        } else {
+            String::new()
+        },
+        if facts.bom { ", UTF-8 BOM" } else { "" },
+    )];
+    all(&|spec| {
+        let ProbeSpec::Entrypoint { expect } = spec else {
+            unreachable!("entrypoint specs only")
+        };
+        let (holds, yes, no) = match expect {
+            EntrypointExpectation::Crlf => (
+                facts.crlf,
+                "its first line ends in CR LF: the kernel looks for an interpreter named `…\\r`",
+                "its first line ends in LF",
+            ),
+            EntrypointExpectation::NotExecutable => (
+                !facts.executable,
+                "it has no execute bit",
+                "it is executable",
+            ),
+            EntrypointExpectation::Bom => (
+                facts.bom,
+                "it starts with a UTF-8 BOM before `#!`",
+                "it has no BOM",
+            ),
+            EntrypointExpectation::NoShebang => (
+                facts.shebang.is_none() && !facts.elf,
+                "it has no `#!` line",
+                "it starts with `#!` (or is a binary)",
+            ),
+        };
+        ProbeResult::new(
+            spec,
+            if holds {
+                Outcome::Confirmed
+            } else {
+                Outcome::RuledOut
+            },
+            format!("{path}: {}", if holds { yes } else { no }),
+            &described,
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,114 +572,4 @@ mod tests {
             s(&["a", "b c", "d \"e\"", "f g", ";", "h", "&&", "i", "|", "j"])
         );
     }
-}
-
-/// The bytes read from the start of a script: enough for the `#!` line and a few more.
-const SCRIPT_HEAD: usize = 4096;
-
-/// Judge every `entrypoint` spec for `ctx.container`: read the script it starts from the
-/// container's filesystem through the archive endpoint (works on a container that never started,
-/// where exec is impossible) and look at its bytes and mode.
-pub async fn probe(
-    specs: &[crate::rules::ProbeSpec],
-    ctx: &super::Ctx<'_>,
-) -> Vec<super::ProbeResult> {
-    use super::archive::{self, ArchiveError, Entry};
-    use super::{Outcome, ProbeResult};
-    use crate::rules::{EntrypointExpectation, ProbeSpec};
-
-    let c = ctx.container;
-    let all = |outcome: &dyn Fn(&ProbeSpec) -> ProbeResult| specs.iter().map(outcome).collect();
-    let Some(path) = script_path(&c.entrypoint, &c.command, &c.working_dir) else {
-        return all(&|s| ProbeResult::unknown(s, format!("{} starts no script", c.name), &[]));
-    };
-    let docker = match ctx.docker() {
-        Ok(d) => d,
-        Err(why) => return all(&|s| ProbeResult::unknown(s, why.clone(), &[])),
-    };
-    let t = ctx.opts.timeout;
-    let mut read = archive::read(docker, &c.id, &path, SCRIPT_HEAD, t).await;
-    if matches!(read, Err(ArchiveError::Absent(_))) {
-        // runc looks a bare name up on PATH.
-        let bare = c
-            .entrypoint
-            .first()
-            .or(c.command.first())
-            .filter(|a| !a.contains('/'));
-        if let Some(name) = bare {
-            let path_var = c
-                .env
-                .iter()
-                .find(|v| v.name == "PATH")
-                .map(|v| v.value.as_str());
-            if let Ok(Some(found)) = archive::which(docker, &c.id, name, path_var, t).await {
-                read = archive::read(docker, &c.id, &found, SCRIPT_HEAD, t).await;
-            }
-        }
-    }
-    let (path, facts) = match read {
-        Ok(Entry::File {
-            path, mode, head, ..
-        }) => (path, inspect(&head, mode)),
-        Ok(other) => {
-            let why = format!("{} is not a regular file", other.path());
-            return all(&|s| ProbeResult::unknown(s, why.clone(), &[]));
-        }
-        Err(e) => {
-            let why = format!("{path}: {e}");
-            return all(&|s| ProbeResult::unknown(s, why.clone(), &[]));
-        }
-    };
-    let described = vec![format!(
-        "{path}: mode {:04o}, first line {}{}{}",
-        facts.mode & 0o7777,
-        facts
-            .shebang
-            .as_deref()
-            .map(|s| format!("`#!{}`", s.trim_end_matches('\r')))
-            .unwrap_or_else(|| "without #!".into()),
-        if facts.crlf {
-            format!(", CR LF line ends ({} lines)", facts.crlf_lines)
-        } else {
-            String::new()
-        },
-        if facts.bom { ", UTF-8 BOM" } else { "" },
-    )];
-    all(&|spec| {
-        let ProbeSpec::Entrypoint { expect } = spec else {
-            unreachable!("entrypoint specs only")
-        };
-        let (holds, yes, no) = match expect {
-            EntrypointExpectation::Crlf => (
-                facts.crlf,
-                "its first line ends in CR LF: the kernel looks for an interpreter named `…\\r`",
-                "its first line ends in LF",
-            ),
-            EntrypointExpectation::NotExecutable => (
-                !facts.executable,
-                "it has no execute bit",
-                "it is executable",
-            ),
-            EntrypointExpectation::Bom => (
-                facts.bom,
-                "it starts with a UTF-8 BOM before `#!`",
-                "it has no BOM",
-            ),
-            EntrypointExpectation::NoShebang => (
-                facts.shebang.is_none() && !facts.elf,
-                "it has no `#!` line",
-                "it starts with `#!` (or is a binary)",
-            ),
-        };
-        ProbeResult::new(
-            spec,
-            if holds {
-                Outcome::Confirmed
-            } else {
-                Outcome::RuledOut
-            },
-            format!("{path}: {}", if holds { yes } else { no }),
-            &described,
-        )
-    })
 }

@@ -415,15 +415,13 @@ fn command_words(argv: &[String]) -> Vec<String> {
             Some("sh" | "bash" | "dash" | "ash" | "zsh")
         )
     });
-    if is_shell {
-        if let Some(i) = argv
+    if is_shell
+        && let Some(i) = argv
             .iter()
             .position(|a| a == "-c" || a == "-ec" || a == "-ce")
-        {
-            if let Some(script) = argv.get(i + 1) {
-                return shell_words(script);
-            }
-        }
+        && let Some(script) = argv.get(i + 1)
+    {
+        return shell_words(script);
     }
     argv.to_vec()
 }
@@ -483,6 +481,89 @@ fn strtobool(v: &str) -> bool {
         v.to_ascii_lowercase().as_str(),
         "y" | "yes" | "t" | "true" | "on" | "1"
     )
+}
+
+/// Judge every `gdbm` spec for `ctx.container` (Flower): find its `--db` file, read the file's
+/// first [`HEAD_BYTES`] through the archive endpoint (Flower is usually crash-looping: nothing can
+/// run inside it) and classify the header.
+pub async fn probe(
+    specs: &[crate::rules::ProbeSpec],
+    ctx: &super::Ctx<'_>,
+) -> Vec<super::ProbeResult> {
+    use super::archive::{self, ArchiveError, Entry};
+    use super::{Outcome, ProbeResult};
+    use crate::rules::{GdbmExpectation, ProbeSpec};
+
+    let c = ctx.container;
+    let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
+    let all = |outcome: &dyn Fn(&ProbeSpec) -> ProbeResult| specs.iter().map(outcome).collect();
+    let Some(path) = flower_db_path(&argv, &ctx.env(), &c.working_dir) else {
+        return all(&|s| {
+            ProbeResult::unknown(
+                s,
+                format!("{} does not run Flower with --persistent=True", c.name),
+                &[],
+            )
+        });
+    };
+    let docker = match ctx.docker() {
+        Ok(d) => d,
+        Err(why) => return all(&|s| ProbeResult::unknown(s, why.clone(), &[])),
+    };
+    // What the file is: a GDBM state, or why it is not one.
+    let mut whichdb_knows = true;
+    let state: Result<GdbmState, String> =
+        match archive::read(docker, &c.id, &path, HEAD_BYTES, ctx.opts.timeout).await {
+            Ok(Entry::File { size, head, .. }) => {
+                whichdb_knows = python_whichdb_recognises(&head);
+                Ok(classify(&head, size))
+            }
+            Ok(Entry::Dir { .. }) => Err(format!("{path} is a directory")),
+            Ok(other) => Err(format!("{} is not a regular file", other.path())),
+            Err(ArchiveError::Absent(_)) => {
+                Err(format!("{path} does not exist (Flower creates it)"))
+            }
+            Err(e) => {
+                let why = e.to_string();
+                return all(&|s| ProbeResult::unknown(s, why.clone(), &[]));
+            }
+        };
+    let mut facts = vec![match &state {
+        Ok(s) => format!("{path}: {s}"),
+        Err(why) => why.clone(),
+    }];
+    if state.is_ok() && !whichdb_knows {
+        facts.push("Python's dbm.whichdb cannot tell its type (Flower cannot open it)".into());
+    }
+    all(&|spec| {
+        let ProbeSpec::Gdbm { expect } = spec else {
+            unreachable!("gdbm specs only")
+        };
+        let holds = match (&state, expect) {
+            (Ok(GdbmState::NeedsRecovery { .. }), GdbmExpectation::NeedsRecovery) => true,
+            (Ok(GdbmState::BadHeader(_)), GdbmExpectation::BadHeader) => true,
+            (Ok(GdbmState::Empty | GdbmState::NotGdbm { .. }), GdbmExpectation::Empty) => true,
+            // A numsync file is valid GDBM, but Python's dbm.whichdb cannot name it: Flower
+            // fails on it exactly as on an empty file.
+            (Ok(GdbmState::Ok), GdbmExpectation::Empty) => !whichdb_knows,
+            _ => false,
+        };
+        let summary = match (&state, holds) {
+            (Ok(s), true) => format!("{path}: {s}"),
+            (Ok(s), false) => format!("{path} is {}", s.as_str()),
+            (Err(why), _) => why.clone(),
+        };
+        ProbeResult::new(
+            spec,
+            if holds {
+                Outcome::Confirmed
+            } else {
+                Outcome::RuledOut
+            },
+            summary,
+            &facts,
+        )
+    })
 }
 
 #[cfg(test)]
@@ -746,87 +827,4 @@ mod tests {
         let argv = s(&["tool", "--db=/nope", "flower", "--persistent"]);
         assert_eq!(flower_db_path(&argv, &[], "/").as_deref(), Some("/flower"));
     }
-}
-
-/// Judge every `gdbm` spec for `ctx.container` (Flower): find its `--db` file, read the file's
-/// first [`HEAD_BYTES`] through the archive endpoint (Flower is usually crash-looping: nothing can
-/// run inside it) and classify the header.
-pub async fn probe(
-    specs: &[crate::rules::ProbeSpec],
-    ctx: &super::Ctx<'_>,
-) -> Vec<super::ProbeResult> {
-    use super::archive::{self, ArchiveError, Entry};
-    use super::{Outcome, ProbeResult};
-    use crate::rules::{GdbmExpectation, ProbeSpec};
-
-    let c = ctx.container;
-    let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
-    let all = |outcome: &dyn Fn(&ProbeSpec) -> ProbeResult| specs.iter().map(outcome).collect();
-    let Some(path) = flower_db_path(&argv, &ctx.env(), &c.working_dir) else {
-        return all(&|s| {
-            ProbeResult::unknown(
-                s,
-                format!("{} does not run Flower with --persistent=True", c.name),
-                &[],
-            )
-        });
-    };
-    let docker = match ctx.docker() {
-        Ok(d) => d,
-        Err(why) => return all(&|s| ProbeResult::unknown(s, why.clone(), &[])),
-    };
-    // What the file is: a GDBM state, or why it is not one.
-    let mut whichdb_knows = true;
-    let state: Result<GdbmState, String> =
-        match archive::read(docker, &c.id, &path, HEAD_BYTES, ctx.opts.timeout).await {
-            Ok(Entry::File { size, head, .. }) => {
-                whichdb_knows = python_whichdb_recognises(&head);
-                Ok(classify(&head, size))
-            }
-            Ok(Entry::Dir { .. }) => Err(format!("{path} is a directory")),
-            Ok(other) => Err(format!("{} is not a regular file", other.path())),
-            Err(ArchiveError::Absent(_)) => {
-                Err(format!("{path} does not exist (Flower creates it)"))
-            }
-            Err(e) => {
-                let why = e.to_string();
-                return all(&|s| ProbeResult::unknown(s, why.clone(), &[]));
-            }
-        };
-    let mut facts = vec![match &state {
-        Ok(s) => format!("{path}: {s}"),
-        Err(why) => why.clone(),
-    }];
-    if state.is_ok() && !whichdb_knows {
-        facts.push("Python's dbm.whichdb cannot tell its type (Flower cannot open it)".into());
-    }
-    all(&|spec| {
-        let ProbeSpec::Gdbm { expect } = spec else {
-            unreachable!("gdbm specs only")
-        };
-        let holds = match (&state, expect) {
-            (Ok(GdbmState::NeedsRecovery { .. }), GdbmExpectation::NeedsRecovery) => true,
-            (Ok(GdbmState::BadHeader(_)), GdbmExpectation::BadHeader) => true,
-            (Ok(GdbmState::Empty | GdbmState::NotGdbm { .. }), GdbmExpectation::Empty) => true,
-            // A numsync file is valid GDBM, but Python's dbm.whichdb cannot name it: Flower
-            // fails on it exactly as on an empty file.
-            (Ok(GdbmState::Ok), GdbmExpectation::Empty) => !whichdb_knows,
-            _ => false,
-        };
-        let summary = match (&state, holds) {
-            (Ok(s), true) => format!("{path}: {s}"),
-            (Ok(s), false) => format!("{path} is {}", s.as_str()),
-            (Err(why), _) => why.clone(),
-        };
-        ProbeResult::new(
-            spec,
-            if holds {
-                Outcome::Confirmed
-            } else {
-                Outcome::RuledOut
-            },
-            summary,
-            &facts,
-        )
-    })
 }

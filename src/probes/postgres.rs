@@ -295,37 +295,6 @@ pub(crate) fn human(d: Duration) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn outcomes_read_as_sentences() {
-        assert_eq!(
-            PgConnect::Timeout(Duration::from_millis(500)).to_string(),
-            "no answer within 500ms"
-        );
-        assert_eq!(
-            PgConnect::OtherSql {
-                code: "28000".into(),
-                message: "no pg_hba.conf entry for host \"172.18.0.1\"".into()
-            }
-            .to_string(),
-            "no pg_hba.conf entry for host \"172.18.0.1\" (28000)"
-        );
-    }
-
-    #[test]
-    fn a_password_never_gets_through_a_message() {
-        assert_eq!(
-            mask("bad hunter2 here".into(), Some("hunter2")),
-            "bad *** here"
-        );
-        assert_eq!(mask("fine".into(), None), "fine");
-        assert_eq!(mask("fine".into(), Some("")), "fine");
-    }
-}
-
 /// Tables an error names: `relation "projects" does not exist`.
 fn tables_in(hints: &[String]) -> Vec<String> {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -481,5 +450,36 @@ fn judge(
             }
         }
         (_, other) => ProbeResult::unknown(spec, format!("login: {other}"), facts),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_read_as_sentences() {
+        assert_eq!(
+            PgConnect::Timeout(Duration::from_millis(500)).to_string(),
+            "no answer within 500ms"
+        );
+        assert_eq!(
+            PgConnect::OtherSql {
+                code: "28000".into(),
+                message: "no pg_hba.conf entry for host \"172.18.0.1\"".into()
+            }
+            .to_string(),
+            "no pg_hba.conf entry for host \"172.18.0.1\" (28000)"
+        );
+    }
+
+    #[test]
+    fn a_password_never_gets_through_a_message() {
+        assert_eq!(
+            mask("bad hunter2 here".into(), Some("hunter2")),
+            "bad *** here"
+        );
+        assert_eq!(mask("fine".into(), None), "fine");
+        assert_eq!(mask("fine".into(), Some("")), "fine");
     }
 }

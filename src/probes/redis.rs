@@ -409,89 +409,6 @@ fn parse(buf: &[u8], depth: usize) -> Result<Option<(Reply, usize)>, Fail> {
     }))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn whole(bytes: &[u8]) -> Reply {
-        let (reply, used) = parse(bytes, 0).expect("valid").expect("complete");
-        assert_eq!(used, bytes.len());
-        reply
-    }
-
-    #[test]
-    fn replies_parse_whole_or_wait_for_more() {
-        assert_eq!(whole(b"+PONG\r\n"), Reply::Simple("PONG".into()));
-        assert_eq!(
-            whole(b"-NOAUTH Authentication required.\r\n"),
-            Reply::Error("NOAUTH Authentication required.".into())
-        );
-        assert_eq!(whole(b":42\r\n"), Reply::Int(42));
-        assert_eq!(whole(b"$-1\r\n"), Reply::Bulk(None));
-        assert_eq!(
-            whole(b"*2\r\n$3\r\ndir\r\n$5\r\n/data\r\n"),
-            Reply::Array(Some(vec![
-                Reply::Bulk(Some(b"dir".to_vec())),
-                Reply::Bulk(Some(b"/data".to_vec()))
-            ]))
-        );
-        for partial in [&b""[..], b"+PON", b"$5\r\n/da", b"*2\r\n$3\r\ndir\r\n"] {
-            assert!(matches!(parse(partial, 0), Ok(None)), "{partial:?}");
-        }
-        assert!(matches!(
-            parse(b"HTTP/1.1 400\r\n", 0),
-            Err(Fail::Malformed)
-        ));
-        assert!(matches!(parse(b"$9999999\r\n", 0), Err(Fail::TooLarge)));
-        assert!(matches!(
-            parse(b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", 0),
-            Err(Fail::TooLarge)
-        ));
-    }
-
-    #[test]
-    fn error_replies_classify_by_code() {
-        assert_eq!(
-            refusal("NOAUTH Authentication required."),
-            RedisReply::NoAuth
-        );
-        assert_eq!(
-            refusal("WRONGPASS invalid username-password pair or user is disabled."),
-            RedisReply::WrongPass
-        );
-        assert_eq!(refusal("ERR invalid password"), RedisReply::WrongPass);
-        assert_eq!(
-            refusal("DENIED Redis is running in protected mode because protected mode is enabled"),
-            RedisReply::Denied
-        );
-        assert_eq!(
-            refusal(
-                "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."
-            ),
-            RedisReply::Misconf
-        );
-        assert_eq!(
-            refusal("LOADING Redis is loading the dataset in memory"),
-            RedisReply::Loading
-        );
-        assert_eq!(
-            refusal("ERR DB index is out of range"),
-            RedisReply::Other("ERR DB index is out of range".into())
-        );
-    }
-
-    #[test]
-    fn info_fields() {
-        let info = "# Persistence\r\nloading:0\r\nrdb_last_bgsave_status:err\r\n";
-        assert_eq!(
-            info_field(info, "rdb_last_bgsave_status").as_deref(),
-            Some("err")
-        );
-        assert_eq!(info_field(info, "loading").as_deref(), Some("0"));
-        assert_eq!(info_field(info, "aof_enabled"), None);
-    }
-}
-
 /// Judge every `redis` spec for `ctx.container`: PING with the URL its environment or command
 /// line gives (its own `--requirepass` when it is the server), through the port published on
 /// 127.0.0.1.
@@ -622,5 +539,88 @@ fn judge(
             ),
         },
         (_, other) => r(Outcome::RuledOut, format!("Redis answers {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(bytes: &[u8]) -> Reply {
+        let (reply, used) = parse(bytes, 0).expect("valid").expect("complete");
+        assert_eq!(used, bytes.len());
+        reply
+    }
+
+    #[test]
+    fn replies_parse_whole_or_wait_for_more() {
+        assert_eq!(whole(b"+PONG\r\n"), Reply::Simple("PONG".into()));
+        assert_eq!(
+            whole(b"-NOAUTH Authentication required.\r\n"),
+            Reply::Error("NOAUTH Authentication required.".into())
+        );
+        assert_eq!(whole(b":42\r\n"), Reply::Int(42));
+        assert_eq!(whole(b"$-1\r\n"), Reply::Bulk(None));
+        assert_eq!(
+            whole(b"*2\r\n$3\r\ndir\r\n$5\r\n/data\r\n"),
+            Reply::Array(Some(vec![
+                Reply::Bulk(Some(b"dir".to_vec())),
+                Reply::Bulk(Some(b"/data".to_vec()))
+            ]))
+        );
+        for partial in [&b""[..], b"+PON", b"$5\r\n/da", b"*2\r\n$3\r\ndir\r\n"] {
+            assert!(matches!(parse(partial, 0), Ok(None)), "{partial:?}");
+        }
+        assert!(matches!(
+            parse(b"HTTP/1.1 400\r\n", 0),
+            Err(Fail::Malformed)
+        ));
+        assert!(matches!(parse(b"$9999999\r\n", 0), Err(Fail::TooLarge)));
+        assert!(matches!(
+            parse(b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", 0),
+            Err(Fail::TooLarge)
+        ));
+    }
+
+    #[test]
+    fn error_replies_classify_by_code() {
+        assert_eq!(
+            refusal("NOAUTH Authentication required."),
+            RedisReply::NoAuth
+        );
+        assert_eq!(
+            refusal("WRONGPASS invalid username-password pair or user is disabled."),
+            RedisReply::WrongPass
+        );
+        assert_eq!(refusal("ERR invalid password"), RedisReply::WrongPass);
+        assert_eq!(
+            refusal("DENIED Redis is running in protected mode because protected mode is enabled"),
+            RedisReply::Denied
+        );
+        assert_eq!(
+            refusal(
+                "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."
+            ),
+            RedisReply::Misconf
+        );
+        assert_eq!(
+            refusal("LOADING Redis is loading the dataset in memory"),
+            RedisReply::Loading
+        );
+        assert_eq!(
+            refusal("ERR DB index is out of range"),
+            RedisReply::Other("ERR DB index is out of range".into())
+        );
+    }
+
+    #[test]
+    fn info_fields() {
+        let info = "# Persistence\r\nloading:0\r\nrdb_last_bgsave_status:err\r\n";
+        assert_eq!(
+            info_field(info, "rdb_last_bgsave_status").as_deref(),
+            Some("err")
+        );
+        assert_eq!(info_field(info, "loading").as_deref(), Some("0"));
+        assert_eq!(info_field(info, "aof_enabled"), None);
     }
 }

@@ -108,10 +108,10 @@ fn prefix_value<'a>(p: &Project<'a>, m: &'a Module, node: Option<Node<'a>>) -> P
     if let Some(s) = syntax::string_value(node, src) {
         return Prefix::Literal(s);
     }
-    if let Target::Value { module, value, .. } = p.resolve_at(m, node) {
-        if let Some(s) = syntax::string_value(value, module.text()) {
-            return Prefix::Literal(s);
-        }
+    if let Target::Value { module, value, .. } = p.resolve_at(m, node)
+        && let Some(s) = syntax::string_value(value, module.text())
+    {
+        return Prefix::Literal(s);
     }
     Prefix::Dynamic(text(node, src).to_owned())
 }
@@ -176,13 +176,14 @@ fn loop_values<'a>(node: Node<'a>, src: &str) -> Vec<Node<'a>> {
         if parent.kind() == "for_statement" {
             let left = parent.child_by_field_name("left");
             let right = parent.child_by_field_name("right");
-            if let (Some(l), Some(r)) = (left, right) {
-                if l.kind() == "identifier" && text(l, src) == name {
-                    return match r.kind() {
-                        "list" | "tuple" => children(r),
-                        _ => Vec::new(),
-                    };
-                }
+            if let (Some(l), Some(r)) = (left, right)
+                && l.kind() == "identifier"
+                && text(l, src) == name
+            {
+                return match r.kind() {
+                    "list" | "tuple" => children(r),
+                    _ => Vec::new(),
+                };
             }
         }
         if parent.kind() == "function_definition" {
@@ -534,14 +535,14 @@ fn uses_routing(m: &Module) -> bool {
         if found {
             return false;
         }
-        if n.kind() == "call" {
-            if let Some(c) = syntax::callee(n, src) {
-                let last = syntax::last_segment(&c);
-                if matches!(last, "Flask" | "Blueprint" | "register_blueprint")
-                    || (last == "route" && c.contains('.'))
-                {
-                    found = true;
-                }
+        if n.kind() == "call"
+            && let Some(c) = syntax::callee(n, src)
+        {
+            let last = syntax::last_segment(&c);
+            if matches!(last, "Flask" | "Blueprint" | "register_blueprint")
+                || (last == "route" && c.contains('.'))
+            {
+                found = true;
             }
         }
         true
@@ -735,15 +736,16 @@ fn app_var<'a>(p: &Project<'a>, m: &'a Module, def: Node<'a>) -> Option<String> 
         if let Some(body) = syntax::body(f) {
             let mut found = None;
             syntax::walk_body(body, |n| {
-                if found.is_none() && n.kind() == "assignment" {
-                    if let (Some(l), Some(r)) = (
+                if found.is_none()
+                    && n.kind() == "assignment"
+                    && let (Some(l), Some(r)) = (
                         n.child_by_field_name("left"),
                         n.child_by_field_name("right"),
-                    ) {
-                        if l.kind() == "identifier" && is_call_to(r, src, "Flask") {
-                            found = Some(text(l, src).to_owned());
-                        }
-                    }
+                    )
+                    && l.kind() == "identifier"
+                    && is_call_to(r, src, "Flask")
+                {
+                    found = Some(text(l, src).to_owned());
                 }
             });
             if found.is_some() {
@@ -777,15 +779,15 @@ pub(crate) fn app_context_at_import(p: &Project) -> Vec<NameUse> {
             if !candidate {
                 return;
             }
-            if let Target::External(path) = p.resolve_expr(m, n) {
-                if let Some(proxy) = path.strip_prefix("flask.") {
-                    if CONTEXT_PROXIES.contains(&proxy) && !in_context_block(n, src) {
-                        uses.push(NameUse {
-                            name: proxy.to_owned(),
-                            at: p.location(m, n),
-                        });
-                    }
-                }
+            if let Target::External(path) = p.resolve_expr(m, n)
+                && let Some(proxy) = path.strip_prefix("flask.")
+                && CONTEXT_PROXIES.contains(&proxy)
+                && !in_context_block(n, src)
+            {
+                uses.push(NameUse {
+                    name: proxy.to_owned(),
+                    at: p.location(m, n),
+                });
             }
         });
         out.extend(uses);
@@ -864,23 +866,22 @@ pub(crate) fn wsgi_check(p: &Project, target: &WsgiTarget) -> WsgiCheck {
     let mut candidates = BTreeSet::new();
     if !var_bound {
         for (name, value) in p.module_values(m) {
-            if value.kind() == "call" {
-                if let Some(c) = syntax::callee(value, src) {
-                    let last = syntax::last_segment(&c);
-                    if last == "Flask" || app_factory_name(last) {
-                        candidates.insert(name);
-                    }
+            if value.kind() == "call"
+                && let Some(c) = syntax::callee(value, src)
+            {
+                let last = syntax::last_segment(&c);
+                if last == "Flask" || app_factory_name(last) {
+                    candidates.insert(name);
                 }
             }
         }
         for stmt in syntax::module_statements(m.root(), src) {
             let def = syntax::undecorated(stmt);
-            if def.kind() == "function_definition" {
-                if let Some(n) = def.child_by_field_name("name") {
-                    if app_factory_name(text(n, src)) {
-                        candidates.insert(format!("{}()", text(n, src)));
-                    }
-                }
+            if def.kind() == "function_definition"
+                && let Some(n) = def.child_by_field_name("name")
+                && app_factory_name(text(n, src))
+            {
+                candidates.insert(format!("{}()", text(n, src)));
             }
         }
     }

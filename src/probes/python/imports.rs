@@ -264,15 +264,14 @@ pub(crate) fn none_rebound(p: &Project) -> Vec<NoneRebound> {
                         names,
                         ..
                     } = &imp.kind
+                        && src == m.name()
                     {
-                        if src == m.name() {
-                            imported_at.extend(names.iter().filter(|n| n.name == name).map(|n| {
-                                Location {
-                                    file: other.path().to_owned(),
-                                    line: n.line,
-                                }
-                            }));
-                        }
+                        imported_at.extend(names.iter().filter(|n| n.name == name).map(|n| {
+                            Location {
+                                file: other.path().to_owned(),
+                                line: n.line,
+                            }
+                        }));
                     }
                 }
             }

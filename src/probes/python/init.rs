@@ -168,13 +168,13 @@ impl<'a> Walker<'_, 'a> {
         });
         let mut best: Option<Effect> = None;
         for c in calls {
-            if let Some(e) = self.call(func.module, c, depth) {
-                if best.as_ref().is_none_or(|b| rank(e.kind) > rank(b.kind)) {
-                    let done = e.kind == InitKind::Writes;
-                    best = Some(e);
-                    if done {
-                        break;
-                    }
+            if let Some(e) = self.call(func.module, c, depth)
+                && best.as_ref().is_none_or(|b| rank(e.kind) > rank(b.kind))
+            {
+                let done = e.kind == InitKind::Writes;
+                best = Some(e);
+                if done {
+                    break;
                 }
             }
         }
@@ -410,13 +410,13 @@ fn reraises(clause: Node, src: &str) -> bool {
     syntax::walk_body(block, |n| match n.kind() {
         "raise_statement" => found = true,
         "call" => {
-            if let Some(c) = syntax::callee(n, src) {
-                if matches!(
+            if let Some(c) = syntax::callee(n, src)
+                && matches!(
                     c.as_str(),
                     "sys.exit" | "os._exit" | "exit" | "quit" | "abort"
-                ) {
-                    found = true;
-                }
+                )
+            {
+                found = true;
             }
         }
         _ => {}

@@ -783,10 +783,10 @@ fn collect_sites<'a>(
                     let value = a.child_by_field_name("right").map(final_value);
                     let mut cur = Some(a);
                     while let Some(asg) = cur.filter(|c| c.kind() == "assignment") {
-                        if let (Some(left), Some(v)) = (asg.child_by_field_name("left"), value) {
-                            if left.kind() == "identifier" {
-                                add(text(left, src), Site::Value(v));
-                            }
+                        if let (Some(left), Some(v)) = (asg.child_by_field_name("left"), value)
+                            && left.kind() == "identifier"
+                        {
+                            add(text(left, src), Site::Value(v));
                         }
                         cur = asg.child_by_field_name("right");
                     }

@@ -488,10 +488,10 @@ impl<'s> Binder<'s> {
     }
 
     fn annotation(&mut self, ty: Option<Node<'s>>, s: usize) {
-        if let Some(ty) = ty {
-            if !self.future_annotations {
-                self.visit(ty, s);
-            }
+        if let Some(ty) = ty
+            && !self.future_annotations
+        {
+            self.visit(ty, s);
         }
     }
 

@@ -238,10 +238,10 @@ impl Lexer {
                             ) =>
                             {
                                 self.bump();
-                                if let Some(e) = self.bump() {
-                                    if e != '\n' {
-                                        word.push(e);
-                                    }
+                                if let Some(e) = self.bump()
+                                    && e != '\n'
+                                {
+                                    word.push(e);
                                 }
                             }
                             '$' => {

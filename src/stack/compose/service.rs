@@ -504,10 +504,10 @@ fn long_volume(item: &Node) -> Result<VolumeMount, Fail> {
         flags.push("ro".to_string());
     }
     let nested = |section: &str, key: &str| item.get(section).and_then(|s| s.value.get(key));
-    if let Some(e) = nested("volume", "nocopy") {
-        if boolean(&e.value, "volume.nocopy", e.key_pos)? == Some(true) {
-            flags.push("nocopy".to_string());
-        }
+    if let Some(e) = nested("volume", "nocopy")
+        && boolean(&e.value, "volume.nocopy", e.key_pos)? == Some(true)
+    {
+        flags.push("nocopy".to_string());
     }
     if let Some(e) = nested("bind", "selinux") {
         flags.extend(text(&e.value, "bind.selinux", e.key_pos)?);
