@@ -31,12 +31,21 @@ fn doctor(lab: &Lab, format: &str) -> (i32, String, String) {
     )
 }
 
+/// The finding's (and its effects') evidence as `text` lines for logs and health, and as
+/// `state:<field>=<value>` for state fields.
 fn evidence_texts(finding: &Value) -> Vec<String> {
     let mut out: Vec<String> = finding["evidence"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|e| e["text"].as_str().map(String::from))
+        .filter_map(|e| match (e["text"].as_str(), e["field"].as_str()) {
+            (Some(text), _) => Some(text.to_owned()),
+            (None, Some(field)) => Some(format!(
+                "state:{field}={}",
+                e["value"].as_str().unwrap_or_default()
+            )),
+            _ => None,
+        })
         .collect();
     for effect in finding["effects"].as_array().into_iter().flatten() {
         out.extend(evidence_texts(effect));
@@ -100,11 +109,20 @@ fn assert_doctor(lab: &Lab) {
             );
         }
         let texts = evidence_texts(first);
+        // Log and health lines, and state fields the engine sets in words (`error`): an exit code
+        // or a restart count alone decides nothing.
         let decisive: Vec<Regex> = scenario
             .evidence
             .iter()
-            .filter(|e| matches!(e.source, Source::Logs | Source::Health))
-            .map(|e| Regex::new(&e.pattern).expect("scenario pattern"))
+            .filter_map(|e| match (e.source, e.field.as_deref()) {
+                (Source::Logs | Source::Health, _) => Some(e.pattern.clone()),
+                (Source::State, Some(field @ ("error" | "oom_killed"))) => Some(format!(
+                    "^state:{field}={}",
+                    e.pattern.trim_start_matches('^').trim_end_matches('$')
+                )),
+                _ => None,
+            })
+            .map(|p| Regex::new(&p).expect("scenario pattern"))
             .collect();
         assert!(
             texts

@@ -3,7 +3,8 @@
 //! patterns matched re-run their own regex, to extract captures.
 //!
 //! A rule fires on a service when every `required` symptom holds and at least one log or health
-//! symptom — or a state symptom on the engine's error text (`state = { error = '…' }`) — holds (a
+//! symptom — or a state symptom on the engine's error text or OOM verdict (`state = { error =
+//! '…' }`, `state = { oom_killed = true }`) — holds (a
 //! rule made only of other state symptoms fires when they all hold). Other state symptoms alone
 //! are supporting facts: many classes share an exit code.
 use crate::rules::{Rule, RuleSet, StateFacts, Symptom};
@@ -191,8 +192,9 @@ impl<'r> Matcher<'r> {
                         })
                 }
                 Symptom::State { predicate, .. } => {
-                    // `.State.Error` is the engine's own error text: as telling as a log line.
-                    if predicate.error.is_some() {
+                    // `.State.Error` is the engine's own error text, and `OOMKilled` the kernel's
+                    // own verdict: as telling as a log line.
+                    if predicate.is_decisive() {
                         line_symptoms += 1;
                     }
                     containers
@@ -202,7 +204,7 @@ impl<'r> Matcher<'r> {
                 }
             };
             let decisive = match &symptom {
-                Symptom::State { predicate, .. } => predicate.error.is_some(),
+                Symptom::State { predicate, .. } => predicate.is_decisive(),
                 _ => true,
             };
             match held {

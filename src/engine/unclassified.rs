@@ -122,14 +122,24 @@ pub fn state_evidence(c: &ContainerSnapshot) -> Vec<Evidence> {
             value: v,
         })
     };
-    if c.state.exit_code != 0 {
-        field("exit_code", c.state.exit_code.to_string());
+    match c.telling_exit_code() {
+        Some(code) if code != 0 && c.state.running && c.state.exit_code == 0 => {
+            // Running again after a crash: the code comes from the last `die` event.
+            field("exit_code", format!("{code} (last run)"));
+        }
+        _ if c.state.exit_code != 0 => field("exit_code", c.state.exit_code.to_string()),
+        _ => {}
     }
     if c.restart_count > 0 {
         field("restarts", c.restart_count.to_string());
     }
     if c.state.oom_killed {
         field("oom_killed", "true".into());
+    } else if c.oom_killed_recently() {
+        field(
+            "oom_killed",
+            "true (last run, from the engine's events)".into(),
+        );
     }
     if !c.state.error.is_empty() {
         field("error", c.state.error.clone());

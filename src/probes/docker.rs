@@ -130,15 +130,15 @@ fn memory_limit(spec: &ProbeSpec, c: &ContainerSnapshot) -> ProbeResult {
     let mib = c.memory_limit as f64 / (1024.0 * 1024.0);
     let facts = vec![format!(
         "OOMKilled = {}, exit code {}, memory limit {}",
-        c.state.oom_killed,
-        c.state.exit_code,
+        c.oom_killed_recently(),
+        c.telling_exit_code().unwrap_or(c.state.exit_code),
         if c.memory_limit > 0 {
             format!("{mib:.0} MiB")
         } else {
             "none".into()
         }
     )];
-    if !c.state.oom_killed {
+    if !c.oom_killed_recently() {
         return ProbeResult::new(
             spec,
             Outcome::RuledOut,

@@ -344,7 +344,7 @@ pub async fn probe(
         facts
             .shebang
             .as_deref()
-            .map(|s| format!("`#!{}`", s.trim_end_matches('\r')))
+            .map(|s| format!("`{}`", s.trim_end_matches('\r')))
             .unwrap_or_else(|| "without #!".into()),
         if facts.crlf {
             format!(", CR LF line ends ({} lines)", facts.crlf_lines)

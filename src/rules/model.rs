@@ -358,6 +358,12 @@ pub struct StatePredicate {
 }
 
 impl StatePredicate {
+    /// Whether the predicate tests something as telling as a log line: the engine's error text
+    /// (`.State.Error`) or the kernel's OOM verdict.
+    pub fn is_decisive(&self) -> bool {
+        self.error.is_some() || self.oom_killed == Some(true)
+    }
+
     /// Whether every condition holds for `s`.
     pub fn holds(&self, s: &StateFacts) -> bool {
         let status_ok = self.status.as_ref().is_none_or(|list| {
