@@ -116,10 +116,13 @@ fn assert_doctor(lab: &Lab) {
             .iter()
             .filter_map(|e| match (e.source, e.field.as_deref()) {
                 (Source::Logs | Source::Health, _) => Some(e.pattern.clone()),
-                (Source::State, Some(field @ ("error" | "oom_killed"))) => Some(format!(
-                    "^state:{field}={}",
-                    e.pattern.trim_start_matches('^').trim_end_matches('$')
-                )),
+                (Source::State, Some(field @ ("error" | "oom_killed"))) => {
+                    let pattern = e.pattern.trim_end_matches('$');
+                    Some(match pattern.strip_prefix('^') {
+                        Some(anchored) => format!("^state:{field}={anchored}"),
+                        None => format!("^state:{field}=.*{pattern}"),
+                    })
+                }
                 _ => None,
             })
             .map(|p| Regex::new(&p).expect("scenario pattern"))

@@ -90,7 +90,10 @@ impl Table {
             Some(Confirmation::Confirmed { by }) => {
                 writeln!(out, "{pad}  confirmed by {}", by.join(", "))?;
             }
-            Some(Confirmation::Unconfirmed { reason }) if f.severity > Severity::Info => {
+            // An effect is explained by its cause; only causes owe a confirmation.
+            Some(Confirmation::Unconfirmed { reason })
+                if f.severity > Severity::Info && f.caused_by.is_none() =>
+            {
                 writeln!(
                     out,
                     "{pad}  {}: {reason}",
