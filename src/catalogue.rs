@@ -116,8 +116,9 @@ pub const CATALOGUE: &[CatalogueEntry] = &[
         "safe (backup compose file)",
         &[Health, Cli],
     ),
-    // Only compose's own stderr shows it: no rule file (a stack snapshot never sees the CLI).
-    entry("env-var-unset", 'C', "unsafe", &[Cli]),
+    // Compose's warning is CLI-only, but its consequences are in the logs: the PostgreSQL image
+    // refusing to initialise without a password, libpq's `fe_sendauth: no password supplied`.
+    entry("env-var-unset", 'C', "unsafe", &[Cli, Log]),
     // D. Ordering, networking, PostgreSQL
     entry(
         "depends-on-not-healthy",

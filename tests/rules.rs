@@ -297,6 +297,12 @@ const LINES: &[LineCase] = &[
     ("port-in-use-in-container", Log, "OSError: [Errno 98] Address already in use", YES),
     ("port-in-use-in-container", Log, "[2024-05-01 10:00:00 +0000] [7] [ERROR] Retrying in 1 second.", NONE),
     // --- B. Flower / GDBM ---
+    ("env-var-unset", Log, "Error: Database is uninitialized and superuser password is not specified.", YES),
+    ("env-var-unset", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: fe_sendauth: no password supplied", YES),
+    ("env-var-unset", Log, "WARNING: The POSTGRES_PASSWORD variable is not set. Defaulting to a blank string.", Some(&[("var", "POSTGRES_PASSWORD")])),
+    ("env-var-unset", Log, "FATAL:  password authentication failed for user \"analylit\"", NONE),
+    // rq's CLI prints the redis-py error's message alone.
+    ("redis-noauth", Log, "Authentication required.", YES),
     ("flower-db-needs-recovery", Log, "_gdbm.error: Database needs recovery", YES),
     ("flower-db-needs-recovery", Log, "dbm.gnu.error: [Errno 0] Database needs recovery", YES),
     ("flower-db-needs-recovery", Log, "  File \"/usr/local/lib/python3.11/site-packages/flower/events.py\", line 139, in __init__", YES),

@@ -19,6 +19,7 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = embed![
     "engine-used-before-init",
     "entrypoint-crlf",
     "entrypoint-not-executable",
+    "env-var-unset",
     "exec-format-error",
     "flower-db-bad-header",
     "flower-db-empty",

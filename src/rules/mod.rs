@@ -242,8 +242,7 @@ mod tests {
                     entry.id
                 );
             } else {
-                // env-var-unset shows only in compose's CLI output; unclassified-failure is the
-                // engine's fallback, not a rule.
+                // unclassified-failure is the engine's fallback, not a rule.
                 assert!(!has_rule, "{} cannot be seen by a rule", entry.id);
             }
         }
