@@ -3,6 +3,7 @@ use crate::engine::{self, Diagnosis};
 use crate::error::DoctorError;
 use crate::report::{self, Report};
 use crate::rules::{self, RuleSet};
+use crate::stack::snapshot::StackSnapshot;
 use crate::stack::{collect, connect, project};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -32,6 +33,18 @@ pub enum Command {
     /// Inspect the running compose project and report root causes with their evidence.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes),
+    /// applied, verified, and rolled back when it did not work.
+    Fix(CheckArgs),
+    /// List the backups fixes made for this project.
+    Backups(CheckArgs),
+    /// Put a backup's originals back.
+    Restore {
+        /// A backup id from `analylit-doctor backups`.
+        id: String,
+        #[command(flatten)]
+        args: CheckArgs,
+    },
     /// The rules the doctor knows.
     Rules {
         #[command(subcommand)]
@@ -84,6 +97,25 @@ pub struct CheckArgs {
     /// Log lines read per container (the most recent ones).
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub tail: usize,
+    #[command(flatten)]
+    pub fix: FixFlags,
+}
+
+/// How far fixes may go.
+#[derive(Args, Debug, Default)]
+pub struct FixFlags {
+    /// After the report, apply the safe fixes (with `check`; `fix` implies it).
+    #[arg(long)]
+    pub fix: bool,
+    /// Also apply unsafe fixes (they change data or configuration).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Apply without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print every plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +138,12 @@ pub fn run() -> i32 {
 fn execute(cli: Cli) -> Result<i32, DoctorError> {
     match cli.command {
         Command::Check(args) => check(args),
+        Command::Fix(mut args) => {
+            args.fix.fix = true;
+            fix(args)
+        }
+        Command::Backups(args) => backups(&args),
+        Command::Restore { id, args } => restore(args, &id),
         Command::Rules {
             command: RulesCommand::List { format, rules },
         } => {
@@ -160,61 +198,373 @@ fn runtime() -> Result<tokio::runtime::Runtime, DoctorError> {
         })
 }
 
+/// What one live diagnosis needs, kept so a fix can diagnose again to verify itself.
+struct Live {
+    rt: tokio::runtime::Runtime,
+    docker: bollard::Docker,
+    set: RuleSet,
+    choice: project::ProjectChoice,
+    tail: usize,
+}
+
+impl Live {
+    fn connect(args: &CheckArgs, progress: &Progress) -> Result<Live, DoctorError> {
+        progress.phase("loading rules");
+        let set = rules::load_with_overrides(args.rules.as_deref())?;
+        let inputs =
+            project::ProjectInputs::from_process(args.project_name.clone(), args.files.clone());
+        let choice = project::choose(&inputs).ok_or(DoctorError::NoProject)?;
+        let endpoint = connect::resolve_endpoint(&connect::EndpointEnv::from_process())?;
+        let rt = runtime()?;
+        progress.phase("connecting to the Docker engine");
+        let docker = rt.block_on(connect::connect(
+            &endpoint,
+            Duration::from_secs(args.connect_timeout),
+        ))?;
+        Ok(Live {
+            rt,
+            docker,
+            set,
+            choice,
+            tail: args.tail,
+        })
+    }
+
+    /// Collect, match, probe, chain.
+    fn diagnose(&self, progress: &Progress) -> Result<(StackSnapshot, Diagnosis), DoctorError> {
+        let choice = &self.choice;
+        progress.phase(&format!("collecting project {}", choice.name));
+        let snapshot = self.rt.block_on(async {
+            let limits = collect::LogLimits {
+                lines: self.tail,
+                ..Default::default()
+            };
+            let snapshot = collect::collect(
+                &self.docker,
+                &choice.name,
+                choice
+                    .compose_file
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+                limits,
+            )
+            .await?;
+            if snapshot.containers.is_empty() {
+                let known = collect::known_projects(&self.docker).await;
+                return Err(DoctorError::NoContainers {
+                    project: choice.name.clone(),
+                    how: choice.how.clone(),
+                    known: if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    },
+                });
+            }
+            Ok(snapshot)
+        })?;
+        progress.phase("matching rules");
+        let diagnosis = engine::diagnose(&snapshot, &self.set);
+        progress.phase("running probes");
+        let mut diagnosis = self.rt.block_on(engine::confirm::confirm(
+            diagnosis,
+            &snapshot,
+            &self.set,
+            Some(&self.docker),
+        ));
+        engine::chain::chain(&mut diagnosis.findings, &snapshot, &self.set);
+        Ok((snapshot, diagnosis))
+    }
+}
+
 fn check(args: CheckArgs) -> Result<i32, DoctorError> {
     let progress = Progress::new(args.quiet || args.format != Format::Table);
-    progress.phase("loading rules");
-    let set = rules::load_with_overrides(args.rules.as_deref())?;
+    let live = Live::connect(&args, &progress)?;
+    let (snapshot, diagnosis) = live.diagnose(&progress)?;
+    progress.done();
+    print_diagnosis(&diagnosis, args.format)?;
+    if args.fix.fix {
+        return fix_session(&live, &args.fix, snapshot, diagnosis);
+    }
+    Ok(if diagnosis.has_problems() { 1 } else { 0 })
+}
+
+fn fix(args: CheckArgs) -> Result<i32, DoctorError> {
+    let progress = Progress::new(args.quiet);
+    let live = Live::connect(&args, &progress)?;
+    let (snapshot, diagnosis) = live.diagnose(&progress)?;
+    progress.done();
+    fix_session(&live, &args.fix, snapshot, diagnosis)
+}
+
+/// Where backups of this project live: beside its compose file, else in the current directory.
+fn backup_root(compose_file: Option<&std::path::Path>) -> PathBuf {
+    compose_file
+        .and_then(|f| f.parent())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(crate::fix::backup::BACKUP_DIR)
+}
+
+/// Show every plan, then apply the ones allowed (flags, prompt), verify each, roll back what did
+/// not work. Exit 0 only when every problem was fixed and verified.
+fn fix_session(
+    live: &Live,
+    flags: &FixFlags,
+    snapshot: StackSnapshot,
+    diagnosis: Diagnosis,
+) -> Result<i32, DoctorError> {
+    use crate::fix::{apply::Applier, backup::State, plan};
+    use crate::rules::Safety;
+    let plans = plan::plans(&diagnosis, &live.set);
+    let mut out = std::io::stdout().lock();
+    let w = |out: &mut std::io::StdoutLock<'_>, line: String| {
+        let _ = writeln!(out, "{line}");
+    };
+    if plans.is_empty() {
+        w(&mut out, "No fix to apply.".into());
+        return Ok(if diagnosis.has_problems() { 1 } else { 0 });
+    }
+    let compose_file = snapshot.compose_file.as_ref().map(PathBuf::from);
+    let root = backup_root(compose_file.as_deref());
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let (mut applied, mut held, mut manual, mut failed, mut skipped) = (0, 0, 0, 0, 0);
+    let mut current = snapshot;
+    for plan in &plans {
+        w(&mut out, String::new());
+        w(
+            &mut out,
+            format!(
+                "Fix for {} on {} ({}): {}",
+                plan.finding,
+                plan.service,
+                plan.safety.as_str(),
+                plan.title
+            ),
+        );
+        for (i, s) in plan.words.iter().enumerate() {
+            w(&mut out, format!("  {}. {s}", i + 1));
+        }
+        if let Some(why) = &plan.blocked {
+            w(&mut out, format!("  not applied: {why}"));
+            manual += 1;
+            continue;
+        }
+        w(&mut out, "  the doctor will:".into());
+        for s in &plan.steps {
+            w(&mut out, format!("    - {}", s.describe));
+        }
+        let changed: Vec<&str> = plan
+            .steps
+            .iter()
+            .filter(|s| s.changes_data)
+            .filter_map(|s| s.path.as_deref())
+            .collect();
+        if !changed.is_empty() {
+            w(
+                &mut out,
+                format!(
+                    "  backed up first into {}/<id>/: {}",
+                    root.display(),
+                    changed.join(", ")
+                ),
+            );
+        }
+        if plan.safety == Safety::Unsafe && !flags.unsafe_fixes {
+            w(&mut out, "  held back: an unsafe fix (use --unsafe-fixes)".into());
+            held += 1;
+            continue;
+        }
+        if flags.dry_run {
+            w(&mut out, "  dry run: nothing changed".into());
+            skipped += 1;
+            continue;
+        }
+        if !flags.yes {
+            if !interactive {
+                w(
+                    &mut out,
+                    "  not applied: no terminal to ask on, and no --yes".into(),
+                );
+                skipped += 1;
+                continue;
+            }
+            let _ = out.flush();
+            if !ask(&format!(
+                "Apply fix for {} on {}? [y/N] ",
+                plan.finding, plan.service
+            )) {
+                w(&mut out, "  not applied: declined".into());
+                skipped += 1;
+                continue;
+            }
+        }
+        let applier = Applier {
+            docker: &live.docker,
+            snapshot: &current,
+            compose_file: compose_file.clone(),
+            backup_root: root.clone(),
+        };
+        let created = collect::now_rfc3339();
+        let id = format!("{}-{}", created.replace(['-', ':'], ""), plan.finding);
+        let result = live.rt.block_on(applier.apply(plan, id, &created, &mut |step| {
+            eprintln!("  → {step}");
+        }));
+        let mut backup = match result {
+            Ok(b) => b,
+            Err(e) => {
+                w(&mut out, format!("  failed: {e}"));
+                failed += 1;
+                continue;
+            }
+        };
+        w(
+            &mut out,
+            format!("  applied; backup {}", backup.dir.display()),
+        );
+        // Verify: the service comes back, and the rule no longer fires there.
+        let healthy = live.rt.block_on(applier.wait_healthy(&plan.service));
+        let (after_snapshot, after) = live.diagnose(&Progress(None))?;
+        let still = after.findings.iter().any(|f| {
+            f.id == plan.finding
+                && f.service == plan.service
+                && f.severity > crate::rules::Severity::Info
+        });
+        match (&healthy, still) {
+            (Ok(how), false) => {
+                w(&mut out, format!("  fixed: {how}; {} no longer fires", plan.finding));
+                let _ = backup.finish(State::Verified);
+                applied += 1;
+            }
+            _ => {
+                let why = match &healthy {
+                    Err(e) => e.clone(),
+                    Ok(_) => format!("{} still fires", plan.finding),
+                };
+                w(&mut out, format!("  not fixed: {why}; rolling back"));
+                let rollback = Applier {
+                    docker: &live.docker,
+                    snapshot: &after_snapshot,
+                    compose_file: compose_file.clone(),
+                    backup_root: root.clone(),
+                };
+                match live.rt.block_on(rollback.restore(&backup)) {
+                    Ok(()) => {
+                        w(&mut out, "  rolled back: the originals are in place again".into());
+                        let _ = backup.finish(State::RolledBack);
+                    }
+                    Err(e) => {
+                        w(
+                            &mut out,
+                            format!(
+                                "  rollback failed ({e}): the originals are in {}",
+                                backup.dir.display()
+                            ),
+                        );
+                        let _ = backup.finish(State::Failed);
+                    }
+                }
+                failed += 1;
+            }
+        }
+        current = after_snapshot;
+    }
+    w(&mut out, String::new());
+    let mut summary = format!("{applied} fixed");
+    if failed > 0 {
+        summary.push_str(&format!(", {failed} failed"));
+    }
+    if held > 0 {
+        summary.push_str(&format!(
+            ", {held} held back (unsafe: add --unsafe-fixes to apply)"
+        ));
+    }
+    if manual > 0 {
+        summary.push_str(&format!(", {manual} for a person to apply"));
+    }
+    if skipped > 0 {
+        summary.push_str(&format!(", {skipped} not applied"));
+    }
+    w(&mut out, summary);
+    let all_fixed = failed == 0 && held == 0 && manual == 0 && skipped == 0;
+    Ok(if all_fixed { 0 } else { 1 })
+}
+
+/// Ask on stderr, read one line from stdin; anything but y/yes is no.
+fn ask(question: &str) -> bool {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+fn backups(args: &CheckArgs) -> Result<i32, DoctorError> {
     let inputs =
         project::ProjectInputs::from_process(args.project_name.clone(), args.files.clone());
     let choice = project::choose(&inputs).ok_or(DoctorError::NoProject)?;
-    let endpoint = connect::resolve_endpoint(&connect::EndpointEnv::from_process())?;
+    let root = backup_root(choice.compose_file.as_deref());
+    let list = crate::fix::backup::list(&root);
+    if list.is_empty() {
+        println!("No backups in {}.", root.display());
+        return Ok(0);
+    }
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_header(["id", "finding", "service", "state", "saved", "steps done"]);
+    for b in &list {
+        let m = &b.manifest;
+        t.add_row([
+            m.id.clone(),
+            m.finding.clone(),
+            m.service.clone(),
+            serde_json::to_value(m.state)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            m.entries.len().to_string(),
+            m.done.len().to_string(),
+        ]);
+    }
+    println!("{t}");
+    println!("(in {})", root.display());
+    Ok(0)
+}
 
-    let rt = runtime()?;
-    let (snapshot, docker) = rt.block_on(async {
-        progress.phase("connecting to the Docker engine");
-        let docker = connect::connect(&endpoint, Duration::from_secs(args.connect_timeout)).await?;
-        progress.phase(&format!("collecting project {}", choice.name));
-        let limits = collect::LogLimits {
-            lines: args.tail,
-            ..Default::default()
-        };
-        let snapshot = collect::collect(
-            &docker,
-            &choice.name,
-            choice
-                .compose_file
-                .as_ref()
-                .map(|p| p.display().to_string()),
-            limits,
-        )
-        .await?;
-        if snapshot.containers.is_empty() {
-            let known = collect::known_projects(&docker).await;
-            return Err(DoctorError::NoContainers {
-                project: choice.name.clone(),
-                how: choice.how.clone(),
-                known: if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                },
-            });
-        }
-        Ok((snapshot, docker))
+fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
+    use crate::fix::{apply::Applier, backup};
+    let progress = Progress::new(args.quiet);
+    let live = Live::connect(&args, &progress)?;
+    let root = backup_root(live.choice.compose_file.as_deref());
+    let mut b = backup::Backup::open(&root.join(id)).map_err(|e| DoctorError::Io {
+        what: format!("opening backup {id}"),
+        reason: e.to_string(),
     })?;
-    progress.phase("matching rules");
-    let diagnosis = engine::diagnose(&snapshot, &set);
-    progress.phase("running probes");
-    let mut diagnosis = rt.block_on(engine::confirm::confirm(
-        diagnosis,
-        &snapshot,
-        &set,
-        Some(&docker),
-    ));
-    engine::chain::chain(&mut diagnosis.findings, &snapshot, &set);
+    let (snapshot, _) = live.diagnose(&progress)?;
     progress.done();
-    print_diagnosis(&diagnosis, args.format)?;
-    Ok(if diagnosis.has_problems() { 1 } else { 0 })
+    let applier = Applier {
+        docker: &live.docker,
+        snapshot: &snapshot,
+        compose_file: live.choice.compose_file.clone(),
+        backup_root: root,
+    };
+    live.rt
+        .block_on(applier.restore(&b))
+        .map_err(|e| DoctorError::Io {
+            what: format!("restoring backup {id}"),
+            reason: e.to_string(),
+        })?;
+    let _ = b.finish(backup::State::Restored);
+    println!(
+        "Restored {} item(s) of {} for {} on {}.",
+        b.manifest.entries.len(),
+        id,
+        b.manifest.finding,
+        b.manifest.service
+    );
+    Ok(0)
 }
 
 fn print_diagnosis(diagnosis: &Diagnosis, format: Format) -> Result<(), DoctorError> {

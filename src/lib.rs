@@ -7,6 +7,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod engine;
+pub mod fix;
 pub mod error;
 pub mod probes;
 pub mod redact;

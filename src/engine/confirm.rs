@@ -198,6 +198,7 @@ fn redacted(r: &ProbeResult, redactor: &Redactor) -> ProbeResult {
         },
         summary: redactor.text(&r.summary),
         facts: r.facts.iter().map(|f| redactor.text(f)).collect(),
+        data: r.data.clone(),
     }
 }
 
@@ -350,6 +351,7 @@ mod tests {
                     summary: format!("{id} is {}", outcome.as_str()),
                     outcome,
                     facts: vec![],
+                    data: Default::default(),
                 })
                 .collect(),
             ruled_out: vec![],

@@ -68,7 +68,10 @@ fn started_only(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResul
         match service.depends_on.iter().find(|d| &d.service == target) {
             None => {
                 facts.push(format!("{name} has no depends_on on {target}"));
-                weak.get_or_insert(format!("{name} does not depend_on {target} at all"));
+                weak.get_or_insert((
+                    format!("{name} does not depend_on {target} at all"),
+                    target.clone(),
+                ));
             }
             Some(d) => {
                 let at = format!("{}:{}", file_name(m), d.pos.line);
@@ -88,13 +91,16 @@ fn started_only(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResul
                         ));
                     }
                     _ => {
-                        weak.get_or_insert(format!(
-                            "{at}: {name} waits only for {target} to start{}",
-                            if has_check {
-                                ""
-                            } else {
-                                ", and it has no health check"
-                            }
+                        weak.get_or_insert((
+                            format!(
+                                "{at}: {name} waits only for {target} to start{}",
+                                if has_check {
+                                    ""
+                                } else {
+                                    ", and it has no health check"
+                                }
+                            ),
+                            target.clone(),
                         ));
                     }
                 }
@@ -102,7 +108,9 @@ fn started_only(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResul
         }
     }
     match (weak, strong) {
-        (Some(w), _) => ProbeResult::new(spec, Outcome::Confirmed, w, &facts),
+        (Some((w, dep)), _) => {
+            ProbeResult::new(spec, Outcome::Confirmed, w, &facts).with("dependency", dep)
+        }
         (None, Some(s)) => ProbeResult::new(spec, Outcome::RuledOut, s, &facts),
         (None, None) => {
             ProbeResult::unknown(spec, format!("{name} has no dependency to check"), &facts)

@@ -110,12 +110,20 @@ async fn tool_missing(spec: &ProbeSpec, ctx: &Ctx<'_>) -> ProbeResult {
         path.unwrap_or("(image default)")
     )];
     match archive::which(docker, &c.id, &program, path, ctx.opts.timeout).await {
-        Ok(None) => ProbeResult::new(
-            spec,
-            Outcome::Confirmed,
-            format!("`{program}` is in no PATH directory of {}'s image", c.name),
-            &facts,
-        ),
+        Ok(None) => {
+            let mut r = ProbeResult::new(
+                spec,
+                Outcome::Confirmed,
+                format!("`{program}` is in no PATH directory of {}'s image", c.name),
+                &facts,
+            )
+            .with("program", program.clone());
+            let env = ctx.env();
+            if let Ok(url) = super::http::health_url(&hc.test, &env) {
+                r = r.with("url", url.url);
+            }
+            r
+        }
         Ok(Some(found)) => ProbeResult::new(
             spec,
             Outcome::RuledOut,
@@ -209,6 +217,7 @@ fn start_period(spec: &ProbeSpec, c: &ContainerSnapshot) -> ProbeResult {
             ),
             &facts,
         )
+        .with("boot_secs", format!("{}", boot.ceil() as u64))
     } else {
         ProbeResult::new(
             spec,

@@ -389,6 +389,7 @@ pub async fn probe(
             format!("{path}: {}", if holds { yes } else { no }),
             &described,
         )
+        .with("path", path.clone())
     })
 }
 

@@ -159,7 +159,18 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
         let ProbeSpec::File { expect } = spec else {
             unreachable!("file specs only")
         };
-        let r = |o: Outcome, s: String| ProbeResult::new(spec, o, s, &facts);
+        let r = |o: Outcome, s: String| {
+            let mut r = ProbeResult::new(spec, o, s, &facts)
+                .with("path", path.clone())
+                .with("checked", checked.clone());
+            if let Ok((uid, gid)) = &ids {
+                r = r.with("uid", uid.to_string());
+                if let Some(g) = gid {
+                    r = r.with("gid", g.to_string());
+                }
+            }
+            r
+        };
         match expect {
             FileExpectation::ReadOnlyMount => match mount {
                 Some(m) if !m.rw => r(

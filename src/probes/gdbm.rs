@@ -563,6 +563,7 @@ pub async fn probe(
             summary,
             &facts,
         )
+        .with("path", path.clone())
     })
 }
 

@@ -28,6 +28,7 @@ use crate::rules::ProbeSpec;
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
 use bollard::Docker;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// What a probe concluded about a finding.
@@ -67,6 +68,10 @@ pub struct ProbeResult {
     pub summary: String,
     /// What the probe saw, in order (`GET /api/settings/profiles → 404 (Flask's 404 page)`).
     pub facts: Vec<String>,
+    /// Named values a fix can use (`path` = `/data/flower.db`, `uid` = `1000`): what the probe
+    /// located, never a secret.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, String>,
 }
 
 fn outcome_str<S: serde::Serializer>(o: &Outcome, ser: S) -> Result<S::Ok, S::Error> {
@@ -86,7 +91,14 @@ impl ProbeResult {
             outcome,
             summary,
             facts: facts.to_vec(),
+            data: BTreeMap::new(),
         }
+    }
+
+    /// The same result with `name` = `value` in its [`data`](ProbeResult::data).
+    pub(crate) fn with(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.data.insert(name.to_owned(), value.into());
+        self
     }
 
     /// An unknown outcome whose summary is its reason.

@@ -96,7 +96,7 @@ mod probe_spec;
 
 pub use diagnostic::{Code, Problem, RulesError};
 pub use model::{
-    ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
+    ContainerStatus, Fix, FixAction, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
     Side, StateFacts, StatePredicate, Symptom, Template,
 };
 pub use probe_spec::{

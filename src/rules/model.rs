@@ -415,11 +415,82 @@ pub struct StateFacts {
 pub struct Fix {
     pub title: Template,
     pub safety: Safety,
+    /// What to do, in words: shown for every fix, and all there is for a manual one.
     pub steps: Vec<FixStep>,
+    /// What `analylit-doctor fix` carries out (`[[fix.step]]` tables), in order; empty when the
+    /// fix is for a person only.
+    pub actions: Vec<FixAction>,
 }
 
-/// One step of a fix. Today only prose; typed steps (`[[fix.step]]` tables: edit a file, run a
-/// command in a container…) will be new variants.
+/// One typed step of a fix that the doctor can carry out (`[[fix.step]]`, `action = "…"`). Paths
+/// are templates filled from the finding's captures and its probes' data (`{path}`: the file a
+/// probe located). The service is always the finding's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FixAction {
+    /// `stop`: stop the service's containers and wait until they have stopped.
+    Stop,
+    /// `start`: start them and wait until they run.
+    Start,
+    /// `backup`: copy a file out of the service's container (or its volume) into the backup
+    /// folder before anything changes it.
+    Backup { path: Template },
+    /// `move-aside`: rename a file inside its volume (`x` → `x.broken-<backup id>`), with a
+    /// helper container from the service's image and its mounts; the service recreates it.
+    MoveAside { path: Template },
+    /// `chown`: give a path (and, for a directory, its contents) to the service's user.
+    Chown { path: Template },
+    /// `lf-line-ends`: rewrite the script's source in the build context with LF line ends.
+    LfLineEnds { path: Template },
+    /// `depends-on-healthy`: in the compose file, wait for the dependency to be healthy.
+    DependsOnHealthy,
+    /// `raise-start-period`: in the compose file, give the health check a start_period above the
+    /// measured boot time.
+    RaiseStartPeriod,
+    /// `python-healthcheck`: in the compose file, request the health URL with python3 instead
+    /// of a program the image lacks.
+    PythonHealthcheck,
+    /// `recreate`: `compose up -d [--build] <service>` so a changed file takes effect.
+    Recreate { build: bool },
+}
+
+impl FixAction {
+    /// Every action, as written in `action = "…"`.
+    pub const NAMES: &[&str] = &[
+        "stop",
+        "start",
+        "backup",
+        "move-aside",
+        "chown",
+        "lf-line-ends",
+        "depends-on-healthy",
+        "raise-start-period",
+        "python-healthcheck",
+        "recreate",
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            FixAction::Stop => "stop",
+            FixAction::Start => "start",
+            FixAction::Backup { .. } => "backup",
+            FixAction::MoveAside { .. } => "move-aside",
+            FixAction::Chown { .. } => "chown",
+            FixAction::LfLineEnds { .. } => "lf-line-ends",
+            FixAction::DependsOnHealthy => "depends-on-healthy",
+            FixAction::RaiseStartPeriod => "raise-start-period",
+            FixAction::PythonHealthcheck => "python-healthcheck",
+            FixAction::Recreate { .. } => "recreate",
+        }
+    }
+
+    /// Whether the action takes a `path`.
+    pub fn takes_path(name: &str) -> bool {
+        matches!(name, "backup" | "move-aside" | "chown" | "lf-line-ends")
+    }
+}
+
+/// One step of a fix in words (`steps = ["…"]`); what the doctor itself does is a
+/// [`FixAction`].
 #[derive(Debug, Clone)]
 pub enum FixStep {
     /// A step for a person to carry out, with `{placeholders}` like the summary.

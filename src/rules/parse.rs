@@ -3,7 +3,7 @@
 //! first (serde's `deny_unknown_fields` would stop at the first unknown key).
 use super::diagnostic::{Code, Problem, Source};
 use super::model::{
-    ContainerStatus, Fix, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
+    ContainerStatus, Fix, FixAction, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
     Side, StatePredicate, Symptom, Template,
 };
 use super::probe_spec::ProbeSpec;
@@ -59,7 +59,8 @@ const STATE_KEYS: &[&str] = &[
     "restarts_at_least",
     "error",
 ];
-const FIX_KEYS: &[&str] = &["title", "safety", "steps"];
+const FIX_KEYS: &[&str] = &["title", "safety", "steps", "step"];
+const FIX_STEP_KEYS: &[&str] = &["action", "path", "build"];
 /// The keys of a `[[probe]]` table of each kind (`kind` included).
 fn probe_keys(kind: &str) -> Option<&'static [&'static str]> {
     ProbeSpec::expectations(kind).map(|_| ANY_PROBE_KEYS)
@@ -71,9 +72,6 @@ const ANY_PROBE_KEYS: &[&str] = &["kind", "expect"];
 fn reserved(table: &str, key: &str) -> Option<&'static str> {
     match (table, key) {
         ("rule", "test") => Some("`[[test]]` tables are reserved for a later version"),
-        ("fix", "step") => Some(
-            "typed `[[fix.step]]` tables are reserved for a later version: use `steps = [\"…\"]`",
-        ),
         _ => None,
     }
 }
@@ -563,20 +561,76 @@ impl Cx<'_> {
                 None
             }
         };
-        let fix = match (&title, safety, &steps) {
-            (Some(title), Some(safety), Some(steps)) => Some(Fix {
+        let actions = match lookup(table, "step") {
+            Some((_, v)) => self.fix_actions(v),
+            None => Some(Vec::new()),
+        };
+        let fix = match (&title, safety, &steps, actions) {
+            (Some(title), Some(safety), Some(steps), Some(actions)) => Some(Fix {
                 title: Template::new(title.value.clone()),
                 safety,
                 steps: steps
                     .iter()
                     .map(|s| FixStep::Text(Template::new(s.value.clone())))
                     .collect(),
+                actions,
             }),
             _ => None,
         };
         templates.extend(title.map(|t| (t, "fix title")));
         templates.extend(steps.into_iter().flatten().map(|s| (s, "fix step")));
         fix
+    }
+
+    /// The `[[fix.step]]` tables: each names a known action and the keys that action takes.
+    fn fix_actions(&mut self, value: &Value<'_>) -> Option<Vec<FixAction>> {
+        let Some(items) = value.get_ref().as_array() else {
+            self.wrong_type(value, "an array of tables (`[[fix.step]]`)");
+            return None;
+        };
+        let all: Vec<Option<FixAction>> = items.iter().map(|i| self.fix_action(i)).collect();
+        all.into_iter().collect()
+    }
+
+    fn fix_action(&mut self, item: &Value<'_>) -> Option<FixAction> {
+        let Some(table) = item.get_ref().as_table() else {
+            self.wrong_type(item, "a table");
+            return None;
+        };
+        self.unknown_keys(table, FIX_STEP_KEYS, "fix.step");
+        let before = self.problems.len();
+        let action = self.required_str(table, "action", &item.span(), "this step")?;
+        let name = self.one_of(&action, "action", FixAction::NAMES, |n| n)?;
+        let path = match lookup(table, "path") {
+            Some((_, v)) => self.string(v, "path"),
+            None => None,
+        };
+        if FixAction::takes_path(name) && path.is_none() {
+            let p = Problem::new(Code::MissingKey, "missing key `path`", &self.source)
+                .label(action.span.clone(), format!("`{name}` needs a `path`"))
+                .help("e.g. `path = \"{path}\"`: the file the rule's probe located");
+            self.problems.push(p);
+            return None;
+        }
+        let build = match lookup(table, "build") {
+            Some((_, v)) => self.bool(v, "build")?,
+            None => false,
+        };
+        let path = || Template::new(path.as_ref().map(|p| p.value.clone()).unwrap_or_default());
+        let action = match name {
+            "stop" => FixAction::Stop,
+            "start" => FixAction::Start,
+            "backup" => FixAction::Backup { path: path() },
+            "move-aside" => FixAction::MoveAside { path: path() },
+            "chown" => FixAction::Chown { path: path() },
+            "lf-line-ends" => FixAction::LfLineEnds { path: path() },
+            "depends-on-healthy" => FixAction::DependsOnHealthy,
+            "raise-start-period" => FixAction::RaiseStartPeriod,
+            "python-healthcheck" => FixAction::PythonHealthcheck,
+            "recreate" => FixAction::Recreate { build },
+            _ => unreachable!("one of FixAction::NAMES"),
+        };
+        (self.problems.len() == before).then_some(action)
     }
 
     fn placeholders(&mut self, text: &Str, captures: &BTreeSet<String>, what: &str) {

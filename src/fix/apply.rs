@@ -1,0 +1,560 @@
+//! Apply a plan: back up, change, verify, roll back — through the Engine API.
+//!
+//! Files in a service's container (and the volumes mounted in it) are read through the archive
+//! endpoint and written back with it; a rename or a chown runs in a one-off helper container from
+//! the service's image with the service's volumes (`--volumes-from`), no network, removed
+//! afterwards: it works while the service is stopped, where `exec` cannot. Every step that changes
+//! data is preceded by a backup ([`super::backup`]); the manifest records each step as it
+//! completes, so an interrupted run leaves the original either in place or in the backup.
+use super::backup::{Backup, BackupError, Entry, State, sha256};
+use super::plan::{Plan, Step};
+use crate::probes::archive;
+use crate::rules::FixAction;
+use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The largest file a backup copies out of a container.
+pub const MAX_BACKUP_BYTES: usize = 256 * 1024 * 1024;
+/// How long a service may take to stop, start, or become healthy again.
+pub const SERVICE_WAIT: Duration = Duration::from_secs(90);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Backup(#[from] BackupError),
+    #[error("{0}")]
+    Engine(String),
+    #[error("{0}")]
+    Step(String),
+}
+
+fn engine(what: &str) -> impl Fn(bollard::errors::Error) -> ApplyError + '_ {
+    move |e| ApplyError::Engine(format!("{what}: {}", crate::stack::connect::error_chain(&e)))
+}
+
+/// What applying needs to know about the live stack.
+pub struct Applier<'a> {
+    pub docker: &'a Docker,
+    pub snapshot: &'a StackSnapshot,
+    /// The compose file, for `recreate` and host-file edits.
+    pub compose_file: Option<PathBuf>,
+    /// `<compose dir>/.analylit-doctor/backups`.
+    pub backup_root: PathBuf,
+}
+
+impl Applier<'_> {
+    fn containers(&self, service: &str) -> Vec<&ContainerSnapshot> {
+        self.snapshot
+            .containers
+            .iter()
+            .filter(|c| c.service == service)
+            .collect()
+    }
+
+    fn first(&self, service: &str) -> Result<&ContainerSnapshot, ApplyError> {
+        self.containers(service)
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApplyError::Step(format!("no container of {service}")))
+    }
+
+    /// Run every step of `plan`, backing up first; the backup is returned in its final state
+    /// (`applying` until the caller verifies).
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        id: String,
+        created: &str,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Backup, ApplyError> {
+        let mut backup = Backup::create(
+            &self.backup_root,
+            id,
+            &plan.finding,
+            &plan.service,
+            &self.snapshot.project,
+            created,
+        )?;
+        // Back up everything the plan will change before the first change.
+        for step in &plan.steps {
+            if let Some(path) = &step.path
+                && step.changes_data
+            {
+                self.back_up(&mut backup, &plan.service, &step.action, path)
+                    .await?;
+            }
+        }
+        for step in &plan.steps {
+            progress(&step.describe);
+            self.run(&mut backup, plan, step).await?;
+            backup.step_done(&step.describe)?;
+        }
+        Ok(backup)
+    }
+
+    async fn back_up(
+        &self,
+        backup: &mut Backup,
+        service: &str,
+        action: &FixAction,
+        path: &str,
+    ) -> Result<(), ApplyError> {
+        let c = self.first(service)?;
+        let entry = archive::read(
+            self.docker,
+            &c.id,
+            path,
+            MAX_BACKUP_BYTES,
+            Duration::from_secs(60),
+        )
+        .await
+        .map_err(|e| ApplyError::Step(format!("backing up {path}: {e}")))?;
+        match (entry, action) {
+            (archive::Entry::File { .. } | archive::Entry::Dir { .. }, FixAction::Chown { .. })
+            | (archive::Entry::Dir { .. }, _) => {
+                let (uid, gid, mode) = match archive::read(
+                    self.docker,
+                    &c.id,
+                    path,
+                    0,
+                    Duration::from_secs(10),
+                )
+                .await
+                {
+                    Ok(archive::Entry::File { uid, gid, mode, .. })
+                    | Ok(archive::Entry::Dir { uid, gid, mode, .. }) => (uid, gid, mode),
+                    _ => return Err(ApplyError::Step(format!("{path}: cannot read its owner"))),
+                };
+                backup.record(Entry::Owner {
+                    service: service.into(),
+                    path: path.into(),
+                    uid,
+                    gid,
+                    mode,
+                })?;
+            }
+            (
+                archive::Entry::File {
+                    size,
+                    head,
+                    mode,
+                    uid,
+                    gid,
+                    ..
+                },
+                _,
+            ) => {
+                if head.len() as u64 != size {
+                    return Err(ApplyError::Step(format!(
+                        "{path} is {size} bytes, more than a backup copies ({MAX_BACKUP_BYTES}): \
+                         back it up by hand first"
+                    )));
+                }
+                let stored = backup.store(&head)?;
+                backup.record(Entry::ContainerFile {
+                    service: service.into(),
+                    path: path.into(),
+                    stored,
+                    sha256: sha256(&head),
+                    size,
+                    mode,
+                    uid,
+                    gid,
+                })?;
+            }
+            (other, _) => {
+                return Err(ApplyError::Step(format!(
+                    "{} is not a regular file: not backed up, not changed",
+                    other.path()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn run(&self, backup: &mut Backup, plan: &Plan, step: &Step) -> Result<(), ApplyError> {
+        let service = plan.service.as_str();
+        match &step.action {
+            FixAction::Stop => self.stop(service).await,
+            FixAction::Start => self.start(service).await,
+            FixAction::Backup { .. } => {
+                let path = step.path.as_deref().unwrap_or_default();
+                let saved = backup.manifest.entries.iter().any(|e| {
+                    matches!(e, Entry::ContainerFile { path: p, .. } if p == path)
+                });
+                if saved {
+                    return Ok(());
+                }
+                self.back_up(backup, service, &step.action, path).await
+            }
+            FixAction::MoveAside { .. } => {
+                let path = step.path.as_deref().unwrap_or_default();
+                let aside = format!("{path}.broken-{}", backup.manifest.id);
+                self.helper(service, &["mv", "--", path, &aside]).await
+            }
+            FixAction::Chown { .. } => {
+                let path = step.path.as_deref().unwrap_or_default();
+                let uid = plan.data.get("uid").cloned().unwrap_or_default();
+                let gid = plan.data.get("gid").cloned().unwrap_or_else(|| uid.clone());
+                self.helper(service, &["chown", &format!("{uid}:{gid}"), "--", path])
+                    .await
+            }
+            FixAction::Recreate { build } => self.recreate(service, *build).await,
+            other => Err(ApplyError::Step(format!(
+                "`{}` is not available in this build of the doctor",
+                other.name()
+            ))),
+        }
+    }
+
+    /// Stop every container of `service` and wait until none runs.
+    pub async fn stop(&self, service: &str) -> Result<(), ApplyError> {
+        for c in self.containers(service) {
+            let opts = StopContainerOptionsBuilder::default().t(10).build();
+            match self.docker.stop_container(&c.id, Some(opts)).await {
+                Ok(()) => {}
+                // 304: already stopped.
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 304, ..
+                }) => {}
+                Err(e) => return Err(engine("stopping a container")(e)),
+            }
+            self.wait_until(&c.id, |s| !s.running && !s.restarting, "stopped")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Start every container of `service` and wait until it runs.
+    pub async fn start(&self, service: &str) -> Result<(), ApplyError> {
+        for c in self.containers(service) {
+            match self.docker.start_container(&c.id, None).await {
+                Ok(()) => {}
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 304, ..
+                }) => {}
+                Err(e) => return Err(engine("starting a container")(e)),
+            }
+            self.wait_until(&c.id, |s| s.running, "running").await?;
+        }
+        Ok(())
+    }
+
+    async fn wait_until(
+        &self,
+        id: &str,
+        done: impl Fn(&Facts) -> bool,
+        what: &str,
+    ) -> Result<(), ApplyError> {
+        let deadline = Instant::now() + SERVICE_WAIT;
+        loop {
+            let facts = self.facts(id).await?;
+            if done(&facts) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ApplyError::Step(format!(
+                    "the container is not {what} after {}s",
+                    SERVICE_WAIT.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn facts(&self, id: &str) -> Result<Facts, ApplyError> {
+        let i = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(engine("inspecting a container"))?;
+        let s = i.state.unwrap_or_default();
+        Ok(Facts {
+            running: s.running.unwrap_or(false),
+            restarting: s.restarting.unwrap_or(false),
+            health: s
+                .health
+                .and_then(|h| h.status)
+                .map(|h| h.to_string())
+                .filter(|h| !h.is_empty() && h != "none"),
+            restarts: i.restart_count.unwrap_or(0),
+        })
+    }
+
+    /// Wait (bounded) until every container of `service` runs, is healthy when it has a health
+    /// check, and stays so with no new restart for a few seconds.
+    pub async fn wait_healthy(&self, service: &str) -> Result<String, String> {
+        let deadline = Instant::now() + SERVICE_WAIT;
+        let started = Instant::now();
+        let mut stable_since: Option<(Instant, i64)> = None;
+        loop {
+            let mut all_ok = true;
+            let mut restarts = 0;
+            let mut last = String::new();
+            for c in self.containers(service) {
+                match self.facts(&c.id).await {
+                    Ok(f) => {
+                        restarts += f.restarts;
+                        let ok = f.running
+                            && !f.restarting
+                            && f.health.as_deref().is_none_or(|h| h == "healthy");
+                        last = format!(
+                            "{} is {}{}",
+                            c.name,
+                            if f.running { "running" } else { "not running" },
+                            f.health.map(|h| format!(", {h}")).unwrap_or_default()
+                        );
+                        all_ok &= ok;
+                    }
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            stable_since = match (all_ok, stable_since) {
+                (true, Some((t, r))) if r == restarts => Some((t, r)),
+                (true, _) => Some((Instant::now(), restarts)),
+                (false, _) => None,
+            };
+            if let Some((t, _)) = stable_since
+                && t.elapsed() >= Duration::from_secs(5)
+            {
+                return Ok(format!(
+                    "{last} ({}s after the fix)",
+                    started.elapsed().as_secs()
+                ));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "not healthy within {}s: {last}",
+                    SERVICE_WAIT.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Run `cmd` as root in a one-off container from `service`'s image with its volumes, no
+    /// network; removed afterwards whatever happens.
+    async fn helper(&self, service: &str, cmd: &[&str]) -> Result<(), ApplyError> {
+        let c = self.first(service)?;
+        let name = format!(
+            "analylit-doctor-helper-{}-{}",
+            service,
+            std::process::id()
+        );
+        let body = ContainerCreateBody {
+            image: Some(c.image.clone()),
+            entrypoint: Some(cmd.iter().map(|s| s.to_string()).collect()),
+            cmd: Some(vec![]),
+            user: Some("0:0".into()),
+            labels: Some([("analylit-doctor.helper".to_owned(), "true".to_owned())].into()),
+            host_config: Some(HostConfig {
+                volumes_from: Some(vec![c.id.clone()]),
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let opts = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self
+            .docker
+            .create_container(Some(opts), body)
+            .await
+            .map_err(engine("creating a helper container"))?;
+        let run = async {
+            self.docker
+                .start_container(&created.id, None)
+                .await
+                .map_err(engine("starting the helper container"))?;
+            let mut wait = self.docker.wait_container(&created.id, None);
+            match wait.next().await {
+                Some(Ok(r)) if r.status_code == 0 => Ok(()),
+                Some(Ok(r)) => Err(ApplyError::Step(format!(
+                    "`{}` exited with {}",
+                    cmd.join(" "),
+                    r.status_code
+                ))),
+                // A non-zero exit arrives as an error from the wait endpoint in bollard.
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
+                    Err(ApplyError::Step(format!("`{}` exited with {code}", cmd.join(" "))))
+                }
+                Some(Err(e)) => Err(engine("waiting for the helper container")(e)),
+                None => Err(ApplyError::Step("the helper container vanished".into())),
+            }
+        };
+        let result = match tokio::time::timeout(Duration::from_secs(60), run).await {
+            Ok(r) => r,
+            Err(_) => Err(ApplyError::Step(format!(
+                "`{}` did not finish within 60s",
+                cmd.join(" ")
+            ))),
+        };
+        let rm = RemoveContainerOptionsBuilder::default().force(true).build();
+        let _ = self.docker.remove_container(&created.id, Some(rm)).await;
+        result
+    }
+
+    /// `compose up -d [--build] <service>` with the compose CLI (v1 or v2), bounded.
+    async fn recreate(&self, service: &str, build: bool) -> Result<(), ApplyError> {
+        let file = self
+            .compose_file
+            .as_ref()
+            .ok_or_else(|| ApplyError::Step("no compose file to recreate the service from".into()))?;
+        let (program, mut args) = compose_cli()
+            .ok_or_else(|| ApplyError::Step("neither docker-compose nor docker compose is installed".into()))?;
+        args.extend([
+            "-p".to_owned(),
+            self.snapshot.project.clone(),
+            "-f".to_owned(),
+            file.display().to_string(),
+            "up".to_owned(),
+            "-d".to_owned(),
+        ]);
+        if build {
+            args.push("--build".into());
+        }
+        args.push(service.to_owned());
+        let mut cmd = tokio::process::Command::new(&program);
+        cmd.args(&args)
+            .current_dir(file.parent().unwrap_or(Path::new(".")))
+            .kill_on_drop(true);
+        let out = tokio::time::timeout(Duration::from_secs(600), cmd.output())
+            .await
+            .map_err(|_| ApplyError::Step("compose up did not finish within 600s".into()))?
+            .map_err(|e| ApplyError::Step(format!("{program}: {e}")))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(ApplyError::Step(format!(
+                "compose up failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+            )))
+        }
+    }
+
+    /// Put every backed-up original back: files into the service's container (stopped first),
+    /// owners, host files. Used to roll back a fix that did not verify, and by `restore`.
+    pub async fn restore(&self, backup: &Backup) -> Result<(), ApplyError> {
+        let service = backup.manifest.service.clone();
+        self.stop(&service).await?;
+        for entry in &backup.manifest.entries {
+            match entry {
+                Entry::ContainerFile {
+                    path,
+                    stored,
+                    sha256,
+                    mode,
+                    uid,
+                    gid,
+                    ..
+                } => {
+                    let bytes = backup.read(stored, sha256)?;
+                    let c = self.first(&service)?;
+                    upload(self.docker, &c.id, path, &bytes, *mode, *uid, *gid).await?;
+                }
+                Entry::Owner {
+                    path,
+                    uid,
+                    gid,
+                    mode,
+                    ..
+                } => {
+                    self.helper(&service, &["chown", &format!("{uid}:{gid}"), "--", path])
+                        .await?;
+                    let mode = format!("{:o}", mode & 0o7777);
+                    self.helper(&service, &["chmod", &mode, "--", path]).await?;
+                }
+                Entry::HostFile {
+                    path,
+                    stored,
+                    sha256,
+                } => {
+                    let bytes = backup.read(stored, sha256)?;
+                    std::fs::write(path, bytes)
+                        .map_err(|e| ApplyError::Step(format!("writing {path}: {e}")))?;
+                }
+            }
+        }
+        self.start(&service).await
+    }
+}
+
+struct Facts {
+    running: bool,
+    restarting: bool,
+    health: Option<String>,
+    restarts: i64,
+}
+
+/// Write `bytes` at `path` in a container (running or not) through the archive endpoint,
+/// keeping the original's mode and owner.
+async fn upload(
+    docker: &Docker,
+    container: &str,
+    path: &str,
+    bytes: &[u8],
+    mode: u32,
+    uid: u64,
+    gid: u64,
+) -> Result<(), ApplyError> {
+    let (dir, name) = path
+        .rsplit_once('/')
+        .map(|(d, n)| (if d.is_empty() { "/" } else { d }, n))
+        .ok_or_else(|| ApplyError::Step(format!("{path} is not absolute")))?;
+    let mut header = tar::Header::new_gnu();
+    header.set_size(bytes.len() as u64);
+    header.set_mode(mode & 0o7777);
+    header.set_uid(uid);
+    header.set_gid(gid);
+    header.set_entry_type(tar::EntryType::Regular);
+    let mut builder = tar::Builder::new(Vec::new());
+    builder
+        .append_data(&mut header, name, bytes)
+        .map_err(|e| ApplyError::Step(format!("packing {path}: {e}")))?;
+    let tarball = builder
+        .into_inner()
+        .map_err(|e| ApplyError::Step(format!("packing {path}: {e}")))?;
+    let opts = UploadToContainerOptionsBuilder::default().path(dir).build();
+    docker
+        .upload_to_container(
+            container,
+            Some(opts),
+            bollard::body_full(bytes::Bytes::from(tarball)),
+        )
+        .await
+        .map_err(engine("writing a file back into the container"))
+}
+
+/// `docker-compose` (v1) when present, else `docker compose` (v2).
+pub fn compose_cli() -> Option<(String, Vec<String>)> {
+    let works = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if works("docker-compose", &["version"]) {
+        Some(("docker-compose".into(), vec![]))
+    } else if works("docker", &["compose", "version"]) {
+        Some(("docker".into(), vec!["compose".into()]))
+    } else {
+        None
+    }
+}
+
+/// Mark a backup after verification.
+pub fn settle(backup: &mut Backup, state: State) -> Result<(), BackupError> {
+    backup.finish(state)
+}

@@ -1,0 +1,10 @@
+//! Fixes: preview, confirm, back up, apply, verify, roll back.
+//!
+//! A doctor that fixes must never make things worse. [`plan`] turns a diagnosis into plans whose
+//! every step is spelled out; [`apply`] carries a plan out through the Engine API, with a
+//! [`backup`] of everything it changes taken first; the caller verifies (re-collects, re-runs
+//! the rule's probes, waits for the service) and rolls back from the backup when the fix did not
+//! work.
+pub mod apply;
+pub mod backup;
+pub mod plan;
