@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod fix;
 pub mod probes;
 pub mod redact;
 pub mod report;
