@@ -131,6 +131,8 @@ pub fn to_lf(path: &str, text: &str, strip_bom: bool) -> Edit {
 /// - long form without one: `condition: service_healthy` is inserted under it.
 ///
 /// Already `service_healthy`: no change. `service_completed_successfully` is refused.
+/// Whether `dependency` has a health check at all (in the file or its image) is for the
+/// caller to know: compose refuses `service_healthy` on a service without one.
 pub fn depends_on_healthy(
     path: &str,
     text: &str,
@@ -158,8 +160,9 @@ pub fn depends_on_healthy(
     }
     let doc = Doc::new(path, text);
     let block = doc.service_block(svc)?;
-    let don_pos = svc.key_pos.get("depends_on").copied().unwrap_or(dep.pos);
     let what = format!("{service}'s depends_on");
+    // The model records every key it read; a dependency implies its `depends_on`.
+    let don_pos = svc.key_pos.get("depends_on").copied().unwrap_or_default();
     let don = doc.key(don_pos, "depends_on")?;
     doc.inside(&don, &block.lines, &what)?;
     doc.not_shared(&don, &what)?;
@@ -208,7 +211,7 @@ pub fn depends_on_healthy(
 /// the block's other durations are): the value is replaced when the key is written in the
 /// block, else the key is inserted after the last of `interval`/`timeout`/`retries` (or at
 /// the end of the block) at the block's indentation. A flow-style `healthcheck: {…}` gets it
-/// before its `}`. Already that long: no change.
+/// before its `}`. Already that value: no change.
 pub fn set_start_period(
     path: &str,
     text: &str,
@@ -1060,10 +1063,7 @@ impl<'a> Doc<'a> {
             '#' => Value::Empty,
             '&' | '*' => Value::Node,
             '|' | '>' => Value::BlockScalar {
-                header_end: start
-                    + text[start..]
-                        .find([' ', '#'])
-                        .unwrap_or(text.len() - start),
+                header_end: start + text[start..].find([' ', '#']).unwrap_or(text.len() - start),
             },
             '"' | '\'' => match self.quoted_end(line, start, c) {
                 Some((end_line, end)) => Value::Scalar {
@@ -1594,6 +1594,21 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_flow_style_service_stays_on_its_line() {
+        let text = "services:\n  db: {image: pg, healthcheck: {test: [\"CMD\", \"true\"]}}\n  web: {image: app, depends_on: [db]}\n";
+        let m = model(text);
+        let edit = depends_on_healthy("f", text, &m, "web", "db").unwrap();
+        assert_eq!(
+            changed(&edit).1,
+            vec!["  web: {image: app, depends_on: {db: {condition: service_healthy}}}".to_string()]
+        );
+        assert_eq!(
+            condition_of(&model(&edit.new), "web", "db"),
+            Condition::Healthy
+        );
+    }
+
     // ---- set_start_period ----------------------------------------------------------------
 
     fn start_period(name: &str, service: &'static str, secs: u64) -> (Edit, ComposeModel) {
@@ -1691,6 +1706,15 @@ mod tests {
             changed(&second).1,
             vec![r#"    healthcheck: {test: "redis-cli ping", start_period: 40s}"#.to_string()]
         );
+    }
+
+    #[test]
+    fn a_file_without_final_newline_keeps_it_that_way() {
+        let text = "services:\n  web:\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      retries: 3";
+        let edit = set_start_period("f", text, &model(text), "web", 30).unwrap();
+        assert_eq!(edit.new, format!("{text}\n      start_period: 30s"));
+        let edit = python_healthcheck("f", text, &model(text), "web", URL).unwrap();
+        assert!(edit.new.ends_with("\n      retries: 3"), "{}", edit.new);
     }
 
     #[test]
