@@ -1350,6 +1350,59 @@ mod tests {
         m.service(service).unwrap().healthcheck.clone().unwrap()
     }
 
+    /// Every edit that applies to the lab's stacks and these fixtures succeeds, passes its
+    /// own check and is idempotent.
+    #[test]
+    fn every_applicable_edit_on_every_fixture_succeeds() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut files: Vec<_> = std::fs::read_dir(root.join("stacks"))
+            .unwrap()
+            .map(|e| e.unwrap().path().join("docker-compose.yml"))
+            .filter(|p| p.is_file())
+            .collect();
+        for name in [
+            "v38-four-spaces.yml",
+            "spec-block-list.yml",
+            "string-test.yml",
+        ] {
+            files.push(root.join("edits").join(name));
+        }
+        let mut edits = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let m = model(&text);
+            let at = file.display().to_string();
+            let mut check = |edit: Result<Edit, EditError>, again: &dyn Fn(&Edit) -> Edit| {
+                let edit = edit.unwrap_or_else(|e| panic!("{at}: {e}"));
+                assert!(!edit.is_noop(), "{at}");
+                assert!(again(&edit).is_noop(), "{at}: not idempotent");
+                edits += 1;
+            };
+            for svc in &m.services {
+                let name = svc.name.as_str();
+                for d in svc
+                    .depends_on
+                    .iter()
+                    .filter(|d| d.condition == Condition::Started)
+                {
+                    let dep = d.service.as_str();
+                    check(depends_on_healthy(&at, &text, &m, name, dep), &|e| {
+                        depends_on_healthy(&at, &e.new, &model(&e.new), name, dep).unwrap()
+                    });
+                }
+                if svc.healthcheck.is_some() {
+                    check(set_start_period(&at, &text, &m, name, 99), &|e| {
+                        set_start_period(&at, &e.new, &model(&e.new), name, 99).unwrap()
+                    });
+                    check(python_healthcheck(&at, &text, &m, name, URL), &|e| {
+                        python_healthcheck(&at, &e.new, &model(&e.new), name, URL).unwrap()
+                    });
+                }
+            }
+        }
+        assert!(edits > 100, "only {edits} edits tried");
+    }
+
     // ---- to_lf -------------------------------------------------------------------------
 
     #[test]
