@@ -4,7 +4,11 @@
 //! every step is spelled out; [`apply`] carries a plan out through the Engine API, with a
 //! [`backup`] of everything it changes taken first; the caller verifies (re-collects, re-runs
 //! the rule's probes, waits for the service) and rolls back from the backup when the fix did not
-//! work.
+//! work. Host files of the compose project change only through [`edit`]: minimal edits computed
+//! on the file's own text (comments, quoting, key order and line endings kept), each shown first
+//! as a unified diff ([`diff::unified`]).
 pub mod apply;
 pub mod backup;
+pub mod diff;
+pub mod edit;
 pub mod plan;
