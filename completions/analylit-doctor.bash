@@ -16,6 +16,9 @@ _analylit__doctor() {
             ",$1")
                 cmd="analylit__doctor"
                 ;;
+            analylit__doctor,backups)
+                cmd="analylit__doctor__subcmd__backups"
+                ;;
             analylit__doctor,check)
                 cmd="analylit__doctor__subcmd__check"
                 ;;
@@ -25,11 +28,20 @@ _analylit__doctor() {
             analylit__doctor,explain)
                 cmd="analylit__doctor__subcmd__explain"
                 ;;
+            analylit__doctor,fix)
+                cmd="analylit__doctor__subcmd__fix"
+                ;;
             analylit__doctor,help)
                 cmd="analylit__doctor__subcmd__help"
                 ;;
+            analylit__doctor,restore)
+                cmd="analylit__doctor__subcmd__restore"
+                ;;
             analylit__doctor,rules)
                 cmd="analylit__doctor__subcmd__rules"
+                ;;
+            analylit__doctor__subcmd__help,backups)
+                cmd="analylit__doctor__subcmd__help__subcmd__backups"
                 ;;
             analylit__doctor__subcmd__help,check)
                 cmd="analylit__doctor__subcmd__help__subcmd__check"
@@ -40,8 +52,14 @@ _analylit__doctor() {
             analylit__doctor__subcmd__help,explain)
                 cmd="analylit__doctor__subcmd__help__subcmd__explain"
                 ;;
+            analylit__doctor__subcmd__help,fix)
+                cmd="analylit__doctor__subcmd__help__subcmd__fix"
+                ;;
             analylit__doctor__subcmd__help,help)
                 cmd="analylit__doctor__subcmd__help__subcmd__help"
+                ;;
+            analylit__doctor__subcmd__help,restore)
+                cmd="analylit__doctor__subcmd__help__subcmd__restore"
                 ;;
             analylit__doctor__subcmd__help,rules)
                 cmd="analylit__doctor__subcmd__help__subcmd__rules"
@@ -68,7 +86,7 @@ _analylit__doctor() {
 
     case "${cmd}" in
         analylit__doctor)
-            opts="-h -V --help --version check rules explain completions help"
+            opts="-h -V --help --version check fix backups restore rules explain completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -81,8 +99,54 @@ _analylit__doctor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        analylit__subcmd__doctor__subcmd__backups)
+            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         analylit__subcmd__doctor__subcmd__check)
-            opts="-p -f -q -h --project-name --file --rules --format --quiet --connect-timeout --tail --help"
+            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -159,9 +223,69 @@ _analylit__doctor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        analylit__subcmd__doctor__subcmd__help)
-            opts="check rules explain completions help"
+        analylit__subcmd__doctor__subcmd__fix)
+            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        analylit__subcmd__doctor__subcmd__help)
+            opts="check fix backups restore rules explain completions help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        analylit__subcmd__doctor__subcmd__help__subcmd__backups)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -215,7 +339,35 @@ _analylit__doctor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        analylit__subcmd__doctor__subcmd__help__subcmd__fix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         analylit__subcmd__doctor__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        analylit__subcmd__doctor__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -250,6 +402,52 @@ _analylit__doctor() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        analylit__subcmd__doctor__subcmd__restore)
+            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -23,6 +23,9 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand check 'Inspect the running compose project and report root causes with their evidence'
+            cand fix 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
+            cand backups 'List the backups fixes made for this project'
+            cand restore 'Put a backup''s originals back'
             cand rules 'The rules the doctor knows'
             cand explain 'Explain one failure class: what it is, its symptoms, its fix'
             cand completions 'Print a shell completion script'
@@ -39,6 +42,68 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand --tail 'Log lines read per container (the most recent ones)'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
+            cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
+            cand --unsafe-fixes 'Also apply unsafe fixes (they change data or configuration)'
+            cand -y 'Apply without asking'
+            cand --yes 'Apply without asking'
+            cand --dry-run 'Print every plan and change nothing'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'analylit-doctor;fix'= {
+            cand -p 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand --project-name 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --file 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --format 'format'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --tail 'Log lines read per container (the most recent ones)'
+            cand -q 'No progress output'
+            cand --quiet 'No progress output'
+            cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
+            cand --unsafe-fixes 'Also apply unsafe fixes (they change data or configuration)'
+            cand -y 'Apply without asking'
+            cand --yes 'Apply without asking'
+            cand --dry-run 'Print every plan and change nothing'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'analylit-doctor;backups'= {
+            cand -p 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand --project-name 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --file 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --format 'format'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --tail 'Log lines read per container (the most recent ones)'
+            cand -q 'No progress output'
+            cand --quiet 'No progress output'
+            cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
+            cand --unsafe-fixes 'Also apply unsafe fixes (they change data or configuration)'
+            cand -y 'Apply without asking'
+            cand --yes 'Apply without asking'
+            cand --dry-run 'Print every plan and change nothing'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'analylit-doctor;restore'= {
+            cand -p 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand --project-name 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --file 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --format 'format'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --tail 'Log lines read per container (the most recent ones)'
+            cand -q 'No progress output'
+            cand --quiet 'No progress output'
+            cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
+            cand --unsafe-fixes 'Also apply unsafe fixes (they change data or configuration)'
+            cand -y 'Apply without asking'
+            cand --yes 'Apply without asking'
+            cand --dry-run 'Print every plan and change nothing'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -73,12 +138,21 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
         }
         &'analylit-doctor;help'= {
             cand check 'Inspect the running compose project and report root causes with their evidence'
+            cand fix 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
+            cand backups 'List the backups fixes made for this project'
+            cand restore 'Put a backup''s originals back'
             cand rules 'The rules the doctor knows'
             cand explain 'Explain one failure class: what it is, its symptoms, its fix'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'analylit-doctor;help;check'= {
+        }
+        &'analylit-doctor;help;fix'= {
+        }
+        &'analylit-doctor;help;backups'= {
+        }
+        &'analylit-doctor;help;restore'= {
         }
         &'analylit-doctor;help;rules'= {
             cand list 'List the rules (embedded, plus those of --rules DIR)'

@@ -27,6 +27,9 @@ end
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -s V -l version -d 'Print version'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "check" -d 'Inspect the running compose project and report root causes with their evidence'
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "fix" -d 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "backups" -d 'List the backups fixes made for this project'
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "restore" -d 'Put a backup\'s originals back'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "rules" -d 'The rules the doctor knows'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "explain" -d 'Explain one failure class: what it is, its symptoms, its fix'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -39,7 +42,50 @@ json\t''"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s q -l quiet -d 'No progress output'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s y -l yes -d 'Apply without asking'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l dry-run -d 'Print every plan and change nothing'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l format -r -f -a "table\t''
+json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l tail -d 'Log lines read per container (the most recent ones)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s q -l quiet -d 'No progress output'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s y -l yes -d 'Apply without asking'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l format -r -f -a "table\t''
+json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l tail -d 'Log lines read per container (the most recent ones)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s q -l quiet -d 'No progress output'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s y -l yes -d 'Apply without asking'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l format -r -f -a "table\t''
+json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l tail -d 'Log lines read per container (the most recent ones)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s q -l quiet -d 'No progress output'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s y -l yes -d 'Apply without asking'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -52,9 +98,12 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; a
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand explain" -l rules -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "check" -d 'Inspect the running compose project and report root causes with their evidence'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "rules" -d 'The rules the doctor knows'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "explain" -d 'Explain one failure class: what it is, its symptoms, its fix'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check rules explain completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions help" -f -a "check" -d 'Inspect the running compose project and report root causes with their evidence'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions help" -f -a "fix" -d 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions help" -f -a "backups" -d 'List the backups fixes made for this project'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions help" -f -a "restore" -d 'Put a backup\'s originals back'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions help" -f -a "rules" -d 'The rules the doctor knows'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions help" -f -a "explain" -d 'Explain one failure class: what it is, its symptoms, its fix'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and __fish_seen_subcommand_from rules" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'

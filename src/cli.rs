@@ -371,7 +371,10 @@ fn fix_session(
             );
         }
         if plan.safety == Safety::Unsafe && !flags.unsafe_fixes {
-            w(&mut out, "  held back: an unsafe fix (use --unsafe-fixes)".into());
+            w(
+                &mut out,
+                "  held back: an unsafe fix (use --unsafe-fixes)".into(),
+            );
             held += 1;
             continue;
         }
@@ -407,9 +410,11 @@ fn fix_session(
         };
         let created = collect::now_rfc3339();
         let id = format!("{}-{}", created.replace(['-', ':'], ""), plan.finding);
-        let result = live.rt.block_on(applier.apply(plan, id, &created, &mut |step| {
-            eprintln!("  → {step}");
-        }));
+        let result = live
+            .rt
+            .block_on(applier.apply(plan, id, &created, &mut |step| {
+                eprintln!("  → {step}");
+            }));
         let mut backup = match result {
             Ok(b) => b,
             Err(e) => {
@@ -432,7 +437,10 @@ fn fix_session(
         });
         match (&healthy, still) {
             (Ok(how), false) => {
-                w(&mut out, format!("  fixed: {how}; {} no longer fires", plan.finding));
+                w(
+                    &mut out,
+                    format!("  fixed: {how}; {} no longer fires", plan.finding),
+                );
                 let _ = backup.finish(State::Verified);
                 applied += 1;
             }
@@ -450,7 +458,10 @@ fn fix_session(
                 };
                 match live.rt.block_on(rollback.restore(&backup)) {
                     Ok(()) => {
-                        w(&mut out, "  rolled back: the originals are in place again".into());
+                        w(
+                            &mut out,
+                            "  rolled back: the originals are in place again".into(),
+                        );
                         let _ = backup.finish(State::RolledBack);
                     }
                     Err(e) => {

@@ -7,8 +7,8 @@
 pub mod catalogue;
 pub mod cli;
 pub mod engine;
-pub mod fix;
 pub mod error;
+pub mod fix;
 pub mod probes;
 pub mod redact;
 pub mod report;

@@ -10,6 +10,7 @@ mod support;
 use regex::Regex;
 use serde_json::Value;
 use std::process::Command;
+
 use std::time::Duration;
 use support::lab::{Lab, docker_or_skip, run_bounded};
 use support::scenario::Source;
@@ -162,6 +163,130 @@ fn lab_case(id: &str) {
         return;
     }
     assert_doctor(&lab);
+    if lab.scenario.doctor_fix.is_some() {
+        assert_fix(&lab);
+    }
+}
+
+fn doctor_args(lab: &Lab, args: &[&str]) -> (i32, String, String) {
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
+            .args(args)
+            .args(["-q", "-p", &lab.project])
+            .current_dir(&lab.dir)
+            .stdin(std::process::Stdio::null()),
+        Duration::from_secs(400),
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The fix, on the stack the diagnosis was judged on: a dry run and a run without a terminal
+/// change nothing; `fix --yes` backs up, applies and verifies; the backup holds the original
+/// bytes; `restore` puts them back.
+fn assert_fix(lab: &Lab) {
+    let spec = lab.scenario.doctor_fix.as_ref().expect("fix spec");
+    let id = &lab.scenario.id;
+    let sums = |lab: &Lab| -> Vec<String> {
+        spec.files
+            .iter()
+            .map(|f| lab.file_sum(&f.service, &f.path))
+            .collect()
+    };
+    let before = sums(lab);
+    let backups = lab.dir.join(".analylit-doctor");
+    let _ = std::fs::remove_dir_all(&backups);
+
+    let (code, out, err) = doctor_args(lab, &["fix", "--dry-run", "--yes", "--unsafe-fixes"]);
+    assert_eq!(code, 1, "{id}: fix --dry-run exit code\n{out}\n{err}");
+    assert!(
+        out.contains("dry run: nothing changed") || spec.expect == "manual",
+        "{id}: {out}"
+    );
+    assert_eq!(sums(lab), before, "{id}: a dry run changed a file");
+
+    let (code, out, _) = doctor_args(lab, &["fix", "--unsafe-fixes"]);
+    assert_eq!(code, 1, "{id}: fix without a terminal nor --yes\n{out}");
+    assert_eq!(
+        sums(lab),
+        before,
+        "{id}: a run without --yes changed a file"
+    );
+    assert!(
+        !backups.exists(),
+        "{id}: a run that applied nothing left a backup"
+    );
+
+    let (code, out, err) = doctor_args(lab, &["fix", "--yes", "--unsafe-fixes"]);
+    match spec.expect.as_str() {
+        "manual" => {
+            assert_eq!(code, 1, "{id}: a manual fix is not applied\n{out}");
+            assert!(out.contains("for a person to apply"), "{id}: {out}");
+            assert_eq!(sums(lab), before, "{id}: a manual fix changed a file");
+        }
+        "fixed" => {
+            assert_eq!(code, 0, "{id}: fix --yes\n{out}\n{err}");
+            assert!(
+                out.contains(&format!("{id} no longer fires")),
+                "{id}: {out}"
+            );
+            let (code, out, _) = doctor(lab, "json");
+            let report: Value = serde_json::from_str(&out).expect("json");
+            let still: Vec<&Value> = report["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|f| f["id"] == id.as_str() && f["severity"] != "info")
+                .collect();
+            assert!(
+                still.is_empty(),
+                "{id}: still reported after the fix:\n{out}"
+            );
+            let _ = code;
+            // The backup holds the originals byte for byte.
+            let dirs: Vec<_> = std::fs::read_dir(backups.join("backups"))
+                .expect("a backup folder")
+                .flatten()
+                .collect();
+            assert_eq!(dirs.len(), 1, "{id}: one backup");
+            let manifest: Value = serde_json::from_str(
+                &std::fs::read_to_string(dirs[0].path().join("manifest.json")).expect("manifest"),
+            )
+            .expect("manifest json");
+            assert_eq!(manifest["state"], "verified", "{id}: {manifest}");
+            for (f, sum) in spec.files.iter().zip(&before) {
+                let entry = manifest["entries"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|e| e["path"] == f.path.as_str())
+                    .unwrap_or_else(|| panic!("{id}: {} not in the backup: {manifest}", f.path));
+                if let Some(stored) = entry["stored"].as_str() {
+                    let bytes = std::fs::read(dirs[0].path().join(stored)).expect("stored");
+                    use sha2::Digest;
+                    let got: String = sha2::Sha256::digest(&bytes)
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect();
+                    assert!(sum.starts_with(&got), "{id}: backup of {} differs", f.path);
+                }
+            }
+            // `restore` puts the originals back.
+            let backup_id = dirs[0].file_name().to_string_lossy().into_owned();
+            let (code, out, err) = doctor_args(lab, &["restore", &backup_id]);
+            assert_eq!(code, 0, "{id}: restore\n{out}\n{err}");
+            assert_eq!(
+                sums(lab),
+                before,
+                "{id}: restore did not bring the originals back"
+            );
+        }
+        other => panic!("{id}: unknown fix expectation {other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(&backups);
 }
 
 macro_rules! lab_tests {

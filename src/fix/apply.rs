@@ -37,7 +37,12 @@ pub enum ApplyError {
 }
 
 fn engine(what: &str) -> impl Fn(bollard::errors::Error) -> ApplyError + '_ {
-    move |e| ApplyError::Engine(format!("{what}: {}", crate::stack::connect::error_chain(&e)))
+    move |e| {
+        ApplyError::Engine(format!(
+            "{what}: {}",
+            crate::stack::connect::error_chain(&e)
+        ))
+    }
 }
 
 /// What applying needs to know about the live stack.
@@ -120,19 +125,15 @@ impl Applier<'_> {
         match (entry, action) {
             (archive::Entry::File { .. } | archive::Entry::Dir { .. }, FixAction::Chown { .. })
             | (archive::Entry::Dir { .. }, _) => {
-                let (uid, gid, mode) = match archive::read(
-                    self.docker,
-                    &c.id,
-                    path,
-                    0,
-                    Duration::from_secs(10),
-                )
-                .await
-                {
-                    Ok(archive::Entry::File { uid, gid, mode, .. })
-                    | Ok(archive::Entry::Dir { uid, gid, mode, .. }) => (uid, gid, mode),
-                    _ => return Err(ApplyError::Step(format!("{path}: cannot read its owner"))),
-                };
+                let (uid, gid, mode) =
+                    match archive::read(self.docker, &c.id, path, 0, Duration::from_secs(10)).await
+                    {
+                        Ok(archive::Entry::File { uid, gid, mode, .. })
+                        | Ok(archive::Entry::Dir { uid, gid, mode, .. }) => (uid, gid, mode),
+                        _ => {
+                            return Err(ApplyError::Step(format!("{path}: cannot read its owner")));
+                        }
+                    };
                 backup.record(Entry::Owner {
                     service: service.into(),
                     path: path.into(),
@@ -187,9 +188,11 @@ impl Applier<'_> {
             FixAction::Start => self.start(service).await,
             FixAction::Backup { .. } => {
                 let path = step.path.as_deref().unwrap_or_default();
-                let saved = backup.manifest.entries.iter().any(|e| {
-                    matches!(e, Entry::ContainerFile { path: p, .. } if p == path)
-                });
+                let saved = backup
+                    .manifest
+                    .entries
+                    .iter()
+                    .any(|e| matches!(e, Entry::ContainerFile { path: p, .. } if p == path));
                 if saved {
                     return Ok(());
                 }
@@ -344,11 +347,7 @@ impl Applier<'_> {
     /// network; removed afterwards whatever happens.
     async fn helper(&self, service: &str, cmd: &[&str]) -> Result<(), ApplyError> {
         let c = self.first(service)?;
-        let name = format!(
-            "analylit-doctor-helper-{}-{}",
-            service,
-            std::process::id()
-        );
+        let name = format!("analylit-doctor-helper-{}-{}", service, std::process::id());
         let body = ContainerCreateBody {
             image: Some(c.image.clone()),
             entrypoint: Some(cmd.iter().map(|s| s.to_string()).collect()),
@@ -382,9 +381,9 @@ impl Applier<'_> {
                     r.status_code
                 ))),
                 // A non-zero exit arrives as an error from the wait endpoint in bollard.
-                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
-                    Err(ApplyError::Step(format!("`{}` exited with {code}", cmd.join(" "))))
-                }
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Err(
+                    ApplyError::Step(format!("`{}` exited with {code}", cmd.join(" "))),
+                ),
                 Some(Err(e)) => Err(engine("waiting for the helper container")(e)),
                 None => Err(ApplyError::Step("the helper container vanished".into())),
             }
@@ -403,12 +402,12 @@ impl Applier<'_> {
 
     /// `compose up -d [--build] <service>` with the compose CLI (v1 or v2), bounded.
     async fn recreate(&self, service: &str, build: bool) -> Result<(), ApplyError> {
-        let file = self
-            .compose_file
-            .as_ref()
-            .ok_or_else(|| ApplyError::Step("no compose file to recreate the service from".into()))?;
-        let (program, mut args) = compose_cli()
-            .ok_or_else(|| ApplyError::Step("neither docker-compose nor docker compose is installed".into()))?;
+        let file = self.compose_file.as_ref().ok_or_else(|| {
+            ApplyError::Step("no compose file to recreate the service from".into())
+        })?;
+        let (program, mut args) = compose_cli().ok_or_else(|| {
+            ApplyError::Step("neither docker-compose nor docker compose is installed".into())
+        })?;
         args.extend([
             "-p".to_owned(),
             self.snapshot.project.clone(),

@@ -136,8 +136,7 @@ impl Backup {
 
     /// Open an existing backup folder.
     pub fn open(dir: &Path) -> Result<Backup, BackupError> {
-        let text =
-            std::fs::read_to_string(dir.join("manifest.json")).map_err(|e| err(dir, e))?;
+        let text = std::fs::read_to_string(dir.join("manifest.json")).map_err(|e| err(dir, e))?;
         let manifest = serde_json::from_str(&text).map_err(|e| err(dir, e))?;
         Ok(Backup {
             dir: dir.to_owned(),

@@ -124,7 +124,11 @@ fn step(a: &FixAction, service: &str, data: &BTreeMap<String, String>) -> Result
     };
     Ok(match a {
         FixAction::Stop => s(format!("stop {service}"), None, false),
-        FixAction::Start => s(format!("start {service} and wait until it runs"), None, false),
+        FixAction::Start => s(
+            format!("start {service} and wait until it runs"),
+            None,
+            false,
+        ),
         FixAction::Backup { path: t } => {
             let p = path(t)?;
             s(format!("back up {p} of {service}"), Some(p), false)

@@ -96,8 +96,8 @@ mod probe_spec;
 
 pub use diagnostic::{Code, Problem, RulesError};
 pub use model::{
-    ContainerStatus, Fix, FixAction, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
-    Side, StateFacts, StatePredicate, Symptom, Template,
+    ContainerStatus, Fix, FixAction, FixStep, HealthStatus, Rule, RuleOrigin, Safety,
+    ServiceFilter, Severity, Side, StateFacts, StatePredicate, Symptom, Template,
 };
 pub use probe_spec::{
     ComposeExpectation, DependencyExpectation, DockerExpectation, EntrypointExpectation,

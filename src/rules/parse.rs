@@ -3,8 +3,8 @@
 //! first (serde's `deny_unknown_fields` would stop at the first unknown key).
 use super::diagnostic::{Code, Problem, Source};
 use super::model::{
-    ContainerStatus, Fix, FixAction, FixStep, HealthStatus, Rule, RuleOrigin, Safety, ServiceFilter, Severity,
-    Side, StatePredicate, Symptom, Template,
+    ContainerStatus, Fix, FixAction, FixStep, HealthStatus, Rule, RuleOrigin, Safety,
+    ServiceFilter, Severity, Side, StatePredicate, Symptom, Template,
 };
 use super::probe_spec::ProbeSpec;
 use regex::Regex;

@@ -139,6 +139,63 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
     }
 }
 
+impl Lab {
+    /// The sha256 of `path` in `service`'s container (running or not) and its owner, read with
+    /// `docker cp` (the archive endpoint, through the CLI: independent of the doctor).
+    pub fn file_sum(&self, service: &str, path: &str) -> String {
+        let id = self.container_of(service);
+        let out = run_bounded(
+            Command::new("docker").args(["cp", &format!("{id}:{path}"), "-"]),
+            Duration::from_secs(60),
+        );
+        assert!(
+            out.status.success(),
+            "docker cp {service}:{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut archive = tar::Archive::new(&out.stdout[..]);
+        let mut entry = archive
+            .entries()
+            .expect("tar")
+            .next()
+            .expect("one entry")
+            .expect("entry");
+        let (uid, gid) = (
+            entry.header().uid().unwrap_or(0),
+            entry.header().gid().unwrap_or(0),
+        );
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).expect("read");
+        use sha2::Digest;
+        let sum: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("{sum} {uid}:{gid}")
+    }
+
+    fn container_of(&self, service: &str) -> String {
+        let out = run_bounded(
+            Command::new("docker").args([
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("label=com.docker.compose.project={}", self.project),
+                "--filter",
+                &format!("label=com.docker.compose.service={service}"),
+            ]),
+            Duration::from_secs(30),
+        );
+        let id = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!id.is_empty(), "no container of {service}");
+        id
+    }
+}
+
 /// What the docker CLI tells about one service's container.
 #[derive(Debug, Clone)]
 pub struct ServiceView {

@@ -25,6 +25,27 @@ pub struct Scenario {
     /// The probe kind expected to confirm the first finding (default: any probe).
     #[serde(default)]
     pub confirmed_by: Option<String>,
+    /// What `analylit-doctor fix` must do on this stack, when the lab judges it.
+    #[serde(default)]
+    pub doctor_fix: Option<FixSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixSpec {
+    /// `fixed`: `fix --yes` applies and verifies it; `manual`: it only shows the fix.
+    pub expect: String,
+    /// Files the fix touches: byte for byte the same after a dry run, a run without a terminal,
+    /// and a `restore`; in the backup with the original bytes.
+    #[serde(default)]
+    pub files: Vec<FixFile>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct FixFile {
+    pub service: String,
+    pub path: String,
 }
 
 #[derive(Debug, Deserialize)]
