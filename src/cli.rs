@@ -315,7 +315,7 @@ fn fix_session(
     diagnosis: Diagnosis,
 ) -> Result<i32, DoctorError> {
     use crate::fix::{apply::Applier, backup::State, plan};
-    use crate::rules::Safety;
+    use crate::rules::{FixAction, Safety};
     let plans = plan::plans(&diagnosis, &live.set);
     let mut out = std::io::stdout().lock();
     let w = |out: &mut std::io::StdoutLock<'_>, line: String| {
@@ -351,8 +351,31 @@ fn fix_session(
             continue;
         }
         w(&mut out, "  the doctor will:".into());
+        let preview = Applier {
+            docker: &live.docker,
+            snapshot: &current,
+            compose_file: compose_file.clone(),
+            backup_root: root.clone(),
+        };
+        let mut unplannable = None;
         for s in &plan.steps {
             w(&mut out, format!("    - {}", s.describe));
+            if s.changes_data && s.path.is_none() || matches!(s.action, FixAction::LfLineEnds { .. }) {
+                // A host file edit: show the exact diff it will apply.
+                match preview.host_edit(plan, s) {
+                    Ok((_, edit)) => {
+                        for line in edit.diff().lines() {
+                            w(&mut out, format!("      {line}"));
+                        }
+                    }
+                    Err(e) => unplannable = Some(e.to_string()),
+                }
+            }
+        }
+        if let Some(why) = unplannable {
+            w(&mut out, format!("  not applied: {why}"));
+            failed += 1;
+            continue;
         }
         let changed: Vec<&str> = plan
             .steps

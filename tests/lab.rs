@@ -196,7 +196,14 @@ fn assert_fix(lab: &Lab) {
             .map(|f| lab.file_sum(&f.service, &f.path))
             .collect()
     };
+    let host = |lab: &Lab| -> Vec<Vec<u8>> {
+        spec.host_files
+            .iter()
+            .map(|f| std::fs::read(lab.dir.join(f)).expect("host file"))
+            .collect()
+    };
     let before = sums(lab);
+    let host_before = host(lab);
     let backups = lab.dir.join(".analylit-doctor");
     let _ = std::fs::remove_dir_all(&backups);
 
@@ -207,6 +214,7 @@ fn assert_fix(lab: &Lab) {
         "{id}: {out}"
     );
     assert_eq!(sums(lab), before, "{id}: a dry run changed a file");
+    assert!(host(lab) == host_before, "{id}: a dry run changed a project file");
 
     let (code, out, _) = doctor_args(lab, &["fix", "--unsafe-fixes"]);
     assert_eq!(code, 1, "{id}: fix without a terminal nor --yes\n{out}");

@@ -211,11 +211,162 @@ impl Applier<'_> {
                     .await
             }
             FixAction::Recreate { build } => self.recreate(service, *build).await,
-            other => Err(ApplyError::Step(format!(
-                "`{}` is not available in this build of the doctor",
-                other.name()
-            ))),
+            FixAction::LfLineEnds { .. }
+            | FixAction::DependsOnHealthy
+            | FixAction::RaiseStartPeriod
+            | FixAction::PythonHealthcheck => {
+                let (file, edit) = self.host_edit(plan, step)?;
+                if edit.is_noop() {
+                    return Ok(());
+                }
+                let saved = backup.manifest.entries.iter().any(
+                    |e| matches!(e, Entry::HostFile { path, .. } if *path == file.display().to_string()),
+                );
+                if !saved {
+                    let stored = backup.store(edit.old.as_bytes())?;
+                    backup.record(Entry::HostFile {
+                        path: file.display().to_string(),
+                        stored,
+                        sha256: sha256(edit.old.as_bytes()),
+                    })?;
+                }
+                write_atomically(&file, edit.new.as_bytes())
+                    .map_err(|e| ApplyError::Step(format!("writing {}: {e}", file.display())))
+            }
         }
+    }
+
+    /// The host file a step edits and the edit, computed on the file as it is now (so a plan
+    /// shows the exact diff it will apply).
+    pub fn host_edit(
+        &self,
+        plan: &Plan,
+        step: &Step,
+    ) -> Result<(PathBuf, super::edit::Edit), ApplyError> {
+        use super::edit;
+        let compose = self
+            .compose_file
+            .as_ref()
+            .ok_or_else(|| ApplyError::Step("no compose file found for the project".into()))?;
+        let dir = compose.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let rel = |p: &Path| {
+            p.strip_prefix(&dir)
+                .unwrap_or(p)
+                .display()
+                .to_string()
+        };
+        let read = |p: &Path| {
+            std::fs::read_to_string(p)
+                .map_err(|e| ApplyError::Step(format!("reading {}: {e}", p.display())))
+        };
+        let model = || {
+            self.snapshot.compose.as_ref().ok_or_else(|| {
+                ApplyError::Step("the compose file could not be parsed: edit it by hand".into())
+            })
+        };
+        let service = plan.service.as_str();
+        let data = |k: &str| plan.data.get(k).cloned().unwrap_or_default();
+        let step_err = |e: edit::EditError| ApplyError::Step(e.to_string());
+        match &step.action {
+            FixAction::LfLineEnds { .. } => {
+                let in_image = step.path.clone().unwrap_or_default();
+                let source = self.script_source(service, &in_image, &dir)?;
+                let text = read(&source)?;
+                Ok((source.clone(), edit::to_lf(&rel(&source), &text, true)))
+            }
+            FixAction::DependsOnHealthy => {
+                let text = read(compose)?;
+                let e = edit::depends_on_healthy(
+                    &rel(compose),
+                    &text,
+                    model()?,
+                    service,
+                    &data("dependency"),
+                )
+                .map_err(step_err)?;
+                Ok((compose.clone(), e))
+            }
+            FixAction::RaiseStartPeriod => {
+                let boot: u64 = data("boot_secs").parse().unwrap_or(0);
+                // Above the measured boot, with room: boot + half again (at least 10s), in 5s.
+                let secs = (boot + (boot / 2).max(10)).div_ceil(5) * 5;
+                let text = read(compose)?;
+                let e = edit::set_start_period(&rel(compose), &text, model()?, service, secs)
+                    .map_err(step_err)?;
+                Ok((compose.clone(), e))
+            }
+            FixAction::PythonHealthcheck => {
+                let text = read(compose)?;
+                let e = edit::python_healthcheck(
+                    &rel(compose),
+                    &text,
+                    model()?,
+                    service,
+                    &data("url"),
+                )
+                .map_err(step_err)?;
+                Ok((compose.clone(), e))
+            }
+            other => Err(ApplyError::Step(format!("`{}` edits no file", other.name()))),
+        }
+    }
+
+    /// The file in `service`'s build context that becomes `in_image` (`/app/entrypoint.sh`): the
+    /// one with that name whose path ends like the image path, holding CR characters.
+    fn script_source(&self, service: &str, in_image: &str, dir: &Path) -> Result<PathBuf, ApplyError> {
+        let context = self
+            .snapshot
+            .compose
+            .as_ref()
+            .and_then(|m| m.service(service))
+            .and_then(|s| s.build.clone())
+            .ok_or_else(|| {
+                ApplyError::Step(format!(
+                    "{service} is not built from a context of this project: fix the script in its image's source"
+                ))
+            })?;
+        let context = dir.join(context);
+        let name = in_image.rsplit('/').next().unwrap_or(in_image);
+        let mut found = Vec::new();
+        let mut stack = vec![(context.clone(), 0usize)];
+        while let Some((d, depth)) = stack.pop() {
+            if depth > 6 || found.len() > 50 {
+                continue;
+            }
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                let file_name = e.file_name().to_string_lossy().into_owned();
+                if file_name.starts_with('.') {
+                    continue;
+                }
+                if p.is_dir() {
+                    stack.push((p, depth + 1));
+                } else if file_name == name
+                    && std::fs::read(&p).is_ok_and(|b| b.contains(&b'\r'))
+                {
+                    found.push(p);
+                }
+            }
+        }
+        // Prefer the path whose tail matches the image path best.
+        found.sort_by_key(|p| {
+            let tail = p.strip_prefix(&context).unwrap_or(p).display().to_string();
+            std::cmp::Reverse(
+                in_image
+                    .trim_start_matches('/')
+                    .split('/')
+                    .rev()
+                    .zip(tail.split('/').rev())
+                    .take_while(|(a, b)| a == b)
+                    .count(),
+            )
+        });
+        found.into_iter().next().ok_or_else(|| {
+            ApplyError::Step(format!(
+                "no `{name}` with CR line ends in {}",
+                context.display()
+            ))
+        })
     }
 
     /// Stop every container of `service` and wait until none runs.
@@ -551,6 +702,19 @@ pub fn compose_cli() -> Option<(String, Vec<String>)> {
     } else {
         None
     }
+}
+
+/// Replace `path`'s contents: a temporary file beside it, synced, then renamed over it, keeping
+/// the original's permissions.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("analylit-doctor.tmp");
+    let perms = std::fs::metadata(path)?.permissions();
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::set_permissions(&tmp, perms)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Mark a backup after verification.

@@ -265,7 +265,24 @@ pub struct Lab {
     /// since a crash-looping container's state moves on right after.
     pub settled_views: BTreeMap<String, ServiceView>,
     compose: (String, Vec<String>),
+    /// The stack's folder is copied here, so a fix that edits the project's files (a compose
+    /// file, a script) never touches the repository. Declared after the lock: dropped first.
+    _copy: tempfile::TempDir,
     _lock: MachineLock,
+}
+
+/// Copy `from` into `to` recursively, keeping permission bits (a script's missing execute bit is
+/// part of some stacks).
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create copy dir");
+    for e in std::fs::read_dir(from).expect("read stack dir").flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).expect("copy stack file");
+        }
+    }
 }
 
 impl Lab {
@@ -275,7 +292,12 @@ impl Lab {
         let lock = MachineLock::take();
         ensure_images();
         let scenario = Scenario::load(id);
-        let dir = stacks_dir().join(id);
+        let copy = tempfile::Builder::new()
+            .prefix("analylit-lab-")
+            .tempdir()
+            .expect("temp dir");
+        let dir = copy.path().join(id);
+        copy_tree(&stacks_dir().join(id), &dir);
         let mut lab = Lab {
             scenario,
             project: id.to_string(),
@@ -284,6 +306,7 @@ impl Lab {
             settled_after: Duration::ZERO,
             settled_views: BTreeMap::new(),
             compose: compose_program(),
+            _copy: copy,
             _lock: lock,
         };
         lab.down(); // leftovers from an interrupted run

@@ -39,6 +39,9 @@ pub struct FixSpec {
     /// and a `restore`; in the backup with the original bytes.
     #[serde(default)]
     pub files: Vec<FixFile>,
+    /// Files of the stack's folder (relative) the fix edits: backed up, put back by `restore`.
+    #[serde(default)]
+    pub host_files: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
