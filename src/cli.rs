@@ -317,9 +317,13 @@ fn fix_session(
     use crate::fix::{apply::Applier, backup::State, plan};
     use crate::rules::{FixAction, Safety};
     let plans = plan::plans(&diagnosis, &live.set);
+    // Plans quote project files (a compose diff shows its environment): mask every secret.
+    let redactor = crate::redact::Redactor::for_snapshot(&snapshot);
+    // Stopping a container waits for its grace period: longer than a diagnosis's bound.
+    let docker = live.docker.clone().with_timeout(Duration::from_secs(180));
     let mut out = std::io::stdout().lock();
     let w = |out: &mut std::io::StdoutLock<'_>, line: String| {
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", redactor.text(&line));
     };
     if plans.is_empty() {
         w(&mut out, "No fix to apply.".into());
@@ -352,7 +356,7 @@ fn fix_session(
         }
         w(&mut out, "  the doctor will:".into());
         let preview = Applier {
-            docker: &live.docker,
+            docker: &docker,
             snapshot: &current,
             compose_file: compose_file.clone(),
             backup_root: root.clone(),
@@ -360,7 +364,9 @@ fn fix_session(
         let mut unplannable = None;
         for s in &plan.steps {
             w(&mut out, format!("    - {}", s.describe));
-            if s.changes_data && s.path.is_none() || matches!(s.action, FixAction::LfLineEnds { .. }) {
+            if s.changes_data && s.path.is_none()
+                || matches!(s.action, FixAction::LfLineEnds { .. })
+            {
                 // A host file edit: show the exact diff it will apply.
                 match preview.host_edit(plan, s) {
                     Ok((_, edit)) => {
@@ -426,7 +432,7 @@ fn fix_session(
             }
         }
         let applier = Applier {
-            docker: &live.docker,
+            docker: &docker,
             snapshot: &current,
             compose_file: compose_file.clone(),
             backup_root: root.clone(),
@@ -435,14 +441,38 @@ fn fix_session(
         let id = format!("{}-{}", created.replace(['-', ':'], ""), plan.finding);
         let result = live
             .rt
-            .block_on(applier.apply(plan, id, &created, &mut |step| {
-                eprintln!("  → {step}");
+            .block_on(applier.apply(plan, id.clone(), &created, &mut |step| {
+                eprintln!("  → {}", redactor.text(step));
             }));
         let mut backup = match result {
             Ok(b) => b,
             Err(e) => {
                 w(&mut out, format!("  failed: {e}"));
                 failed += 1;
+                // Put back whatever the steps that ran changed.
+                if let Ok(mut b) = crate::fix::backup::Backup::open(&root.join(&id))
+                    && !b.manifest.done.is_empty()
+                {
+                    match live.rt.block_on(applier.restore(&b)) {
+                        Ok(()) => {
+                            w(
+                                &mut out,
+                                "  rolled back: the originals are in place again".into(),
+                            );
+                            let _ = b.finish(State::RolledBack);
+                        }
+                        Err(e) => {
+                            w(
+                                &mut out,
+                                format!(
+                                    "  rollback failed ({e}): the originals are in {}",
+                                    b.dir.display()
+                                ),
+                            );
+                            let _ = b.finish(State::Failed);
+                        }
+                    }
+                }
                 continue;
             }
         };
@@ -474,7 +504,7 @@ fn fix_session(
                 };
                 w(&mut out, format!("  not fixed: {why}; rolling back"));
                 let rollback = Applier {
-                    docker: &live.docker,
+                    docker: &docker,
                     snapshot: &after_snapshot,
                     compose_file: compose_file.clone(),
                     backup_root: root.clone(),
@@ -578,8 +608,9 @@ fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
     })?;
     let (snapshot, _) = live.diagnose(&progress)?;
     progress.done();
+    let docker = live.docker.clone().with_timeout(Duration::from_secs(180));
     let applier = Applier {
-        docker: &live.docker,
+        docker: &docker,
         snapshot: &snapshot,
         compose_file: live.choice.compose_file.clone(),
         backup_root: root,

@@ -37,8 +37,50 @@ impl Redactor {
             for e in &c.env {
                 r.learn_var(&e.name, &e.value);
             }
+            r.learn_argv(c.entrypoint.iter().chain(&c.command));
+        }
+        // The compose file may name secrets of services that are not running, and a diff of it
+        // shows them: learn its environment and commands too.
+        for s in snapshot.compose.iter().flat_map(|m| &m.services) {
+            for e in &s.environment {
+                if let Some(v) = &e.value {
+                    r.learn_var(&e.key, v);
+                }
+            }
+            r.learn_argv(
+                s.command
+                    .iter()
+                    .flatten()
+                    .chain(s.entrypoint.iter().flatten()),
+            );
         }
         r
+    }
+
+    /// Secrets passed on a command line: `--requirepass X`, `--password=X`, and URLs.
+    pub fn learn_argv<'a>(&mut self, argv: impl Iterator<Item = &'a String>) {
+        let mut previous: Option<&str> = None;
+        for arg in argv {
+            for word in arg.split_whitespace() {
+                if let Some(flag) = previous.take()
+                    && is_secret_name(flag.trim_start_matches('-'))
+                {
+                    self.add(word);
+                }
+                if let Some((flag, value)) = word.split_once('=')
+                    && flag.starts_with('-')
+                    && is_secret_name(flag.trim_start_matches('-'))
+                {
+                    self.add(value);
+                }
+                for caps in URL_PASSWORD.captures_iter(word) {
+                    self.add(&caps["pw"]);
+                }
+                if word.starts_with('-') {
+                    previous = Some(word);
+                }
+            }
+        }
     }
 
     pub fn learn_var(&mut self, name: &str, value: &str) {
@@ -119,6 +161,27 @@ mod tests {
         assert_eq!(
             r.env_value("REDIS_URL", "redis://redis:6379/0"),
             "redis://redis:6379/0"
+        );
+    }
+}
+
+#[cfg(test)]
+mod argv_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_on_a_command_line_are_learned() {
+        let mut r = Redactor::default();
+        let argv: Vec<String> = ["redis-server --requirepass Lab-Redis-Secret-5e1d --save 60 1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        r.learn_argv(argv.iter());
+        let more = ["--password=hunter22".to_owned(), "--save".to_owned()];
+        r.learn_argv(more.iter());
+        assert_eq!(
+            r.text("requirepass Lab-Redis-Secret-5e1d; pw hunter22; save 60"),
+            "requirepass ***; pw ***; save 60"
         );
     }
 }

@@ -184,6 +184,40 @@ fn doctor_args(lab: &Lab, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Run the doctor on a pseudo-terminal (util-linux `script`), typing `answer`; stdout and stderr
+/// come back together, as a person sees them.
+fn doctor_on_pty(lab: &Lab, args: &[&str], answer: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut cmd = vec![env!("CARGO_BIN_EXE_analylit-doctor").to_owned()];
+    cmd.extend(args.iter().map(|a| a.to_string()));
+    cmd.extend(["-q".into(), "-p".into(), lab.project.clone()]);
+    let line = cmd
+        .iter()
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .current_dir(&lab.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(answer.as_bytes())
+        .expect("type the answer");
+    let out = support::lab::wait_bounded(child, Duration::from_secs(400));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The fix, on the stack the diagnosis was judged on: a dry run and a run without a terminal
 /// change nothing; `fix --yes` backs up, applies and verifies; the backup holds the original
 /// bytes; `restore` puts them back.
@@ -214,7 +248,10 @@ fn assert_fix(lab: &Lab) {
         "{id}: {out}"
     );
     assert_eq!(sums(lab), before, "{id}: a dry run changed a file");
-    assert!(host(lab) == host_before, "{id}: a dry run changed a project file");
+    assert!(
+        host(lab) == host_before,
+        "{id}: a dry run changed a project file"
+    );
 
     let (code, out, _) = doctor_args(lab, &["fix", "--unsafe-fixes"]);
     assert_eq!(code, 1, "{id}: fix without a terminal nor --yes\n{out}");
@@ -228,7 +265,19 @@ fn assert_fix(lab: &Lab) {
         "{id}: a run that applied nothing left a backup"
     );
 
-    let (code, out, err) = doctor_args(lab, &["fix", "--yes", "--unsafe-fixes"]);
+    let (code, out, err) = if spec.prompt {
+        for answer in ["n\n", "\n"] {
+            let (_, out, _) = doctor_on_pty(lab, &["fix"], answer);
+            assert!(
+                out.contains("Apply fix for") && out.contains("not applied: declined"),
+                "{id}: answering {answer:?} at the prompt:\n{out}"
+            );
+            assert_eq!(sums(lab), before, "{id}: a declined fix changed a file");
+        }
+        doctor_on_pty(lab, &["fix"], "y\n")
+    } else {
+        doctor_args(lab, &["fix", "--yes", "--unsafe-fixes"])
+    };
     match spec.expect.as_str() {
         "manual" => {
             assert_eq!(code, 1, "{id}: a manual fix is not applied\n{out}");

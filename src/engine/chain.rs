@@ -196,7 +196,6 @@ mod tests {
             probes: vec![],
             ruled_out: vec![],
             confirmation: None,
-            demoted_from: None,
         }
     }
 

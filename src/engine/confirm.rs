@@ -12,8 +12,6 @@
 //!   the ids it ruled out; for a folded effect, failing a confirmed sibling, its cause holds it);
 //!   a ruled-out top-level finding with no confirmed finding to hold it stays, as `info`, its
 //!   probe result saying why, so nothing the stack showed is silently lost;
-//! - a finding demoted to `info` because its evidence looked stale regains its severity when a
-//!   probe confirms it;
 //! - a **confirmed** finding moves above the unconfirmed findings of its service; the engine's
 //!   order holds otherwise.
 //!
@@ -117,21 +115,10 @@ pub async fn confirm_with(
     settle(&mut diagnosis.findings, None);
     walk(&mut diagnosis.findings, &mut |f| {
         f.confirmation = Some(confirmation(f));
-        match verdict(f) {
-            // A probe that confirms the finding now outweighs evidence that looked stale (a
-            // health check that passes late is exactly what start-period-short is about).
-            Verdict::Confirmed => {
-                if let Some((severity, summary)) = f.demoted_from.take() {
-                    f.severity = severity;
-                    f.summary = summary;
-                }
-            }
-            // Ruled out with no look-alike to hold it: kept, so nothing is hidden, as info.
-            Verdict::RuledOut if f.severity > Severity::Info => {
-                f.severity = Severity::Info;
-                f.summary = format!("{} — ruled out by a probe", f.summary);
-            }
-            _ => {}
+        // Ruled out with no look-alike to hold it: kept, so nothing is hidden, as info.
+        if verdict(f) == Verdict::RuledOut && f.severity > Severity::Info {
+            f.severity = Severity::Info;
+            f.summary = format!("{} — ruled out by a probe", f.summary);
         }
     });
     diagnosis
@@ -356,7 +343,6 @@ mod tests {
                 .collect(),
             ruled_out: vec![],
             confirmation: None,
-            demoted_from: None,
         }
     }
 

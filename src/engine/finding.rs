@@ -35,10 +35,6 @@ pub struct Finding {
     /// probes ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmation: Option<Confirmation>,
-    /// The rule's severity and summary before [stale evidence](crate::engine) made this finding
-    /// `info`: a probe that confirms the finding restores them.
-    #[serde(skip)]
-    pub demoted_from: Option<(Severity, String)>,
 }
 
 /// What the probes made of a finding. Serialized as `{"status": "confirmed", "by": [...]}` or

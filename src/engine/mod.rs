@@ -156,7 +156,6 @@ fn to_finding(m: &RuleMatch, redactor: &Redactor) -> Finding {
         probes: vec![],
         ruled_out: vec![],
         confirmation: None,
-        demoted_from: None,
     }
 }
 
@@ -190,7 +189,6 @@ fn demote_if_stale(f: &mut Finding, containers: &[&ContainerSnapshot]) {
             _ => false,
         });
     if stale && f.severity > Severity::Info {
-        f.demoted_from = Some((f.severity, f.summary.clone()));
         f.severity = Severity::Info;
         f.summary = format!(
             "{} — before {} became healthy; it has passed every health check since",
@@ -240,7 +238,6 @@ fn unclassified_finding(c: &ContainerSnapshot, redactor: &Redactor) -> Finding {
         probes: vec![],
         ruled_out: vec![],
         confirmation: None,
-        demoted_from: None,
     }
 }
 
@@ -372,7 +369,6 @@ mod tests {
             probes: vec![],
             ruled_out: vec![],
             confirmation: None,
-            demoted_from: None,
         }
     }
 

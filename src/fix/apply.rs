@@ -10,7 +10,7 @@ use super::backup::{Backup, BackupError, Entry, State, sha256};
 use super::plan::{Plan, Step};
 use crate::probes::archive;
 use crate::rules::FixAction;
-use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
+use crate::stack::snapshot::StackSnapshot;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
@@ -55,17 +55,61 @@ pub struct Applier<'a> {
     pub backup_root: PathBuf,
 }
 
+/// One container of a service, as the engine lists it now.
+struct Target {
+    id: String,
+    name: String,
+    /// The image id, for helper containers.
+    image: String,
+}
+
 impl Applier<'_> {
-    fn containers(&self, service: &str) -> Vec<&ContainerSnapshot> {
-        self.snapshot
-            .containers
-            .iter()
-            .filter(|c| c.service == service)
-            .collect()
+    /// The service's containers as they are now: a `recreate` replaces them, so the snapshot's
+    /// ids go stale during a fix.
+    async fn containers(&self, service: &str) -> Result<Vec<Target>, ApplyError> {
+        let filters: std::collections::HashMap<&str, Vec<String>> =
+            std::collections::HashMap::from([(
+                "label",
+                vec![
+                    format!("com.docker.compose.project={}", self.snapshot.project),
+                    format!("com.docker.compose.service={service}"),
+                ],
+            )]);
+        let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(engine("listing the service's containers"))?;
+        Ok(list
+            .into_iter()
+            .filter(|c| {
+                c.labels
+                    .as_ref()
+                    .and_then(|l| l.get("com.docker.compose.oneoff"))
+                    .is_none_or(|v| v != "True")
+            })
+            .filter_map(|c| {
+                Some(Target {
+                    id: c.id?,
+                    name: c
+                        .names
+                        .and_then(|n| n.first().cloned())
+                        .unwrap_or_default()
+                        .trim_start_matches('/')
+                        .to_owned(),
+                    image: c.image_id.or(c.image).unwrap_or_default(),
+                })
+            })
+            .collect())
     }
 
-    fn first(&self, service: &str) -> Result<&ContainerSnapshot, ApplyError> {
+    async fn first(&self, service: &str) -> Result<Target, ApplyError> {
         self.containers(service)
+            .await?
             .into_iter()
             .next()
             .ok_or_else(|| ApplyError::Step(format!("no container of {service}")))
@@ -112,7 +156,7 @@ impl Applier<'_> {
         action: &FixAction,
         path: &str,
     ) -> Result<(), ApplyError> {
-        let c = self.first(service)?;
+        let c = self.first(service).await?;
         let entry = archive::read(
             self.docker,
             &c.id,
@@ -249,12 +293,7 @@ impl Applier<'_> {
             .as_ref()
             .ok_or_else(|| ApplyError::Step("no compose file found for the project".into()))?;
         let dir = compose.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let rel = |p: &Path| {
-            p.strip_prefix(&dir)
-                .unwrap_or(p)
-                .display()
-                .to_string()
-        };
+        let rel = |p: &Path| p.strip_prefix(&dir).unwrap_or(p).display().to_string();
         let read = |p: &Path| {
             std::fs::read_to_string(p)
                 .map_err(|e| ApplyError::Step(format!("reading {}: {e}", p.display())))
@@ -297,23 +336,26 @@ impl Applier<'_> {
             }
             FixAction::PythonHealthcheck => {
                 let text = read(compose)?;
-                let e = edit::python_healthcheck(
-                    &rel(compose),
-                    &text,
-                    model()?,
-                    service,
-                    &data("url"),
-                )
-                .map_err(step_err)?;
+                let e =
+                    edit::python_healthcheck(&rel(compose), &text, model()?, service, &data("url"))
+                        .map_err(step_err)?;
                 Ok((compose.clone(), e))
             }
-            other => Err(ApplyError::Step(format!("`{}` edits no file", other.name()))),
+            other => Err(ApplyError::Step(format!(
+                "`{}` edits no file",
+                other.name()
+            ))),
         }
     }
 
     /// The file in `service`'s build context that becomes `in_image` (`/app/entrypoint.sh`): the
     /// one with that name whose path ends like the image path, holding CR characters.
-    fn script_source(&self, service: &str, in_image: &str, dir: &Path) -> Result<PathBuf, ApplyError> {
+    fn script_source(
+        &self,
+        service: &str,
+        in_image: &str,
+        dir: &Path,
+    ) -> Result<PathBuf, ApplyError> {
         let context = self
             .snapshot
             .compose
@@ -341,9 +383,7 @@ impl Applier<'_> {
                 }
                 if p.is_dir() {
                     stack.push((p, depth + 1));
-                } else if file_name == name
-                    && std::fs::read(&p).is_ok_and(|b| b.contains(&b'\r'))
-                {
+                } else if file_name == name && std::fs::read(&p).is_ok_and(|b| b.contains(&b'\r')) {
                     found.push(p);
                 }
             }
@@ -371,7 +411,7 @@ impl Applier<'_> {
 
     /// Stop every container of `service` and wait until none runs.
     pub async fn stop(&self, service: &str) -> Result<(), ApplyError> {
-        for c in self.containers(service) {
+        for c in self.containers(service).await? {
             let opts = StopContainerOptionsBuilder::default().t(10).build();
             match self.docker.stop_container(&c.id, Some(opts)).await {
                 Ok(()) => {}
@@ -389,7 +429,7 @@ impl Applier<'_> {
 
     /// Start every container of `service` and wait until it runs.
     pub async fn start(&self, service: &str) -> Result<(), ApplyError> {
-        for c in self.containers(service) {
+        for c in self.containers(service).await? {
             match self.docker.start_container(&c.id, None).await {
                 Ok(()) => {}
                 Err(bollard::errors::Error::DockerResponseServerError {
@@ -453,7 +493,7 @@ impl Applier<'_> {
             let mut all_ok = true;
             let mut restarts = 0;
             let mut last = String::new();
-            for c in self.containers(service) {
+            for c in self.containers(service).await.map_err(|e| e.to_string())? {
                 match self.facts(&c.id).await {
                     Ok(f) => {
                         restarts += f.restarts;
@@ -497,7 +537,7 @@ impl Applier<'_> {
     /// Run `cmd` as root in a one-off container from `service`'s image with its volumes, no
     /// network; removed afterwards whatever happens.
     async fn helper(&self, service: &str, cmd: &[&str]) -> Result<(), ApplyError> {
-        let c = self.first(service)?;
+        let c = self.first(service).await?;
         let name = format!("analylit-doctor-helper-{}-{}", service, std::process::id());
         let body = ContainerCreateBody {
             image: Some(c.image.clone()),
@@ -609,7 +649,7 @@ impl Applier<'_> {
                     ..
                 } => {
                     let bytes = backup.read(stored, sha256)?;
-                    let c = self.first(&service)?;
+                    let c = self.first(&service).await?;
                     upload(self.docker, &c.id, path, &bytes, *mode, *uid, *gid).await?;
                 }
                 Entry::Owner {

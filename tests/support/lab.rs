@@ -100,12 +100,17 @@ fn compose_program() -> (String, Vec<String>) {
 
 /// Run a command with a deadline; kill it when the deadline passes.
 pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
-    let mut child = cmd
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    wait_bounded(child, limit)
+}
+
+/// Collect a spawned child's output (stdout and stderr piped), killing it after `limit`.
+pub fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {
     // Drain the pipes on threads so a chatty child cannot block on a full pipe.
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
@@ -127,7 +132,7 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
         if Instant::now() > deadline {
             child.kill().ok();
             let status = child.wait().expect("wait after kill");
-            eprintln!("killed after {limit:?}: {cmd:?}");
+            eprintln!("killed after {limit:?}: pid {}", child.id());
             break status;
         }
         std::thread::sleep(Duration::from_millis(50));

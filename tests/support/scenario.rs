@@ -42,6 +42,10 @@ pub struct FixSpec {
     /// Files of the stack's folder (relative) the fix edits: backed up, put back by `restore`.
     #[serde(default)]
     pub host_files: Vec<String>,
+    /// Drive the prompt through a pseudo-terminal (`script`): `n` and an empty answer change
+    /// nothing, `y` applies.
+    #[serde(default)]
+    pub prompt: bool,
 }
 
 #[derive(Debug, Deserialize, Clone)]
