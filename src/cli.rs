@@ -325,12 +325,33 @@ fn fix_session(
     let w = |out: &mut std::io::StdoutLock<'_>, line: String| {
         let _ = writeln!(out, "{}", redactor.text(&line));
     };
+    let compose_file = snapshot.compose_file.as_ref().map(PathBuf::from);
+    let root = backup_root(compose_file.as_deref());
+    // An earlier fix that did not finish: say where its originals are.
+    for b in crate::fix::backup::list(&root) {
+        if matches!(b.manifest.state, State::BackedUp | State::Applying) {
+            w(
+                &mut out,
+                format!(
+                    "An earlier fix was interrupted: backup {} ({} on {}, steps done: {}). \
+                     `analylit-doctor restore {}` puts its originals back.",
+                    b.manifest.id,
+                    b.manifest.finding,
+                    b.manifest.service,
+                    if b.manifest.done.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        b.manifest.done.join("; ")
+                    },
+                    b.manifest.id
+                ),
+            );
+        }
+    }
     if plans.is_empty() {
         w(&mut out, "No fix to apply.".into());
         return Ok(if diagnosis.has_problems() { 1 } else { 0 });
     }
-    let compose_file = snapshot.compose_file.as_ref().map(PathBuf::from);
-    let root = backup_root(compose_file.as_deref());
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let (mut applied, mut held, mut manual, mut failed, mut skipped) = (0, 0, 0, 0, 0);
     let mut current = snapshot;

@@ -184,6 +184,96 @@ fn doctor_args(lab: &Lab, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Start `fix --yes`, SIGKILL it once its manifest records a finished step, and check that each
+/// file is either untouched or saved in the backup with its original bytes. Leaves the backup
+/// folder in place for the caller to remove.
+fn interrupt_midway(lab: &Lab, before: &[String]) {
+    let id = &lab.scenario.id;
+    let spec = lab.scenario.doctor_fix.as_ref().expect("fix spec");
+    let backups = lab.dir.join(".analylit-doctor/backups");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
+        .args(["fix", "--yes", "-q", "-p", &lab.project])
+        .current_dir(&lab.dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the doctor");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let manifest = loop {
+        let found = std::fs::read_dir(&backups)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find_map(|d| std::fs::read_to_string(d.path().join("manifest.json")).ok())
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .filter(|m| m["done"].as_array().is_some_and(|d| !d.is_empty()));
+        if let Some(m) = found {
+            child.kill().expect("SIGKILL the doctor");
+            child.wait().expect("reap");
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline && child.try_wait().expect("wait").is_none(),
+            "{id}: the fix ended before a step could be interrupted"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let dir = std::fs::read_dir(&backups)
+        .expect("backups")
+        .flatten()
+        .next()
+        .expect("a backup")
+        .path();
+    for (f, sum) in spec.files.iter().zip(before) {
+        let in_place = lab.file_sum_if_present(&f.service, &f.path).as_ref() == Some(sum);
+        let in_backup = manifest["entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["path"] == f.path.as_str())
+            .filter_map(|e| e["stored"].as_str())
+            .any(|stored| {
+                use sha2::Digest;
+                let bytes = std::fs::read(dir.join(stored)).unwrap_or_default();
+                let got: String = sha2::Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                sum.starts_with(&got)
+            });
+        assert!(
+            in_place || in_backup,
+            "{id}: after a kill at {:?}, {} is neither in place nor in the backup",
+            manifest["done"],
+            f.path
+        );
+    }
+    // The next run says so, and `restore` puts the originals back (the service running again).
+    let backup_id = dir
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let (_, out, _) = doctor_args(lab, &["fix", "--dry-run"]);
+    assert!(
+        out.contains(&format!("interrupted: backup {backup_id}")),
+        "{id}: the next run does not mention the interrupted fix:\n{out}"
+    );
+    let (code, out, err) = doctor_args(lab, &["restore", &backup_id]);
+    assert_eq!(
+        code, 0,
+        "{id}: restore after an interrupted fix\n{out}\n{err}"
+    );
+    let now: Vec<String> = spec
+        .files
+        .iter()
+        .map(|f| lab.file_sum(&f.service, &f.path))
+        .collect();
+    assert_eq!(now, before, "{id}: restore after an interrupted fix");
+    let _ = std::fs::remove_dir_all(lab.dir.join(".analylit-doctor"));
+}
+
 /// Run the doctor on a pseudo-terminal (util-linux `script`), typing `answer`; stdout and stderr
 /// come back together, as a person sees them.
 fn doctor_on_pty(lab: &Lab, args: &[&str], answer: &str) -> (i32, String, String) {
@@ -265,6 +355,9 @@ fn assert_fix(lab: &Lab) {
         "{id}: a run that applied nothing left a backup"
     );
 
+    if spec.interrupt {
+        interrupt_midway(lab, &before);
+    }
     let (code, out, err) = if spec.prompt {
         for answer in ["n\n", "\n"] {
             let (_, out, _) = doctor_on_pty(lab, &["fix"], answer);

@@ -179,6 +179,16 @@ impl Lab {
         format!("{sum} {uid}:{gid}")
     }
 
+    /// [`Lab::file_sum`], or `None` when the file does not exist.
+    pub fn file_sum_if_present(&self, service: &str, path: &str) -> Option<String> {
+        let id = self.container_of(service);
+        let out = run_bounded(
+            Command::new("docker").args(["cp", &format!("{id}:{path}"), "-"]),
+            Duration::from_secs(60),
+        );
+        out.status.success().then(|| self.file_sum(service, path))
+    }
+
     fn container_of(&self, service: &str) -> String {
         let out = run_bounded(
             Command::new("docker").args([

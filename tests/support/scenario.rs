@@ -46,6 +46,10 @@ pub struct FixSpec {
     /// nothing, `y` applies.
     #[serde(default)]
     pub prompt: bool,
+    /// Kill the doctor (SIGKILL) in the middle of a fix: every file must then be in place or
+    /// in the backup, byte for byte, and the next `fix --yes` must finish the job.
+    #[serde(default)]
+    pub interrupt: bool,
 }
 
 #[derive(Debug, Deserialize, Clone)]
