@@ -371,6 +371,33 @@ fn fix_session(
             w(&mut out, format!("  {}. {s}", i + 1));
         }
         if let Some(why) = &plan.blocked {
+            // A missing import the python probe located: the patch, for a person to apply.
+            if let (Some(import), Some(file), Some(dir)) = (
+                plan.data.get("import"),
+                plan.data.get("file"),
+                compose_file.as_deref().and_then(|f| f.parent()),
+            ) {
+                let preview = Applier {
+                    docker: &docker,
+                    snapshot: &current,
+                    compose_file: compose_file.clone(),
+                    backup_root: root.clone(),
+                };
+                if let Ok(source) = preview.source_of(&plan.service, file, dir, false)
+                    && let Ok(text) = std::fs::read_to_string(&source)
+                {
+                    let rel = source
+                        .strip_prefix(dir)
+                        .unwrap_or(&source)
+                        .display()
+                        .to_string();
+                    let edit = crate::fix::edit::add_import(&rel, &text, import);
+                    w(&mut out, "  the patch (apply it, rebuild, restart):".into());
+                    for line in edit.diff().lines() {
+                        w(&mut out, format!("      {line}"));
+                    }
+                }
+            }
             w(&mut out, format!("  not applied: {why}"));
             manual += 1;
             continue;

@@ -375,7 +375,15 @@ fn assert_fix(lab: &Lab) {
         "manual" => {
             assert_eq!(code, 1, "{id}: a manual fix is not applied\n{out}");
             assert!(out.contains("for a person to apply"), "{id}: {out}");
+            if let Some(patch) = &spec.patch {
+                let re = Regex::new(&format!("(?m){patch}")).expect("patch regex");
+                assert!(re.is_match(&out), "{id}: the patch is not shown:\n{out}");
+            }
             assert_eq!(sums(lab), before, "{id}: a manual fix changed a file");
+            assert!(
+                host(lab) == host_before,
+                "{id}: a manual fix changed a project file"
+            );
         }
         "fixed" => {
             assert_eq!(code, 0, "{id}: fix --yes\n{out}\n{err}");

@@ -309,7 +309,7 @@ impl Applier<'_> {
         match &step.action {
             FixAction::LfLineEnds { .. } => {
                 let in_image = step.path.clone().unwrap_or_default();
-                let source = self.script_source(service, &in_image, &dir)?;
+                let source = self.source_of(service, &in_image, &dir, true)?;
                 let text = read(&source)?;
                 Ok((source.clone(), edit::to_lf(&rel(&source), &text, true)))
             }
@@ -349,12 +349,14 @@ impl Applier<'_> {
     }
 
     /// The file in `service`'s build context that becomes `in_image` (`/app/entrypoint.sh`): the
-    /// one with that name whose path ends like the image path, holding CR characters.
-    fn script_source(
+    /// one with that name whose path ends like the image path (holding CR characters, with
+    /// `with_cr`).
+    pub fn source_of(
         &self,
         service: &str,
         in_image: &str,
         dir: &Path,
+        with_cr: bool,
     ) -> Result<PathBuf, ApplyError> {
         let context = self
             .snapshot
@@ -383,7 +385,9 @@ impl Applier<'_> {
                 }
                 if p.is_dir() {
                     stack.push((p, depth + 1));
-                } else if file_name == name && std::fs::read(&p).is_ok_and(|b| b.contains(&b'\r')) {
+                } else if file_name == name
+                    && (!with_cr || std::fs::read(&p).is_ok_and(|b| b.contains(&b'\r')))
+                {
                     found.push(p);
                 }
             }
@@ -403,7 +407,8 @@ impl Applier<'_> {
         });
         found.into_iter().next().ok_or_else(|| {
             ApplyError::Step(format!(
-                "no `{name}` with CR line ends in {}",
+                "no `{name}`{} in {}",
+                if with_cr { " with CR line ends" } else { "" },
                 context.display()
             ))
         })

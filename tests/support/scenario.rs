@@ -50,6 +50,9 @@ pub struct FixSpec {
     /// in the backup, byte for byte, and the next `fix --yes` must finish the job.
     #[serde(default)]
     pub interrupt: bool,
+    /// For a manual fix: a regex the shown patch must match (multi-line mode).
+    #[serde(default)]
+    pub patch: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone)]

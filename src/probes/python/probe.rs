@@ -245,14 +245,38 @@ fn judge(
                 .iter()
                 .find(|u| named.as_ref().is_none_or(|n| *n == u.name));
             match (hit, named) {
-                (Some(u), _) => r(
-                    Outcome::Confirmed,
-                    format!(
-                        "{}: `{}` is used, and never defined nor imported",
-                        u.at, u.name
-                    ),
-                    vec![],
-                ),
+                (Some(u), _) => {
+                    // The module that defines the name, for the patch a person applies.
+                    let def = Regex::new(&format!(
+                        r"(?m)^(?:async\s+)?(?:def|class)\s+{n}\b|^{n}\s*(?::[^=]*)?=",
+                        n = regex::escape(&u.name)
+                    ))
+                    .expect("escaped");
+                    let home = obs
+                        .source
+                        .modules()
+                        .find(|m| def.is_match(m.text()))
+                        .map(|m| m.name().to_owned());
+                    let mut result = r(
+                        Outcome::Confirmed,
+                        format!(
+                            "{}: `{}` is used, and never defined nor imported{}",
+                            u.at,
+                            u.name,
+                            home.as_deref()
+                                .map(|m| format!(" (it is defined in {m})"))
+                                .unwrap_or_default()
+                        ),
+                        vec![],
+                    )
+                    .with("name", u.name.clone())
+                    .with("file", u.at.file.clone())
+                    .with("line", u.at.line.to_string());
+                    if let Some(m) = home {
+                        result = result.with("import", format!("from {m} import {}", u.name));
+                    }
+                    result
+                }
                 (None, Some(n)) => r(
                     Outcome::RuledOut,
                     format!("`{n}` is bound in the app's source"),
