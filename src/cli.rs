@@ -447,6 +447,22 @@ fn fix_session(
                 ),
             );
         }
+        let recreates = plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, FixAction::Recreate { .. }));
+        w(
+            &mut out,
+            if recreates {
+                format!(
+                    "  could be lost: files written inside {}'s container outside its volumes \
+                     (the container is recreated); everything the fix edits is in the backup",
+                    plan.service
+                )
+            } else {
+                "  could be lost: nothing the backup does not hold".to_owned()
+            },
+        );
         if plan.safety == Safety::Unsafe && !flags.unsafe_fixes {
             w(
                 &mut out,
