@@ -327,6 +327,10 @@ fn fix_session(
     };
     let compose_file = snapshot.compose_file.as_ref().map(PathBuf::from);
     let root = backup_root(compose_file.as_deref());
+    live.rt.block_on(crate::fix::apply::remove_stale_helpers(
+        &docker,
+        &snapshot.project,
+    ));
     // An earlier fix that did not finish: say where its originals are.
     for b in crate::fix::backup::list(&root) {
         if matches!(b.manifest.state, State::BackedUp | State::Applying) {
@@ -673,6 +677,10 @@ fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
     let (snapshot, _) = live.diagnose(&progress)?;
     progress.done();
     let docker = live.docker.clone().with_timeout(Duration::from_secs(180));
+    live.rt.block_on(crate::fix::apply::remove_stale_helpers(
+        &docker,
+        &snapshot.project,
+    ));
     let applier = Applier {
         docker: &docker,
         snapshot: &snapshot,

@@ -444,6 +444,10 @@ fn assert_fix(lab: &Lab) {
         }
         other => panic!("{id}: unknown fix expectation {other:?}"),
     }
+    assert!(
+        lab.helper_containers().is_empty(),
+        "{id}: the doctor left helper containers behind"
+    );
     let _ = std::fs::remove_dir_all(&backups);
 }
 

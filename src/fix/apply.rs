@@ -21,6 +21,36 @@ use futures_util::StreamExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// Labels of the doctor's one-off helper containers.
+pub const HELPER_LABEL: &str = "analylit-doctor.helper";
+pub const HELPER_PROJECT_LABEL: &str = "analylit-doctor.project";
+
+/// Remove helper containers of `project` that a killed run left behind (they are removed at the
+/// end of every step, so any that exists and does not run is stale). Best effort.
+pub async fn remove_stale_helpers(docker: &Docker, project: &str) {
+    let filters: std::collections::HashMap<&str, Vec<String>> =
+        std::collections::HashMap::from([(
+            "label",
+            vec![
+                format!("{HELPER_LABEL}=true"),
+                format!("{HELPER_PROJECT_LABEL}={project}"),
+            ],
+        )]);
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    for c in docker.list_containers(Some(opts)).await.unwrap_or_default() {
+        if c.state.as_ref().is_some_and(|s| s.to_string() == "running") {
+            continue;
+        }
+        if let Some(id) = c.id {
+            let rm = RemoveContainerOptionsBuilder::default().force(true).build();
+            let _ = docker.remove_container(&id, Some(rm)).await;
+        }
+    }
+}
+
 /// The largest file a backup copies out of a container.
 pub const MAX_BACKUP_BYTES: usize = 256 * 1024 * 1024;
 /// How long a service may take to stop, start, or become healthy again.
@@ -549,7 +579,16 @@ impl Applier<'_> {
             entrypoint: Some(cmd.iter().map(|s| s.to_string()).collect()),
             cmd: Some(vec![]),
             user: Some("0:0".into()),
-            labels: Some([("analylit-doctor.helper".to_owned(), "true".to_owned())].into()),
+            labels: Some(
+                [
+                    (HELPER_LABEL.to_owned(), "true".to_owned()),
+                    (
+                        HELPER_PROJECT_LABEL.to_owned(),
+                        self.snapshot.project.clone(),
+                    ),
+                ]
+                .into(),
+            ),
             host_config: Some(HostConfig {
                 volumes_from: Some(vec![c.id.clone()]),
                 network_mode: Some("none".into()),

@@ -356,7 +356,31 @@ impl Lab {
         run_bounded(&mut cmd, limit)
     }
 
+    /// The doctor's helper containers for this project (its fixes remove them; a leftover is a
+    /// bug, but must not leak out of the test run either).
+    pub fn helper_containers(&self) -> Vec<String> {
+        let out = run_bounded(
+            Command::new("docker").args([
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("label=analylit-doctor.project={}", self.project),
+            ]),
+            Duration::from_secs(30),
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
     fn down(&self) {
+        for id in self.helper_containers() {
+            run_bounded(
+                Command::new("docker").args(["rm", "-f", &id]),
+                Duration::from_secs(30),
+            );
+        }
         let out = self.compose(
             &[
                 "down",
