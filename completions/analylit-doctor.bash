@@ -34,6 +34,9 @@ _analylit__doctor() {
             analylit__doctor,help)
                 cmd="analylit__doctor__subcmd__help"
                 ;;
+            analylit__doctor,man)
+                cmd="analylit__doctor__subcmd__man"
+                ;;
             analylit__doctor,restore)
                 cmd="analylit__doctor__subcmd__restore"
                 ;;
@@ -57,6 +60,9 @@ _analylit__doctor() {
                 ;;
             analylit__doctor__subcmd__help,help)
                 cmd="analylit__doctor__subcmd__help__subcmd__help"
+                ;;
+            analylit__doctor__subcmd__help,man)
+                cmd="analylit__doctor__subcmd__help__subcmd__man"
                 ;;
             analylit__doctor__subcmd__help,restore)
                 cmd="analylit__doctor__subcmd__help__subcmd__restore"
@@ -86,7 +92,7 @@ _analylit__doctor() {
 
     case "${cmd}" in
         analylit__doctor)
-            opts="-h -V --help --version check fix backups restore rules explain completions help"
+            opts="-h -V --help --version check fix backups restore rules explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -270,7 +276,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__help)
-            opts="check fix backups restore rules explain completions help"
+            opts="check fix backups restore rules explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,6 +373,20 @@ _analylit__doctor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        analylit__subcmd__doctor__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         analylit__subcmd__doctor__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -398,6 +418,20 @@ _analylit__doctor() {
         analylit__subcmd__doctor__subcmd__help__subcmd__rules__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        analylit__subcmd__doctor__subcmd__man)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand rules 'The rules the doctor knows'
             cand explain 'Explain one failure class: what it is, its symptoms, its fix'
             cand completions 'Print a shell completion script'
+            cand man 'Print the man page (roff), e.g. `analylit-doctor man > analylit-doctor.1`'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'analylit-doctor;check'= {
@@ -136,6 +137,10 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'analylit-doctor;man'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'analylit-doctor;help'= {
             cand check 'Inspect the running compose project and report root causes with their evidence'
             cand fix 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
@@ -144,6 +149,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand rules 'The rules the doctor knows'
             cand explain 'Explain one failure class: what it is, its symptoms, its fix'
             cand completions 'Print a shell completion script'
+            cand man 'Print the man page (roff), e.g. `analylit-doctor man > analylit-doctor.1`'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'analylit-doctor;help;check'= {
@@ -162,6 +168,8 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
         &'analylit-doctor;help;explain'= {
         }
         &'analylit-doctor;help;completions'= {
+        }
+        &'analylit-doctor;help;man'= {
         }
         &'analylit-doctor;help;help'= {
         }

@@ -62,6 +62,8 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the man page (roff), e.g. `analylit-doctor man > analylit-doctor.1`.
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
@@ -154,6 +156,17 @@ fn execute(cli: Cli) -> Result<i32, DoctorError> {
         Command::Explain { id, rules } => {
             let set = rules::load_with_overrides(rules.as_deref())?;
             explain(&set, &id)
+        }
+        Command::Man => {
+            let page = clap_mangen::Man::new(Cli::command());
+            let mut out = std::io::stdout().lock();
+            page.render(&mut out)
+                .and_then(|_| out.flush())
+                .map_err(|e| DoctorError::Io {
+                    what: "writing the man page".into(),
+                    reason: e.to_string(),
+                })?;
+            Ok(0)
         }
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

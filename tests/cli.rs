@@ -41,6 +41,24 @@ fn completions_are_not_stale() {
     }
 }
 
+/// `man/analylit-doctor.1` is what `analylit-doctor man` prints.
+#[test]
+fn man_page_is_not_stale() {
+    let (code, generated, _) = run(doctor().arg("man"));
+    assert_eq!(code, 0);
+    assert!(
+        generated.starts_with(".ie \\n(.g .ds Aq"),
+        "roff: {generated:.80}"
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("man/analylit-doctor.1");
+    let committed =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        committed == generated,
+        "man/analylit-doctor.1 is stale: run `analylit-doctor man > man/analylit-doctor.1`"
+    );
+}
+
 #[test]
 fn version_and_help_name_the_exit_codes() {
     let (code, out, _) = run(doctor().arg("--version"));
