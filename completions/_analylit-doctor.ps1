@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Inspect the running compose project and report root causes with their evidence')
+            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1')
             [CompletionResult]::new('fix', 'fix', [CompletionResultType]::ParameterValue, 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work')
             [CompletionResult]::new('backups', 'backups', [CompletionResultType]::ParameterValue, 'List the backups fixes made for this project')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put a backup''s originals back')
@@ -37,6 +38,27 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             break
         }
         'analylit-doctor;check' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)')
+            [CompletionResult]::new('--project-name', '--project-name', [CompletionResultType]::ParameterName, 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
+            [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
+            [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
+            [CompletionResult]::new('--unsafe-fixes', '--unsafe-fixes', [CompletionResultType]::ParameterName, 'Also apply unsafe fixes (they change data or configuration)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print every plan and change nothing')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'analylit-doctor;wait' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after this many seconds')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)')
             [CompletionResult]::new('--project-name', '--project-name', [CompletionResultType]::ParameterName, 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
@@ -159,6 +181,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
         }
         'analylit-doctor;help' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Inspect the running compose project and report root causes with their evidence')
+            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1')
             [CompletionResult]::new('fix', 'fix', [CompletionResultType]::ParameterValue, 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work')
             [CompletionResult]::new('backups', 'backups', [CompletionResultType]::ParameterValue, 'List the backups fixes made for this project')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put a backup''s originals back')
@@ -170,6 +193,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             break
         }
         'analylit-doctor;help;check' {
+            break
+        }
+        'analylit-doctor;help;wait' {
             break
         }
         'analylit-doctor;help;fix' {

@@ -43,6 +43,9 @@ _analylit__doctor() {
             analylit__doctor,rules)
                 cmd="analylit__doctor__subcmd__rules"
                 ;;
+            analylit__doctor,wait)
+                cmd="analylit__doctor__subcmd__wait"
+                ;;
             analylit__doctor__subcmd__help,backups)
                 cmd="analylit__doctor__subcmd__help__subcmd__backups"
                 ;;
@@ -70,6 +73,9 @@ _analylit__doctor() {
             analylit__doctor__subcmd__help,rules)
                 cmd="analylit__doctor__subcmd__help__subcmd__rules"
                 ;;
+            analylit__doctor__subcmd__help,wait)
+                cmd="analylit__doctor__subcmd__help__subcmd__wait"
+                ;;
             analylit__doctor__subcmd__help__subcmd__rules,list)
                 cmd="analylit__doctor__subcmd__help__subcmd__rules__subcmd__list"
                 ;;
@@ -92,7 +98,7 @@ _analylit__doctor() {
 
     case "${cmd}" in
         analylit__doctor)
-            opts="-h -V --help --version check fix backups restore rules explain completions man help"
+            opts="-h -V --help --version check wait fix backups restore rules explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -276,7 +282,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__help)
-            opts="check fix backups restore rules explain completions man help"
+            opts="check wait fix backups restore rules explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -429,6 +435,20 @@ _analylit__doctor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        analylit__subcmd__doctor__subcmd__help__subcmd__wait)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         analylit__subcmd__doctor__subcmd__man)
             opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -557,6 +577,56 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        analylit__subcmd__doctor__subcmd__wait)
+            opts="-p -f -q -y -h --timeout --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -23,6 +23,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand check 'Inspect the running compose project and report root causes with their evidence'
+            cand wait 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1'
             cand fix 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
             cand backups 'List the backups fixes made for this project'
             cand restore 'Put a backup''s originals back'
@@ -33,6 +34,26 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'analylit-doctor;check'= {
+            cand -p 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand --project-name 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --file 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --format 'format'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --tail 'Log lines read per container (the most recent ones)'
+            cand -q 'No progress output'
+            cand --quiet 'No progress output'
+            cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
+            cand --unsafe-fixes 'Also apply unsafe fixes (they change data or configuration)'
+            cand -y 'Apply without asking'
+            cand --yes 'Apply without asking'
+            cand --dry-run 'Print every plan and change nothing'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'analylit-doctor;wait'= {
+            cand --timeout 'Give up after this many seconds'
             cand -p 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
             cand --project-name 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
             cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
@@ -143,6 +164,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
         }
         &'analylit-doctor;help'= {
             cand check 'Inspect the running compose project and report root causes with their evidence'
+            cand wait 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1'
             cand fix 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
             cand backups 'List the backups fixes made for this project'
             cand restore 'Put a backup''s originals back'
@@ -153,6 +175,8 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'analylit-doctor;help;check'= {
+        }
+        &'analylit-doctor;help;wait'= {
         }
         &'analylit-doctor;help;fix'= {
         }

@@ -27,6 +27,7 @@ end
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -s V -l version -d 'Print version'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "check" -d 'Inspect the running compose project and report root causes with their evidence'
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "wait" -d 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "fix" -d 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "backups" -d 'List the backups fixes made for this project'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "restore" -d 'Put a backup\'s originals back'
@@ -48,6 +49,20 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l dry-run -d 'Print every plan and change nothing'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l timeout -d 'Give up after this many seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l format -r -f -a "table\t''
+json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l tail -d 'Log lines read per container (the most recent ones)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s q -l quiet -d 'No progress output'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s y -l yes -d 'Apply without asking'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
@@ -100,13 +115,14 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand explain"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand man" -s h -l help -d 'Print help'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions man help" -f -a "check" -d 'Inspect the running compose project and report root causes with their evidence'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions man help" -f -a "fix" -d 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions man help" -f -a "backups" -d 'List the backups fixes made for this project'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions man help" -f -a "restore" -d 'Put a backup\'s originals back'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions man help" -f -a "rules" -d 'The rules the doctor knows'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions man help" -f -a "explain" -d 'Explain one failure class: what it is, its symptoms, its fix'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions man help" -f -a "man" -d 'Print the man page (roff), e.g. `analylit-doctor man > analylit-doctor.1`'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check fix backups restore rules explain completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "check" -d 'Inspect the running compose project and report root causes with their evidence'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "wait" -d 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "fix" -d 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "backups" -d 'List the backups fixes made for this project'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "restore" -d 'Put a backup\'s originals back'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "rules" -d 'The rules the doctor knows'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "explain" -d 'Explain one failure class: what it is, its symptoms, its fix'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "man" -d 'Print the man page (roff), e.g. `analylit-doctor man > analylit-doctor.1`'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and __fish_seen_subcommand_from rules" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'

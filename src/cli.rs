@@ -6,6 +6,7 @@ use crate::rules::{self, RuleSet};
 use crate::stack::snapshot::StackSnapshot;
 use crate::stack::{collect, connect, project};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,6 +34,17 @@ pub enum Command {
     /// Inspect the running compose project and report root causes with their evidence.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Wait until every service is up (healthy; running without a health check; a one-shot
+    /// exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout —
+    /// print the diagnosis and exit 1.
+    #[command(after_help = EXIT_CODES)]
+    Wait {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 120, value_name = "SECS")]
+        timeout: u64,
+        #[command(flatten)]
+        args: CheckArgs,
+    },
     /// Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes),
     /// applied, verified, and rolled back when it did not work.
     Fix(CheckArgs),
@@ -145,6 +157,7 @@ fn execute(cli: Cli) -> Result<i32, DoctorError> {
             fix(args)
         }
         Command::Backups(args) => backups(&args),
+        Command::Wait { timeout, args } => wait(args, Duration::from_secs(timeout)),
         Command::Restore { id, args } => restore(args, &id),
         Command::Rules {
             command: RulesCommand::List { format, rules },
@@ -300,6 +313,110 @@ fn check(args: CheckArgs) -> Result<i32, DoctorError> {
         return fix_session(&live, &args.fix, snapshot, diagnosis);
     }
     Ok(if diagnosis.has_problems() { 1 } else { 0 })
+}
+
+fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorError> {
+    use crate::stack::wait::{Standing, look, standing};
+    use futures_util::StreamExt;
+    let progress = Progress::new(args.quiet || args.format != Format::Table);
+    let live = Live::connect(&args, &progress)?;
+    let project = live.choice.name.clone();
+    let started = std::time::Instant::now();
+    let deadline = started + timeout;
+    let mut up_after: BTreeMap<String, (Duration, String)> = BTreeMap::new();
+    let mut stop: Option<String> = None;
+    live.rt.block_on(async {
+        // Container events of the project wake the loop; a bounded sleep covers a quiet engine.
+        let filters: HashMap<String, Vec<String>> = HashMap::from([
+            ("type".to_owned(), vec!["container".to_owned()]),
+            (
+                "label".to_owned(),
+                vec![format!("com.docker.compose.project={project}")],
+            ),
+        ]);
+        let opts = bollard::query_parameters::EventsOptions {
+            since: None,
+            until: None,
+            filters: Some(filters),
+        };
+        let mut events = live.docker.events(Some(opts));
+        loop {
+            let services = match look(&live.docker, &project).await {
+                Ok(s) => s,
+                Err(e) => {
+                    stop = Some(format!("the engine: {e}"));
+                    return;
+                }
+            };
+            if services.is_empty() {
+                stop = Some(format!("no containers of project {project}"));
+                return;
+            }
+            let mut waiting = Vec::new();
+            for (service, containers) in &services {
+                match standing(containers) {
+                    Standing::Up(how) => {
+                        up_after
+                            .entry(service.clone())
+                            .or_insert((started.elapsed(), how));
+                    }
+                    Standing::Starting(how) => {
+                        up_after.remove(service);
+                        waiting.push(format!("{service} ({how})"));
+                    }
+                    Standing::Down(how) => {
+                        stop = Some(format!("{service} is {how}"));
+                        return;
+                    }
+                }
+            }
+            if waiting.is_empty() {
+                return;
+            }
+            progress.phase(&format!("waiting for {}", waiting.join(", ")));
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                stop = Some(format!(
+                    "not up after {}s: {}",
+                    timeout.as_secs(),
+                    waiting.join(", ")
+                ));
+                return;
+            }
+            let nap = (deadline - now).min(Duration::from_secs(2));
+            let _ = tokio::time::timeout(nap, events.next()).await;
+        }
+    });
+    progress.done();
+    match stop {
+        None => {
+            if args.format == Format::Table {
+                for (service, (after, how)) in &up_after {
+                    println!("{service:<20} {how:<22} after {:.1}s", after.as_secs_f64());
+                }
+                println!("✓ every service of {project} is up");
+            } else {
+                let rows: Vec<serde_json::Value> = up_after
+                    .iter()
+                    .map(|(s, (after, how))| {
+                        serde_json::json!({"service": s, "state": how, "after_secs": after.as_secs_f64()})
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"project": project, "verdict": "up", "services": rows})
+                );
+            }
+            Ok(0)
+        }
+        Some(why) => {
+            eprintln!("{why}: diagnosing");
+            let (_, diagnosis) = live.diagnose(&progress)?;
+            progress.done();
+            print_diagnosis(&diagnosis, args.format)?;
+            Ok(1)
+        }
+    }
 }
 
 fn fix(args: CheckArgs) -> Result<i32, DoctorError> {

@@ -163,8 +163,48 @@ fn lab_case(id: &str) {
         return;
     }
     assert_doctor(&lab);
+    if matches!(id, "healthy" | "gunicorn-worker-reinit") {
+        assert_wait(&lab);
+    }
     if lab.scenario.doctor_fix.is_some() {
         assert_fix(&lab);
+    }
+}
+
+/// `wait` on a settled stack: the healthy one is up (exit 0, a time per service); a failing one
+/// gets the diagnosis at once (exit 1, the scenario's id first). `wait` is given a long timeout
+/// and the run a short bound: waiting out the timeout would be killed, and fail.
+fn assert_wait(lab: &Lab) {
+    let id = &lab.scenario.id;
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
+            .args(["wait", "--timeout", "600", "--format", "json", "-q"])
+            .args(["-p", &lab.project])
+            .current_dir(&lab.dir),
+        Duration::from_secs(90),
+    );
+    let (code, stdout, stderr) = (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("{id}: wait --format json is not JSON ({e}):\n{stdout}\n{stderr}")
+    });
+    if id == "healthy" {
+        assert_eq!(code, 0, "{id}: wait\n{stdout}\n{stderr}");
+        assert_eq!(report["verdict"], "up", "{stdout}");
+        assert!(
+            report["services"].as_array().is_some_and(|s| s.len() >= 3),
+            "{stdout}"
+        );
+    } else {
+        assert_eq!(code, 1, "{id}: wait\n{stdout}\n{stderr}");
+        assert_eq!(
+            report["findings"][0]["id"],
+            id.as_str(),
+            "{id}: wait\n{stdout}"
+        );
     }
 }
 
