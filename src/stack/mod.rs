@@ -6,3 +6,4 @@ pub mod connect;
 pub mod logs;
 pub mod project;
 pub mod snapshot;
+pub mod transcript;
