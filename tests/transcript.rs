@@ -267,3 +267,20 @@ fn bad_specs_and_fixing_from_logs_are_refused() {
         assert!(err.contains("--logs") || err.contains("logs"), "{err}");
     }
 }
+
+#[test]
+fn a_password_in_pasted_logs_is_never_printed() {
+    let secret = "Lab-Pg-Secret-7f3a9c";
+    let log = format!(
+        "DATABASE_URL=postgresql://analylit:{secret}@db:5432/analylit \
+         FATAL:  password authentication failed for user \"analylit\"\n"
+    );
+    for format in ["table", "json"] {
+        let mut cmd = doctor();
+        cmd.args(["check", "--logs", "web=-", "--format", format]);
+        let (code, out, err) = run(cmd, &log);
+        assert_eq!(code, 1, "{err}");
+        assert!(out.contains("pg-auth-failed"), "{out}");
+        assert!(!out.contains(secret) && !err.contains(secret), "{out}{err}");
+    }
+}
