@@ -328,13 +328,17 @@ fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
         };
         Ok(text)
     };
+    let limits = collect::LogLimits {
+        lines: args.tail,
+        ..Default::default()
+    };
     let mut per: BTreeMap<String, Vec<crate::stack::snapshot::LogLine>> = BTreeMap::new();
     for spec in &args.logs {
         match spec.split_once('=') {
             Some((service, source)) if !service.is_empty() && !source.is_empty() => {
                 per.entry(service.to_owned())
                     .or_default()
-                    .extend(transcript::lines_of(&read(source)?));
+                    .extend(transcript::lines_of(&read(source)?, &limits));
             }
             Some(_) => {
                 return Err(logs_usage(&format!(
@@ -342,7 +346,7 @@ fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
                 )));
             }
             None => {
-                for (name, lines) in transcript::split(&read(spec)?) {
+                for (name, lines) in transcript::split_within(&read(spec)?, &limits) {
                     per.entry(name).or_default().extend(lines);
                 }
             }

@@ -38,6 +38,11 @@ static ANSI: LazyLock<Regex> =
 static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^([A-Za-z0-9][A-Za-z0-9_.-]*[-_][0-9]+) *\|(?: (.*)|)$").expect("prefix pattern")
 });
+/// `docker compose up` output pasted as logs: compose's own status lines, not a container's.
+static COMPOSE_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:Attaching to |[A-Za-z0-9][A-Za-z0-9_.-]* exited with code -?[0-9]+$|Gracefully stopping|Aborting on container exit)")
+        .expect("status pattern")
+});
 /// `…-1`, `…_12`: a container name's service and number.
 static NUMBERED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(.+?)[-_]([0-9]+)$").expect("number pattern"));
@@ -45,7 +50,11 @@ static NUMBERED: LazyLock<Regex> =
 /// Split a compose logs transcript into each container's lines, keyed by the container name as
 /// printed (`web_1`, `web-2`): replicas stay apart. Bounded like a live collection.
 pub fn split(text: &str) -> BTreeMap<String, Vec<LogLine>> {
-    let limits = LogLimits::default();
+    split_within(text, &LogLimits::default())
+}
+
+/// [`split`], keeping at most `limits.lines` lines and `limits.bytes` bytes per container.
+pub fn split_within(text: &str, limits: &LogLimits) -> BTreeMap<String, Vec<LogLine>> {
     let mut per: BTreeMap<String, (LogAssembler, Option<String>)> = BTreeMap::new();
     let mut current: Option<String> = None;
     for raw in text.lines() {
@@ -62,8 +71,8 @@ pub fn split(text: &str) -> BTreeMap<String, Vec<LogLine>> {
             }
             push_line(asm, rest);
             current = Some(name);
-        } else if line.starts_with("Attaching to ") && current.is_none() {
-            // The header names the containers; their lines say the same.
+        } else if COMPOSE_STATUS.is_match(line) {
+            // Compose's own lines (the header, `web_1 exited with code 3`): no container printed them.
         } else if let Some((asm, last_ts)) = current.as_ref().and_then(|n| per.get_mut(n)) {
             // A wrapped line: it keeps its container's latest stamp so the order holds.
             match last_ts {
@@ -77,9 +86,8 @@ pub fn split(text: &str) -> BTreeMap<String, Vec<LogLine>> {
         .collect()
 }
 
-/// One service's (or container's) pasted log file, bounded like [`split`].
-pub fn lines_of(text: &str) -> Vec<LogLine> {
-    let limits = LogLimits::default();
+/// One service's (or container's) pasted log file, bounded by `limits` like [`split_within`].
+pub fn lines_of(text: &str, limits: &LogLimits) -> Vec<LogLine> {
     let mut asm = LogAssembler::new(limits.lines, limits.bytes);
     for raw in text.lines() {
         push_line(&mut asm, &ANSI.replace_all(raw, ""));
@@ -217,7 +225,8 @@ mod tests {
                  web-2  | other\n\
                  continued\n\
                  web_1  |\n\
-                 web_1  | last | with a bar\n";
+                 web_1  | last | with a bar\n\
+                 p_web_1 exited with code 3\n";
         let per = split(t);
         assert_eq!(per.keys().collect::<Vec<_>>(), ["web-2", "web_1"]);
         assert_eq!(texts(&per["web_1"]), ["first", "", "last | with a bar"]);
@@ -252,9 +261,9 @@ mod tests {
     #[test]
     fn containers_know_their_service_and_nothing_else() {
         let per = BTreeMap::from([
-            ("p-web-2".to_owned(), lines_of("a")),
-            ("web_1".to_owned(), lines_of("b")),
-            ("flower".to_owned(), lines_of("c")),
+            ("p-web-2".to_owned(), lines_of("a", &LogLimits::default())),
+            ("web_1".to_owned(), lines_of("b", &LogLimits::default())),
+            ("flower".to_owned(), lines_of("c", &LogLimits::default())),
         ]);
         let s = snapshot_from_logs("p", per);
         let got: Vec<(&str, Option<u32>)> = s
