@@ -112,7 +112,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__backups)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -147,6 +147,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --logs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -158,7 +162,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__check)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,6 +197,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --logs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -236,7 +244,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__fix)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,6 +279,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --logs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -464,7 +476,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__restore)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,6 +511,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --logs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -588,7 +604,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__wait)
-            opts="-p -f -q -y -h --timeout --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -y -h --timeout --project-name --file --rules --format --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -627,6 +643,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --logs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -43,6 +43,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -
 json\t''"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l tail -d 'Log lines read per container (the most recent ones)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
@@ -57,6 +58,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l
 json\t''"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l tail -d 'Log lines read per container (the most recent ones)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
@@ -70,6 +72,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l 
 json\t''"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l tail -d 'Log lines read per container (the most recent ones)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
@@ -83,6 +86,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups"
 json\t''"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l tail -d 'Log lines read per container (the most recent ones)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
@@ -96,6 +100,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore"
 json\t''"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l tail -d 'Log lines read per container (the most recent ones)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'

@@ -6,4 +6,5 @@ pub mod connect;
 pub mod logs;
 pub mod project;
 pub mod snapshot;
+pub mod transcript;
 pub mod wait;
