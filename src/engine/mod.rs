@@ -87,7 +87,9 @@ fn service_status(name: &str, containers: &[&ContainerSnapshot]) -> ServiceStatu
         containers: containers.len(),
         state: worst.state.status.clone(),
         health: worst.health.as_ref().map(|h| h.status.clone()),
-        exit_code: (worst.state.status != "running" || worst.state.exit_code != 0)
+        // Pasted logs tell no state: show none rather than a made-up 0.
+        exit_code: (worst.state.status != "unknown"
+            && (worst.state.status != "running" || worst.state.exit_code != 0))
             .then_some(worst.state.exit_code),
         restarts: worst.restart_count,
     }

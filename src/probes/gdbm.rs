@@ -497,6 +497,9 @@ pub async fn probe(
     let c = ctx.container;
     let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
     let all = |outcome: &dyn Fn(&ProbeSpec) -> ProbeResult| specs.iter().map(outcome).collect();
+    if let Err(why) = ctx.docker() {
+        return all(&|s| ProbeResult::unknown(s, why.clone(), &[]));
+    }
     let Some(path) = flower_db_path(&argv, &ctx.env(), &c.working_dir) else {
         return all(&|s| {
             ProbeResult::unknown(

@@ -318,6 +318,10 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             .map(|s| ProbeResult::unknown(s, why.clone(), facts))
             .collect::<Vec<_>>()
     };
+    if let Err(why) = ctx.docker() {
+        // A login needs the live stack (and its env, which pasted logs do not carry).
+        return unknown_all(why, &[]);
+    }
     let urls = endpoint::urls_for(ctx, |s| s == Scheme::Postgres);
     let Some(url) = urls.first() else {
         return unknown_all(

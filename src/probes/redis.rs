@@ -419,6 +419,9 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             .map(|s| ProbeResult::unknown(s, why.clone(), facts))
             .collect::<Vec<_>>()
     };
+    if let Err(why) = ctx.docker() {
+        return unknown_all(why, &[]);
+    }
     let urls = endpoint::urls_for(ctx, |s| matches!(s, Scheme::Redis { .. }));
     let Some(url) = urls.first() else {
         return unknown_all(
