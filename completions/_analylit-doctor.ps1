@@ -41,7 +41,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
@@ -51,8 +53,8 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print every plan and change nothing')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'analylit-doctor;fix' {
@@ -61,7 +63,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
@@ -71,8 +75,8 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print every plan and change nothing')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'analylit-doctor;backups' {
@@ -81,7 +85,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
@@ -91,8 +97,8 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print every plan and change nothing')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'analylit-doctor;restore' {
@@ -101,7 +107,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
@@ -111,8 +119,8 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print every plan and change nothing')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'analylit-doctor;rules' {

@@ -100,7 +100,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__backups)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,7 +127,15 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -146,7 +154,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__check)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -173,7 +181,15 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -224,7 +240,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__fix)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,7 +267,15 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -410,7 +434,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__restore)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -437,7 +461,15 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
