@@ -748,17 +748,12 @@ fn print_diagnosis(
     output: Option<&std::path::Path>,
 ) -> Result<(), DoctorError> {
     if let Some(path) = output {
-        let what = format!("writing the report to {}", path.display());
-        let io_err = |e: std::io::Error| DoctorError::Io {
-            what: what.clone(),
-            reason: e.to_string(),
-        };
-        let file = std::fs::File::create(path).map_err(io_err)?;
-        let mut file = std::io::BufWriter::new(file);
-        printer(format, set, false)
-            .render(diagnosis, &mut file)
-            .and_then(|_| file.flush())
-            .map_err(io_err)?;
+        report::write_file(&*printer(format, set, false), diagnosis, path).map_err(|e| {
+            DoctorError::Io {
+                what: format!("writing the report to {}", path.display()),
+                reason: e.to_string(),
+            }
+        })?;
     }
     let stdout = std::io::stdout();
     let format = if output.is_some() {

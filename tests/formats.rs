@@ -267,3 +267,31 @@ fn the_sarif_check_rejects_a_broken_log() {
     doc["runs"][0]["results"][0]["level"] = "fatal".into();
     assert!(!sarif_validator().is_valid(&doc));
 }
+
+#[test]
+fn write_file_replaces_the_file_whole_and_leaves_no_temporary() {
+    let set = rules();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("doctor.sarif");
+    std::fs::write(&path, "stale").expect("seed");
+    analylit_doctor::report::write_file(&Sarif { rules: &set }, &diagnosis(), &path)
+        .expect("written");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+    assert_valid(&sarif_validator(), &doc);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("doctor.sarif")]);
+}
+
+#[test]
+fn write_file_into_a_missing_directory_is_an_error() {
+    let set = rules();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("missing/doctor.xml");
+    assert!(
+        analylit_doctor::report::write_file(&Junit { rules: &set }, &diagnosis(), &path).is_err()
+    );
+}

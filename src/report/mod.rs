@@ -66,3 +66,29 @@ fn location(f: &Finding) -> Option<Location> {
         })
     })
 }
+
+/// Render into `path` whole or not at all: the report goes to a sibling temporary file that is
+/// renamed over `path` once written, so a failed run never leaves half a report for CI to read.
+pub fn write_file(
+    printer: &dyn Report,
+    diagnosis: &Diagnosis,
+    path: &std::path::Path,
+) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = (|| {
+        let mut file = io::BufWriter::new(std::fs::File::create(&tmp)?);
+        printer.render(diagnosis, &mut file)?;
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
