@@ -43,7 +43,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable')
@@ -54,8 +56,8 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print every plan and change nothing')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'analylit-doctor;wait' {
@@ -65,7 +67,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable')
@@ -76,8 +80,8 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print every plan and change nothing')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'analylit-doctor;fix' {
@@ -86,7 +90,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable')
@@ -97,8 +103,8 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print every plan and change nothing')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'analylit-doctor;backups' {
@@ -107,7 +113,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable')
@@ -118,8 +126,8 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print every plan and change nothing')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'analylit-doctor;restore' {
@@ -128,7 +136,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable')
@@ -139,8 +149,8 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print every plan and change nothing')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'analylit-doctor;rules' {

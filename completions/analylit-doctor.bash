@@ -112,7 +112,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__backups)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,7 +139,15 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -162,7 +170,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__check)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -189,7 +197,15 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -244,7 +260,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__fix)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,7 +287,15 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -476,7 +500,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__restore)
-            opts="-p -f -q -y -h --project-name --file --rules --format --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -503,7 +527,15 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)
@@ -604,7 +636,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__wait)
-            opts="-p -f -q -y -h --timeout --project-name --file --rules --format --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -o -q -y -h --timeout --project-name --file --rules --format --output --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -635,7 +667,15 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)

@@ -39,8 +39,12 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "hel
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l format -r -f -a "table\t''
-json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
+json\t''
+junit\t'JUnit XML: one test case per rule checked on each service'
+github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
+sarif\t'SARIF 2.1.0'"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
@@ -49,13 +53,17 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l dry-run -d 'Print every plan and change nothing'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l timeout -d 'Give up after this many seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l format -r -f -a "table\t''
-json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
+json\t''
+junit\t'JUnit XML: one test case per rule checked on each service'
+github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
+sarif\t'SARIF 2.1.0'"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
@@ -64,12 +72,16 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l dry-run -d 'Print every plan and change nothing'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l format -r -f -a "table\t''
-json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
+json\t''
+junit\t'JUnit XML: one test case per rule checked on each service'
+github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
+sarif\t'SARIF 2.1.0'"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
@@ -78,12 +90,16 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l 
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l dry-run -d 'Print every plan and change nothing'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l format -r -f -a "table\t''
-json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
+json\t''
+junit\t'JUnit XML: one test case per rule checked on each service'
+github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
+sarif\t'SARIF 2.1.0'"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
@@ -92,12 +108,16 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l dry-run -d 'Print every plan and change nothing'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l format -r -f -a "table\t''
-json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
+json\t''
+junit\t'JUnit XML: one test case per rule checked on each service'
+github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
+sarif\t'SARIF 2.1.0'"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
@@ -106,7 +126,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l dry-run -d 'Print every plan and change nothing'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -100,8 +100,13 @@ pub struct CheckArgs {
     /// Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Report format: a table for people; json, junit, github (workflow commands) or sarif for
+    /// machines (nothing else is written to stdout then).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Write the --format report to FILE; the table still goes to the terminal.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// No progress output.
     #[arg(short, long)]
     pub quiet: bool,
@@ -140,6 +145,19 @@ pub struct FixFlags {
 pub enum Format {
     Table,
     Json,
+}
+
+/// What `check` prints its diagnosis as (`rules list` keeps [`Format`]).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    /// JUnit XML: one test case per rule checked on each service.
+    Junit,
+    /// GitHub Actions workflow commands (`::error ...`), one per problem.
+    Github,
+    /// SARIF 2.1.0.
+    Sarif,
 }
 
 pub fn run() -> i32 {
@@ -311,11 +329,14 @@ fn check(args: CheckArgs) -> Result<i32, DoctorError> {
     if !args.logs.is_empty() {
         return check_logs(&args);
     }
-    let progress = Progress::new(args.quiet || args.format != Format::Table);
+    // A machine format on stdout gets nothing else there (the spinner is on stderr, but CI logs
+    // interleave them); with --output, stdout is the table.
+    let machine_stdout = args.format != ReportFormat::Table && args.output.is_none();
+    let progress = Progress::new(args.quiet || machine_stdout);
     let live = Live::connect(&args, &progress)?;
     let (snapshot, diagnosis) = live.diagnose(&progress)?;
     progress.done();
-    print_diagnosis(&diagnosis, args.format)?;
+    print_diagnosis(&diagnosis, &live.set, args.format, args.output.as_deref())?;
     if args.fix.fix {
         return fix_session(&live, &args.fix, snapshot, diagnosis);
     }
@@ -325,7 +346,7 @@ fn check(args: CheckArgs) -> Result<i32, DoctorError> {
 fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorError> {
     use crate::stack::wait::{Standing, look, standing};
     use futures_util::StreamExt;
-    let progress = Progress::new(args.quiet || args.format != Format::Table);
+    let progress = Progress::new(args.quiet || args.format != ReportFormat::Table);
     let live = Live::connect(&args, &progress)?;
     let project = live.choice.name.clone();
     let started = std::time::Instant::now();
@@ -397,12 +418,21 @@ fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorError> {
     progress.done();
     match stop {
         None => {
-            if args.format == Format::Table {
+            if args.format == ReportFormat::Table || args.output.is_some() {
                 for (service, (after, how)) in &up_after {
                     println!("{service:<20} {how:<22} after {:.1}s", after.as_secs_f64());
                 }
                 println!("✓ every service of {project} is up");
-            } else {
+            }
+            if !matches!(args.format, ReportFormat::Table | ReportFormat::Json)
+                || (args.output.is_some() && args.format != ReportFormat::Table)
+            {
+                // JUnit, GitHub, SARIF (or any file report): the checked rules, all passing.
+                let (_, diagnosis) = live.diagnose(&Progress(None))?;
+                print_diagnosis(&diagnosis, &live.set, args.format, args.output.as_deref())?;
+                return Ok(if diagnosis.has_problems() { 1 } else { 0 });
+            }
+            if args.format == ReportFormat::Json {
                 let rows: Vec<serde_json::Value> = up_after
                     .iter()
                     .map(|(s, (after, how))| {
@@ -420,7 +450,7 @@ fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorError> {
             eprintln!("{why}: diagnosing");
             let (_, diagnosis) = live.diagnose(&progress)?;
             progress.done();
-            print_diagnosis(&diagnosis, args.format)?;
+            print_diagnosis(&diagnosis, &live.set, args.format, args.output.as_deref())?;
             Ok(1)
         }
     }
@@ -499,7 +529,7 @@ fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
     } else {
         format!("{project} (from logs)")
     };
-    print_diagnosis(&diagnosis, args.format)?;
+    print_diagnosis(&diagnosis, &set, args.format, args.output.as_deref())?;
     Ok(if diagnosis.has_problems() { 1 } else { 0 })
 }
 
@@ -917,17 +947,44 @@ fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
     Ok(0)
 }
 
-fn print_diagnosis(diagnosis: &Diagnosis, format: Format) -> Result<(), DoctorError> {
-    let stdout = std::io::stdout();
-    let printer: Box<dyn Report> = match format {
-        Format::Json => Box::new(report::Json),
-        Format::Table => Box::new(report::Table {
-            colour: report::colour_wanted(stdout.is_terminal()),
+/// The printer for a format; `colour` only matters to the table.
+fn printer(format: ReportFormat, set: &RuleSet, colour: bool) -> Box<dyn Report + '_> {
+    match format {
+        ReportFormat::Table => Box::new(report::Table {
+            colour,
             width: None,
         }),
+        ReportFormat::Json => Box::new(report::Json),
+        ReportFormat::Junit => Box::new(report::Junit { rules: set }),
+        ReportFormat::Github => Box::new(report::Github),
+        ReportFormat::Sarif => Box::new(report::Sarif { rules: set }),
+    }
+}
+
+/// Print the diagnosis: in `format` on stdout, or, with `output`, in `format` to that file and
+/// as the table on stdout.
+fn print_diagnosis(
+    diagnosis: &Diagnosis,
+    set: &RuleSet,
+    format: ReportFormat,
+    output: Option<&std::path::Path>,
+) -> Result<(), DoctorError> {
+    if let Some(path) = output {
+        report::write_file(&*printer(format, set, false), diagnosis, path).map_err(|e| {
+            DoctorError::Io {
+                what: format!("writing the report to {}", path.display()),
+                reason: e.to_string(),
+            }
+        })?;
+    }
+    let stdout = std::io::stdout();
+    let format = if output.is_some() {
+        ReportFormat::Table
+    } else {
+        format
     };
     let mut out = stdout.lock();
-    printer
+    printer(format, set, report::colour_wanted(stdout.is_terminal()))
         .render(diagnosis, &mut out)
         .and_then(|_| out.flush())
         .map_err(|e| DoctorError::Io {

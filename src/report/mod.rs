@@ -1,12 +1,19 @@
 //! Report: printers render a [`Diagnosis`]; they never decide anything. One trait, one printer per
 //! format — adding a format touches one file.
+mod github;
 mod json;
+mod junit;
+mod sarif;
 mod table;
 
+pub use github::Github;
 pub use json::{JSON_SCHEMA_VERSION, Json};
+pub use junit::Junit;
+pub use sarif::Sarif;
 pub use table::Table;
 
-use crate::engine::Diagnosis;
+use crate::engine::{Diagnosis, Finding};
+use crate::rules::Severity;
 use std::io::{self, Write};
 
 pub trait Report {
@@ -16,4 +23,72 @@ pub trait Report {
 /// Whether to colour output: never with `NO_COLOR` set, never off a terminal.
 pub fn colour_wanted(is_tty: bool) -> bool {
     is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Every finding above info, causes first and each followed by its folded effects (depth first):
+/// the machine formats list effects as findings of their own, with `caused_by`.
+fn problems(d: &Diagnosis) -> Vec<&Finding> {
+    fn walk<'a>(f: &'a Finding, out: &mut Vec<&'a Finding>) {
+        if f.severity > Severity::Info {
+            out.push(f);
+        }
+        for e in &f.effects {
+            walk(e, out);
+        }
+    }
+    let mut out = Vec::new();
+    for f in &d.findings {
+        walk(f, &mut out);
+    }
+    out
+}
+
+/// A source location a probe found for a finding: `data["file"]` (+ `data["line"]`), else
+/// `data["path"]` (a compose file or script the fix edits), from the first probe that has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Location {
+    file: String,
+    /// 1-based; `None` when the probe gave no line or an unparsable one.
+    line: Option<u32>,
+}
+
+fn location(f: &Finding) -> Option<Location> {
+    f.probes.iter().find_map(|p| {
+        let file = p.data.get("file").or_else(|| p.data.get("path"))?;
+        let line = p
+            .data
+            .get("line")
+            .and_then(|l| l.parse::<u32>().ok())
+            .filter(|&l| l >= 1);
+        Some(Location {
+            file: file.clone(),
+            line,
+        })
+    })
+}
+
+/// Render into `path` whole or not at all: the report goes to a sibling temporary file that is
+/// renamed over `path` once written, so a failed run never leaves half a report for CI to read.
+pub fn write_file(
+    printer: &dyn Report,
+    diagnosis: &Diagnosis,
+    path: &std::path::Path,
+) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = (|| {
+        let mut file = io::BufWriter::new(std::fs::File::create(&tmp)?);
+        printer.render(diagnosis, &mut file)?;
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
