@@ -1,0 +1,421 @@
+//! `fix`, `check --fix`, `backups`, `restore`: the fix session around [`crate::fix`].
+use super::*;
+use crate::stack::snapshot::StackSnapshot;
+
+/// Where backups of this project live: beside its compose file, else in the current directory.
+pub(super) fn backup_root(compose_file: Option<&std::path::Path>) -> PathBuf {
+    compose_file
+        .and_then(|f| f.parent())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(crate::fix::backup::BACKUP_DIR)
+}
+
+/// Show every plan, then apply the ones allowed (flags, prompt), verify each, roll back what did
+/// not work. Exit 0 only when every problem was fixed and verified.
+pub(super) fn fix_session(
+    live: &Live,
+    flags: &FixFlags,
+    snapshot: StackSnapshot,
+    diagnosis: Diagnosis,
+) -> Result<i32, DoctorError> {
+    use crate::fix::{apply::Applier, backup::State, plan};
+    use crate::rules::{FixAction, Safety};
+    let plans = plan::plans(&diagnosis, &live.set);
+    // Plans quote project files (a compose diff shows its environment): mask every secret.
+    let redactor = crate::redact::Redactor::for_snapshot(&snapshot);
+    // Stopping a container waits for its grace period: longer than a diagnosis's bound.
+    let docker = live.docker.clone().with_timeout(Duration::from_secs(180));
+    let mut out = std::io::stdout().lock();
+    let w = |out: &mut std::io::StdoutLock<'_>, line: String| {
+        let _ = writeln!(out, "{}", redactor.text(&line));
+    };
+    let compose_file = snapshot.compose_file.as_ref().map(PathBuf::from);
+    let root = backup_root(compose_file.as_deref());
+    live.rt.block_on(crate::fix::apply::remove_stale_helpers(
+        &docker,
+        &snapshot.project,
+    ));
+    // An earlier fix that did not finish: say where its originals are.
+    for b in crate::fix::backup::list(&root) {
+        if matches!(b.manifest.state, State::BackedUp | State::Applying) {
+            w(
+                &mut out,
+                format!(
+                    "An earlier fix was interrupted: backup {} ({} on {}, steps done: {}). \
+                     `analylit-doctor restore {}` puts its originals back.",
+                    b.manifest.id,
+                    b.manifest.finding,
+                    b.manifest.service,
+                    if b.manifest.done.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        b.manifest.done.join("; ")
+                    },
+                    b.manifest.id
+                ),
+            );
+        }
+    }
+    if plans.is_empty() {
+        w(&mut out, "No fix to apply.".into());
+        return Ok(if diagnosis.has_problems() { 1 } else { 0 });
+    }
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let (mut applied, mut held, mut manual, mut failed, mut skipped) = (0, 0, 0, 0, 0);
+    let mut current = snapshot;
+    for plan in &plans {
+        w(&mut out, String::new());
+        w(
+            &mut out,
+            format!(
+                "Fix for {} on {} ({}): {}",
+                plan.finding,
+                plan.service,
+                plan.safety.as_str(),
+                plan.title
+            ),
+        );
+        for (i, s) in plan.words.iter().enumerate() {
+            w(&mut out, format!("  {}. {s}", i + 1));
+        }
+        if let Some(why) = &plan.blocked {
+            // A missing import the python probe located: the patch, for a person to apply.
+            if let (Some(import), Some(file), Some(dir)) = (
+                plan.data.get("import"),
+                plan.data.get("file"),
+                compose_file.as_deref().and_then(|f| f.parent()),
+            ) {
+                let preview = Applier {
+                    docker: &docker,
+                    snapshot: &current,
+                    compose_file: compose_file.clone(),
+                    backup_root: root.clone(),
+                };
+                if let Ok(source) = preview.source_of(&plan.service, file, dir, false)
+                    && let Ok(text) = std::fs::read_to_string(&source)
+                {
+                    let rel = source
+                        .strip_prefix(dir)
+                        .unwrap_or(&source)
+                        .display()
+                        .to_string();
+                    let edit = crate::fix::edit::add_import(&rel, &text, import);
+                    w(&mut out, "  the patch (apply it, rebuild, restart):".into());
+                    for line in edit.diff().lines() {
+                        w(&mut out, format!("      {line}"));
+                    }
+                }
+            }
+            w(&mut out, format!("  not applied: {why}"));
+            manual += 1;
+            continue;
+        }
+        w(&mut out, "  the doctor will:".into());
+        let preview = Applier {
+            docker: &docker,
+            snapshot: &current,
+            compose_file: compose_file.clone(),
+            backup_root: root.clone(),
+        };
+        let mut unplannable = None;
+        for s in &plan.steps {
+            w(&mut out, format!("    - {}", s.describe));
+            if s.changes_data && s.path.is_none()
+                || matches!(s.action, FixAction::LfLineEnds { .. })
+            {
+                // A host file edit: show the exact diff it will apply.
+                match preview.host_edit(plan, s) {
+                    Ok((_, edit)) => {
+                        for line in edit.diff().lines() {
+                            w(&mut out, format!("      {line}"));
+                        }
+                    }
+                    Err(e) => unplannable = Some(e.to_string()),
+                }
+            }
+        }
+        if let Some(why) = unplannable {
+            w(&mut out, format!("  not applied: {why}"));
+            failed += 1;
+            continue;
+        }
+        let changed: Vec<&str> = plan
+            .steps
+            .iter()
+            .filter(|s| s.changes_data)
+            .filter_map(|s| s.path.as_deref())
+            .collect();
+        if !changed.is_empty() {
+            w(
+                &mut out,
+                format!(
+                    "  backed up first into {}/<id>/: {}",
+                    root.display(),
+                    changed.join(", ")
+                ),
+            );
+        }
+        let recreates = plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, FixAction::Recreate { .. }));
+        w(
+            &mut out,
+            if recreates {
+                format!(
+                    "  could be lost: files written inside {}'s container outside its volumes \
+                     (the container is recreated); everything the fix edits is in the backup",
+                    plan.service
+                )
+            } else {
+                "  could be lost: nothing the backup does not hold".to_owned()
+            },
+        );
+        if plan.safety == Safety::Unsafe && !flags.unsafe_fixes {
+            w(
+                &mut out,
+                "  held back: an unsafe fix (use --unsafe-fixes)".into(),
+            );
+            held += 1;
+            continue;
+        }
+        if flags.dry_run {
+            w(&mut out, "  dry run: nothing changed".into());
+            skipped += 1;
+            continue;
+        }
+        if !flags.yes {
+            if !interactive {
+                w(
+                    &mut out,
+                    "  not applied: no terminal to ask on, and no --yes".into(),
+                );
+                skipped += 1;
+                continue;
+            }
+            let _ = out.flush();
+            if !ask(&format!(
+                "Apply fix for {} on {}? [y/N] ",
+                plan.finding, plan.service
+            )) {
+                w(&mut out, "  not applied: declined".into());
+                skipped += 1;
+                continue;
+            }
+        }
+        let applier = Applier {
+            docker: &docker,
+            snapshot: &current,
+            compose_file: compose_file.clone(),
+            backup_root: root.clone(),
+        };
+        let created = collect::now_rfc3339();
+        let id = format!("{}-{}", created.replace(['-', ':'], ""), plan.finding);
+        let result = live
+            .rt
+            .block_on(applier.apply(plan, id.clone(), &created, &mut |step| {
+                eprintln!("  → {}", redactor.text(step));
+            }));
+        let mut backup = match result {
+            Ok(b) => b,
+            Err(e) => {
+                w(&mut out, format!("  failed: {e}"));
+                failed += 1;
+                // Put back whatever the steps that ran changed.
+                if let Ok(mut b) = crate::fix::backup::Backup::open(&root.join(&id))
+                    && !b.manifest.done.is_empty()
+                {
+                    match live.rt.block_on(applier.restore(&b)) {
+                        Ok(()) => {
+                            w(
+                                &mut out,
+                                "  rolled back: the originals are in place again".into(),
+                            );
+                            let _ = b.finish(State::RolledBack);
+                        }
+                        Err(e) => {
+                            w(
+                                &mut out,
+                                format!(
+                                    "  rollback failed ({e}): the originals are in {}",
+                                    b.dir.display()
+                                ),
+                            );
+                            let _ = b.finish(State::Failed);
+                        }
+                    }
+                }
+                continue;
+            }
+        };
+        w(
+            &mut out,
+            format!("  applied; backup {}", backup.dir.display()),
+        );
+        // Verify: the service comes back, and the rule no longer fires there.
+        let healthy = live.rt.block_on(applier.wait_healthy(&plan.service));
+        let (after_snapshot, after) = live.diagnose(&Progress(None))?;
+        let still = after.findings.iter().any(|f| {
+            f.id == plan.finding
+                && f.service == plan.service
+                && f.severity > crate::rules::Severity::Info
+        });
+        match (&healthy, still) {
+            (Ok(how), false) => {
+                w(
+                    &mut out,
+                    format!("  fixed: {how}; {} no longer fires", plan.finding),
+                );
+                let _ = backup.finish(State::Verified);
+                applied += 1;
+            }
+            _ => {
+                let why = match &healthy {
+                    Err(e) => e.clone(),
+                    Ok(_) => format!("{} still fires", plan.finding),
+                };
+                w(&mut out, format!("  not fixed: {why}; rolling back"));
+                let rollback = Applier {
+                    docker: &docker,
+                    snapshot: &after_snapshot,
+                    compose_file: compose_file.clone(),
+                    backup_root: root.clone(),
+                };
+                match live.rt.block_on(rollback.restore(&backup)) {
+                    Ok(()) => {
+                        w(
+                            &mut out,
+                            "  rolled back: the originals are in place again".into(),
+                        );
+                        let _ = backup.finish(State::RolledBack);
+                    }
+                    Err(e) => {
+                        w(
+                            &mut out,
+                            format!(
+                                "  rollback failed ({e}): the originals are in {}",
+                                backup.dir.display()
+                            ),
+                        );
+                        let _ = backup.finish(State::Failed);
+                    }
+                }
+                failed += 1;
+            }
+        }
+        current = after_snapshot;
+    }
+    w(&mut out, String::new());
+    let mut summary = format!("{applied} fixed");
+    if failed > 0 {
+        summary.push_str(&format!(", {failed} failed"));
+    }
+    if held > 0 {
+        summary.push_str(&format!(
+            ", {held} held back (unsafe: add --unsafe-fixes to apply)"
+        ));
+    }
+    if manual > 0 {
+        summary.push_str(&format!(", {manual} for a person to apply"));
+    }
+    if skipped > 0 {
+        summary.push_str(&format!(", {skipped} not applied"));
+    }
+    w(&mut out, summary);
+    let all_fixed = failed == 0 && held == 0 && manual == 0 && skipped == 0;
+    Ok(if all_fixed { 0 } else { 1 })
+}
+
+/// Ask on stderr, read one line from stdin; anything but y/yes is no.
+fn ask(question: &str) -> bool {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+pub(super) fn backups(args: &CheckArgs) -> Result<i32, DoctorError> {
+    let inputs =
+        project::ProjectInputs::from_process(args.project_name.clone(), args.files.clone());
+    let choice = project::choose(&inputs).ok_or(DoctorError::NoProject)?;
+    let root = backup_root(choice.compose_file.as_deref());
+    let list = crate::fix::backup::list(&root);
+    if list.is_empty() {
+        println!("No backups in {}.", root.display());
+        return Ok(0);
+    }
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_header(["id", "finding", "service", "state", "saved", "steps done"]);
+    for b in &list {
+        let m = &b.manifest;
+        t.add_row([
+            m.id.clone(),
+            m.finding.clone(),
+            m.service.clone(),
+            serde_json::to_value(m.state)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            m.entries.len().to_string(),
+            m.done.len().to_string(),
+        ]);
+    }
+    println!("{t}");
+    println!("(in {})", root.display());
+    Ok(0)
+}
+
+pub(super) fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
+    use crate::fix::{apply::Applier, backup};
+    let progress = Progress::new(args.quiet);
+    let live = Live::connect(&args, &progress)?;
+    let root = backup_root(live.choice.compose_file.as_deref());
+    let mut b = backup::Backup::open(&root.join(id)).map_err(|e| DoctorError::Io {
+        what: format!("opening backup {id}"),
+        reason: e.to_string(),
+    })?;
+    let (snapshot, _) = live.diagnose(&progress)?;
+    progress.done();
+    let docker = live.docker.clone().with_timeout(Duration::from_secs(180));
+    live.rt.block_on(crate::fix::apply::remove_stale_helpers(
+        &docker,
+        &snapshot.project,
+    ));
+    let applier = Applier {
+        docker: &docker,
+        snapshot: &snapshot,
+        compose_file: live.choice.compose_file.clone(),
+        backup_root: root,
+    };
+    live.rt
+        .block_on(applier.restore(&b))
+        .map_err(|e| DoctorError::Io {
+            what: format!("restoring backup {id}"),
+            reason: e.to_string(),
+        })?;
+    let _ = b.finish(backup::State::Restored);
+    println!(
+        "Restored {} item(s) of {} for {} on {}.",
+        b.manifest.entries.len(),
+        id,
+        b.manifest.finding,
+        b.manifest.service
+    );
+    Ok(0)
+}
+
+pub(super) fn fix(args: CheckArgs) -> Result<i32, DoctorError> {
+    if !args.logs.is_empty() {
+        return super::logs::check_logs(&args);
+    }
+    let progress = Progress::new(args.quiet);
+    let live = Live::connect(&args, &progress)?;
+    let (snapshot, diagnosis) = live.diagnose(&progress)?;
+    progress.done();
+    fix_session(&live, &args.fix, snapshot, diagnosis)
+}

@@ -1,0 +1,485 @@
+//! The command line: parse, run one command, map the outcome to an exit code.
+use crate::engine::{self, Diagnosis};
+use crate::error::DoctorError;
+use crate::report::{self, Report};
+use crate::rules::{self, RuleSet};
+use crate::stack::snapshot::StackSnapshot;
+
+mod fix;
+mod logs;
+mod wait;
+use crate::stack::{collect, connect, project};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  no finding above info: the stack looks healthy
+  1  findings: at least one problem was found
+  2  usage or tool error (Docker unreachable, bad rule file, no such project, ...)";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "analylit-doctor",
+    version,
+    about = "Finds the root cause when an AnalyLit Docker Compose stack fails to start, shows the evidence, and the fix.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Inspect the running compose project and report root causes with their evidence.
+    #[command(after_help = EXIT_CODES)]
+    Check(CheckArgs),
+    /// Wait until every service is up (healthy; running without a health check; a one-shot
+    /// exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout —
+    /// print the diagnosis and exit 1.
+    #[command(after_help = EXIT_CODES)]
+    Wait {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 120, value_name = "SECS")]
+        timeout: u64,
+        #[command(flatten)]
+        args: CheckArgs,
+    },
+    /// Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes),
+    /// applied, verified, and rolled back when it did not work.
+    Fix(CheckArgs),
+    /// List the backups fixes made for this project.
+    Backups(CheckArgs),
+    /// Put a backup's originals back.
+    Restore {
+        /// A backup id from `analylit-doctor backups`.
+        id: String,
+        #[command(flatten)]
+        args: CheckArgs,
+    },
+    /// The rules the doctor knows.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Explain one failure class: what it is, its symptoms, its fix.
+    Explain {
+        /// A rule id, e.g. gunicorn-worker-reinit.
+        id: String,
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `analylit-doctor man > analylit-doctor.1`.
+    Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// List the rules (embedded, plus those of --rules DIR).
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file's directory).
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Report format: a table for people; json, junit, github (workflow commands) or sarif for
+    /// machines (nothing else is written to stdout then).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Write the --format report to FILE; the table still goes to the terminal.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No progress output.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Bound on reaching the engine, in seconds.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub connect_timeout: u64,
+    /// Log lines read per container (the most recent ones).
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub tail: usize,
+    /// Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE
+    /// holding a `docker compose logs` transcript. Repeatable.
+    #[arg(long = "logs", value_name = "SPEC")]
+    pub logs: Vec<String>,
+    #[command(flatten)]
+    pub fix: FixFlags,
+}
+
+/// How far fixes may go.
+#[derive(Args, Debug, Default)]
+pub struct FixFlags {
+    /// After the report, apply the safe fixes (with `check`; `fix` implies it).
+    #[arg(long)]
+    pub fix: bool,
+    /// Also apply unsafe fixes (they change data or configuration).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Apply without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print every plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// What `check` prints its diagnosis as (`rules list` keeps [`Format`]).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    /// JUnit XML: one test case per rule checked on each service.
+    Junit,
+    /// GitHub Actions workflow commands (`::error ...`), one per problem.
+    Github,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{:?}", miette::Report::new(e));
+            2
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<i32, DoctorError> {
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Fix(mut args) => {
+            args.fix.fix = true;
+            fix::fix(args)
+        }
+        Command::Backups(args) => fix::backups(&args),
+        Command::Wait { timeout, args } => wait::wait(args, Duration::from_secs(timeout)),
+        Command::Restore { id, args } => fix::restore(args, &id),
+        Command::Rules {
+            command: RulesCommand::List { format, rules },
+        } => {
+            let set = rules::load_with_overrides(rules.as_deref())?;
+            list_rules(&set, format);
+            Ok(0)
+        }
+        Command::Explain { id, rules } => {
+            let set = rules::load_with_overrides(rules.as_deref())?;
+            explain(&set, &id)
+        }
+        Command::Man => {
+            let page = clap_mangen::Man::new(Cli::command());
+            let mut out = std::io::stdout().lock();
+            page.render(&mut out)
+                .and_then(|_| out.flush())
+                .map_err(|e| DoctorError::Io {
+                    what: "writing the man page".into(),
+                    reason: e.to_string(),
+                })?;
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "analylit-doctor", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}
+
+/// A spinner on stderr for a person at a terminal; nothing in CI, off-TTY or with --quiet.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        let wanted = !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        Progress(wanted.then(|| {
+            let pb = indicatif::ProgressBar::new_spinner();
+            pb.enable_steady_tick(Duration::from_millis(100));
+            pb
+        }))
+    }
+    fn phase(&self, msg: &str) {
+        if let Some(pb) = &self.0 {
+            pb.set_message(msg.to_string());
+        }
+    }
+    fn done(&self) {
+        if let Some(pb) = &self.0 {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, DoctorError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| DoctorError::Io {
+            what: "starting the async runtime".into(),
+            reason: e.to_string(),
+        })
+}
+
+/// What one live diagnosis needs, kept so a fix can diagnose again to verify itself.
+struct Live {
+    rt: tokio::runtime::Runtime,
+    docker: bollard::Docker,
+    set: RuleSet,
+    choice: project::ProjectChoice,
+    tail: usize,
+}
+
+impl Live {
+    fn connect(args: &CheckArgs, progress: &Progress) -> Result<Live, DoctorError> {
+        progress.phase("loading rules");
+        let set = rules::load_with_overrides(args.rules.as_deref())?;
+        let inputs =
+            project::ProjectInputs::from_process(args.project_name.clone(), args.files.clone());
+        let choice = project::choose(&inputs).ok_or(DoctorError::NoProject)?;
+        let endpoint = connect::resolve_endpoint(&connect::EndpointEnv::from_process())?;
+        let rt = runtime()?;
+        progress.phase("connecting to the Docker engine");
+        let docker = rt.block_on(connect::connect(
+            &endpoint,
+            Duration::from_secs(args.connect_timeout),
+        ))?;
+        Ok(Live {
+            rt,
+            docker,
+            set,
+            choice,
+            tail: args.tail,
+        })
+    }
+
+    /// Collect, match, probe, chain.
+    fn diagnose(&self, progress: &Progress) -> Result<(StackSnapshot, Diagnosis), DoctorError> {
+        let choice = &self.choice;
+        progress.phase(&format!("collecting project {}", choice.name));
+        let snapshot = self.rt.block_on(async {
+            let limits = collect::LogLimits {
+                lines: self.tail,
+                ..Default::default()
+            };
+            let snapshot = collect::collect(
+                &self.docker,
+                &choice.name,
+                choice
+                    .compose_file
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+                limits,
+            )
+            .await?;
+            if snapshot.containers.is_empty() {
+                let known = collect::known_projects(&self.docker).await;
+                return Err(DoctorError::NoContainers {
+                    project: choice.name.clone(),
+                    how: choice.how.clone(),
+                    known: if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    },
+                });
+            }
+            Ok(snapshot)
+        })?;
+        progress.phase("matching rules");
+        let diagnosis = engine::diagnose(&snapshot, &self.set);
+        progress.phase("running probes");
+        let mut diagnosis = self.rt.block_on(engine::confirm::confirm(
+            diagnosis,
+            &snapshot,
+            &self.set,
+            Some(&self.docker),
+        ));
+        engine::chain::chain(&mut diagnosis.findings, &snapshot, &self.set);
+        Ok((snapshot, diagnosis))
+    }
+}
+
+fn check(args: CheckArgs) -> Result<i32, DoctorError> {
+    if !args.logs.is_empty() {
+        return logs::check_logs(&args);
+    }
+    // A machine format on stdout gets nothing else there (the spinner is on stderr, but CI logs
+    // interleave them); with --output, stdout is the table.
+    let machine_stdout = args.format != ReportFormat::Table && args.output.is_none();
+    let progress = Progress::new(args.quiet || machine_stdout);
+    let live = Live::connect(&args, &progress)?;
+    let (snapshot, diagnosis) = live.diagnose(&progress)?;
+    progress.done();
+    print_diagnosis(&diagnosis, &live.set, args.format, args.output.as_deref())?;
+    if args.fix.fix {
+        return fix::fix_session(&live, &args.fix, snapshot, diagnosis);
+    }
+    Ok(if diagnosis.has_problems() { 1 } else { 0 })
+}
+
+/// The printer for a format; `colour` only matters to the table.
+fn printer(format: ReportFormat, set: &RuleSet, colour: bool) -> Box<dyn Report + '_> {
+    match format {
+        ReportFormat::Table => Box::new(report::Table {
+            colour,
+            width: None,
+        }),
+        ReportFormat::Json => Box::new(report::Json),
+        ReportFormat::Junit => Box::new(report::Junit { rules: set }),
+        ReportFormat::Github => Box::new(report::Github),
+        ReportFormat::Sarif => Box::new(report::Sarif { rules: set }),
+    }
+}
+
+/// Print the diagnosis: in `format` on stdout, or, with `output`, in `format` to that file and
+/// as the table on stdout.
+fn print_diagnosis(
+    diagnosis: &Diagnosis,
+    set: &RuleSet,
+    format: ReportFormat,
+    output: Option<&std::path::Path>,
+) -> Result<(), DoctorError> {
+    if let Some(path) = output {
+        report::write_file(&*printer(format, set, false), diagnosis, path).map_err(|e| {
+            DoctorError::Io {
+                what: format!("writing the report to {}", path.display()),
+                reason: e.to_string(),
+            }
+        })?;
+    }
+    let stdout = std::io::stdout();
+    let format = if output.is_some() {
+        ReportFormat::Table
+    } else {
+        format
+    };
+    let mut out = stdout.lock();
+    printer(format, set, report::colour_wanted(stdout.is_terminal()))
+        .render(diagnosis, &mut out)
+        .and_then(|_| out.flush())
+        .map_err(|e| DoctorError::Io {
+            what: "writing the report".into(),
+            reason: e.to_string(),
+        })
+}
+
+fn list_rules(set: &RuleSet, format: Format) {
+    match format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = set
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id, "title": r.title, "severity": r.severity.as_str(),
+                        "fix_safety": r.fix.as_ref().map(|f| f.safety.as_str()),
+                        "effect": r.effect, "source": r.source.path,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).expect("rules serialise")
+            );
+        }
+        Format::Table => {
+            let mut t = comfy_table::Table::new();
+            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+                .set_header(["id", "severity", "fix", "title"]);
+            for r in set.iter() {
+                t.add_row([
+                    r.id.clone(),
+                    r.severity.as_str().to_string(),
+                    r.fix
+                        .as_ref()
+                        .map(|f| f.safety.as_str().to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    r.title.clone(),
+                ]);
+            }
+            println!("{t}");
+            println!("{} rules", set.len());
+        }
+    }
+}
+
+fn explain(set: &RuleSet, id: &str) -> Result<i32, DoctorError> {
+    let Some(r) = set.get(id) else {
+        let mut near: Vec<&str> = set
+            .iter()
+            .map(|r| r.id.as_str())
+            .filter(|other| other.contains(id) || id.contains(*other))
+            .collect();
+        near.truncate(5);
+        eprintln!(
+            "no rule {id:?}{}; `analylit-doctor rules list` shows them all",
+            if near.is_empty() {
+                String::new()
+            } else {
+                format!(" (did you mean {}?)", near.join(", "))
+            }
+        );
+        return Ok(2);
+    };
+    println!("{} — {}", r.id, r.title);
+    println!("severity: {}", r.severity.as_str());
+    println!("\n{}\n", r.explanation.trim());
+    println!("symptoms:");
+    for s in &r.symptoms {
+        let req = if s.required() { " (required)" } else { "" };
+        match s {
+            rules::Symptom::Logs { regex, .. } => println!("  log    /{}/{req}", regex.as_str()),
+            rules::Symptom::Health { regex, .. } => {
+                println!("  health /{}/{req}", regex.as_str())
+            }
+            rules::Symptom::State { predicate, .. } => println!("  state  {predicate:?}{req}"),
+        }
+    }
+    if let Some(f) = &r.fix {
+        println!("\nfix ({}): {}", f.safety.as_str(), f.title.as_str());
+        for (i, step) in f.steps.iter().enumerate() {
+            println!(
+                "  {}. {}",
+                i + 1,
+                step.render(&Default::default(), "<service>")
+            );
+        }
+    }
+    if !r.references.is_empty() {
+        println!("\nreferences:");
+        for reference in &r.references {
+            println!("  {reference}");
+        }
+    }
+    println!("\nrule file: {}", r.source.path);
+    Ok(0)
+}
