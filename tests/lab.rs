@@ -274,13 +274,8 @@ fn interrupt_midway(lab: &Lab, before: &[String]) {
             .filter(|e| e["path"] == f.path.as_str())
             .filter_map(|e| e["stored"].as_str())
             .any(|stored| {
-                use sha2::Digest;
                 let bytes = std::fs::read(dir.join(stored)).unwrap_or_default();
-                let got: String = sha2::Sha256::digest(&bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                sum.starts_with(&got)
+                sum.starts_with(&analylit_doctor::fix::backup::sha256(&bytes))
             });
         assert!(
             in_place || in_backup,
@@ -464,11 +459,7 @@ fn assert_fix(lab: &Lab) {
                     .unwrap_or_else(|| panic!("{id}: {} not in the backup: {manifest}", f.path));
                 if let Some(stored) = entry["stored"].as_str() {
                     let bytes = std::fs::read(dirs[0].path().join(stored)).expect("stored");
-                    use sha2::Digest;
-                    let got: String = sha2::Sha256::digest(&bytes)
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect();
+                    let got = analylit_doctor::fix::backup::sha256(&bytes);
                     assert!(sum.starts_with(&got), "{id}: backup of {} differs", f.path);
                 }
             }

@@ -79,7 +79,7 @@ pub fn graph(snapshot: &StackSnapshot) -> Graph {
 }
 
 /// Hosts of `scheme://[user[:pass]@]host[:port]` URLs anywhere in `text`.
-fn url_hosts(text: &str) -> Vec<String> {
+pub(crate) fn url_hosts(text: &str) -> Vec<String> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(r"[a-zA-Z][a-zA-Z0-9+.\-]*://(?:[^@/\s]*@)?(?P<host>[A-Za-z0-9_.\-]+)")

@@ -6,11 +6,13 @@
 //! afterwards: it works while the service is stopped, where `exec` cannot. Every step that changes
 //! data is preceded by a backup ([`super::backup`]); the manifest records each step as it
 //! completes, so an interrupted run leaves the original either in place or in the backup.
-use super::backup::{Backup, BackupError, Entry, State, sha256};
+use super::backup::{Backup, BackupError, Entry, sha256};
 use super::plan::{Plan, Step};
 use crate::probes::archive;
 use crate::rules::FixAction;
+use crate::stack::collect::{PROJECT_LABEL, SERVICE_LABEL, list_labelled};
 use crate::stack::snapshot::StackSnapshot;
+use crate::stack::wait::Seen;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
@@ -28,19 +30,11 @@ pub const HELPER_PROJECT_LABEL: &str = "analylit-doctor.project";
 /// Remove helper containers of `project` that a killed run left behind (they are removed at the
 /// end of every step, so any that exists and does not run is stale). Best effort.
 pub async fn remove_stale_helpers(docker: &Docker, project: &str) {
-    let filters: std::collections::HashMap<&str, Vec<String>> =
-        std::collections::HashMap::from([(
-            "label",
-            vec![
-                format!("{HELPER_LABEL}=true"),
-                format!("{HELPER_PROJECT_LABEL}={project}"),
-            ],
-        )]);
-    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    for c in docker.list_containers(Some(opts)).await.unwrap_or_default() {
+    let labels = vec![
+        format!("{HELPER_LABEL}=true"),
+        format!("{HELPER_PROJECT_LABEL}={project}"),
+    ];
+    for c in list_labelled(docker, labels).await.unwrap_or_default() {
         if c.state.as_ref().is_some_and(|s| s.to_string() == "running") {
             continue;
         }
@@ -97,23 +91,15 @@ impl Applier<'_> {
     /// The service's containers as they are now: a `recreate` replaces them, so the snapshot's
     /// ids go stale during a fix.
     async fn containers(&self, service: &str) -> Result<Vec<Target>, ApplyError> {
-        let filters: std::collections::HashMap<&str, Vec<String>> =
-            std::collections::HashMap::from([(
-                "label",
-                vec![
-                    format!("com.docker.compose.project={}", self.snapshot.project),
-                    format!("com.docker.compose.service={service}"),
-                ],
-            )]);
-        let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let list = self
-            .docker
-            .list_containers(Some(opts))
-            .await
-            .map_err(engine("listing the service's containers"))?;
+        let list = list_labelled(
+            self.docker,
+            vec![
+                format!("{PROJECT_LABEL}={}", self.snapshot.project),
+                format!("{SERVICE_LABEL}={service}"),
+            ],
+        )
+        .await
+        .map_err(engine("listing the service's containers"))?;
         Ok(list
             .into_iter()
             .filter(|c| {
@@ -456,7 +442,7 @@ impl Applier<'_> {
                 }) => {}
                 Err(e) => return Err(engine("stopping a container")(e)),
             }
-            self.wait_until(&c.id, |s| !s.running && !s.restarting, "stopped")
+            self.wait_until(&c.id, |s| !s.is_running() && !s.restarting, "stopped")
                 .await?;
         }
         Ok(())
@@ -472,7 +458,7 @@ impl Applier<'_> {
                 }) => {}
                 Err(e) => return Err(engine("starting a container")(e)),
             }
-            self.wait_until(&c.id, |s| s.running, "running").await?;
+            self.wait_until(&c.id, Seen::is_running, "running").await?;
         }
         Ok(())
     }
@@ -480,7 +466,7 @@ impl Applier<'_> {
     async fn wait_until(
         &self,
         id: &str,
-        done: impl Fn(&Facts) -> bool,
+        done: impl Fn(&Seen) -> bool,
         what: &str,
     ) -> Result<(), ApplyError> {
         let deadline = Instant::now() + SERVICE_WAIT;
@@ -499,23 +485,14 @@ impl Applier<'_> {
         }
     }
 
-    async fn facts(&self, id: &str) -> Result<Facts, ApplyError> {
+    /// The container's state, read the way `wait` reads it.
+    async fn facts(&self, id: &str) -> Result<Seen, ApplyError> {
         let i = self
             .docker
             .inspect_container(id, None)
             .await
             .map_err(engine("inspecting a container"))?;
-        let s = i.state.unwrap_or_default();
-        Ok(Facts {
-            running: s.running.unwrap_or(false),
-            restarting: s.restarting.unwrap_or(false),
-            health: s
-                .health
-                .and_then(|h| h.status)
-                .map(|h| h.to_string())
-                .filter(|h| !h.is_empty() && h != "none"),
-            restarts: i.restart_count.unwrap_or(0),
-        })
+        Ok(Seen::from_inspect(&i))
     }
 
     /// Wait (bounded) until every container of `service` runs, is healthy when it has a health
@@ -532,13 +509,14 @@ impl Applier<'_> {
                 match self.facts(&c.id).await {
                     Ok(f) => {
                         restarts += f.restarts;
-                        let ok = f.running
+                        let running = f.is_running();
+                        let ok = running
                             && !f.restarting
                             && f.health.as_deref().is_none_or(|h| h == "healthy");
                         last = format!(
                             "{} is {}{}",
                             c.name,
-                            if f.running { "running" } else { "not running" },
+                            if running { "running" } else { "not running" },
                             f.health.map(|h| format!(", {h}")).unwrap_or_default()
                         );
                         all_ok &= ok;
@@ -723,13 +701,6 @@ impl Applier<'_> {
     }
 }
 
-struct Facts {
-    running: bool,
-    restarting: bool,
-    health: Option<String>,
-    restarts: i64,
-}
-
 /// Write `bytes` at `path` in a container (running or not) through the archive endpoint,
 /// keeping the original's mode and owner.
 async fn upload(
@@ -799,9 +770,4 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()?;
     std::fs::set_permissions(&tmp, perms)?;
     std::fs::rename(&tmp, path)
-}
-
-/// Mark a backup after verification.
-pub fn settle(backup: &mut Backup, state: State) -> Result<(), BackupError> {
-    backup.finish(state)
 }

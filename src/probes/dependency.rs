@@ -31,18 +31,14 @@ pub(crate) fn hosts_in_text(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Hosts of the `scheme://…@host:port` URLs in the client's environment.
+/// Hosts of the URLs in the client's environment and command line (the chain reads the same).
 fn hosts_in_env(container: &ContainerSnapshot) -> Vec<String> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(r"^[a-z][a-z0-9+.\-]*://(?:[^@/\s]*@)?(?P<host>[A-Za-z0-9_.\-]+)")
-            .expect("url regex")
-    });
     container
         .env
         .iter()
-        .filter_map(|v| re.captures(&v.value))
-        .map(|c| c["host"].to_owned())
+        .map(|v| v.value.as_str())
+        .chain(container.command.iter().map(String::as_str))
+        .flat_map(crate::engine::chain::url_hosts)
         .collect()
 }
 

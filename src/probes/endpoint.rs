@@ -821,6 +821,35 @@ mod tests {
     }
 }
 
+/// Why a network probe cannot run, with the facts gathered so far.
+pub(crate) type NoTarget = (String, Vec<String>);
+
+/// The server a network probe of `ctx.container` asks, and where the host reaches it: the first
+/// URL of kind `what` ([`urls_for`]) and its published loopback address, with the fact that names
+/// the URL (password masked). `Err` is the reason the probe cannot run, with the facts so far.
+pub(crate) fn target(
+    ctx: &super::Ctx<'_>,
+    what: &str,
+    want: fn(Scheme) -> bool,
+) -> Result<(ServiceUrl, SocketAddr, Vec<String>), NoTarget> {
+    // A network probe needs the live stack (and the env, which pasted logs do not carry).
+    ctx.docker().map_err(|why| (why, vec![]))?;
+    let url = urls_for(ctx, want).into_iter().next().ok_or_else(|| {
+        (
+            format!("{} names no {what} URL to try", ctx.container.service),
+            vec![],
+        )
+    })?;
+    let facts = vec![format!("{} = {url}", url.var)];
+    if url.scheme == (Scheme::Redis { tls: true }) {
+        return Err(("rediss:// (TLS) is not probed".into(), facts));
+    }
+    match loopback_addr(ctx.snapshot, &url.host, url.port) {
+        Ok(addr) => Ok((url, addr, facts)),
+        Err(e) => Err((e.to_string(), facts)),
+    }
+}
+
 /// The URLs a probe of `ctx.container` should try for servers of one kind (`want`): the ones its
 /// environment and command line name (it is a client), else — when the container is itself such
 /// a server — its own service, with the credentials its environment or command line give the

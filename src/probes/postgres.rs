@@ -312,28 +312,16 @@ fn tables_in(hints: &[String]) -> Vec<String> {
 /// Judge every `postgres` spec for `ctx.container`: log in with the URL its environment gives
 /// (its own credentials when it is the server), through the port published on 127.0.0.1.
 pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
-    let unknown_all = |why: String, facts: &[String]| {
-        specs
-            .iter()
-            .map(|s| ProbeResult::unknown(s, why.clone(), facts))
-            .collect::<Vec<_>>()
-    };
-    if let Err(why) = ctx.docker() {
-        // A login needs the live stack (and its env, which pasted logs do not carry).
-        return unknown_all(why, &[]);
-    }
-    let urls = endpoint::urls_for(ctx, |s| s == Scheme::Postgres);
-    let Some(url) = urls.first() else {
-        return unknown_all(
-            format!("{} names no PostgreSQL URL to try", ctx.container.service),
-            &[],
-        );
-    };
-    let mut facts = vec![format!("{} = {url}", url.var)];
-    let addr = match endpoint::loopback_addr(ctx.snapshot, &url.host, url.port) {
-        Ok(a) => a,
-        Err(e) => return unknown_all(e.to_string(), &facts),
-    };
+    let (url, addr, mut facts) =
+        match endpoint::target(ctx, "PostgreSQL", |s| s == Scheme::Postgres) {
+            Ok(t) => t,
+            Err((why, facts)) => {
+                return specs
+                    .iter()
+                    .map(|s| ProbeResult::unknown(s, why.clone(), &facts))
+                    .collect();
+            }
+        };
     let tables = tables_in(ctx.hints);
     let wanted: Vec<&str> = tables.iter().map(String::as_str).collect();
     let user = url.user.as_deref().unwrap_or("postgres");

@@ -413,30 +413,16 @@ fn parse(buf: &[u8], depth: usize) -> Result<Option<(Reply, usize)>, Fail> {
 /// line gives (its own `--requirepass` when it is the server), through the port published on
 /// 127.0.0.1.
 pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
-    let unknown_all = |why: String, facts: &[String]| {
-        specs
-            .iter()
-            .map(|s| ProbeResult::unknown(s, why.clone(), facts))
-            .collect::<Vec<_>>()
-    };
-    if let Err(why) = ctx.docker() {
-        return unknown_all(why, &[]);
-    }
-    let urls = endpoint::urls_for(ctx, |s| matches!(s, Scheme::Redis { .. }));
-    let Some(url) = urls.first() else {
-        return unknown_all(
-            format!("{} names no Redis URL to try", ctx.container.service),
-            &[],
-        );
-    };
-    let mut facts = vec![format!("{} = {url}", url.var)];
-    if url.scheme == (Scheme::Redis { tls: true }) {
-        return unknown_all("rediss:// (TLS) is not probed".into(), &facts);
-    }
-    let addr = match endpoint::loopback_addr(ctx.snapshot, &url.host, url.port) {
-        Ok(a) => a,
-        Err(e) => return unknown_all(e.to_string(), &facts),
-    };
+    let (url, addr, mut facts) =
+        match endpoint::target(ctx, "Redis", |s| matches!(s, Scheme::Redis { .. })) {
+            Ok(t) => t,
+            Err((why, facts)) => {
+                return specs
+                    .iter()
+                    .map(|s| ProbeResult::unknown(s, why.clone(), &facts))
+                    .collect();
+            }
+        };
     let obs = observe(
         addr,
         url.user.as_deref(),

@@ -40,6 +40,20 @@ fn engine_err(doing: &str) -> impl Fn(bollard::errors::Error) -> DoctorError + '
     }
 }
 
+/// Every container (running or not) that carries all of `labels` (`key=value`): the one way the
+/// doctor finds a project's, a service's or its own helper containers.
+pub async fn list_labelled(
+    docker: &Docker,
+    labels: Vec<String>,
+) -> Result<Vec<bollard::models::ContainerSummary>, bollard::errors::Error> {
+    let filters: HashMap<&str, Vec<String>> = HashMap::from([("label", labels)]);
+    let opts = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    docker.list_containers(Some(opts)).await
+}
+
 /// Compose projects that have containers on this engine (for "did you mean" help).
 pub async fn known_projects(docker: &Docker) -> Vec<String> {
     let opts = ListContainersOptionsBuilder::default().all(true).build();
@@ -61,14 +75,7 @@ pub async fn collect(
     compose_file: Option<String>,
     limits: LogLimits,
 ) -> Result<StackSnapshot, DoctorError> {
-    let filters: HashMap<&str, Vec<String>> =
-        HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
-    let opts = ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let list = docker
-        .list_containers(Some(opts))
+    let list = list_labelled(docker, vec![format!("{PROJECT_LABEL}={project}")])
         .await
         .map_err(engine_err("listing containers"))?;
     let engine_version = docker.version().await.ok().and_then(|v| v.version);

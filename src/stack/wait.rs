@@ -24,6 +24,8 @@ pub enum Standing {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Seen {
     pub status: String,
+    /// `State.Running`.
+    pub running: bool,
     pub exit_code: i64,
     pub restarting: bool,
     pub restarts: i64,
@@ -36,11 +38,17 @@ pub struct Seen {
 }
 
 impl Seen {
+    /// The engine's `State.Running` (also true while a container is restarting).
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
     pub fn from_inspect(i: &ContainerInspectResponse) -> Seen {
         let s = i.state.clone().unwrap_or_default();
         let health = s.health.clone();
         Seen {
             status: s.status.map(|v| v.to_string()).unwrap_or_default(),
+            running: s.running.unwrap_or(false),
             exit_code: s.exit_code.unwrap_or(0),
             restarting: s.restarting.unwrap_or(false),
             restarts: i.restart_count.unwrap_or(0),
@@ -112,19 +120,12 @@ fn one(c: &Seen) -> Standing {
 
 /// The containers of `project`, inspected, by service.
 pub async fn look(docker: &Docker, project: &str) -> Result<BTreeMap<String, Vec<Seen>>, String> {
-    let filters: std::collections::HashMap<&str, Vec<String>> =
-        std::collections::HashMap::from([(
-            "label",
-            vec![format!("com.docker.compose.project={project}")],
-        )]);
-    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let list = docker
-        .list_containers(Some(opts))
-        .await
-        .map_err(|e| super::connect::error_chain(&e))?;
+    let list = super::collect::list_labelled(
+        docker,
+        vec![format!("{}={project}", super::collect::PROJECT_LABEL)],
+    )
+    .await
+    .map_err(|e| super::connect::error_chain(&e))?;
     let mut out: BTreeMap<String, Vec<Seen>> = BTreeMap::new();
     for c in list {
         let labels = c.labels.unwrap_or_default();

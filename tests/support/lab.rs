@@ -148,16 +148,20 @@ impl Lab {
     /// The sha256 of `path` in `service`'s container (running or not) and its owner, read with
     /// `docker cp` (the archive endpoint, through the CLI: independent of the doctor).
     pub fn file_sum(&self, service: &str, path: &str) -> String {
+        self.file_sum_if_present(service, path)
+            .unwrap_or_else(|| panic!("docker cp {service}:{path}: no such file"))
+    }
+
+    /// [`Lab::file_sum`], or `None` when the file does not exist.
+    pub fn file_sum_if_present(&self, service: &str, path: &str) -> Option<String> {
         let id = self.container_of(service);
         let out = run_bounded(
             Command::new("docker").args(["cp", &format!("{id}:{path}"), "-"]),
             Duration::from_secs(60),
         );
-        assert!(
-            out.status.success(),
-            "docker cp {service}:{path}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if !out.status.success() {
+            return None;
+        }
         let mut archive = tar::Archive::new(&out.stdout[..]);
         let mut entry = archive
             .entries()
@@ -171,22 +175,8 @@ impl Lab {
         );
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut entry, &mut bytes).expect("read");
-        use sha2::Digest;
-        let sum: String = sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("{sum} {uid}:{gid}")
-    }
-
-    /// [`Lab::file_sum`], or `None` when the file does not exist.
-    pub fn file_sum_if_present(&self, service: &str, path: &str) -> Option<String> {
-        let id = self.container_of(service);
-        let out = run_bounded(
-            Command::new("docker").args(["cp", &format!("{id}:{path}"), "-"]),
-            Duration::from_secs(60),
-        );
-        out.status.success().then(|| self.file_sum(service, path))
+        let sum = analylit_doctor::fix::backup::sha256(&bytes);
+        Some(format!("{sum} {uid}:{gid}"))
     }
 
     fn container_of(&self, service: &str) -> String {
