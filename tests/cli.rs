@@ -98,6 +98,11 @@ fn explain_shows_the_rule_and_its_fix() {
     assert!(out.starts_with("flower-db-needs-recovery — "), "{out}");
     assert!(out.contains("Database needs recovery"), "{out}");
     assert!(out.contains("fix (safe)"), "{out}");
+    assert!(
+        out.contains("`analylit-doctor fix` does: stop → backup → move-aside → start"),
+        "{out}"
+    );
+    assert!(out.contains("gdbm (needs-recovery)"), "{out}");
     let (code, _, err) = run(doctor().args(["explain", "flower-db"]));
     assert_eq!(code, 2);
     assert!(err.contains("did you mean"), "{err}");

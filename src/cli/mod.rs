@@ -473,6 +473,16 @@ fn explain(set: &RuleSet, id: &str) -> Result<i32, DoctorError> {
                 step.render(&Default::default(), "<service>")
             );
         }
+        if !f.actions.is_empty() {
+            let actions: Vec<&str> = f.actions.iter().map(|a| a.name()).collect();
+            println!("  `analylit-doctor fix` does: {}", actions.join(" → "));
+        }
+    }
+    if !r.probes.is_empty() {
+        println!("\nconfirmed by probes:");
+        for p in &r.probes {
+            println!("  {p}");
+        }
     }
     if !r.references.is_empty() {
         println!("\nreferences:");
