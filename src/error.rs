@@ -68,6 +68,13 @@ pub enum DoctorError {
     #[diagnostic(code(doctor::engine_error))]
     Engine { doing: String, reason: String },
 
+    #[error("cannot read the bundle {path}: {reason}")]
+    #[diagnostic(
+        code(doctor::bad_bundle),
+        help("A bundle is the .tar.gz that `analylit-doctor snapshot -o FILE` writes.")
+    )]
+    Bundle { path: String, reason: String },
+
     #[error(transparent)]
     #[diagnostic(transparent)]
     Rules(#[from] crate::rules::RulesError),

@@ -2,8 +2,10 @@
 //!
 //! Data flows one way and the modules name the stages:
 //! collect ([`stack`]) → match and rank ([`engine`]) → report ([`report`]).
+//! A snapshot and its probe results can be kept in a [`bundle`] and diagnosed again offline.
 //! Rules are data ([`rules`], loaded from `rules/*.toml`); the failure classes they may name are
 //! listed in [`catalogue`]. Secrets are masked by [`redact`] before anything is shown.
+pub mod bundle;
 pub mod catalogue;
 pub mod cli;
 pub mod engine;

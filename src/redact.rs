@@ -4,6 +4,7 @@
 //! masked too.
 use crate::stack::snapshot::StackSnapshot;
 use regex::Regex;
+use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 pub const MASK: &str = "***";
@@ -28,11 +29,25 @@ pub fn is_secret_name(name: &str) -> bool {
 pub struct Redactor {
     /// Longest first, so a secret that contains another is masked whole.
     secrets: Vec<String>,
+    /// Where the secrets were found, by name only (`POSTGRES_PASSWORD`, `DATABASE_URL (URL
+    /// password)`, `--requirepass`): what a bundle's manifest says was redacted.
+    sources: BTreeSet<String>,
+    /// Variable names whose values are secret whatever the name says (`--redact NAME`).
+    also_secret: Vec<String>,
 }
 
 impl Redactor {
     pub fn for_snapshot(snapshot: &StackSnapshot) -> Self {
-        let mut r = Redactor::default();
+        Self::for_snapshot_with(snapshot, &[])
+    }
+
+    /// [`Redactor::for_snapshot`], with the values of the variables named in `names` secret too
+    /// (in every container and in the compose file).
+    pub fn for_snapshot_with(snapshot: &StackSnapshot, names: &[String]) -> Self {
+        let mut r = Redactor {
+            also_secret: names.to_vec(),
+            ..Redactor::default()
+        };
         for c in &snapshot.containers {
             for e in &c.env {
                 r.learn_var(&e.name, &e.value);
@@ -66,15 +81,18 @@ impl Redactor {
                     && is_secret_name(flag.trim_start_matches('-'))
                 {
                     self.add(word);
+                    self.sources.insert(flag.to_owned());
                 }
                 if let Some((flag, value)) = word.split_once('=')
                     && flag.starts_with('-')
                     && is_secret_name(flag.trim_start_matches('-'))
                 {
                     self.add(value);
+                    self.sources.insert(flag.to_owned());
                 }
                 for caps in URL_PASSWORD.captures_iter(word) {
                     self.add(&caps["pw"]);
+                    self.sources.insert("a URL password on a command line".to_owned());
                 }
                 if word.starts_with('-') {
                     previous = Some(word);
@@ -84,12 +102,24 @@ impl Redactor {
     }
 
     pub fn learn_var(&mut self, name: &str, value: &str) {
-        if is_secret_name(name) && !value.is_empty() {
+        if self.is_secret_var(name) && !value.is_empty() {
             self.add(value);
+            self.sources.insert(name.to_owned());
         }
         for caps in URL_PASSWORD.captures_iter(value) {
             self.add(&caps["pw"]);
+            self.sources.insert(format!("{name} (URL password)"));
         }
+    }
+
+    /// Whether a variable's whole value is secret: its name says so, or `--redact` named it.
+    pub fn is_secret_var(&self, name: &str) -> bool {
+        is_secret_name(name) || self.also_secret.iter().any(|n| n == name)
+    }
+
+    /// Where the secrets were found, names only, sorted.
+    pub fn sources(&self) -> impl Iterator<Item = &str> {
+        self.sources.iter().map(String::as_str)
     }
 
     /// Add a value that must never be shown (e.g. from `--redact`).
@@ -116,7 +146,7 @@ impl Redactor {
 
     /// An env var as shown: secret-named values masked whole, URLs masked inside.
     pub fn env_value(&self, name: &str, value: &str) -> String {
-        if is_secret_name(name) && !value.is_empty() {
+        if self.is_secret_var(name) && !value.is_empty() {
             MASK.to_string()
         } else {
             self.text(value)

@@ -1,6 +1,7 @@
 //! The `http-route` probe against tiny in-process HTTP servers on 127.0.0.1, and the confirmation
 //! pass that lets its outcomes tell the 404 look-alikes apart.
 use analylit_doctor::engine::{self, Diagnosis, confirm::confirm};
+use analylit_doctor::probes::Probing;
 use analylit_doctor::probes::{self, Options, Outcome, ProbeResult};
 use analylit_doctor::rules::{ProbeSpec, RouteExpectation, RuleSet, load_embedded};
 use analylit_doctor::stack::snapshot::{
@@ -357,7 +358,7 @@ async fn confirm_keeps_the_confirmed_look_alike_and_lists_the_other_as_ruled_out
     found.sort();
     assert_eq!(found, ["blueprint-prefix-mismatch", "route-not-decorated"]);
 
-    let after = confirm(before, &snapshot, &set, None).await;
+    let after = confirm(before, &snapshot, &set, Probing::Live(None)).await;
     assert_eq!(ids(&after), ["blueprint-prefix-mismatch"]);
     let f = &after.findings[0];
     assert_eq!(
@@ -386,7 +387,7 @@ async fn confirm_on_a_404_everywhere_keeps_the_lost_decorator() {
     let (port, _) = serve(everywhere_404).await;
     let snapshot = stack(vec![web(vec![published("0.0.0.0", port)])]);
     let set = rules();
-    let after = confirm(engine::diagnose(&snapshot, &set), &snapshot, &set, None).await;
+    let after = confirm(engine::diagnose(&snapshot, &set), &snapshot, &set, Probing::Live(None)).await;
     assert_eq!(ids(&after), ["route-not-decorated"]);
     assert_eq!(after.findings[0].ruled_out.len(), 1);
     assert!(
@@ -429,7 +430,7 @@ async fn confirm_under_gunicorn_reinit_settles_the_folded_look_alikes() {
     assert_eq!(ids(&before), ["gunicorn-worker-reinit"], "{before:#?}");
     assert_eq!(before.findings[0].effects.len(), 2);
 
-    let after = confirm(before, &snapshot, &set, None).await;
+    let after = confirm(before, &snapshot, &set, Probing::Live(None)).await;
     assert_eq!(ids(&after), ["gunicorn-worker-reinit"]);
     let cause = &after.findings[0];
     assert_eq!(

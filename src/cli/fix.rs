@@ -340,7 +340,7 @@ fn ask(question: &str) -> bool {
 
 pub(super) fn backups(args: &CheckArgs) -> Result<i32, DoctorError> {
     let inputs =
-        project::ProjectInputs::from_process(args.project_name.clone(), args.files.clone());
+        project::ProjectInputs::from_process(args.stack.project_name.clone(), args.stack.files.clone());
     let choice = project::choose(&inputs).ok_or(DoctorError::NoProject)?;
     let root = backup_root(choice.compose_file.as_deref());
     let list = crate::fix::backup::list(&root);
@@ -372,8 +372,8 @@ pub(super) fn backups(args: &CheckArgs) -> Result<i32, DoctorError> {
 
 pub(super) fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
     use crate::fix::{apply::Applier, backup};
-    let progress = Progress::new(args.quiet);
-    let live = Live::connect(&args, &progress)?;
+    let progress = Progress::new(args.stack.quiet);
+    let live = Live::connect(&args.stack, &progress)?;
     let root = backup_root(live.choice.compose_file.as_deref());
     let mut b = backup::Backup::open(&root.join(id)).map_err(|e| DoctorError::Io {
         what: format!("opening backup {id}"),
@@ -413,8 +413,8 @@ pub(super) fn fix(args: CheckArgs) -> Result<i32, DoctorError> {
     if !args.logs.is_empty() {
         return super::logs::check_logs(&args);
     }
-    let progress = Progress::new(args.quiet);
-    let live = Live::connect(&args, &progress)?;
+    let progress = Progress::new(args.stack.quiet);
+    let live = Live::connect(&args.stack, &progress)?;
     let (snapshot, diagnosis) = live.diagnose(&progress)?;
     progress.done();
     fix_session(&live, &args.fix, snapshot, diagnosis)

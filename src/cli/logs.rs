@@ -9,7 +9,7 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
     if args.fix.fix {
         return Err(logs_usage("fixing needs the live stack: drop --logs"));
     }
-    let set = rules::load_with_overrides(args.rules.as_deref())?;
+    let set = rules::load_with_overrides(args.stack.rules.as_deref())?;
     let read = |source: &str| -> Result<String, DoctorError> {
         let io = |e: std::io::Error| DoctorError::Io {
             what: format!("reading logs from {source}"),
@@ -23,7 +23,7 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
         Ok(text)
     };
     let limits = collect::LogLimits {
-        lines: args.tail,
+        lines: args.stack.tail,
         ..Default::default()
     };
     let mut per: BTreeMap<String, Vec<crate::stack::snapshot::LogLine>> = BTreeMap::new();
@@ -46,7 +46,7 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
             }
         }
     }
-    let project = args.project_name.clone().unwrap_or_default();
+    let project = args.stack.project_name.clone().unwrap_or_default();
     let snapshot = transcript::snapshot_from_logs(&project, per);
     if snapshot.containers.is_empty() {
         return Err(logs_usage(
@@ -56,7 +56,7 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
     }
     let diagnosis = engine::diagnose(&snapshot, &set);
     let mut diagnosis =
-        runtime()?.block_on(engine::confirm::confirm(diagnosis, &snapshot, &set, None));
+        runtime()?.block_on(engine::confirm::confirm(diagnosis, &snapshot, &set, Probing::Live(None)));
     engine::chain::chain(&mut diagnosis.findings, &snapshot, &set);
     diagnosis.project = if project.is_empty() {
         "(from logs)".to_owned()

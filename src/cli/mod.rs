@@ -1,10 +1,12 @@
 //! The command line: parse, run one command, map the outcome to an exit code.
 use crate::engine::{self, Diagnosis};
+use crate::probes::{self, Probing};
 use crate::error::DoctorError;
 use crate::report::{self, Report};
 use crate::rules::{self, RuleSet};
 use crate::stack::snapshot::StackSnapshot;
 
+mod bundle;
 mod fix;
 mod logs;
 mod wait;
@@ -48,6 +50,10 @@ pub enum Command {
         #[command(flatten)]
         args: CheckArgs,
     },
+    /// Capture the stack for later: a .tar.gz holding its snapshot (inspect data, health logs,
+    /// log tails, compose model), the probes' results and the diagnosis, every secret redacted.
+    /// `check --from FILE` diagnoses it again, anywhere, without Docker.
+    Snapshot(SnapshotArgs),
     /// Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes),
     /// applied, verified, and rolled back when it did not work.
     Fix(CheckArgs),
@@ -92,8 +98,9 @@ pub enum RulesCommand {
     },
 }
 
+/// Which stack, and how to read it.
 #[derive(Args, Debug)]
-pub struct CheckArgs {
+pub struct StackArgs {
     /// Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file's directory).
     #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     pub project_name: Option<String>,
@@ -103,13 +110,6 @@ pub struct CheckArgs {
     /// Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
-    /// Report format: a table for people; json, junit, github (workflow commands) or sarif for
-    /// machines (nothing else is written to stdout then).
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
-    /// Write the --format report to FILE; the table still goes to the terminal.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
     /// No progress output.
     #[arg(short, long)]
     pub quiet: bool,
@@ -119,12 +119,43 @@ pub struct CheckArgs {
     /// Log lines read per container (the most recent ones).
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub tail: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Report format: a table for people; json, junit, github (workflow commands) or sarif for
+    /// machines (nothing else is written to stdout then).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Write the --format report to FILE; the table still goes to the terminal.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE
     /// holding a `docker compose logs` transcript. Repeatable.
-    #[arg(long = "logs", value_name = "SPEC")]
+    #[arg(long = "logs", value_name = "SPEC", conflicts_with = "from")]
     pub logs: Vec<String>,
+    /// Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes' results
+    /// are replayed from it.
+    #[arg(long, value_name = "BUNDLE")]
+    pub from: Option<PathBuf>,
     #[command(flatten)]
     pub fix: FixFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Where to write the bundle (.tar.gz).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Also mask the values of this variable, in every service and in the compose file.
+    /// Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …),
+    /// passwords in URLs and `--requirepass`-style arguments are always masked.
+    #[arg(long, value_name = "NAME")]
+    pub redact: Vec<String>,
 }
 
 /// How far fixes may go.
@@ -177,6 +208,7 @@ pub fn run() -> i32 {
 fn execute(cli: Cli) -> Result<i32, DoctorError> {
     match cli.command {
         Command::Check(args) => check(args),
+        Command::Snapshot(args) => bundle::snapshot(args),
         Command::Fix(mut args) => {
             args.fix.fix = true;
             fix::fix(args)
@@ -259,7 +291,7 @@ struct Live {
 }
 
 impl Live {
-    fn connect(args: &CheckArgs, progress: &Progress) -> Result<Live, DoctorError> {
+    fn connect(args: &StackArgs, progress: &Progress) -> Result<Live, DoctorError> {
         progress.phase("loading rules");
         let set = rules::load_with_overrides(args.rules.as_deref())?;
         let inputs =
@@ -283,6 +315,15 @@ impl Live {
 
     /// Collect, match, probe, chain.
     fn diagnose(&self, progress: &Progress) -> Result<(StackSnapshot, Diagnosis), DoctorError> {
+        let (snapshot, diagnosis, _) = self.diagnose_recorded(progress)?;
+        Ok((snapshot, diagnosis))
+    }
+
+    /// [`Live::diagnose`], with every probe result as run (for a bundle).
+    fn diagnose_recorded(
+        &self,
+        progress: &Progress,
+    ) -> Result<(StackSnapshot, Diagnosis, Vec<probes::Recorded>), DoctorError> {
         let choice = &self.choice;
         progress.phase(&format!("collecting project {}", choice.name));
         let snapshot = self.rt.block_on(async {
@@ -317,14 +358,15 @@ impl Live {
         progress.phase("matching rules");
         let diagnosis = engine::diagnose(&snapshot, &self.set);
         progress.phase("running probes");
-        let mut diagnosis = self.rt.block_on(engine::confirm::confirm(
+        let (mut diagnosis, recorded) = self.rt.block_on(engine::confirm::confirm_with(
             diagnosis,
             &snapshot,
             &self.set,
-            Some(&self.docker),
+            Probing::Live(Some(&self.docker)),
+            &probes::Options::default(),
         ));
         engine::chain::chain(&mut diagnosis.findings, &snapshot, &self.set);
-        Ok((snapshot, diagnosis))
+        Ok((snapshot, diagnosis, recorded))
     }
 }
 
@@ -332,11 +374,14 @@ fn check(args: CheckArgs) -> Result<i32, DoctorError> {
     if !args.logs.is_empty() {
         return logs::check_logs(&args);
     }
+    if let Some(path) = &args.from {
+        return bundle::check_from(&args, path);
+    }
     // A machine format on stdout gets nothing else there (the spinner is on stderr, but CI logs
     // interleave them); with --output, stdout is the table.
     let machine_stdout = args.format != ReportFormat::Table && args.output.is_none();
-    let progress = Progress::new(args.quiet || machine_stdout);
-    let live = Live::connect(&args, &progress)?;
+    let progress = Progress::new(args.stack.quiet || machine_stdout);
+    let live = Live::connect(&args.stack, &progress)?;
     let (snapshot, diagnosis) = live.diagnose(&progress)?;
     progress.done();
     print_diagnosis(&diagnosis, &live.set, args.format, args.output.as_deref())?;

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 pub(super) fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorError> {
     use crate::stack::wait::{Standing, look, standing};
     use futures_util::StreamExt;
-    let progress = Progress::new(args.quiet || args.format != ReportFormat::Table);
-    let live = Live::connect(&args, &progress)?;
+    let progress = Progress::new(args.stack.quiet || args.format != ReportFormat::Table);
+    let live = Live::connect(&args.stack, &progress)?;
     let project = live.choice.name.clone();
     let started = std::time::Instant::now();
     let deadline = started + timeout;

@@ -17,11 +17,10 @@
 //!
 //! This is the one stage after collection that talks to the stack (over HTTP, to 127.0.0.1 only).
 use super::{Confirmation, Diagnosis, Evidence, Finding};
-use crate::probes::{self, Options, Outcome, ProbeResult};
+use crate::probes::{self, Options, Outcome, ProbeResult, Probing, Recorded};
 use crate::redact::Redactor;
 use crate::rules::{ProbeSpec, RuleSet, Severity};
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
-use bollard::Docker;
 use futures_util::StreamExt;
 
 /// Run the probes of every finding (and folded effect) whose rule has some, with the default
@@ -30,19 +29,22 @@ pub async fn confirm(
     diagnosis: Diagnosis,
     snapshot: &StackSnapshot,
     rules: &RuleSet,
-    docker: Option<&Docker>,
+    probing: Probing<'_>,
 ) -> Diagnosis {
-    confirm_with(diagnosis, snapshot, rules, docker, &Options::default()).await
+    confirm_with(diagnosis, snapshot, rules, probing, &Options::default())
+        .await
+        .0
 }
 
-/// [`confirm`] with explicit bounds.
+/// [`confirm`] with explicit bounds; also returns every probe result as run on its container
+/// (redacted), for a bundle to replay.
 pub async fn confirm_with(
     mut diagnosis: Diagnosis,
     snapshot: &StackSnapshot,
     rules: &RuleSet,
-    docker: Option<&Docker>,
+    probing: Probing<'_>,
     opts: &Options,
-) -> Diagnosis {
+) -> (Diagnosis, Vec<Recorded>) {
     // Which probe specs each container needs, each once, and the evidence they are asked about.
     let mut plan: Vec<(&ContainerSnapshot, Vec<ProbeSpec>, Vec<String>)> = Vec::new();
     walk(&mut diagnosis.findings, &mut |f| {
@@ -78,11 +80,11 @@ pub async fn confirm_with(
             let ctx = probes::Ctx {
                 snapshot,
                 container: c,
-                docker,
+                docker: None,
                 opts,
                 hints: &hints,
             };
-            let results = probes::run(&specs, &ctx).await;
+            let results = probes::run_or_replay(&specs, &ctx, probing).await;
             (c.name.clone(), specs.into_iter().zip(results).collect())
         })
         .buffer_unordered(opts.concurrency.max(1))
@@ -121,7 +123,24 @@ pub async fn confirm_with(
             f.summary = format!("{} — ruled out by a probe", f.summary);
         }
     });
-    diagnosis
+    let redactor = &redactor;
+    let mut recorded: Vec<Recorded> = done
+        .into_iter()
+        .flat_map(|(container, results)| {
+            results.into_iter().map(move |(_, r)| Recorded {
+                container: container.clone(),
+                result: redacted(&r, redactor),
+            })
+        })
+        .collect();
+    recorded.sort_by(|a, b| {
+        (&a.container, &a.result.kind, &a.result.expect).cmp(&(
+            &b.container,
+            &b.result.kind,
+            &b.result.expect,
+        ))
+    });
+    (diagnosis, recorded)
 }
 
 /// Confirmed by the probes that confirmed it; otherwise, plainly, why not.

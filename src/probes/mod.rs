@@ -27,7 +27,7 @@ pub mod redis;
 use crate::rules::ProbeSpec;
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
 use bollard::Docker;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -54,8 +54,10 @@ impl Outcome {
 }
 
 /// One probe run for one finding. Serialized as
-/// `{ "kind", "expect", "outcome": "confirmed" | "ruled_out" | "unknown", "summary", "facts" }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `{ "kind", "expect", "outcome": "confirmed" | "ruled_out" | "unknown", "summary", "facts" }`
+/// (and read back from a bundle: an unknown outcome's reason is its summary).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ProbeResultDoc")]
 pub struct ProbeResult {
     /// The probe kind (`http-route`).
     pub kind: String,
@@ -76,6 +78,109 @@ pub struct ProbeResult {
 
 fn outcome_str<S: serde::Serializer>(o: &Outcome, ser: S) -> Result<S::Ok, S::Error> {
     ser.serialize_str(o.as_str())
+}
+
+/// [`ProbeResult`] as written: the outcome as a word.
+#[derive(Deserialize)]
+struct ProbeResultDoc {
+    kind: String,
+    expect: String,
+    outcome: String,
+    summary: String,
+    #[serde(default)]
+    facts: Vec<String>,
+    #[serde(default)]
+    data: BTreeMap<String, String>,
+}
+
+impl TryFrom<ProbeResultDoc> for ProbeResult {
+    type Error = String;
+    fn try_from(d: ProbeResultDoc) -> Result<Self, String> {
+        let outcome = match d.outcome.as_str() {
+            "confirmed" => Outcome::Confirmed,
+            "ruled_out" => Outcome::RuledOut,
+            "unknown" => Outcome::Unknown(d.summary.clone()),
+            other => {
+                return Err(format!(
+                    "outcome {other:?}: expected confirmed, ruled_out or unknown"
+                ));
+            }
+        };
+        Ok(ProbeResult {
+            kind: d.kind,
+            expect: d.expect,
+            outcome,
+            summary: d.summary,
+            facts: d.facts,
+            data: d.data,
+        })
+    }
+}
+
+/// A probe result as it was run on one container, kept in a bundle so that `check --from` can
+/// replay it offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub container: String,
+    pub result: ProbeResult,
+}
+
+/// Where the confirm stage gets its probe results.
+#[derive(Clone, Copy)]
+pub enum Probing<'a> {
+    /// Run the probes; without an engine (pasted logs), those that need it say so.
+    Live(Option<&'a Docker>),
+    /// Replay the results a bundle recorded. A probe it did not record runs only when it reads
+    /// nothing but the snapshot (compose, dependency); any other says it needs the live stack.
+    Replay(&'a [Recorded]),
+}
+
+impl Probing<'_> {
+    fn docker(&self) -> Option<&Docker> {
+        match self {
+            Probing::Live(docker) => *docker,
+            Probing::Replay(_) => None,
+        }
+    }
+}
+
+/// Run `specs` for `ctx.container` the way `probing` says. `ctx.docker` is ignored.
+pub async fn run_or_replay(
+    specs: &[ProbeSpec],
+    ctx: &Ctx<'_>,
+    probing: Probing<'_>,
+) -> Vec<ProbeResult> {
+    let Probing::Replay(recorded) = probing else {
+        let live = Ctx {
+            docker: probing.docker(),
+            ..*ctx
+        };
+        return run(specs, &live).await;
+    };
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let found = recorded.iter().find(|r| {
+            r.container == ctx.container.name
+                && r.result.kind == spec.kind()
+                && r.result.expect == spec.expectation()
+        });
+        out.push(match found {
+            Some(r) => r.result.clone(),
+            None if matches!(spec, ProbeSpec::Compose { .. } | ProbeSpec::Dependency { .. }) => {
+                let offline = Ctx {
+                    docker: None,
+                    ..*ctx
+                };
+                run(std::slice::from_ref(spec), &offline).await.remove(0)
+            }
+            None => ProbeResult::unknown(
+                spec,
+                "not recorded in the bundle, and it needs the live stack to run".to_owned(),
+                &[],
+            ),
+        });
+    }
+    out
 }
 
 impl ProbeResult {

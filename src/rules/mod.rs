@@ -135,6 +135,17 @@ impl RuleSet {
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
+
+    /// One sha256 over every rule's id and file digest: two sets with the same digest diagnose
+    /// alike.
+    pub fn digest(&self) -> String {
+        let lines: String = self
+            .rules
+            .iter()
+            .map(|r| format!("{} {}\n", r.id, r.source.sha256))
+            .collect();
+        crate::fix::backup::sha256(lines.as_bytes())
+    }
 }
 
 impl<'a> IntoIterator for &'a RuleSet {

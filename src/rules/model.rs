@@ -512,6 +512,8 @@ pub struct RuleOrigin {
     pub path: String,
     /// Compiled into the binary (as opposed to loaded from an override directory).
     pub embedded: bool,
+    /// Of the file's text: which version of the rule a bundle was diagnosed with.
+    pub sha256: String,
 }
 
 #[cfg(test)]

@@ -262,6 +262,7 @@ impl Cx<'_> {
             source: RuleOrigin {
                 path: input.path.clone(),
                 embedded: input.embedded,
+                sha256: crate::fix::backup::sha256(input.text.as_bytes()),
             },
         })
     }

@@ -1,0 +1,100 @@
+//! `snapshot` writes a bundle of the live stack; `check --from` diagnoses one, no Docker.
+use super::*;
+use crate::bundle::{self as bundles, Capture};
+use std::path::Path;
+
+/// `snapshot -o FILE`: diagnose the live stack and keep what was seen, redacted.
+pub(super) fn snapshot(args: SnapshotArgs) -> Result<i32, DoctorError> {
+    let progress = Progress::new(args.stack.quiet);
+    let live = Live::connect(&args.stack, &progress)?;
+    let (snapshot, diagnosis, recorded) = live.diagnose_recorded(&progress)?;
+    progress.phase("writing the bundle");
+    let manifest = bundles::write_file(
+        &Capture {
+            snapshot: &snapshot,
+            probes: &recorded,
+            diagnosis: &diagnosis,
+            rules: &live.set,
+            redact: &args.redact,
+        },
+        &args.output,
+    )
+    .map_err(|e| DoctorError::Io {
+        what: format!("writing the bundle {}", args.output.display()),
+        reason: e.reason,
+    })?;
+    progress.done();
+    println!(
+        "wrote {}: project {}, {} container(s), {} probe result(s), {} finding(s) above info",
+        args.output.display(),
+        manifest.project,
+        manifest.containers.len(),
+        manifest.probes_recorded,
+        diagnosis
+            .findings
+            .iter()
+            .filter(|f| f.severity > rules::Severity::Info)
+            .count(),
+    );
+    if manifest.redacted.is_empty() {
+        println!("redacted: nothing secret was found");
+    } else {
+        println!("redacted: {}", manifest.redacted.join(", "));
+    }
+    println!(
+        "diagnose it anywhere, without Docker: analylit-doctor check --from {}",
+        args.output.display()
+    );
+    Ok(0)
+}
+
+/// `check --from BUNDLE`: the same pipeline over a recorded snapshot, the probes replayed.
+pub(super) fn check_from(args: &CheckArgs, path: &Path) -> Result<i32, DoctorError> {
+    if args.fix.fix {
+        return Err(DoctorError::Io {
+            what: "--from".into(),
+            reason: "fixing needs the live stack: drop --from".into(),
+        });
+    }
+    let set = rules::load_with_overrides(args.stack.rules.as_deref())?;
+    let bundle = bundles::read_file(path).map_err(|e| DoctorError::Bundle {
+        path: path.display().to_string(),
+        reason: e.reason,
+    })?;
+    let machine_stdout = args.format != ReportFormat::Table && args.output.is_none();
+    if bundle.manifest.rules.digest != set.digest() && !args.stack.quiet {
+        eprintln!(
+            "note: {} was captured with other rules ({} rules, analylit-doctor {}); probes of \
+             rules it did not run are not re-runnable offline",
+            path.display(),
+            bundle.manifest.rules.count,
+            bundle.manifest.tool_version
+        );
+    }
+    let diagnosis = diagnose_bundle(&bundle, &set)?;
+    if !machine_stdout && !args.stack.quiet {
+        eprintln!(
+            "diagnosing {} as captured at {} (project {})",
+            path.display(),
+            bundle.manifest.collected_at,
+            bundle.manifest.project
+        );
+    }
+    print_diagnosis(&diagnosis, &set, args.format, args.output.as_deref())?;
+    Ok(if diagnosis.has_problems() { 1 } else { 0 })
+}
+
+/// Match, replay the recorded probes, chain: what `check` does, with the bundle for the stack.
+pub fn diagnose_bundle(bundle: &bundles::Bundle, set: &RuleSet) -> Result<Diagnosis, DoctorError> {
+    let snapshot = &bundle.snapshot;
+    let diagnosis = engine::diagnose(snapshot, set);
+    let mut diagnosis = runtime()?.block_on(engine::confirm::confirm(
+        diagnosis,
+        snapshot,
+        set,
+        Probing::Replay(&bundle.probes),
+    ));
+    engine::chain::chain(&mut diagnosis.findings, snapshot, set);
+    diagnosis.project = format!("{} (from a bundle)", snapshot.project);
+    Ok(diagnosis)
+}
