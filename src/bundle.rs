@@ -166,8 +166,8 @@ pub fn write(capture: &Capture<'_>, out: impl Write) -> Result<Manifest, BundleE
 /// no half bundle.
 pub fn write_file(capture: &Capture<'_>, path: &Path) -> Result<Manifest, BundleError> {
     let tmp = path.with_extension("partial");
-    let file = std::fs::File::create(&tmp)
-        .map_err(|e| err(format!("creating {}: {e}", tmp.display())))?;
+    let file =
+        std::fs::File::create(&tmp).map_err(|e| err(format!("creating {}: {e}", tmp.display())))?;
     let written = write(capture, std::io::BufWriter::new(file));
     match written {
         Ok(manifest) => {
@@ -204,7 +204,10 @@ fn masked_env(snapshot: &StackSnapshot, redactor: &Redactor) -> StackSnapshot {
 }
 
 /// `value` as JSON with every string (keys included) passed through the redactor.
-fn redact_json<T: Serialize + ?Sized>(value: &T, redactor: &Redactor) -> Result<Value, BundleError> {
+fn redact_json<T: Serialize + ?Sized>(
+    value: &T,
+    redactor: &Redactor,
+) -> Result<Value, BundleError> {
     let value = serde_json::to_value(value).map_err(|e| err(format!("serialising: {e}")))?;
     Ok(redact_value(value, redactor))
 }
@@ -272,7 +275,9 @@ pub fn read(input: impl Read) -> Result<Bundle, BundleError> {
         return Err(err(format!(
             "bundle version {version} was written by a newer analylit-doctor ({}); this one \
              reads version {BUNDLE_VERSION}",
-            manifest["tool_version"].as_str().unwrap_or("version unknown")
+            manifest["tool_version"]
+                .as_str()
+                .unwrap_or("version unknown")
         )));
     }
     let manifest: Manifest =

@@ -92,7 +92,8 @@ impl Redactor {
                 }
                 for caps in URL_PASSWORD.captures_iter(word) {
                     self.add(&caps["pw"]);
-                    self.sources.insert("a URL password on a command line".to_owned());
+                    self.sources
+                        .insert("a URL password on a command line".to_owned());
                 }
                 if word.starts_with('-') {
                     previous = Some(word);

@@ -4,7 +4,9 @@
 //!    health results, real exit codes), read with the docker CLI;
 //! 2. `analylit-doctor check --format json` must name the scenario's catalogue id first, on the
 //!    faulty service, with the decisive evidence (the healthy stack: exit 0, nothing above info);
-//! 3. no output of the doctor may contain the stack's passwords.
+//! 3. no output of the doctor may contain the stack's passwords;
+//! 4. `snapshot` writes a bundle holding none of them, and `check --from` that bundle names the
+//!    same first finding as the live check (`CAPTURE_BUNDLES=1` keeps it in fixtures/bundles).
 mod support;
 
 use regex::Regex;
@@ -12,11 +14,9 @@ use serde_json::Value;
 use std::process::Command;
 
 use std::time::Duration;
+use support::bundle;
 use support::lab::{Lab, docker_or_skip, run_bounded};
 use support::scenario::Source;
-
-/// The lab stacks' PostgreSQL password (in env and in DATABASE_URL).
-const LAB_PASSWORD: &str = "Lab-Pg-Secret-7f3a9c";
 
 fn doctor(lab: &Lab, format: &str) -> (i32, String, String) {
     let out = run_bounded(
@@ -54,7 +54,8 @@ fn evidence_texts(finding: &Value) -> Vec<String> {
     out
 }
 
-fn assert_doctor(lab: &Lab) {
+/// Judge the live `check`; returns its JSON report.
+fn assert_doctor(lab: &Lab) -> Value {
     let (code, stdout, stderr) = doctor(lab, "json");
     let report: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("check --format json is not JSON ({e}):\n{stdout}\n{stderr}"));
@@ -143,11 +144,50 @@ fn assert_doctor(lab: &Lab) {
         ("table", &table),
         ("table stderr", &table_err),
     ] {
-        assert!(
-            !text.contains(LAB_PASSWORD),
-            "{}: the password leaked into the {what} output",
-            scenario.id
-        );
+        for secret in bundle::LAB_SECRETS {
+            assert!(
+                !text.contains(secret),
+                "{}: a secret leaked into the {what} output",
+                scenario.id
+            );
+        }
+    }
+    report
+}
+
+/// `snapshot` then `check --from`, on the bring-up the live check judged (before any fix): the
+/// bundle holds no secret, and its offline diagnosis names the live check's first finding. With
+/// `CAPTURE_BUNDLES` set, the bundle is kept as `fixtures/bundles/<id>.tar.gz` for the tests that
+/// need no Docker.
+fn assert_bundle(lab: &Lab, live: &Value) {
+    let id = &lab.scenario.id;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(format!("{id}.tar.gz"));
+    let path_arg = path.to_str().expect("utf-8 path");
+    let (code, out, err) = doctor_args(lab, &["snapshot", "-o", path_arg]);
+    assert_eq!(code, 0, "{id}: snapshot\n{out}\n{err}");
+    assert!(out.contains("redacted: "), "{id}: snapshot\n{out}");
+    bundle::assert_no_secret(&path);
+    let (code, stdout, stderr) =
+        doctor_args(lab, &["check", "--from", path_arg, "--format", "json"]);
+    let offline: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{id}: check --from is not JSON ({e}):\n{stdout}\n{stderr}"));
+    let want = bundle::first_cause(live);
+    assert_eq!(
+        bundle::first_cause(&offline),
+        want,
+        "{id}: check --from names another first finding than the live check:\n{stdout}"
+    );
+    assert_eq!(
+        code,
+        if want.is_some() { 1 } else { 0 },
+        "{id}: check --from exit code"
+    );
+    if std::env::var_os("CAPTURE_BUNDLES").is_some() {
+        let keep = bundle::bundles_dir().join(format!("{id}.tar.gz"));
+        std::fs::create_dir_all(bundle::bundles_dir()).expect("fixtures/bundles");
+        std::fs::copy(&path, &keep).expect("keep the bundle");
+        eprintln!("{id}: bundle kept as {}", keep.display());
     }
 }
 
@@ -162,7 +202,8 @@ fn lab_case(id: &str) {
         eprintln!("{id}: LAB_EVIDENCE_ONLY set, the doctor is not judged");
         return;
     }
-    assert_doctor(&lab);
+    let live = assert_doctor(&lab);
+    assert_bundle(&lab, &live);
     if matches!(id, "healthy" | "gunicorn-worker-reinit") {
         assert_wait(&lab);
     }

@@ -387,7 +387,13 @@ async fn confirm_on_a_404_everywhere_keeps_the_lost_decorator() {
     let (port, _) = serve(everywhere_404).await;
     let snapshot = stack(vec![web(vec![published("0.0.0.0", port)])]);
     let set = rules();
-    let after = confirm(engine::diagnose(&snapshot, &set), &snapshot, &set, Probing::Live(None)).await;
+    let after = confirm(
+        engine::diagnose(&snapshot, &set),
+        &snapshot,
+        &set,
+        Probing::Live(None),
+    )
+    .await;
     assert_eq!(ids(&after), ["route-not-decorated"]);
     assert_eq!(after.findings[0].ruled_out.len(), 1);
     assert!(

@@ -339,8 +339,10 @@ fn ask(question: &str) -> bool {
 }
 
 pub(super) fn backups(args: &CheckArgs) -> Result<i32, DoctorError> {
-    let inputs =
-        project::ProjectInputs::from_process(args.stack.project_name.clone(), args.stack.files.clone());
+    let inputs = project::ProjectInputs::from_process(
+        args.stack.project_name.clone(),
+        args.stack.files.clone(),
+    );
     let choice = project::choose(&inputs).ok_or(DoctorError::NoProject)?;
     let root = backup_root(choice.compose_file.as_deref());
     let list = crate::fix::backup::list(&root);

@@ -55,8 +55,12 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
         ));
     }
     let diagnosis = engine::diagnose(&snapshot, &set);
-    let mut diagnosis =
-        runtime()?.block_on(engine::confirm::confirm(diagnosis, &snapshot, &set, Probing::Live(None)));
+    let mut diagnosis = runtime()?.block_on(engine::confirm::confirm(
+        diagnosis,
+        &snapshot,
+        &set,
+        Probing::Live(None),
+    ));
     engine::chain::chain(&mut diagnosis.findings, &snapshot, &set);
     diagnosis.project = if project.is_empty() {
         "(from logs)".to_owned()

@@ -1,7 +1,7 @@
 //! The command line: parse, run one command, map the outcome to an exit code.
 use crate::engine::{self, Diagnosis};
-use crate::probes::{self, Probing};
 use crate::error::DoctorError;
+use crate::probes::{self, Probing};
 use crate::report::{self, Report};
 use crate::rules::{self, RuleSet};
 use crate::stack::snapshot::StackSnapshot;

@@ -166,7 +166,11 @@ pub async fn run_or_replay(
         });
         out.push(match found {
             Some(r) => r.result.clone(),
-            None if matches!(spec, ProbeSpec::Compose { .. } | ProbeSpec::Dependency { .. }) => {
+            None if matches!(
+                spec,
+                ProbeSpec::Compose { .. } | ProbeSpec::Dependency { .. }
+            ) =>
+            {
                 let offline = Ctx {
                     docker: None,
                     ..*ctx

@@ -1,5 +1,6 @@
 //! Test support: the reproduction lab (one compose stack at a time) and its scenarios.
 #![allow(dead_code)]
 
+pub mod bundle;
 pub mod lab;
 pub mod scenario;
