@@ -299,6 +299,22 @@ pub fn read(input: impl Read) -> Result<Bundle, BundleError> {
     })
 }
 
+/// What `check` does, with the bundle for the stack: match, replay the recorded probes, chain.
+pub async fn diagnose(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
+    let snapshot = &bundle.snapshot;
+    let diagnosis = crate::engine::diagnose(snapshot, rules);
+    let mut diagnosis = crate::engine::confirm::confirm(
+        diagnosis,
+        snapshot,
+        rules,
+        crate::probes::Probing::Replay(&bundle.probes),
+    )
+    .await;
+    crate::engine::chain::chain(&mut diagnosis.findings, snapshot, rules);
+    diagnosis.project = format!("{} (from a bundle)", snapshot.project);
+    diagnosis
+}
+
 /// Read the bundle at `path`.
 pub fn read_file(path: &Path) -> Result<Bundle, BundleError> {
     let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;

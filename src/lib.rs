@@ -15,4 +15,5 @@ pub mod probes;
 pub mod redact;
 pub mod report;
 pub mod rules;
+pub mod ruletest;
 pub mod stack;

@@ -71,7 +71,7 @@ pub(super) fn check_from(args: &CheckArgs, path: &Path) -> Result<i32, DoctorErr
             bundle.manifest.tool_version
         );
     }
-    let diagnosis = diagnose_bundle(&bundle, &set)?;
+    let diagnosis = runtime()?.block_on(bundles::diagnose(&bundle, &set));
     if !machine_stdout && !args.stack.quiet {
         eprintln!(
             "diagnosing {} as captured at {} (project {})",
@@ -82,19 +82,4 @@ pub(super) fn check_from(args: &CheckArgs, path: &Path) -> Result<i32, DoctorErr
     }
     print_diagnosis(&diagnosis, &set, args.format, args.output.as_deref())?;
     Ok(if diagnosis.has_problems() { 1 } else { 0 })
-}
-
-/// Match, replay the recorded probes, chain: what `check` does, with the bundle for the stack.
-pub fn diagnose_bundle(bundle: &bundles::Bundle, set: &RuleSet) -> Result<Diagnosis, DoctorError> {
-    let snapshot = &bundle.snapshot;
-    let diagnosis = engine::diagnose(snapshot, set);
-    let mut diagnosis = runtime()?.block_on(engine::confirm::confirm(
-        diagnosis,
-        snapshot,
-        set,
-        Probing::Replay(&bundle.probes),
-    ));
-    engine::chain::chain(&mut diagnosis.findings, snapshot, set);
-    diagnosis.project = format!("{} (from a bundle)", snapshot.project);
-    Ok(diagnosis)
 }

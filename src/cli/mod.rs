@@ -96,6 +96,16 @@ pub enum RulesCommand {
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
+    /// Run the `[[test]]` cases of the rule files and print a pass/fail table: the embedded rules
+    /// (run from the project's root, where their bundles are), or those of --rules DIR. Every
+    /// rule needs a `match` and a `no-match` case. Exit 1 when a case fails.
+    Test {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Test the rule files of DIR (bundle paths are relative to each file's folder).
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
 }
 
 /// Which stack, and how to read it.
@@ -223,6 +233,9 @@ fn execute(cli: Cli) -> Result<i32, DoctorError> {
             list_rules(&set, format);
             Ok(0)
         }
+        Command::Rules {
+            command: RulesCommand::Test { format, rules },
+        } => rules_test(rules.as_deref(), format),
         Command::Explain { id, rules } => {
             let set = rules::load_with_overrides(rules.as_deref())?;
             explain(&set, &id)
@@ -475,6 +488,47 @@ fn list_rules(set: &RuleSet, format: Format) {
             println!("{} rules", set.len());
         }
     }
+}
+
+fn rules_test(dir: Option<&std::path::Path>, format: Format) -> Result<i32, DoctorError> {
+    let set = rules::load_with_overrides(dir)?;
+    // With a directory, its files are tested (the embedded rules still diagnose alongside).
+    let outcomes = runtime()?.block_on(crate::ruletest::run(&set, |r| {
+        dir.is_none() == r.source.embedded
+    }));
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&outcomes).expect("outcomes serialise")
+        ),
+        Format::Table => {
+            let mut t = comfy_table::Table::new();
+            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+                .set_header(["result", "rule", "case", "input", "expect", "detail"]);
+            for o in &outcomes {
+                t.add_row([
+                    if o.passed { "pass" } else { "FAIL" }.to_owned(),
+                    o.rule.clone(),
+                    o.at.clone(),
+                    o.input.clone(),
+                    o.expect.to_owned(),
+                    o.detail.clone(),
+                ]);
+            }
+            println!("{t}");
+            let rules: std::collections::BTreeSet<&str> =
+                outcomes.iter().map(|o| o.rule.as_str()).collect();
+            println!(
+                "{} case(s) of {} rule(s): {} passed, {failed} failed",
+                outcomes.len(),
+                rules.len(),
+                outcomes.len() - failed
+            );
+        }
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
 }
 
 fn explain(set: &RuleSet, id: &str) -> Result<i32, DoctorError> {

@@ -85,8 +85,11 @@
 //! An unknown `kind` is reported as `rules::unknown-probe-kind` on the kind's string; unknown keys,
 //! missing keys and unknown `expect` values like everywhere else.
 //!
-//! Reserved for later versions (rejected as unknown keys today): typed `[[fix.step]]` tables (new
-//! [`FixStep`] variants), `[[test]]` tables (positive and negative examples beside the rule).
+//! # Tests
+//!
+//! `[[test]]` tables are examples beside the rule: a bundle or a service's text, and whether the
+//! rule must diagnose it ([`RuleCase`]; the keys are documented in `case.rs`).
+mod case;
 mod diagnostic;
 mod embedded;
 mod load;
@@ -94,6 +97,7 @@ mod model;
 mod parse;
 mod probe_spec;
 
+pub use case::{CaseExpect, CaseInput, CaseState, RuleCase};
 pub use diagnostic::{Code, Problem, RulesError};
 pub use model::{
     ContainerStatus, Fix, FixAction, FixStep, HealthStatus, Rule, RuleOrigin, Safety,

@@ -37,6 +37,8 @@ pub struct Rule {
     /// Live checks that confirm or rule out a finding of this rule (`[[probe]]` tables); empty
     /// for most rules, whose symptoms are proof enough.
     pub probes: Vec<ProbeSpec>,
+    /// The examples the rule file carries (`[[test]]`), run by `analylit-doctor rules test`.
+    pub tests: Vec<super::case::RuleCase>,
     /// Where the rule was loaded from.
     pub source: RuleOrigin,
 }

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+mod cases;
+
 /// One rule file as read.
 pub(crate) struct FileInput {
     pub path: String,
@@ -48,6 +50,7 @@ const TOP_KEYS: &[&str] = &[
     "symptom",
     "fix",
     "probe",
+    "test",
 ];
 const SYMPTOM_KEYS: &[&str] = &["logs", "health", "state", "required", "at_least"];
 const STATE_KEYS: &[&str] = &[
@@ -67,14 +70,6 @@ fn probe_keys(kind: &str) -> Option<&'static [&'static str]> {
 }
 /// Keys some probe kind knows: checked when the kind itself is unknown.
 const ANY_PROBE_KEYS: &[&str] = &["kind", "expect"];
-
-/// Keys the schema will grow into; rejected for now with a hint that says so.
-fn reserved(table: &str, key: &str) -> Option<&'static str> {
-    match (table, key) {
-        ("rule", "test") => Some("`[[test]]` tables are reserved for a later version"),
-        _ => None,
-    }
-}
 
 pub(crate) fn parse_file(input: &FileInput) -> Parsed {
     let source = Source::new(&input.path, input.text.clone()).with_language("toml");
@@ -219,6 +214,10 @@ impl Cx<'_> {
             Some((_, v)) => self.probes(v),
             None => Some(Vec::new()),
         };
+        let tests = match lookup(doc, "test") {
+            Some((_, v)) => self.cases(v),
+            None => Some(Vec::new()),
+        };
 
         let mut fix_templates = Vec::new();
         let fix = match lookup(doc, "fix") {
@@ -259,6 +258,7 @@ impl Cx<'_> {
             symptoms: if symptoms_ok { symptoms } else { return None },
             fix: fix?,
             probes: probes?,
+            tests: tests?,
             source: RuleOrigin {
                 path: input.path.clone(),
                 embedded: input.embedded,
@@ -678,12 +678,9 @@ impl Cx<'_> {
             if allowed.contains(&k) {
                 continue;
             }
-            let help = match reserved(table_name, k) {
-                Some(h) => h.to_owned(),
-                None => match closest(k, allowed) {
-                    Some(c) => format!("did you mean `{c}`? Known keys: {}", allowed.join(", ")),
-                    None => format!("known keys: {}", allowed.join(", ")),
-                },
+            let help = match closest(k, allowed) {
+                Some(c) => format!("did you mean `{c}`? Known keys: {}", allowed.join(", ")),
+                None => format!("known keys: {}", allowed.join(", ")),
             };
             let where_ = match table_name {
                 "rule" => "a rule".to_owned(),

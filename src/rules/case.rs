@@ -1,0 +1,103 @@
+//! `[[test]]` tables: examples a rule file carries of what it must, and must not, diagnose.
+//! `analylit-doctor rules test` runs them (`crate::ruletest`).
+//!
+//! ```toml
+//! [[test]]                          # a bundle captured from a real stack
+//! bundle = "../fixtures/bundles/pg-auth-failed.tar.gz"   # relative to the rule file's folder
+//! expect = "match"                  # match | no-match
+//! service = "db"                    # optional: on this service
+//! root = true                       # optional (match): the first finding of the diagnosis
+//! summary = 'user `analylit`'       # optional (match): a regex over the finding's summary
+//! fix = "unsafe"                    # optional (match): the fix's safety level
+//!
+//! [[test]]                          # or one service's text, written here: a unit test of the
+//! service = "web"                   # rule's patterns (e.g. another version's wording)
+//! logs = '''ImportError: cannot import name 'Session' from 'utils.database' '''
+//! health = '''curl: (7) Failed to connect'''             # optional: health-check output
+//! state = { status = "restarting", exit_code = 3, restarts = 4 }  # optional
+//! expect = "match"
+//! ```
+//!
+//! A finding *matches* when the diagnosis holds a finding of the rule (cause or folded effect)
+//! above `info`: a look-alike that a probe ruled out does not match. Every rule needs at least
+//! one `match` and one `no-match` case.
+use super::model::{ContainerStatus, HealthStatus, Safety};
+use regex::Regex;
+
+#[derive(Debug, Clone)]
+pub struct RuleCase {
+    /// 1-based line of the `[[test]]` table in the rule file.
+    pub line: usize,
+    pub input: CaseInput,
+    pub expect: CaseExpect,
+}
+
+#[derive(Debug, Clone)]
+pub enum CaseInput {
+    /// A bundle written by `analylit-doctor snapshot`; the path as written, relative to the rule
+    /// file's folder.
+    Bundle { path: String },
+    /// One service's log text, health-check output and state.
+    Inline {
+        service: String,
+        logs: String,
+        health: String,
+        state: CaseState,
+    },
+}
+
+impl CaseInput {
+    /// `bundle healthy.tar.gz`, `logs of web`: the input in a few words.
+    pub fn describe(&self) -> String {
+        match self {
+            CaseInput::Bundle { path } => {
+                let name = std::path::Path::new(path)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| path.clone());
+                format!("bundle {name}")
+            }
+            CaseInput::Inline { service, .. } => format!("text of {service}"),
+        }
+    }
+}
+
+/// The state of an inline case's container; unset fields keep a running container's values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseState {
+    pub status: Option<ContainerStatus>,
+    pub exit_code: Option<i64>,
+    pub restarts: i64,
+    pub oom_killed: bool,
+    /// `.State.Error`.
+    pub error: Option<String>,
+    pub health: Option<HealthStatus>,
+}
+
+#[derive(Debug, Clone)]
+pub enum CaseExpect {
+    Match {
+        service: Option<String>,
+        root: bool,
+        summary: Option<Regex>,
+        fix: Option<Safety>,
+    },
+    NoMatch {
+        service: Option<String>,
+    },
+}
+
+impl CaseExpect {
+    pub fn is_match(&self) -> bool {
+        matches!(self, CaseExpect::Match { .. })
+    }
+
+    /// The service the expectation is about, when it names one.
+    pub fn service(&self) -> Option<&str> {
+        match self {
+            CaseExpect::Match { service, .. } | CaseExpect::NoMatch { service } => {
+                service.as_deref()
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! `[[test]]` tables ([`RuleCase`]), checked on their spans like the rest of a rule file.
+use super::{Cx, Value, lookup};
+use crate::rules::case::{CaseExpect, CaseInput, CaseState, RuleCase};
+use crate::rules::diagnostic::{Code, Problem};
+use crate::rules::model::{ContainerStatus, HealthStatus, Safety};
+use std::collections::BTreeSet;
+
+const TEST_KEYS: &[&str] = &[
+    "bundle", "service", "logs", "health", "state", "expect", "root", "summary", "fix",
+];
+const CASE_STATE_KEYS: &[&str] = &[
+    "status",
+    "exit_code",
+    "restarts",
+    "oom_killed",
+    "error",
+    "health",
+];
+const EXPECTS: [&str; 2] = ["match", "no-match"];
+
+impl Cx<'_> {
+    pub(super) fn cases(&mut self, value: &Value<'_>) -> Option<Vec<RuleCase>> {
+        let Some(items) = value.get_ref().as_array() else {
+            self.wrong_type(value, "an array of tables (`[[test]]`)");
+            return None;
+        };
+        let all: Vec<Option<RuleCase>> = items.iter().map(|item| self.case(item)).collect();
+        all.into_iter().collect()
+    }
+
+    fn case(&mut self, item: &Value<'_>) -> Option<RuleCase> {
+        let Some(table) = item.get_ref().as_table() else {
+            self.wrong_type(item, "a table");
+            return None;
+        };
+        self.unknown_keys(table, TEST_KEYS, "test");
+        let before = self.problems.len();
+        let anchor = item.span();
+        let expect = self
+            .required_str(table, "expect", &anchor, "this test")
+            .and_then(|s| self.one_of(&s, "expectation", &EXPECTS, |e| e));
+        let service = match lookup(table, "service") {
+            Some((_, v)) => self.string(v, "service").map(|s| Some(s.value)),
+            None => Some(None),
+        };
+        let text = |cx: &mut Self, key: &str| match lookup(table, key) {
+            Some((_, v)) => cx.string(v, key).map(|s| Some(s.value)),
+            None => Some(None),
+        };
+        let logs = text(self, "logs");
+        let health = text(self, "health");
+        let state = match lookup(table, "state") {
+            Some((_, v)) => self.case_state(v).map(Some),
+            None => Some(None),
+        };
+        let bundle = match lookup(table, "bundle") {
+            Some((k, v)) => self.string(v, "bundle").map(|s| Some((s.value, k.span()))),
+            None => Some(None),
+        };
+        let named = service.clone().flatten();
+        let input = match (bundle?, logs?, health?, state?, named) {
+            (Some((path, _)), None, None, None, _) => Some(CaseInput::Bundle { path }),
+            (Some((_, at)), ..) => {
+                let p = Problem::new(
+                    Code::BadValue,
+                    "a test reads a bundle or text written here, not both",
+                    &self.source,
+                )
+                .label(at, "a bundle")
+                .help("drop `logs`, `health` and `state`, or drop `bundle`");
+                self.problems.push(p);
+                None
+            }
+            (None, None, None, None, _) => {
+                let p = Problem::new(Code::MissingKey, "a test needs an input", &self.source)
+                    .label(anchor.clone(), "no `bundle`, `logs`, `health` or `state`")
+                    .help(
+                        "`bundle = \"…/x.tar.gz\"` (written by `analylit-doctor snapshot`), \
+                         or `service` with `logs`, `health` and/or `state`",
+                    );
+                self.problems.push(p);
+                None
+            }
+            (None, _, _, _, None) if service.is_none() => None,
+            (None, _, _, _, None) => {
+                let p = Problem::new(Code::MissingKey, "missing key `service`", &self.source)
+                    .label(anchor.clone(), "this test's text belongs to no service")
+                    .help("`service = \"web\"`: the service whose log, health and state these are");
+                self.problems.push(p);
+                None
+            }
+            (None, logs, health, state, Some(service)) => Some(CaseInput::Inline {
+                service,
+                logs: logs.unwrap_or_default(),
+                health: health.unwrap_or_default(),
+                state: state.unwrap_or_default(),
+            }),
+        };
+        let root = match lookup(table, "root") {
+            Some((_, v)) => self.bool(v, "root"),
+            None => Some(false),
+        };
+        let summary = match lookup(table, "summary") {
+            Some((_, v)) => self
+                .string(v, "summary")
+                .and_then(|s| self.regex(&s, &mut BTreeSet::new()))
+                .map(Some),
+            None => Some(None),
+        };
+        let fix = match lookup(table, "fix") {
+            Some((_, v)) => self
+                .string(v, "fix")
+                .and_then(|s| self.one_of(&s, "safety", &Safety::ALL, |v| v.as_str()))
+                .map(Some),
+            None => Some(None),
+        };
+        let expect = match expect? {
+            "match" => CaseExpect::Match {
+                service: service?,
+                root: root?,
+                summary: summary?,
+                fix: fix?,
+            },
+            _ => {
+                for key in ["root", "summary", "fix"] {
+                    if let Some((k, _)) = lookup(table, key) {
+                        let p = Problem::new(
+                            Code::BadValue,
+                            format!("`{key}` says what a match looks like"),
+                            &self.source,
+                        )
+                        .label(k.span(), "on a `no-match` test")
+                        .help("drop it, or make the test `expect = \"match\"`");
+                        self.problems.push(p);
+                    }
+                }
+                CaseExpect::NoMatch { service: service? }
+            }
+        };
+        let line = self.src[..anchor.start.min(self.src.len())]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count()
+            + 1;
+        let case = RuleCase {
+            line,
+            input: input?,
+            expect,
+        };
+        (self.problems.len() == before).then_some(case)
+    }
+
+    fn case_state(&mut self, value: &Value<'_>) -> Option<CaseState> {
+        let Some(table) = value.get_ref().as_table() else {
+            self.wrong_type(value, "a table (`state = { status = \"exited\", … }`)");
+            return None;
+        };
+        self.unknown_keys(table, CASE_STATE_KEYS, "test.state");
+        let before = self.problems.len();
+        let mut s = CaseState::default();
+        if let Some((_, v)) = lookup(table, "status") {
+            s.status = self
+                .string(v, "status")
+                .and_then(|st| self.one_of(&st, "status", &ContainerStatus::ALL, |c| c.as_str()));
+        }
+        if let Some((_, v)) = lookup(table, "exit_code") {
+            s.exit_code = self.int(v, "exit_code");
+        }
+        if let Some((_, v)) = lookup(table, "restarts") {
+            s.restarts = self.count(v, "restarts", 0).unwrap_or_default() as i64;
+        }
+        if let Some((_, v)) = lookup(table, "oom_killed") {
+            s.oom_killed = self.bool(v, "oom_killed").unwrap_or_default();
+        }
+        if let Some((_, v)) = lookup(table, "error") {
+            s.error = self.string(v, "error").map(|e| e.value);
+        }
+        if let Some((_, v)) = lookup(table, "health") {
+            s.health = self
+                .string(v, "health")
+                .and_then(|h| self.one_of(&h, "health", &HealthStatus::ALL, |h| h.as_str()));
+        }
+        (self.problems.len() == before).then_some(s)
+    }
+}
