@@ -114,6 +114,16 @@ fn duplicate_ids_are_labelled_in_both_files() {
     insta::assert_snapshot!("duplicate_id", rendered);
 }
 
+#[test]
+fn test_tables_are_checked_on_their_spans() {
+    let err = load_case("bad-tests");
+    let found = codes(&err);
+    assert!(found.contains(&Code::MissingKey), "{found:?}");
+    assert!(found.contains(&Code::BadValue), "{found:?}");
+    assert!(found.contains(&Code::UnknownKey), "{found:?}");
+    insta::assert_snapshot!("bad_tests", render(&err));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Embedded rules and overrides
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ use crate::rules::case::{CaseExpect, CaseInput, CaseState, RuleCase};
 use crate::rules::diagnostic::{Code, Problem};
 use crate::rules::model::{ContainerStatus, HealthStatus, Safety};
 use std::collections::BTreeSet;
+use std::ops::Range;
 
 const TEST_KEYS: &[&str] = &[
     "bundle", "service", "logs", "health", "state", "expect", "root", "summary", "fix",
@@ -38,7 +39,7 @@ impl Cx<'_> {
         let anchor = item.span();
         let expect = self
             .required_str(table, "expect", &anchor, "this test")
-            .and_then(|s| self.one_of(&s, "expectation", &EXPECTS, |e| e));
+            .and_then(|s| self.one_of(&s, "test expectation", &EXPECTS, |e| e));
         let service = match lookup(table, "service") {
             Some((_, v)) => self.string(v, "service").map(|s| Some(s.value)),
             None => Some(None),
@@ -56,45 +57,6 @@ impl Cx<'_> {
         let bundle = match lookup(table, "bundle") {
             Some((k, v)) => self.string(v, "bundle").map(|s| Some((s.value, k.span()))),
             None => Some(None),
-        };
-        let named = service.clone().flatten();
-        let input = match (bundle?, logs?, health?, state?, named) {
-            (Some((path, _)), None, None, None, _) => Some(CaseInput::Bundle { path }),
-            (Some((_, at)), ..) => {
-                let p = Problem::new(
-                    Code::BadValue,
-                    "a test reads a bundle or text written here, not both",
-                    &self.source,
-                )
-                .label(at, "a bundle")
-                .help("drop `logs`, `health` and `state`, or drop `bundle`");
-                self.problems.push(p);
-                None
-            }
-            (None, None, None, None, _) => {
-                let p = Problem::new(Code::MissingKey, "a test needs an input", &self.source)
-                    .label(anchor.clone(), "no `bundle`, `logs`, `health` or `state`")
-                    .help(
-                        "`bundle = \"…/x.tar.gz\"` (written by `analylit-doctor snapshot`), \
-                         or `service` with `logs`, `health` and/or `state`",
-                    );
-                self.problems.push(p);
-                None
-            }
-            (None, _, _, _, None) if service.is_none() => None,
-            (None, _, _, _, None) => {
-                let p = Problem::new(Code::MissingKey, "missing key `service`", &self.source)
-                    .label(anchor.clone(), "this test's text belongs to no service")
-                    .help("`service = \"web\"`: the service whose log, health and state these are");
-                self.problems.push(p);
-                None
-            }
-            (None, logs, health, state, Some(service)) => Some(CaseInput::Inline {
-                service,
-                logs: logs.unwrap_or_default(),
-                health: health.unwrap_or_default(),
-                state: state.unwrap_or_default(),
-            }),
         };
         let root = match lookup(table, "root") {
             Some((_, v)) => self.bool(v, "root"),
@@ -114,6 +76,27 @@ impl Cx<'_> {
                 .map(Some),
             None => Some(None),
         };
+        if expect == Some("no-match") {
+            for key in ["root", "summary", "fix"] {
+                if let Some((k, _)) = lookup(table, key) {
+                    let p = Problem::new(
+                        Code::BadValue,
+                        format!("`{key}` says what a match looks like"),
+                        &self.source,
+                    )
+                    .label(k.span(), "on a `no-match` test")
+                    .help("drop it, or make the test `expect = \"match\"`");
+                    self.problems.push(p);
+                }
+            }
+        }
+        // Every key has been checked: one run reports all the table's problems.
+        let input = match (bundle, logs, health, state) {
+            (Some(bundle), Some(logs), Some(health), Some(state)) => {
+                self.case_input(bundle, logs, health, state, &service, &anchor)
+            }
+            _ => None,
+        };
         let expect = match expect? {
             "match" => CaseExpect::Match {
                 service: service?,
@@ -121,21 +104,7 @@ impl Cx<'_> {
                 summary: summary?,
                 fix: fix?,
             },
-            _ => {
-                for key in ["root", "summary", "fix"] {
-                    if let Some((k, _)) = lookup(table, key) {
-                        let p = Problem::new(
-                            Code::BadValue,
-                            format!("`{key}` says what a match looks like"),
-                            &self.source,
-                        )
-                        .label(k.span(), "on a `no-match` test")
-                        .help("drop it, or make the test `expect = \"match\"`");
-                        self.problems.push(p);
-                    }
-                }
-                CaseExpect::NoMatch { service: service? }
-            }
+            _ => CaseExpect::NoMatch { service: service? },
         };
         let line = self.src[..anchor.start.min(self.src.len())]
             .bytes()
@@ -148,6 +117,59 @@ impl Cx<'_> {
             expect,
         };
         (self.problems.len() == before).then_some(case)
+    }
+
+    /// What the case reads: a bundle, or a service's text and state (`service` as parsed:
+    /// `None` when it was malformed, `Some(None)` when absent).
+    fn case_input(
+        &mut self,
+        bundle: Option<(String, Range<usize>)>,
+        logs: Option<String>,
+        health: Option<String>,
+        state: Option<CaseState>,
+        service: &Option<Option<String>>,
+        anchor: &Range<usize>,
+    ) -> Option<CaseInput> {
+        let inline = logs.is_some() || health.is_some() || state.is_some();
+        match (bundle, service) {
+            (Some((path, _)), _) if !inline => Some(CaseInput::Bundle { path }),
+            (Some((_, at)), _) => {
+                let p = Problem::new(
+                    Code::BadValue,
+                    "a test reads a bundle or text written here, not both",
+                    &self.source,
+                )
+                .label(at, "a bundle")
+                .help("drop `logs`, `health` and `state`, or drop `bundle`");
+                self.problems.push(p);
+                None
+            }
+            (None, _) if !inline => {
+                let p = Problem::new(Code::MissingKey, "a test needs an input", &self.source)
+                    .label(anchor.clone(), "no `bundle`, `logs`, `health` or `state`")
+                    .help(
+                        "`bundle = \"…/x.tar.gz\"` (written by `analylit-doctor snapshot`), \
+                         or `service` with `logs`, `health` and/or `state`",
+                    );
+                self.problems.push(p);
+                None
+            }
+            (None, Some(Some(service))) => Some(CaseInput::Inline {
+                service: service.clone(),
+                logs: logs.unwrap_or_default(),
+                health: health.unwrap_or_default(),
+                state: state.unwrap_or_default(),
+            }),
+            // A malformed `service` is reported already.
+            (None, None) => None,
+            (None, Some(None)) => {
+                let p = Problem::new(Code::MissingKey, "missing key `service`", &self.source)
+                    .label(anchor.clone(), "this test's text belongs to no service")
+                    .help("`service = \"web\"`: the service whose log, health and state these are");
+                self.problems.push(p);
+                None
+            }
+        }
     }
 
     fn case_state(&mut self, value: &Value<'_>) -> Option<CaseState> {
