@@ -82,11 +82,14 @@ pub async fn run(set: &RuleSet, wanted: impl Fn(&Rule) -> bool) -> Vec<CaseOutco
 /// A rule without a positive or a negative case fails.
 fn coverage(rule: &Rule) -> Option<CaseOutcome> {
     let has = |want: bool| rule.tests.iter().any(|c| c.expect.is_match() == want);
-    let missing: Vec<&str> = [(true, "`expect = \"match\"`"), (false, "`expect = \"no-match\"`")]
-        .into_iter()
-        .filter(|&(want, _)| !has(want))
-        .map(|(_, what)| what)
-        .collect();
+    let missing: Vec<&str> = [
+        (true, "`expect = \"match\"`"),
+        (false, "`expect = \"no-match\"`"),
+    ]
+    .into_iter()
+    .filter(|&(want, _)| !has(want))
+    .map(|(_, what)| what)
+    .collect();
     (!missing.is_empty()).then(|| CaseOutcome {
         rule: rule.id.clone(),
         at: rule.source.path.clone(),
@@ -143,7 +146,10 @@ fn inline_snapshot(service: &str, logs: &str, health: &str, state: &CaseState) -
     let c: &mut ContainerSnapshot = &mut snapshot.containers[0];
     let status = state.status.unwrap_or(ContainerStatus::Running);
     c.state.status = status.as_str().to_owned();
-    c.state.running = matches!(status, ContainerStatus::Running | ContainerStatus::Restarting);
+    c.state.running = matches!(
+        status,
+        ContainerStatus::Running | ContainerStatus::Restarting
+    );
     c.state.restarting = status == ContainerStatus::Restarting;
     c.state.exit_code = state.exit_code.unwrap_or(0);
     c.state.oom_killed = state.oom_killed;
@@ -214,10 +220,7 @@ fn judge(rule: &Rule, case: &RuleCase, d: &Diagnosis) -> (bool, String) {
             Some(f) => (false, format!("found{on}: {}", f.summary)),
         },
         CaseExpect::Match {
-            root,
-            summary,
-            fix,
-            ..
+            root, summary, fix, ..
         } => {
             let Some(f) = found.first() else {
                 let ruled_out = all_findings(&d.findings)
@@ -231,9 +234,8 @@ fn judge(rule: &Rule, case: &RuleCase, d: &Diagnosis) -> (bool, String) {
             };
             if *root {
                 let first = d.findings.first();
-                let is_root = first.is_some_and(|r| {
-                    r.id == rule.id && service.is_none_or(|s| r.service == s)
-                });
+                let is_root = first
+                    .is_some_and(|r| r.id == rule.id && service.is_none_or(|s| r.service == s));
                 if !is_root {
                     return (
                         false,
@@ -267,7 +269,10 @@ fn judge(rule: &Rule, case: &RuleCase, d: &Diagnosis) -> (bool, String) {
             } else {
                 ""
             };
-            (true, format!("{} on {}{how}: {}", f.id, f.service, f.summary))
+            (
+                true,
+                format!("{} on {}{how}: {}", f.id, f.service, f.summary),
+            )
         }
     }
 }
@@ -347,10 +352,19 @@ summary = "Session"
             ],
             "{got:#?}"
         );
-        assert!(got[0].detail.contains("`init_db` is not defined"), "{got:#?}");
+        assert!(
+            got[0].detail.contains("`init_db` is not defined"),
+            "{got:#?}"
+        );
         assert!(got[2].detail.starts_with("found"), "{got:#?}");
-        assert!(got[3].detail.contains("does not match /Session/"), "{got:#?}");
-        assert_eq!(got[0].at, "rules/name-not-defined.toml:16", "the `[[test]]` line");
+        assert!(
+            got[3].detail.contains("does not match /Session/"),
+            "{got:#?}"
+        );
+        assert_eq!(
+            got[0].at, "rules/name-not-defined.toml:16",
+            "the `[[test]]` line"
+        );
     }
 
     #[test]
@@ -382,7 +396,9 @@ expect = "no-match"
         let got = outcomes(&set);
         assert!(!got[0].passed);
         assert!(
-            got[0].detail.contains("rules/../fixtures/bundles/no-such.tar.gz"),
+            got[0]
+                .detail
+                .contains("rules/../fixtures/bundles/no-such.tar.gz"),
             "{got:#?}"
         );
     }

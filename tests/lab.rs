@@ -418,6 +418,28 @@ fn assert_fix(lab: &Lab) {
         host(lab) == host_before,
         "{id}: a dry run changed a project file"
     );
+    // With a machine format, stdout is the report alone: the plans go to stderr.
+    let (_, out, err) = doctor_args(
+        lab,
+        &[
+            "check",
+            "--fix",
+            "--dry-run",
+            "--yes",
+            "--unsafe-fixes",
+            "--format",
+            "json",
+        ],
+    );
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| {
+        panic!("{id}: check --fix --format json mixed text into stdout ({e}):\n{out}")
+    });
+    assert_eq!(report["findings"][0]["id"], id.as_str(), "{id}: {out}");
+    assert!(
+        err.contains("dry run: nothing changed") || spec.expect == "manual",
+        "{id}: the plan is not on stderr:\n{err}"
+    );
+    assert_eq!(sums(lab), before, "{id}: a dry run changed a file");
 
     let (code, out, _) = doctor_args(lab, &["fix", "--unsafe-fixes"]);
     assert_eq!(code, 1, "{id}: fix without a terminal nor --yes\n{out}");

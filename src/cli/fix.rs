@@ -12,12 +12,14 @@ pub(super) fn backup_root(compose_file: Option<&std::path::Path>) -> PathBuf {
 }
 
 /// Show every plan, then apply the ones allowed (flags, prompt), verify each, roll back what did
-/// not work. Exit 0 only when every problem was fixed and verified.
+/// not work. Exit 0 only when every problem was fixed and verified. The plans and what was done
+/// go to stdout, or to stderr when stdout holds a machine report (`check --fix --format json`).
 pub(super) fn fix_session(
     live: &Live,
     flags: &FixFlags,
     snapshot: StackSnapshot,
     diagnosis: Diagnosis,
+    to_stderr: bool,
 ) -> Result<i32, DoctorError> {
     use crate::fix::{apply::Applier, backup::State, plan};
     use crate::rules::{FixAction, Safety};
@@ -26,8 +28,12 @@ pub(super) fn fix_session(
     let redactor = crate::redact::Redactor::for_snapshot(&snapshot);
     // Stopping a container waits for its grace period: longer than a diagnosis's bound.
     let docker = live.docker.clone().with_timeout(Duration::from_secs(180));
-    let mut out = std::io::stdout().lock();
-    let w = |out: &mut std::io::StdoutLock<'_>, line: String| {
+    let mut out: Box<dyn Write> = if to_stderr {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
+    let w = |out: &mut Box<dyn Write>, line: String| {
         let _ = writeln!(out, "{}", redactor.text(&line));
     };
     let compose_file = snapshot.compose_file.as_ref().map(PathBuf::from);
@@ -419,5 +425,5 @@ pub(super) fn fix(args: CheckArgs) -> Result<i32, DoctorError> {
     let live = Live::connect(&args.stack, &progress)?;
     let (snapshot, diagnosis) = live.diagnose(&progress)?;
     progress.done();
-    fix_session(&live, &args.fix, snapshot, diagnosis)
+    fix_session(&live, &args.fix, snapshot, diagnosis, false)
 }

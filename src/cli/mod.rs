@@ -399,7 +399,7 @@ fn check(args: CheckArgs) -> Result<i32, DoctorError> {
     progress.done();
     print_diagnosis(&diagnosis, &live.set, args.format, args.output.as_deref())?;
     if args.fix.fix {
-        return fix::fix_session(&live, &args.fix, snapshot, diagnosis);
+        return fix::fix_session(&live, &args.fix, snapshot, diagnosis, machine_stdout);
     }
     Ok(if diagnosis.has_problems() { 1 } else { 0 })
 }

@@ -1,0 +1,191 @@
+//! The bundles captured from the lab stacks (`CAPTURE_BUNDLES=1 cargo test --test lab`), with no
+//! Docker: every stack has one, none holds a secret, `check --from` names the stack's catalogue
+//! id first, and the rule files' own `[[test]]` cases pass (`rules test`).
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+use support::bundle::{assert_no_secret, bundles_dir, entries, first_cause};
+use support::scenario::{Scenario, stacks_dir};
+
+fn doctor(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
+        .args(args)
+        .current_dir(dir)
+        // No engine: a bundle must be diagnosed without one.
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .expect("run the doctor")
+}
+
+fn stack_ids() -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(stacks_dir())
+        .expect("fixtures/stacks")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn every_lab_stack_has_a_bundle() {
+    let missing: Vec<String> = stack_ids()
+        .into_iter()
+        .filter(|id| !bundles_dir().join(format!("{id}.tar.gz")).is_file())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no bundle for {missing:?}: capture them with `CAPTURE_BUNDLES=1 cargo test --test lab`"
+    );
+}
+
+#[test]
+fn no_bundle_holds_a_secret() {
+    for id in stack_ids() {
+        let path = bundles_dir().join(format!("{id}.tar.gz"));
+        if path.is_file() {
+            assert_no_secret(&path);
+        }
+    }
+}
+
+/// Offline, each bundle gives its stack's catalogue id on the faulty service first, like the live
+/// check that captured it did.
+#[test]
+fn check_from_names_each_stacks_root_cause() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for id in stack_ids() {
+        let path = bundles_dir().join(format!("{id}.tar.gz"));
+        if !path.is_file() {
+            continue;
+        }
+        let scenario = Scenario::load(&id);
+        let out = doctor(
+            &[
+                "check",
+                "--from",
+                path.to_str().expect("utf-8"),
+                "--format",
+                "json",
+            ],
+            root,
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "{id}: not JSON ({e}):\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let want = scenario
+            .service
+            .as_ref()
+            .map(|service| (scenario.id.clone(), service.clone()));
+        assert_eq!(first_cause(&report), want, "{id}: check --from\n{stdout}");
+        assert_eq!(
+            out.status.code(),
+            Some(if want.is_some() { 1 } else { 0 }),
+            "{id}: exit code"
+        );
+        let captured: Value = entries(&path)
+            .into_iter()
+            .find(|(name, _)| name == "diagnosis.json")
+            .map(|(_, bytes)| serde_json::from_slice(&bytes).expect("diagnosis.json"))
+            .unwrap_or_else(|| panic!("{id}: the bundle has no diagnosis.json"));
+        assert_eq!(
+            first_cause(&captured),
+            want,
+            "{id}: the diagnosis recorded at capture time"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_bundle_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cut.tar.gz");
+    let whole = std::fs::read(bundles_dir().join("healthy.tar.gz")).expect("healthy bundle");
+    std::fs::write(&path, &whole[..whole.len() / 2]).expect("write");
+    let out = doctor(
+        &["check", "--from", path.to_str().expect("utf-8")],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read the bundle"), "{stderr}");
+    assert!(stderr.contains("analylit-doctor snapshot"), "{stderr}");
+}
+
+/// `rules test` is part of the suite: every embedded rule passes a `match` and a `no-match`
+/// case of its own file.
+#[test]
+fn every_rule_passes_its_own_test_cases() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = doctor(&["rules", "test", "--format", "json"], root);
+    let outcomes: Vec<Value> =
+        serde_json::from_slice(&out.stdout).expect("rules test --format json");
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o["passed"] != true)
+        .map(|o| format!("{} {} {}: {}", o["rule"], o["at"], o["expect"], o["detail"]))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "failing rule tests:\n{}",
+        failed.join("\n")
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let rules = analylit_doctor::rules::load_embedded().expect("rules");
+    for rule in rules.iter() {
+        for expect in ["match", "no-match"] {
+            assert!(
+                outcomes
+                    .iter()
+                    .any(|o| o["rule"] == rule.id.as_str() && o["expect"] == expect),
+                "{}: no passing `{expect}` case",
+                rule.id
+            );
+        }
+    }
+}
+
+#[test]
+fn a_rule_without_a_negative_case_fails_rules_test() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/redis-noauth.toml"),
+    )
+    .expect("rule file");
+    // Keep the rule and its first test only (a `match` on its bundle, path made absolute).
+    let cut = text.find("\n[[test]]").expect("the rule has tests");
+    let rest = &text[cut..];
+    let second = rest[1..].find("\n[[test]]").map_or(rest.len(), |i| i + 1);
+    let first_test = rest[..second].replace(
+        "../fixtures/bundles/",
+        &format!("{}/", bundles_dir().display()),
+    );
+    assert!(first_test.contains("expect = \"match\""), "{first_test}");
+    std::fs::write(
+        dir.path().join("redis-noauth.toml"),
+        format!("{}{first_test}", &text[..cut]),
+    )
+    .expect("write");
+    let out = doctor(
+        &[
+            "rules",
+            "test",
+            "--rules",
+            dir.path().to_str().expect("utf-8"),
+        ],
+        dir.path(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL"), "{stdout}");
+    assert!(
+        stdout.contains("no `expect = \"no-match\"` test"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 failed"), "{stdout}");
+}
