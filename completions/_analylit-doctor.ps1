@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Inspect the running compose project and report root causes with their evidence')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1')
+            [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Capture the stack for later: a .tar.gz holding its snapshot (inspect data, health logs, log tails, compose model), the probes'' results and the diagnosis, every secret redacted. `check --from FILE` diagnoses it again, anywhere, without Docker')
             [CompletionResult]::new('fix', 'fix', [CompletionResultType]::ParameterValue, 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work')
             [CompletionResult]::new('backups', 'backups', [CompletionResultType]::ParameterValue, 'List the backups fixes made for this project')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put a backup''s originals back')
@@ -43,12 +44,13 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
-            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
@@ -67,12 +69,13 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
-            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
@@ -84,18 +87,36 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'analylit-doctor;snapshot' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)')
+            [CompletionResult]::new('--project-name', '--project-name', [CompletionResultType]::ParameterName, 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
+            [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the bundle (.tar.gz)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the bundle (.tar.gz)')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file. Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs and `--requirepass`-style arguments are always masked')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'analylit-doctor;fix' {
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)')
             [CompletionResult]::new('--project-name', '--project-name', [CompletionResultType]::ParameterName, 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
-            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
@@ -113,12 +134,13 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
-            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
@@ -136,12 +158,13 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
-            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
@@ -157,6 +180,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the rules (embedded, plus those of --rules DIR)')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run the `[[test]]` cases of the rule files and print a pass/fail table: the embedded rules (run from the project''s root, where their bundles are), or those of --rules DIR. Every rule needs a `match` and a `no-match` case. Exit 1 when a case fails')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -167,12 +191,23 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'analylit-doctor;rules;test' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Test the rule files of DIR (bundle paths are relative to each file''s folder)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'analylit-doctor;rules;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the rules (embedded, plus those of --rules DIR)')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run the `[[test]]` cases of the rule files and print a pass/fail table: the embedded rules (run from the project''s root, where their bundles are), or those of --rules DIR. Every rule needs a `match` and a `no-match` case. Exit 1 when a case fails')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'analylit-doctor;rules;help;list' {
+            break
+        }
+        'analylit-doctor;rules;help;test' {
             break
         }
         'analylit-doctor;rules;help;help' {
@@ -197,6 +232,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
         'analylit-doctor;help' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Inspect the running compose project and report root causes with their evidence')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1')
+            [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Capture the stack for later: a .tar.gz holding its snapshot (inspect data, health logs, log tails, compose model), the probes'' results and the diagnosis, every secret redacted. `check --from FILE` diagnoses it again, anywhere, without Docker')
             [CompletionResult]::new('fix', 'fix', [CompletionResultType]::ParameterValue, 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work')
             [CompletionResult]::new('backups', 'backups', [CompletionResultType]::ParameterValue, 'List the backups fixes made for this project')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put a backup''s originals back')
@@ -213,6 +249,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
         'analylit-doctor;help;wait' {
             break
         }
+        'analylit-doctor;help;snapshot' {
+            break
+        }
         'analylit-doctor;help;fix' {
             break
         }
@@ -224,9 +263,13 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
         }
         'analylit-doctor;help;rules' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the rules (embedded, plus those of --rules DIR)')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run the `[[test]]` cases of the rule files and print a pass/fail table: the embedded rules (run from the project''s root, where their bundles are), or those of --rules DIR. Every rule needs a `match` and a `no-match` case. Exit 1 when a case fails')
             break
         }
         'analylit-doctor;help;rules;list' {
+            break
+        }
+        'analylit-doctor;help;rules;test' {
             break
         }
         'analylit-doctor;help;explain' {

@@ -43,6 +43,9 @@ _analylit__doctor() {
             analylit__doctor,rules)
                 cmd="analylit__doctor__subcmd__rules"
                 ;;
+            analylit__doctor,snapshot)
+                cmd="analylit__doctor__subcmd__snapshot"
+                ;;
             analylit__doctor,wait)
                 cmd="analylit__doctor__subcmd__wait"
                 ;;
@@ -73,11 +76,17 @@ _analylit__doctor() {
             analylit__doctor__subcmd__help,rules)
                 cmd="analylit__doctor__subcmd__help__subcmd__rules"
                 ;;
+            analylit__doctor__subcmd__help,snapshot)
+                cmd="analylit__doctor__subcmd__help__subcmd__snapshot"
+                ;;
             analylit__doctor__subcmd__help,wait)
                 cmd="analylit__doctor__subcmd__help__subcmd__wait"
                 ;;
             analylit__doctor__subcmd__help__subcmd__rules,list)
                 cmd="analylit__doctor__subcmd__help__subcmd__rules__subcmd__list"
+                ;;
+            analylit__doctor__subcmd__help__subcmd__rules,test)
+                cmd="analylit__doctor__subcmd__help__subcmd__rules__subcmd__test"
                 ;;
             analylit__doctor__subcmd__rules,help)
                 cmd="analylit__doctor__subcmd__rules__subcmd__help"
@@ -85,11 +94,17 @@ _analylit__doctor() {
             analylit__doctor__subcmd__rules,list)
                 cmd="analylit__doctor__subcmd__rules__subcmd__list"
                 ;;
+            analylit__doctor__subcmd__rules,test)
+                cmd="analylit__doctor__subcmd__rules__subcmd__test"
+                ;;
             analylit__doctor__subcmd__rules__subcmd__help,help)
                 cmd="analylit__doctor__subcmd__rules__subcmd__help__subcmd__help"
                 ;;
             analylit__doctor__subcmd__rules__subcmd__help,list)
                 cmd="analylit__doctor__subcmd__rules__subcmd__help__subcmd__list"
+                ;;
+            analylit__doctor__subcmd__rules__subcmd__help,test)
+                cmd="analylit__doctor__subcmd__rules__subcmd__help__subcmd__test"
                 ;;
             *)
                 ;;
@@ -98,7 +113,7 @@ _analylit__doctor() {
 
     case "${cmd}" in
         analylit__doctor)
-            opts="-h -V --help --version check wait fix backups restore rules explain completions man help"
+            opts="-h -V --help --version check wait snapshot fix backups restore rules explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -112,7 +127,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__backups)
-            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -138,6 +153,14 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
                     return 0
@@ -150,15 +173,11 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tail)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --logs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -170,7 +189,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__check)
-            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -196,6 +215,14 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
                     return 0
@@ -208,15 +235,11 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tail)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --logs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -260,7 +283,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__fix)
-            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -286,6 +309,14 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
                     return 0
@@ -298,15 +329,11 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tail)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --logs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -318,7 +345,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__help)
-            opts="check wait fix backups restore rules explain completions man help"
+            opts="check wait snapshot fix backups restore rules explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -444,7 +471,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__help__subcmd__rules)
-            opts="list"
+            opts="list test"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -460,6 +487,34 @@ _analylit__doctor() {
         analylit__subcmd__doctor__subcmd__help__subcmd__rules__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        analylit__subcmd__doctor__subcmd__help__subcmd__rules__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        analylit__subcmd__doctor__subcmd__help__subcmd__snapshot)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -500,7 +555,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__restore)
-            opts="-p -f -o -q -y -h --project-name --file --rules --format --output --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -526,6 +581,14 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
                     return 0
@@ -538,15 +601,11 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tail)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --logs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -558,7 +617,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__rules)
-            opts="-h --help list help"
+            opts="-h --help list test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -572,7 +631,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__rules__subcmd__help)
-            opts="list help"
+            opts="list test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -613,6 +672,20 @@ _analylit__doctor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        analylit__subcmd__doctor__subcmd__rules__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         analylit__subcmd__doctor__subcmd__rules__subcmd__list)
             opts="-h --format --rules --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -635,8 +708,84 @@ _analylit__doctor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        analylit__subcmd__doctor__subcmd__rules__subcmd__test)
+            opts="-h --format --rules --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        analylit__subcmd__doctor__subcmd__snapshot)
+            opts="-p -f -q -o -h --project-name --file --rules --quiet --connect-timeout --tail --output --redact --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         analylit__subcmd__doctor__subcmd__wait)
-            opts="-p -f -o -q -y -h --timeout --project-name --file --rules --format --output --quiet --connect-timeout --tail --logs --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -o -y -h --timeout --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -666,6 +815,14 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
                     return 0
@@ -678,15 +835,11 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tail)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --logs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

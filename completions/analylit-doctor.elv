@@ -24,6 +24,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand --version 'Print version'
             cand check 'Inspect the running compose project and report root causes with their evidence'
             cand wait 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1'
+            cand snapshot 'Capture the stack for later: a .tar.gz holding its snapshot (inspect data, health logs, log tails, compose model), the probes'' results and the diagnosis, every secret redacted. `check --from FILE` diagnoses it again, anywhere, without Docker'
             cand fix 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
             cand backups 'List the backups fixes made for this project'
             cand restore 'Put a backup''s originals back'
@@ -39,12 +40,13 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
             cand --file 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
             cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --tail 'Log lines read per container (the most recent ones)'
             cand --format 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)'
             cand -o 'Write the --format report to FILE; the table still goes to the terminal'
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
-            cand --connect-timeout 'Bound on reaching the engine, in seconds'
-            cand --tail 'Log lines read per container (the most recent ones)'
             cand --logs 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable'
+            cand --from 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -62,12 +64,13 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
             cand --file 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
             cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --tail 'Log lines read per container (the most recent ones)'
             cand --format 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)'
             cand -o 'Write the --format report to FILE; the table still goes to the terminal'
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
-            cand --connect-timeout 'Bound on reaching the engine, in seconds'
-            cand --tail 'Log lines read per container (the most recent ones)'
             cand --logs 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable'
+            cand --from 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -78,18 +81,35 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'analylit-doctor;snapshot'= {
+            cand -p 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand --project-name 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
+            cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --file 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --tail 'Log lines read per container (the most recent ones)'
+            cand -o 'Where to write the bundle (.tar.gz)'
+            cand --output 'Where to write the bundle (.tar.gz)'
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file. Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs and `--requirepass`-style arguments are always masked'
+            cand -q 'No progress output'
+            cand --quiet 'No progress output'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'analylit-doctor;fix'= {
             cand -p 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
             cand --project-name 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s directory)'
             cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
             cand --file 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
             cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --tail 'Log lines read per container (the most recent ones)'
             cand --format 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)'
             cand -o 'Write the --format report to FILE; the table still goes to the terminal'
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
-            cand --connect-timeout 'Bound on reaching the engine, in seconds'
-            cand --tail 'Log lines read per container (the most recent ones)'
             cand --logs 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable'
+            cand --from 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -106,12 +126,13 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
             cand --file 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
             cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --tail 'Log lines read per container (the most recent ones)'
             cand --format 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)'
             cand -o 'Write the --format report to FILE; the table still goes to the terminal'
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
-            cand --connect-timeout 'Bound on reaching the engine, in seconds'
-            cand --tail 'Log lines read per container (the most recent ones)'
             cand --logs 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable'
+            cand --from 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -128,12 +149,13 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -f 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
             cand --file 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
             cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --tail 'Log lines read per container (the most recent ones)'
             cand --format 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)'
             cand -o 'Write the --format report to FILE; the table still goes to the terminal'
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
-            cand --connect-timeout 'Bound on reaching the engine, in seconds'
-            cand --tail 'Log lines read per container (the most recent ones)'
             cand --logs 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable'
+            cand --from 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -148,6 +170,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand list 'List the rules (embedded, plus those of --rules DIR)'
+            cand test 'Run the `[[test]]` cases of the rule files and print a pass/fail table: the embedded rules (run from the project''s root, where their bundles are), or those of --rules DIR. Every rule needs a `match` and a `no-match` case. Exit 1 when a case fails'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'analylit-doctor;rules;list'= {
@@ -156,11 +179,20 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'analylit-doctor;rules;test'= {
+            cand --format 'format'
+            cand --rules 'Test the rule files of DIR (bundle paths are relative to each file''s folder)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'analylit-doctor;rules;help'= {
             cand list 'List the rules (embedded, plus those of --rules DIR)'
+            cand test 'Run the `[[test]]` cases of the rule files and print a pass/fail table: the embedded rules (run from the project''s root, where their bundles are), or those of --rules DIR. Every rule needs a `match` and a `no-match` case. Exit 1 when a case fails'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'analylit-doctor;rules;help;list'= {
+        }
+        &'analylit-doctor;rules;help;test'= {
         }
         &'analylit-doctor;rules;help;help'= {
         }
@@ -180,6 +212,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
         &'analylit-doctor;help'= {
             cand check 'Inspect the running compose project and report root causes with their evidence'
             cand wait 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1'
+            cand snapshot 'Capture the stack for later: a .tar.gz holding its snapshot (inspect data, health logs, log tails, compose model), the probes'' results and the diagnosis, every secret redacted. `check --from FILE` diagnoses it again, anywhere, without Docker'
             cand fix 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
             cand backups 'List the backups fixes made for this project'
             cand restore 'Put a backup''s originals back'
@@ -193,6 +226,8 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
         }
         &'analylit-doctor;help;wait'= {
         }
+        &'analylit-doctor;help;snapshot'= {
+        }
         &'analylit-doctor;help;fix'= {
         }
         &'analylit-doctor;help;backups'= {
@@ -201,8 +236,11 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
         }
         &'analylit-doctor;help;rules'= {
             cand list 'List the rules (embedded, plus those of --rules DIR)'
+            cand test 'Run the `[[test]]` cases of the rule files and print a pass/fail table: the embedded rules (run from the project''s root, where their bundles are), or those of --rules DIR. Every rule needs a `match` and a `no-match` case. Exit 1 when a case fails'
         }
         &'analylit-doctor;help;rules;list'= {
+        }
+        &'analylit-doctor;help;rules;test'= {
         }
         &'analylit-doctor;help;explain'= {
         }

@@ -28,6 +28,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -s h -l he
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -s V -l version -d 'Print version'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "check" -d 'Inspect the running compose project and report root causes with their evidence'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "wait" -d 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1'
+complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "snapshot" -d 'Capture the stack for later: a .tar.gz holding its snapshot (inspect data, health logs, log tails, compose model), the probes\' results and the diagnosis, every secret redacted. `check --from FILE` diagnoses it again, anywhere, without Docker'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "fix" -d 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "backups" -d 'List the backups fixes made for this project'
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "restore" -d 'Put a backup\'s originals back'
@@ -39,15 +40,16 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "hel
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
 json\t''
 junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
 sarif\t'SARIF 2.1.0'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
@@ -58,33 +60,44 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
 json\t''
 junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
 sarif\t'SARIF 2.1.0'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l dry-run -d 'Print every plan and change nothing'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -l tail -d 'Log lines read per container (the most recent ones)' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s o -l output -d 'Where to write the bundle (.tar.gz)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -l redact -d 'Also mask the values of this variable, in every service and in the compose file. Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs and `--requirepass`-style arguments are always masked' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s q -l quiet -d 'No progress output'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
 json\t''
 junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
 sarif\t'SARIF 2.1.0'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
@@ -94,15 +107,16 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s 
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
 json\t''
 junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
 sarif\t'SARIF 2.1.0'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
@@ -112,42 +126,51 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
 json\t''
 junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
 sarif\t'SARIF 2.1.0'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l tail -d 'Log lines read per container (the most recent ones)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l dry-run -d 'Print every plan and change nothing'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -s h -l help -d 'Print help'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list test help" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list test help" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list test help" -f -a "test" -d 'Run the `[[test]]` cases of the rule files and print a pass/fail table: the embedded rules (run from the project\'s root, where their bundles are), or those of --rules DIR. Every rule needs a `match` and a `no-match` case. Exit 1 when a case fails'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from list" -l format -r -f -a "table\t''
 json\t''"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from list" -l rules -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from test" -l format -r -f -a "table\t''
+json\t''"
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from test" -l rules -d 'Test the rule files of DIR (bundle paths are relative to each file\'s folder)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "test" -d 'Run the `[[test]]` cases of the rule files and print a pass/fail table: the embedded rules (run from the project\'s root, where their bundles are), or those of --rules DIR. Every rule needs a `match` and a `no-match` case. Exit 1 when a case fails'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand explain" -l rules -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand man" -s h -l help -d 'Print help'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "check" -d 'Inspect the running compose project and report root causes with their evidence'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "wait" -d 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "fix" -d 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "backups" -d 'List the backups fixes made for this project'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "restore" -d 'Put a backup\'s originals back'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "rules" -d 'The rules the doctor knows'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "explain" -d 'Explain one failure class: what it is, its symptoms, its fix'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "man" -d 'Print the man page (roff), e.g. `analylit-doctor man > analylit-doctor.1`'
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait fix backups restore rules explain completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait snapshot fix backups restore rules explain completions man help" -f -a "check" -d 'Inspect the running compose project and report root causes with their evidence'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait snapshot fix backups restore rules explain completions man help" -f -a "wait" -d 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait snapshot fix backups restore rules explain completions man help" -f -a "snapshot" -d 'Capture the stack for later: a .tar.gz holding its snapshot (inspect data, health logs, log tails, compose model), the probes\' results and the diagnosis, every secret redacted. `check --from FILE` diagnoses it again, anywhere, without Docker'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait snapshot fix backups restore rules explain completions man help" -f -a "fix" -d 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait snapshot fix backups restore rules explain completions man help" -f -a "backups" -d 'List the backups fixes made for this project'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait snapshot fix backups restore rules explain completions man help" -f -a "restore" -d 'Put a backup\'s originals back'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait snapshot fix backups restore rules explain completions man help" -f -a "rules" -d 'The rules the doctor knows'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait snapshot fix backups restore rules explain completions man help" -f -a "explain" -d 'Explain one failure class: what it is, its symptoms, its fix'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait snapshot fix backups restore rules explain completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait snapshot fix backups restore rules explain completions man help" -f -a "man" -d 'Print the man page (roff), e.g. `analylit-doctor man > analylit-doctor.1`'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and not __fish_seen_subcommand_from check wait snapshot fix backups restore rules explain completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and __fish_seen_subcommand_from rules" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand help; and __fish_seen_subcommand_from rules" -f -a "test" -d 'Run the `[[test]]` cases of the rule files and print a pass/fail table: the embedded rules (run from the project\'s root, where their bundles are), or those of --rules DIR. Every rule needs a `match` and a `no-match` case. Exit 1 when a case fails'
