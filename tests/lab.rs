@@ -110,6 +110,26 @@ fn assert_doctor(lab: &Lab) -> Value {
                 scenario.id
             );
         }
+        let places: Vec<&str> = first["probes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["data"]["project_file"].as_str())
+            .collect();
+        for place in &places {
+            assert!(
+                lab.dir.join(place).is_file(),
+                "{}: the finding points at {place}, which is not a project file",
+                scenario.id
+            );
+        }
+        if let Some(want) = &scenario.location {
+            assert!(
+                places.contains(&want.as_str()),
+                "{}: the first finding is not tied to {want}:\n{stdout}",
+                scenario.id
+            );
+        }
         let texts = evidence_texts(first);
         // Log and health lines, and state fields the engine sets in words (`error`): an exit code
         // or a restart count alone decides nothing.

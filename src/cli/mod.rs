@@ -379,6 +379,7 @@ impl Live {
             &probes::Options::default(),
         ));
         engine::chain::chain(&mut diagnosis.findings, &snapshot, &self.set);
+        engine::locate::locate(&mut diagnosis, &snapshot);
         Ok((snapshot, diagnosis, recorded))
     }
 }

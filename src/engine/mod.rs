@@ -5,6 +5,7 @@
 pub mod chain;
 pub mod confirm;
 pub mod finding;
+pub mod locate;
 pub mod matcher;
 pub mod unclassified;
 

@@ -71,6 +71,7 @@ fn started_only(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResul
                 weak.get_or_insert((
                     format!("{name} does not depend_on {target} at all"),
                     target.clone(),
+                    service.pos.line,
                 ));
             }
             Some(d) => {
@@ -101,6 +102,7 @@ fn started_only(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResul
                                 }
                             ),
                             target.clone(),
+                            d.pos.line,
                         ));
                     }
                 }
@@ -108,9 +110,9 @@ fn started_only(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResul
         }
     }
     match (weak, strong) {
-        (Some((w, dep)), _) => {
-            ProbeResult::new(spec, Outcome::Confirmed, w, &facts).with("dependency", dep)
-        }
+        (Some((w, dep, line)), _) => ProbeResult::new(spec, Outcome::Confirmed, w, &facts)
+            .with("dependency", dep)
+            .with("compose_line", line.to_string()),
         (None, Some(s)) => ProbeResult::new(spec, Outcome::RuledOut, s, &facts),
         (None, None) => {
             ProbeResult::unknown(spec, format!("{name} has no dependency to check"), &facts)
@@ -141,7 +143,8 @@ fn env_unset(spec: &ProbeSpec, m: &ComposeModel) -> ProbeResult {
                 v.name
             ),
             &facts,
-        ),
+        )
+        .with("compose_line", v.pos.line.to_string()),
         None => ProbeResult::new(
             spec,
             Outcome::RuledOut,

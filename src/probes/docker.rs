@@ -117,7 +117,8 @@ async fn tool_missing(spec: &ProbeSpec, ctx: &Ctx<'_>) -> ProbeResult {
                 format!("`{program}` is in no PATH directory of {}'s image", c.name),
                 &facts,
             )
-            .with("program", program.clone());
+            .with("program", program.clone())
+            .with("compose_key", "healthcheck");
             let env = ctx.env();
             if let Ok(url) = super::http::health_url(&hc.test, &env) {
                 r = r.with("url", url.url);
@@ -218,6 +219,7 @@ fn start_period(spec: &ProbeSpec, c: &ContainerSnapshot) -> ProbeResult {
             &facts,
         )
         .with("boot_secs", format!("{}", boot.ceil() as u64))
+        .with("compose_key", "healthcheck")
     } else {
         ProbeResult::new(
             spec,

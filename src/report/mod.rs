@@ -53,16 +53,26 @@ struct Location {
 }
 
 fn location(f: &Finding) -> Option<Location> {
-    f.probes.iter().find_map(|p| {
-        let file = p.data.get("file").or_else(|| p.data.get("path"))?;
-        let line = p
-            .data
-            .get("line")
+    let line_of = |p: &crate::probes::ProbeResult, key: &str| {
+        p.data
+            .get(key)
             .and_then(|l| l.parse::<u32>().ok())
-            .filter(|&l| l >= 1);
+            .filter(|&l| l >= 1)
+    };
+    // A project file (see `engine::locate`) first: that is what a repository's annotations need.
+    let in_project = f.probes.iter().find_map(|p| {
         Some(Location {
-            file: file.clone(),
-            line,
+            file: p.data.get("project_file")?.clone(),
+            line: line_of(p, "project_line"),
+        })
+    });
+    in_project.or_else(|| {
+        f.probes.iter().find_map(|p| {
+            let file = p.data.get("file").or_else(|| p.data.get("path"))?;
+            Some(Location {
+                file: file.clone(),
+                line: line_of(p, "line"),
+            })
         })
     })
 }

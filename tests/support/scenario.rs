@@ -25,6 +25,10 @@ pub struct Scenario {
     /// The probe kind expected to confirm the first finding (default: any probe).
     #[serde(default)]
     pub confirmed_by: Option<String>,
+    /// The project file (relative to the stack's folder) a probe ties the first finding to: what
+    /// SARIF and GitHub annotations point at.
+    #[serde(default)]
+    pub location: Option<String>,
     /// What `analylit-doctor fix` must do on this stack, when the lab judges it.
     #[serde(default)]
     pub doctor_fix: Option<FixSpec>,
