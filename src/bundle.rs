@@ -453,6 +453,38 @@ mod tests {
         assert!(back.diagnosis.is_some());
     }
 
+    #[tokio::test]
+    async fn a_probe_the_bundle_did_not_record_is_not_run_live() {
+        let (mut snap, _) = sample();
+        snap.containers[1].logs.lines.push(LogLine {
+            ts: None,
+            stream: Stream::Stderr,
+            text: r#"FATAL:  password authentication failed for user "analylit""#.into(),
+        });
+        let rules = crate::rules::load_embedded().expect("rules");
+        let bundle = Bundle {
+            manifest: read(written(&[]).as_slice()).expect("read").manifest,
+            snapshot: snap,
+            probes: vec![],
+            diagnosis: None,
+        };
+        let d = diagnose(&bundle, &rules).await;
+        let f = d
+            .findings
+            .iter()
+            .find(|f| f.id == "pg-auth-failed")
+            .expect("pg-auth-failed fires");
+        let probe = f
+            .probes
+            .iter()
+            .find(|p| p.kind == "postgres")
+            .expect("probe");
+        assert!(
+            matches!(&probe.outcome, Outcome::Unknown(why) if why.contains("not recorded in the bundle")),
+            "{probe:?}"
+        );
+    }
+
     #[test]
     fn garbage_and_newer_bundles_are_refused_with_a_reason() {
         let e = read(&b"not a bundle at all"[..]).unwrap_err();

@@ -165,7 +165,13 @@ pub async fn run_or_replay(
                 && r.result.expect == spec.expectation()
         });
         out.push(match found {
-            Some(r) => r.result.clone(),
+            Some(r) => {
+                let mut replayed = r.result.clone();
+                replayed
+                    .facts
+                    .push("(replayed: as recorded when the bundle was captured)".to_owned());
+                replayed
+            }
             None if matches!(
                 spec,
                 ProbeSpec::Compose { .. } | ProbeSpec::Dependency { .. }
