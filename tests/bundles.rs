@@ -189,3 +189,21 @@ fn a_rule_without_a_negative_case_fails_rules_test() {
     );
     assert!(stdout.contains("1 failed"), "{stdout}");
 }
+
+/// A bundle is for diagnosing: commands that act on the stack refuse it, whatever they are given.
+#[test]
+fn commands_that_act_on_the_stack_refuse_a_bundle() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let healthy = bundles_dir().join("healthy.tar.gz");
+    let healthy = healthy.to_str().expect("utf-8");
+    for args in [
+        vec!["fix", "--from", healthy],
+        vec!["wait", "--from", healthy],
+        vec!["check", "--from", healthy, "--fix"],
+    ] {
+        let out = doctor(&args, dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("needs the live stack"), "{args:?}: {stderr}");
+    }
+}

@@ -418,9 +418,7 @@ pub(super) fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
 }
 
 pub(super) fn fix(args: CheckArgs) -> Result<i32, DoctorError> {
-    if !args.logs.is_empty() {
-        return super::logs::check_logs(&args);
-    }
+    needs_live_stack(&args, "fix")?;
     let progress = Progress::new(args.stack.quiet);
     let live = Live::connect(&args.stack, &progress)?;
     let (snapshot, diagnosis) = live.diagnose(&progress)?;

@@ -384,6 +384,23 @@ impl Live {
     }
 }
 
+/// `--logs` and `--from` diagnose without the stack: commands that act on it refuse them.
+fn needs_live_stack(args: &CheckArgs, command: &str) -> Result<(), DoctorError> {
+    let offline = if !args.logs.is_empty() {
+        "--logs"
+    } else if args.from.is_some() {
+        "--from"
+    } else {
+        return Ok(());
+    };
+    Err(DoctorError::Io {
+        what: offline.into(),
+        reason: format!(
+            "`{command}` needs the live stack; diagnose offline with `check {offline}`"
+        ),
+    })
+}
+
 fn check(args: CheckArgs) -> Result<i32, DoctorError> {
     if !args.logs.is_empty() {
         return logs::check_logs(&args);

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 pub(super) fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorError> {
     use crate::stack::wait::{Standing, look, standing};
     use futures_util::StreamExt;
+    needs_live_stack(&args, "wait")?;
     let progress = Progress::new(args.stack.quiet || args.format != ReportFormat::Table);
     let live = Live::connect(&args.stack, &progress)?;
     let project = live.choice.name.clone();
