@@ -204,6 +204,9 @@ fn commands_that_act_on_the_stack_refuse_a_bundle() {
         let out = doctor(&args, dir.path());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains("needs the live stack"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("needs the live stack"),
+            "{args:?}: {stderr}"
+        );
     }
 }

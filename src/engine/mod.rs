@@ -62,6 +62,9 @@ pub fn diagnose(snapshot: &StackSnapshot, rules: &RuleSet) -> Diagnosis {
             matches.iter().map(|m| to_finding(m, &redactor)).collect();
         for f in &mut service_findings {
             demote_if_stale(f, &containers);
+            if let Some(rule) = rules.get(&f.id) {
+                demote_if_resolved(f, rule, &containers);
+            }
         }
         let has_cause = matches.iter().any(|m| !m.rule.effect);
         if !has_cause && let Some(c) = containers.iter().find(|c| unclassified::is_failing(c)) {
@@ -197,6 +200,48 @@ fn demote_if_stale(f: &mut Finding, containers: &[&ContainerSnapshot]) {
             "{} — before {} became healthy; it has passed every health check since",
             f.summary, f.service
         );
+    }
+}
+
+/// A finding whose rule names a line that resolves it (`resolved_by`), when that line follows
+/// the last matching line in every container that matched: the condition passed (PostgreSQL's
+/// init-time server refusing a database it creates right after). Kept, as `info`.
+fn demote_if_resolved(
+    f: &mut Finding,
+    rule: &crate::rules::Rule,
+    containers: &[&ContainerSnapshot],
+) {
+    let Some(resolved_by) = &rule.resolved_by else {
+        return;
+    };
+    let patterns: Vec<&regex::Regex> = rule
+        .symptoms
+        .iter()
+        .filter_map(|s| match s {
+            crate::rules::Symptom::Logs { regex, .. } => Some(regex),
+            _ => None,
+        })
+        .collect();
+    let mut matched_any = false;
+    for c in containers {
+        let lines = &c.logs.lines;
+        let Some(last_hit) = lines
+            .iter()
+            .rposition(|l| patterns.iter().any(|re| re.is_match(&l.text)))
+        else {
+            continue;
+        };
+        matched_any = true;
+        let resolved = lines[last_hit + 1..]
+            .iter()
+            .any(|l| resolved_by.is_match(&l.text));
+        if !resolved {
+            return;
+        }
+    }
+    if matched_any && f.severity > Severity::Info {
+        f.severity = Severity::Info;
+        f.summary = format!("{} — resolved later in the log", f.summary);
     }
 }
 

@@ -16,6 +16,8 @@
 //!                                  # under this one
 //! side = "client"                  # optional: when a client and the service it depends on both
 //!                                  # show this class, where the cause is ("server" | "client")
+//! resolved_by = "^CREATE DATABASE$" # optional: a later line of the same container saying the
+//!                                  # condition passed; the finding is then kept as `info`
 //!
 //! [[symptom]]
 //! logs = '''NameError: name '(?P<name>\w+)' is not defined'''   # regex over each log line

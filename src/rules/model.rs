@@ -32,6 +32,10 @@ pub struct Rule {
     pub side: Side,
     /// Non-empty.
     pub symptoms: Vec<Symptom>,
+    /// A log line that, written after the rule's matching lines in the same container, says the
+    /// condition passed (`CREATE DATABASE` after PostgreSQL's init-time `database "x" does not
+    /// exist`): such a finding is kept as `info`.
+    pub resolved_by: Option<Regex>,
     /// `None` only for effect rules (the fix is the cause's fix).
     pub fix: Option<Fix>,
     /// Live checks that confirm or rule out a finding of this rule (`[[probe]]` tables); empty

@@ -47,6 +47,7 @@ const TOP_KEYS: &[&str] = &[
     "effect",
     "confirms",
     "side",
+    "resolved_by",
     "symptom",
     "fix",
     "probe",
@@ -209,6 +210,13 @@ impl Cx<'_> {
         }
 
         let (symptoms, mut captures, symptoms_ok) = self.symptoms(doc, &anchor);
+        let resolved_by = match lookup(doc, "resolved_by") {
+            Some((_, v)) => self
+                .string(v, "resolved_by")
+                .and_then(|s| self.regex(&s, &mut BTreeSet::new()))
+                .map(Some),
+            None => Some(None),
+        };
         captures.insert("service".to_owned());
         let probes = match lookup(doc, "probe") {
             Some((_, v)) => self.probes(v),
@@ -256,6 +264,7 @@ impl Cx<'_> {
             confirms: confirms?.into_iter().map(|s| s.value).collect(),
             side: side?,
             symptoms: if symptoms_ok { symptoms } else { return None },
+            resolved_by: resolved_by?,
             fix: fix?,
             probes: probes?,
             tests: tests?,
