@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Time `analylit-doctor check` on a running lab stack against the docker CLI a person would run
 # for the same facts (docker ps, then docker inspect and docker logs --tail per container), in the
-# same run, and print the ratio. Target: check ≤ 0.5× the baseline.
+# same run, and print the ratio. Target: check ≤ 0.5× the baseline. Then a bundle of the stack
+# (`snapshot`) is diagnosed offline (`check --from`), timed against the live check.
 #
 #   bench/check_vs_cli.sh [STACK ...]     default: healthy gunicorn-worker-reinit
 #
@@ -30,9 +31,16 @@ for stack in "${@:-healthy gunicorn-worker-reinit}"; do
         t0=$(ms); for _ in $(seq "$runs"); do baseline "$s"; done; t1=$(ms)
         for _ in $(seq "$runs"); do "$doctor" check -q -p "$s" --format json >/dev/null || true; done
         t2=$(ms)
-        base=$(( (t1 - t0) / runs )); check=$(( (t2 - t1) / runs ))
-        awk -v s="$s" -v b="$base" -v c="$check" 'BEGIN {
-            printf "%-28s docker CLI %5d ms   check %5d ms   ratio %.2f\n", s, b, c, c / b }'
+        bundle=$(mktemp --suffix .tar.gz)
+        "$doctor" snapshot -q -p "$s" -o "$bundle" >/dev/null
+        t3=$(ms)
+        for _ in $(seq "$runs"); do "$doctor" check -q --from "$bundle" --format json >/dev/null || true; done
+        t4=$(ms)
+        rm -f "$bundle"
+        base=$(( (t1 - t0) / runs )); check=$(( (t2 - t1) / runs )); from=$(( (t4 - t3) / runs ))
+        awk -v s="$s" -v b="$base" -v c="$check" -v f="$from" 'BEGIN {
+            printf "%-28s docker CLI %5d ms   check %5d ms   ratio %.2f   check --from %4d ms   from/check %.2f\n",
+                s, b, c, c / b, f, (c > 0 ? f / c : 0) }'
         fixtures/lab down "$s" >/dev/null 2>&1
         trap - EXIT
     done

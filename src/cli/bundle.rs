@@ -50,12 +50,6 @@ pub(super) fn snapshot(args: SnapshotArgs) -> Result<i32, DoctorError> {
 
 /// `check --from BUNDLE`: the same pipeline over a recorded snapshot, the probes replayed.
 pub(super) fn check_from(args: &CheckArgs, path: &Path) -> Result<i32, DoctorError> {
-    if args.fix.fix {
-        return Err(DoctorError::Io {
-            what: "--from".into(),
-            reason: "fixing needs the live stack: drop --from".into(),
-        });
-    }
     let set = rules::load_with_overrides(args.stack.rules.as_deref())?;
     let bundle = bundles::read_file(path).map_err(|e| DoctorError::Bundle {
         path: path.display().to_string(),

@@ -402,6 +402,9 @@ fn needs_live_stack(args: &CheckArgs, command: &str) -> Result<(), DoctorError> 
 }
 
 fn check(args: CheckArgs) -> Result<i32, DoctorError> {
+    if args.fix.fix {
+        needs_live_stack(&args, "check --fix")?;
+    }
     if !args.logs.is_empty() {
         return logs::check_logs(&args);
     }
