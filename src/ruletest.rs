@@ -181,16 +181,6 @@ fn inline_snapshot(service: &str, logs: &str, health: &str, state: &CaseState) -
     snapshot
 }
 
-/// Every finding of the diagnosis, causes and folded effects.
-fn all_findings(list: &[Finding]) -> Vec<&Finding> {
-    let mut out = Vec::new();
-    for f in list {
-        out.push(f);
-        out.extend(all_findings(&f.effects));
-    }
-    out
-}
-
 /// `id on service` of each cause, for a failure's detail.
 fn causes(d: &Diagnosis) -> String {
     let top: Vec<String> = d
@@ -208,9 +198,10 @@ fn causes(d: &Diagnosis) -> String {
 
 fn judge(rule: &Rule, case: &RuleCase, d: &Diagnosis) -> (bool, String) {
     let service = case.expect.service();
-    let found: Vec<&Finding> = all_findings(&d.findings)
+    let found: Vec<&Finding> = d
+        .problems()
         .into_iter()
-        .filter(|f| f.id == rule.id && f.severity > Severity::Info)
+        .filter(|f| f.id == rule.id)
         .filter(|f| service.is_none_or(|s| f.service == s))
         .collect();
     let on = service.map(|s| format!(" on {s}")).unwrap_or_default();
@@ -223,7 +214,8 @@ fn judge(rule: &Rule, case: &RuleCase, d: &Diagnosis) -> (bool, String) {
             root, summary, fix, ..
         } => {
             let Some(f) = found.first() else {
-                let ruled_out = all_findings(&d.findings)
+                let ruled_out = d
+                    .all_findings()
                     .into_iter()
                     .flat_map(|f| &f.ruled_out)
                     .find(|line| line.starts_with(&format!("{}:", rule.id)));

@@ -40,12 +40,36 @@ fn every_lab_stack_has_a_bundle() {
     );
 }
 
+/// No secret in any byte, and the manifest names where each was (the stack's compose file says
+/// which the stack holds).
 #[test]
-fn no_bundle_holds_a_secret() {
+fn no_bundle_holds_a_secret_and_the_manifest_names_them() {
     for id in stack_ids() {
         let path = bundles_dir().join(format!("{id}.tar.gz"));
-        if path.is_file() {
-            assert_no_secret(&path);
+        if !path.is_file() {
+            continue;
+        }
+        assert_no_secret(&path);
+        let manifest: Value = entries(&path)
+            .into_iter()
+            .find(|(name, _)| name == "manifest.json")
+            .map(|(_, bytes)| serde_json::from_slice(&bytes).expect("manifest.json"))
+            .unwrap_or_else(|| panic!("{id}: the bundle has no manifest.json"));
+        let compose = std::fs::read_to_string(stacks_dir().join(&id).join("docker-compose.yml"))
+            .expect("the stack's compose file");
+        let redacted: Vec<&str> = manifest["redacted"]
+            .as_array()
+            .expect("redacted: a list")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for name in ["POSTGRES_PASSWORD", "--requirepass"] {
+            if compose.contains(name) {
+                assert!(
+                    redacted.contains(&name),
+                    "{id}: the manifest does not name {name}: {redacted:?}"
+                );
+            }
         }
     }
 }
@@ -83,6 +107,26 @@ fn check_from_names_each_stacks_root_cause() {
             .as_ref()
             .map(|service| (scenario.id.clone(), service.clone()));
         assert_eq!(first_cause(&report), want, "{id}: check --from\n{stdout}");
+        // The probe that confirmed it live is replayed from the bundle, and says so.
+        if let Some(kind) = &scenario.confirmed_by {
+            let replayed = report["findings"][0]["probes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| {
+                    p["kind"] == kind.as_str()
+                        && p["outcome"] == "confirmed"
+                        && p["facts"].as_array().is_some_and(|facts| {
+                            facts
+                                .iter()
+                                .any(|f| f.as_str().is_some_and(|f| f.starts_with("(replayed")))
+                        })
+                });
+            assert!(
+                replayed,
+                "{id}: the first finding is not confirmed by a replayed `{kind}` probe:\n{stdout}"
+            );
+        }
         assert_eq!(
             out.status.code(),
             Some(if want.is_some() { 1 } else { 0 }),

@@ -5,7 +5,7 @@ use analylit_doctor::probes::Probing;
 use analylit_doctor::probes::{self, Options, Outcome, ProbeResult};
 use analylit_doctor::rules::{ProbeSpec, RouteExpectation, RuleSet, load_embedded};
 use analylit_doctor::stack::snapshot::{
-    ContainerSnapshot, ContainerState, Health, HealthResult, HealthcheckConfig, LogLine, LogTail,
+    ContainerSnapshot, ContainerState, Health, HealthResult, HealthcheckConfig, LogLine,
     PortBinding, StackSnapshot, Stream,
 };
 use std::sync::{Arc, Mutex};
@@ -132,7 +132,6 @@ fn web(ports: Vec<PortBinding>) -> ContainerSnapshot {
             running: true,
             ..Default::default()
         },
-        restart_count: 0,
         health: Some(Health {
             status: "unhealthy".into(),
             failing_streak: 3,
@@ -145,18 +144,10 @@ fn web(ports: Vec<PortBinding>) -> ContainerSnapshot {
             start_period_ns: 0,
             retries: 0,
         }),
-        entrypoint: vec![],
-        command: vec![],
         working_dir: "/app".into(),
-        user: String::new(),
-        env: vec![],
-        mounts: vec![],
         ports,
         restart_policy: "no".into(),
-        memory_limit: 0,
-        labels: Default::default(),
-        logs: LogTail::default(),
-        events: vec![],
+        ..Default::default()
     }
 }
 

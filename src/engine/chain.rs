@@ -178,24 +178,13 @@ mod tests {
 
     fn finding(id: &str, service: &str, line: &str) -> Finding {
         Finding {
-            id: id.into(),
-            title: id.into(),
-            service: service.into(),
-            severity: Severity::Error,
-            summary: String::new(),
             evidence: vec![Evidence::Log {
                 container: format!("{service}_1"),
                 ts: None,
                 text: line.into(),
                 occurrences: 1,
             }],
-            fix: None,
-            effects: vec![],
-            caused_by: None,
-            rule: String::new(),
-            probes: vec![],
-            ruled_out: vec![],
-            confirmation: None,
+            ..Finding::bare(id, service)
         }
     }
 

@@ -16,7 +16,7 @@
 //!   order holds otherwise.
 //!
 //! This is the one stage after collection that talks to the stack (over HTTP, to 127.0.0.1 only).
-use super::{Confirmation, Diagnosis, Evidence, Finding};
+use super::{Confirmation, Diagnosis, Evidence, Finding, walk_mut as walk};
 use crate::probes::{self, Options, Outcome, ProbeResult, Probing, Recorded};
 use crate::redact::Redactor;
 use crate::rules::{ProbeSpec, RuleSet, Severity};
@@ -164,14 +164,6 @@ fn confirmation(f: &Finding) -> Confirmation {
             .join("; ")
     };
     Confirmation::Unconfirmed { reason }
-}
-
-/// Every finding of `list` and, depth first, of their effects.
-fn walk(list: &mut [Finding], visit: &mut impl FnMut(&mut Finding)) {
-    for f in list {
-        visit(f);
-        walk(&mut f.effects, visit);
-    }
 }
 
 /// The container a finding's probes ask: the one whose health output is in its evidence, else a
@@ -339,15 +331,7 @@ mod tests {
 
     fn finding(id: &str, service: &str, outcome: Option<Outcome>) -> Finding {
         Finding {
-            id: id.into(),
-            title: id.into(),
-            service: service.into(),
             severity: Severity::Warning,
-            summary: String::new(),
-            evidence: vec![],
-            fix: None,
-            effects: vec![],
-            caused_by: None,
             rule: format!("rules/{id}.toml"),
             probes: outcome
                 .into_iter()
@@ -360,8 +344,7 @@ mod tests {
                     data: Default::default(),
                 })
                 .collect(),
-            ruled_out: vec![],
-            confirmation: None,
+            ..Finding::bare(id, service)
         }
     }
 

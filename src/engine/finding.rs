@@ -37,6 +37,28 @@ pub struct Finding {
     pub confirmation: Option<Confirmation>,
 }
 
+#[cfg(test)]
+impl Finding {
+    /// A finding of `id` on `service` at `error`, with nothing else: tests fill in the rest.
+    pub(crate) fn bare(id: &str, service: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            title: id.into(),
+            service: service.into(),
+            severity: Severity::Error,
+            summary: String::new(),
+            evidence: vec![],
+            fix: None,
+            effects: vec![],
+            caused_by: None,
+            rule: String::new(),
+            probes: vec![],
+            ruled_out: vec![],
+            confirmation: None,
+        }
+    }
+}
+
 /// What the probes made of a finding. Serialized as `{"status": "confirmed", "by": [...]}` or
 /// `{"status": "unconfirmed", "reason": "..."}`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -18,25 +18,21 @@ use std::path::{Path, PathBuf};
 /// Add `project_file` / `project_line` to the probe results of every finding, where known.
 pub fn locate(diagnosis: &mut Diagnosis, snapshot: &StackSnapshot) {
     let cwd = std::env::current_dir().unwrap_or_default();
-    fn walk(list: &mut [Finding], snapshot: &StackSnapshot, cwd: &Path) {
-        for f in list {
-            for p in &mut f.probes {
-                if let Some((file, line)) = place(p, &f.service, snapshot) {
-                    let file = file
-                        .strip_prefix(cwd)
-                        .map(Path::to_path_buf)
-                        .unwrap_or(file);
-                    p.data
-                        .insert("project_file".into(), file.display().to_string());
-                    if let Some(line) = line {
-                        p.data.insert("project_line".into(), line.to_string());
-                    }
+    super::walk_mut(&mut diagnosis.findings, &mut |f: &mut Finding| {
+        for p in &mut f.probes {
+            if let Some((file, line)) = place(p, &f.service, snapshot) {
+                let file = file
+                    .strip_prefix(&cwd)
+                    .map(Path::to_path_buf)
+                    .unwrap_or(file);
+                p.data
+                    .insert("project_file".into(), file.display().to_string());
+                if let Some(line) = line {
+                    p.data.insert("project_line".into(), line.to_string());
                 }
             }
-            walk(&mut f.effects, snapshot, cwd);
         }
-    }
-    walk(&mut diagnosis.findings, snapshot, &cwd);
+    });
 }
 
 fn place(

@@ -43,6 +43,35 @@ impl Diagnosis {
     pub fn has_problems(&self) -> bool {
         self.findings.iter().any(|f| f.severity > Severity::Info)
     }
+
+    /// Every finding, causes first and each followed by its folded effects (depth first).
+    pub fn all_findings(&self) -> Vec<&Finding> {
+        fn walk<'a>(list: &'a [Finding], out: &mut Vec<&'a Finding>) {
+            for f in list {
+                out.push(f);
+                walk(&f.effects, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.findings, &mut out);
+        out
+    }
+
+    /// [`Diagnosis::all_findings`] above `info`: what the machine formats list, effects as
+    /// findings of their own (with `caused_by`).
+    pub fn problems(&self) -> Vec<&Finding> {
+        let mut all = self.all_findings();
+        all.retain(|f| f.severity > Severity::Info);
+        all
+    }
+}
+
+/// Visit every finding of `list` and, depth first, of their effects.
+pub(crate) fn walk_mut(list: &mut [Finding], visit: &mut impl FnMut(&mut Finding)) {
+    for f in list {
+        visit(f);
+        walk_mut(&mut f.effects, visit);
+    }
 }
 
 pub fn diagnose(snapshot: &StackSnapshot, rules: &RuleSet) -> Diagnosis {
@@ -353,21 +382,10 @@ pub(crate) fn rank(findings: &mut [Finding], snapshot: &StackSnapshot) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stack::snapshot::{ContainerState, Health, HealthResult, LogTail};
+    use crate::stack::snapshot::{Health, HealthResult};
 
     fn db(results: &[(&str, i64)], status: &str) -> ContainerSnapshot {
         ContainerSnapshot {
-            id: "id".into(),
-            name: "db_1".into(),
-            service: "db".into(),
-            number: Some(1),
-            image: "postgres".into(),
-            state: ContainerState {
-                status: "running".into(),
-                running: true,
-                ..Default::default()
-            },
-            restart_count: 0,
             health: Some(Health {
                 status: status.into(),
                 failing_streak: 0,
@@ -381,28 +399,12 @@ mod tests {
                     })
                     .collect(),
             }),
-            healthcheck: None,
-            entrypoint: vec![],
-            command: vec![],
-            working_dir: String::new(),
-            user: String::new(),
-            env: vec![],
-            mounts: vec![],
-            ports: vec![],
-            restart_policy: String::new(),
-            memory_limit: 0,
-            labels: Default::default(),
-            logs: LogTail::default(),
-            events: vec![],
+            ..crate::stack::snapshot::testing::container("db")
         }
     }
 
     fn finding_at(ts: &str) -> Finding {
         Finding {
-            id: "pg-database-missing".into(),
-            title: String::new(),
-            service: "db".into(),
-            severity: Severity::Error,
             summary: "PostgreSQL has no database `analylit`".into(),
             evidence: vec![Evidence::Log {
                 container: "db_1".into(),
@@ -410,13 +412,7 @@ mod tests {
                 text: "FATAL:  database \"analylit\" does not exist".into(),
                 occurrences: 1,
             }],
-            fix: None,
-            effects: vec![],
-            caused_by: None,
-            rule: String::new(),
-            probes: vec![],
-            ruled_out: vec![],
-            confirmation: None,
+            ..Finding::bare("pg-database-missing", "db")
         }
     }
 

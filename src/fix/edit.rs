@@ -772,16 +772,8 @@ fn comment_in(line: &str, from: usize) -> Option<&str> {
     let mut chars = line[from..].char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         match quote {
-            Some('"') if c == '\\' => {
-                chars.next();
-            }
-            Some(q) if c == q => {
-                if q == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
-                    chars.next();
-                } else {
-                    quote = None;
-                }
-            }
+            // The guard consumes what `c` escapes, whether or not it closes the scalar.
+            Some(q) if closes_quote(q, c, &mut chars) => quote = None,
             Some(_) => {}
             None if c == '#' && prev.is_whitespace() => return Some(&line[from + i..]),
             None if (c == '"' || c == '\'') && "[{,: ".contains(prev) => quote = Some(c),
@@ -790,6 +782,22 @@ fn comment_in(line: &str, from: usize) -> Option<&str> {
         prev = c;
     }
     None
+}
+
+/// One character `c` inside a YAML scalar quoted with `quote`: consumes what it escapes from
+/// `rest` (`\x` in "…", the second `'` of `''` in '…') and tells whether `c` closes the scalar.
+fn closes_quote(
+    quote: char,
+    c: char,
+    rest: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+) -> bool {
+    let escaped = (quote == '"' && c == '\\')
+        || (quote == '\'' && c == '\'' && rest.peek().is_some_and(|(_, n)| *n == '\''));
+    if escaped {
+        rest.next();
+        return false;
+    }
+    c == quote
 }
 
 /// A run of lines replaced by others (`remove` 0 for an insertion before line `at`).
@@ -1155,14 +1163,8 @@ impl<'a> Doc<'a> {
             let text = l.text;
             let mut chars = text[from.min(text.len())..].char_indices().peekable();
             while let Some((j, c)) = chars.next() {
-                if quote == '"' && c == '\\' {
-                    chars.next();
-                } else if c == quote {
-                    if quote == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
-                        chars.next();
-                    } else {
-                        return Some((i, from + j + 1));
-                    }
+                if closes_quote(quote, c, &mut chars) {
+                    return Some((i, from + j + 1));
                 }
             }
             from = 0;
@@ -1181,16 +1183,8 @@ impl<'a> Doc<'a> {
             let mut chars = text[from.min(text.len())..].char_indices().peekable();
             while let Some((j, c)) = chars.next() {
                 match quote {
-                    Some('"') if c == '\\' => {
-                        chars.next();
-                    }
-                    Some(q) if c == q => {
-                        if q == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
-                            chars.next();
-                        } else {
-                            quote = None;
-                        }
-                    }
+                    // The guard consumes what `c` escapes, whether or not it closes the scalar.
+                    Some(q) if closes_quote(q, c, &mut chars) => quote = None,
                     Some(_) => {}
                     None => match c {
                         '[' | '{' => depth += 1,

@@ -381,11 +381,7 @@ pub async fn probe(
         };
         ProbeResult::new(
             spec,
-            if holds {
-                Outcome::Confirmed
-            } else {
-                Outcome::RuledOut
-            },
+            Outcome::of(holds),
             format!("{path}: {}", if holds { yes } else { no }),
             &described,
         )

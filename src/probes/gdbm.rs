@@ -556,17 +556,7 @@ pub async fn probe(
             (Ok(s), false) => format!("{path} is {}", s.as_str()),
             (Err(why), _) => why.clone(),
         };
-        ProbeResult::new(
-            spec,
-            if holds {
-                Outcome::Confirmed
-            } else {
-                Outcome::RuledOut
-            },
-            summary,
-            &facts,
-        )
-        .with("path", path.clone())
+        ProbeResult::new(spec, Outcome::of(holds), summary, &facts).with("path", path.clone())
     })
 }
 

@@ -43,6 +43,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Confirmed when the probe saw what the rule expects, ruled out when it saw the opposite.
+    pub fn of(holds: bool) -> Self {
+        if holds {
+            Outcome::Confirmed
+        } else {
+            Outcome::RuledOut
+        }
+    }
+
     /// `confirmed`, `ruled_out` or `unknown`.
     pub fn as_str(&self) -> &'static str {
         match self {

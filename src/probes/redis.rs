@@ -21,7 +21,7 @@
 //!
 //! Read-only: `AUTH`, `SELECT`, `PING`, `INFO`, `CONFIG GET` change no data. The password is
 //! sent to the server and appears in no message.
-use super::endpoint::{self, Scheme};
+use super::endpoint::{self, Scheme, mask};
 use super::postgres::human;
 use super::{Ctx, Outcome, ProbeResult};
 use crate::rules::{ProbeSpec, RedisExpectation};
@@ -250,13 +250,6 @@ fn info_field(info: &str, name: &str) -> Option<String> {
         .filter_map(|l| l.trim_end().split_once(':'))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-}
-
-fn mask(text: String, password: Option<&str>) -> String {
-    match password {
-        Some(pw) if !pw.is_empty() && text.contains(pw) => text.replace(pw, crate::redact::MASK),
-        _ => text,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

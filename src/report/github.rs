@@ -2,7 +2,7 @@
 //! annotation per problem. One line per finding above info (effects included):
 //! `::error title=<id> on <service>[,file=<file>[,line=<n>]]::<summary>` (`::warning` for a
 //! warning), with the escaping GitHub's runner expects.
-use super::{Report, location, problems};
+use super::{Report, location};
 use crate::engine::Diagnosis;
 use crate::rules::Severity;
 use std::io::{self, Write};
@@ -11,7 +11,7 @@ pub struct Github;
 
 impl Report for Github {
     fn render(&self, d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
-        for f in problems(d) {
+        for f in d.problems() {
             writeln!(out, "{}", command(f))?;
         }
         Ok(())

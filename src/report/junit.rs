@@ -8,7 +8,7 @@
 //! rule or service is not in the checked set (`unclassified-failure`) gets a case of its own.
 //! The XML is written by hand: the few constructs are escaped here, and characters XML 1.0
 //! cannot carry are dropped.
-use super::{Report, problems};
+use super::Report;
 use crate::engine::{Confirmation, Diagnosis, Evidence, Finding};
 use crate::rules::RuleSet;
 use std::io::{self, Write};
@@ -37,7 +37,7 @@ impl Junit<'_> {
                 });
             }
         }
-        for f in problems(d) {
+        for f in d.problems() {
             match cases
                 .iter_mut()
                 .find(|c| c.service == f.service && c.rule == f.id)

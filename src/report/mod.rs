@@ -13,7 +13,6 @@ pub use sarif::Sarif;
 pub use table::Table;
 
 use crate::engine::{Diagnosis, Finding};
-use crate::rules::Severity;
 use std::io::{self, Write};
 
 pub trait Report {
@@ -25,26 +24,9 @@ pub fn colour_wanted(is_tty: bool) -> bool {
     is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Every finding above info, causes first and each followed by its folded effects (depth first):
-/// the machine formats list effects as findings of their own, with `caused_by`.
-fn problems(d: &Diagnosis) -> Vec<&Finding> {
-    fn walk<'a>(f: &'a Finding, out: &mut Vec<&'a Finding>) {
-        if f.severity > Severity::Info {
-            out.push(f);
-        }
-        for e in &f.effects {
-            walk(e, out);
-        }
-    }
-    let mut out = Vec::new();
-    for f in &d.findings {
-        walk(f, &mut out);
-    }
-    out
-}
-
-/// A source location a probe found for a finding: `data["file"]` (+ `data["line"]`), else
-/// `data["path"]` (a compose file or script the fix edits), from the first probe that has one.
+/// A source location a probe found for a finding: the project file `engine::locate` mapped it to
+/// (`data["project_file"]` + `["project_line"]`), else where the probe saw it in the stack
+/// (`data["file"]` + `["line"]`, else `data["path"]`), from the first probe that has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Location {
     file: String,

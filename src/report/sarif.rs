@@ -7,7 +7,7 @@
 //! critical, `warning`), `message` = the summary, a location when a probe located a file
 //! (`data["file"]`/`["line"]`, else `data["path"]`), and `properties` with the service, the
 //! confirmation, the evidence texts and, for an effect, its cause.
-use super::{Report, location, problems};
+use super::{Report, location};
 use crate::engine::{Diagnosis, Finding};
 use crate::rules::{RuleSet, Severity};
 use serde_json::{Map, Value, json};
@@ -40,7 +40,7 @@ impl Sarif<'_> {
                 rule
             })
             .collect();
-        let results: Vec<Value> = problems(d).into_iter().map(|f| self.result(f)).collect();
+        let results: Vec<Value> = d.problems().into_iter().map(|f| self.result(f)).collect();
         json!({
             "$schema": SARIF_SCHEMA,
             "version": SARIF_VERSION,

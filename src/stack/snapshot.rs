@@ -38,7 +38,8 @@ impl StackSnapshot {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// The `Default` is an empty container (no state, no logs): builders fill in what they know.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct ContainerSnapshot {
     pub id: String,
     pub name: String,
@@ -210,21 +211,8 @@ pub(crate) mod testing {
                 running: true,
                 ..Default::default()
             },
-            restart_count: 0,
-            health: None,
-            healthcheck: None,
-            entrypoint: vec![],
-            command: vec![],
             working_dir: "/app".into(),
-            user: String::new(),
-            env: vec![],
-            mounts: vec![],
-            ports: vec![],
-            restart_policy: String::new(),
-            memory_limit: 0,
-            labels: Default::default(),
-            logs: LogTail::default(),
-            events: vec![],
+            ..Default::default()
         }
     }
 

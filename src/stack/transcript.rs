@@ -169,31 +169,17 @@ pub fn snapshot_from_logs(
                 name,
                 service,
                 number,
-                image: String::new(),
                 state: ContainerState {
                     status: UNKNOWN_STATUS.into(),
                     started_at: "0001-01-01T00:00:00Z".into(),
                     finished_at: "0001-01-01T00:00:00Z".into(),
                     ..Default::default()
                 },
-                restart_count: 0,
-                health: None,
-                healthcheck: None,
-                entrypoint: vec![],
-                command: vec![],
-                working_dir: String::new(),
-                user: String::new(),
-                env: vec![],
-                mounts: vec![],
-                ports: vec![],
-                restart_policy: String::new(),
-                memory_limit: 0,
-                labels: BTreeMap::new(),
                 logs: LogTail {
                     truncated: false,
                     lines,
                 },
-                events: vec![],
+                ..Default::default()
             }
         })
         .collect();
