@@ -78,6 +78,13 @@ pub const CATALOGUE: &[CatalogueEntry] = &[
     entry("app-context-at-import", 'A', "manual", &[Log, State]),
     entry("gunicorn-worker-timeout", 'A', "unsafe", &[Log, Health]),
     entry("port-in-use-in-container", 'A', "manual", &[Log, State]),
+    entry("python-syntax-newer", 'A', "manual", &[Log, State]),
+    entry(
+        "flask-extension-registered-twice",
+        'A',
+        "manual",
+        &[Log, State],
+    ),
     // B. Flower / GDBM
     entry(
         "flower-db-needs-recovery",
@@ -116,6 +123,13 @@ pub const CATALOGUE: &[CatalogueEntry] = &[
         "safe (backup compose file)",
         &[Health, Cli],
     ),
+    entry(
+        "healthcheck-port-mismatch",
+        'C',
+        "safe (compose edit)",
+        &[Health, Log],
+    ),
+    entry("health-route-missing", 'C', "manual", &[Health, Http]),
     // Compose's warning is CLI-only, but its consequences are in the logs: the PostgreSQL image
     // refusing to initialise without a password, libpq's `fe_sendauth: no password supplied`.
     entry("env-var-unset", 'C', "unsafe", &[Cli, Log]),

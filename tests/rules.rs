@@ -286,6 +286,15 @@ const LINES: &[LineCase] = &[
     ("blueprint-prefix-mismatch", Log, "172.18.0.1 - - [01/May/2024:10:00:05 +0000] \"GET /api/settings/profiles HTTP/1.1\" 404 207 \"-\" \"curl/7.88.1\"", Some(&[("path", "/api/settings/profiles")])),
     ("blueprint-prefix-mismatch", Health, "curl: (22) The requested URL returned error: 500", NONE),
     ("blueprint-prefix-mismatch", Log, "172.18.0.1 - - [01/May/2024:10:00:05 +0000] \"GET /api/settings/profiles HTTP/1.1\" 200 91 \"-\" \"curl/7.88.1\"", NONE),
+    ("python-syntax-newer", Log, "SyntaxError: f-string: expecting '}'", Some(&[("error", "f-string: expecting '}'")])),
+    ("python-syntax-newer", Log, "    log.info(f\"project {p[\"name\"]} ready\")", NONE),
+    ("flask-extension-registered-twice", Log, "RuntimeError: A 'SQLAlchemy' instance has already been registered on this Flask app. Import and use that instance instead.", Some(&[("extension", "SQLAlchemy")])),
+    ("flask-extension-registered-twice", Log, "RuntimeError: Working outside of application context.", NONE),
+    ("health-route-missing", Health, "curl: (22) The requested URL returned error: 404", YES),
+    ("health-route-missing", Health, "curl: (22) The requested URL returned error: 500", NONE),
+    ("healthcheck-port-mismatch", Health, "curl: (7) Failed to connect to localhost port 5000 after 0 ms: Couldn't connect to server", Some(&[("port", "5000")])),
+    ("healthcheck-port-mismatch", Log, "[2024-05-02 10:00:01 +0000] [1] [INFO] Listening at: http://0.0.0.0:80 (1)", Some(&[("bound", "80")])),
+    ("healthcheck-port-mismatch", Health, "curl: (22) The requested URL returned error: 404", NONE),
     ("name-not-defined", Log, "NameError: name 'init_db' is not defined", Some(&[("name", "init_db")])),
     ("name-not-defined", Log, "NameError: name 'init_db' is not defined. Did you mean: 'get_db'?", Some(&[("name", "init_db")])),
     ("name-not-defined", Log, "[2024-05-01 10:00:00 +0000] [1] [INFO] Reason: Worker failed to boot.", YES),
@@ -687,7 +696,14 @@ fn a_plain_404_is_not_a_worker_reinit() {
     .concat();
     let health = ["curl: (22) The requested URL returned error: 404"];
     let fired = firing(&set, &logs, &health, &web_state("unhealthy"));
-    assert_eq!(fired, ["blueprint-prefix-mismatch", "route-not-decorated"]);
+    assert_eq!(
+        fired,
+        [
+            "blueprint-prefix-mismatch",
+            "health-route-missing",
+            "route-not-decorated"
+        ]
+    );
 }
 
 #[test]

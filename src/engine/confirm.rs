@@ -298,8 +298,9 @@ fn holder(list: &[Finding], i: usize) -> Option<usize> {
         .map(|(j, _)| j)
 }
 
-/// Within each service, confirmed findings first; every finding keeps its slot otherwise (the
-/// slots of a service are reused in order, so other services do not move).
+/// Within each service, confirmed findings first, fully confirmed (no probe unknown) before partly;
+/// every finding keeps its slot otherwise (the slots of a service are reused in order, so other
+/// services do not move).
 fn raise_confirmed(list: &mut Vec<Finding>) {
     let mut slots: Vec<Option<Finding>> = list.drain(..).map(Some).collect();
     let mut services: Vec<String> = Vec::new();
@@ -316,7 +317,15 @@ fn raise_confirmed(list: &mut Vec<Finding>) {
             .map(|(i, _)| i)
             .collect();
         let mut group: Vec<Finding> = at.iter().filter_map(|&i| slots[i].take()).collect();
-        group.sort_by_key(|f| verdict(f) != Verdict::Confirmed);
+        // Confirmed first; among those, one no probe left unknown before one still open.
+        group.sort_by_key(|f| {
+            (
+                verdict(f) != Verdict::Confirmed,
+                f.probes
+                    .iter()
+                    .any(|p| matches!(p.outcome, Outcome::Unknown(_))),
+            )
+        });
         for (i, f) in at.into_iter().zip(group) {
             slots[i] = Some(f);
         }

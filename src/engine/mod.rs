@@ -349,7 +349,8 @@ fn fold_same_service(mut findings: Vec<Finding>, rules: &RuleSet) -> Vec<Finding
 }
 
 /// Root causes first: higher severity first; a classified finding before the built-in
-/// `unclassified-failure`; one a probe confirmed before one none did; failing services before
+/// `unclassified-failure`; one a probe confirmed before one none did, and one no probe left
+/// unknown before one some did; failing services before
 /// healthy ones; the earliest evidence first (the first thing that broke usually broke the rest);
 /// effects last. Run after matching, and again once probes and the chain have settled.
 pub(crate) fn rank(findings: &mut [Finding], snapshot: &StackSnapshot) {
@@ -372,6 +373,9 @@ pub(crate) fn rank(findings: &mut [Finding], snapshot: &StackSnapshot) {
             Reverse(f.severity),
             f.id == unclassified::ID,
             !matches!(f.confirmation, Some(Confirmation::Confirmed { .. })),
+            f.probes
+                .iter()
+                .any(|p| matches!(p.outcome, crate::probes::Outcome::Unknown(_))),
             !failing(&f.service),
             earliest,
             f.service.clone(),

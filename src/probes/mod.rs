@@ -20,6 +20,7 @@ pub mod entrypoint;
 pub mod file;
 pub mod gdbm;
 pub mod http;
+pub mod ports;
 pub mod postgres;
 pub mod python;
 pub mod redis;
@@ -183,7 +184,7 @@ pub async fn run_or_replay(
             }
             None if matches!(
                 spec,
-                ProbeSpec::Compose { .. } | ProbeSpec::Dependency { .. }
+                ProbeSpec::Compose { .. } | ProbeSpec::Dependency { .. } | ProbeSpec::Ports { .. }
             ) =>
             {
                 let offline = Ctx {
@@ -324,6 +325,7 @@ async fn run_kind(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
         }
         ProbeSpec::Dependency { .. } => dependency::probe(specs, ctx),
         ProbeSpec::Compose { .. } => compose::probe(specs, ctx),
+        ProbeSpec::Ports { .. } => ports::probe(specs, ctx),
         ProbeSpec::Postgres { .. } => postgres::probe(specs, ctx).await,
         ProbeSpec::Redis { .. } => redis::probe(specs, ctx).await,
         ProbeSpec::Docker { .. } => docker::probe(specs, ctx).await,

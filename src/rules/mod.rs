@@ -107,8 +107,8 @@ pub use model::{
 };
 pub use probe_spec::{
     ComposeExpectation, DependencyExpectation, DockerExpectation, EntrypointExpectation,
-    FileExpectation, GdbmExpectation, PostgresExpectation, ProbeSpec, PythonExpectation,
-    RedisExpectation, RouteExpectation,
+    FileExpectation, GdbmExpectation, PortsExpectation, PostgresExpectation, ProbeSpec,
+    PythonExpectation, RedisExpectation, RouteExpectation,
 };
 
 use parse::FileInput;

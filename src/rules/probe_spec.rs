@@ -109,6 +109,9 @@ probe_kinds! {
         HandlerUndecorated = "handler-undecorated",
         /// The health URL matches a route once a prefix is doubled or dropped.
         RoutePrefixMismatch = "route-prefix-mismatch",
+        /// No route of the app serves the health URL, under any prefix, and no handler-like
+        /// function lost its decorator: the check asks for a route that was never written.
+        HealthRouteAbsent = "health-route-absent",
         /// The gunicorn `module:var` target names no module-level binding.
         WsgiTargetUnbound = "wsgi-target-unbound",
         /// `current_app`/`g`/`request` used at module level.
@@ -198,6 +201,14 @@ probe_kinds! {
         MemoryLimitHit = "memory-limit-hit",
         /// The health check turned healthy later than start_period + interval × retries allows.
         StartPeriodShort = "start-period-short",
+    }
+
+    /// The port the health check asks against the ports the server says it listens on (its
+    /// `Listening at` / `Running on` lines, gunicorn's bind on the command line or in
+    /// `GUNICORN_CMD_ARGS`). Reads the snapshot only.
+    Ports(PortsExpectation) = "ports" {
+        /// The health check's port is none of the ports the server listens on.
+        HealthPortUnbound = "health-port-unbound",
     }
 
     /// The service a client's error names, in the stack.

@@ -429,6 +429,67 @@ fn judge(
                 ),
             }
         }
+        E::HealthRouteAbsent => {
+            let Some(path) = &obs.health_path else {
+                return ProbeResult::unknown(
+                    spec,
+                    "the health check requests no local URL".into(),
+                    &facts,
+                );
+            };
+            if a.routes.is_empty() {
+                return ProbeResult::unknown(
+                    spec,
+                    "no route was found in the source read".into(),
+                    &facts,
+                );
+            }
+            match (match_route(&a.routes, path), a.undecorated_handlers.first()) {
+                (RouteMatch::NoRoute, None) => r(
+                    Outcome::Confirmed,
+                    format!(
+                        "no route of the app serves {path}, with or without a prefix ({} route(s) read)",
+                        a.routes.len()
+                    ),
+                    a.routes
+                        .iter()
+                        .take(8)
+                        .map(|route| format!("route {} ({})", route.url, route.at))
+                        .collect(),
+                ),
+                (RouteMatch::NoRoute, Some(h)) => r(
+                    Outcome::RuledOut,
+                    format!(
+                        "{}: `{}` has lost its decorator: the route exists in the source",
+                        h.at, h.function
+                    ),
+                    vec![],
+                ),
+                (RouteMatch::Exact(route), _) => r(
+                    Outcome::RuledOut,
+                    format!("{path} is routed ({})", route.at),
+                    vec![],
+                ),
+                (RouteMatch::PrefixDoubled { route } | RouteMatch::PrefixMissing { route }, _) => {
+                    r(
+                        Outcome::RuledOut,
+                        format!(
+                            "{path} is routed under another prefix: {} ({})",
+                            route.url, route.at
+                        ),
+                        vec![],
+                    )
+                }
+                (RouteMatch::Unregistered(route), _) => r(
+                    Outcome::RuledOut,
+                    format!(
+                        "{path} belongs to a blueprint that is never registered ({})",
+                        route.at
+                    ),
+                    vec![],
+                ),
+            }
+        }
         E::WsgiTargetUnbound => match &a.wsgi {
             Some(w) if !w.module_found => ProbeResult::unknown(
                 spec,

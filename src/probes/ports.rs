@@ -1,0 +1,229 @@
+//! The `ports` probe: does anything listen on the port the health check asks?
+//!
+//! A health check that connects to a port nothing binds gets `Connection refused`, which reads
+//! like a server that is down or still booting. The server usually says where it listens —
+//! gunicorn's `Listening at: http://0.0.0.0:80`, Werkzeug's `Running on http://…:5000`,
+//! uvicorn's `Uvicorn running on …` — and gunicorn's bind is also on its command line or in
+//! `GUNICORN_CMD_ARGS`, which overrides the config file's `bind`. Comparing those with the port of
+//! the health URL (or, for pasted output, the port the failed connection names) settles it without
+//! touching the stack: this probe reads the snapshot only, so it runs offline too.
+use super::python::gunicorn_invocation;
+use super::{Ctx, Outcome, ProbeResult};
+use crate::rules::{PortsExpectation, ProbeSpec};
+use regex::Regex;
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+/// `Listening at: http://0.0.0.0:80 (1)`, ` * Running on http://127.0.0.1:5000`,
+/// `Uvicorn running on http://0.0.0.0:8000`.
+static LISTENING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:Listening at|Running on|running on):? https?://(?:\[[^\]]*\]|[^\s:/]*):(\d{1,5})\b",
+    )
+    .expect("listening pattern")
+});
+/// curl's `Failed to connect to localhost port 5000`, urllib's `…:5000 failed`.
+static REFUSED_PORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Failed to connect to [^\s]+ port (\d{1,5})").expect("refused pattern")
+});
+
+/// Judge every `ports` spec for `ctx.container`.
+pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let obs = observe(ctx);
+    specs
+        .iter()
+        .map(|spec| match spec {
+            ProbeSpec::Ports {
+                expect: PortsExpectation::HealthPortUnbound,
+            } => judge(spec, &obs),
+            _ => ProbeResult::unknown(spec, "not a ports probe".into(), &[]),
+        })
+        .collect()
+}
+
+/// What the snapshot says about one container's ports.
+#[derive(Debug, Default)]
+struct PortsSeen {
+    /// The port the health check connects to, and where that was read.
+    health: Option<(u16, String)>,
+    /// Ports the server listens on, each with where it was read.
+    listening: Vec<(u16, String)>,
+}
+
+fn observe(ctx: &Ctx<'_>) -> PortsSeen {
+    let c = ctx.container;
+    let env = ctx.env();
+    let mut seen = PortsSeen::default();
+    if let Some(check) = &c.healthcheck
+        && let Ok(url) = super::http::health_url(&check.test, &env)
+    {
+        seen.health = Some((url.port, format!("health URL {}", url.url)));
+    }
+    if seen.health.is_none() {
+        seen.health = ctx.hints.iter().find_map(|h| {
+            let port = REFUSED_PORT.captures(h)?[1].parse().ok()?;
+            Some((port, format!("the health output: {}", h.trim())))
+        });
+    }
+    for line in c.logs.lines.iter().rev() {
+        if let Some(caps) = LISTENING.captures(&line.text)
+            && let Ok(port) = caps[1].parse::<u16>()
+            && !seen.listening.iter().any(|(p, _)| *p == port)
+        {
+            seen.listening
+                .push((port, format!("log: {}", line.text.trim())));
+        }
+    }
+    let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
+    if let Some(g) = gunicorn_invocation(&argv, None, &env) {
+        for bind in &g.bind {
+            if let Some(port) = bind_port(bind)
+                && !seen.listening.iter().any(|(p, _)| *p == port)
+            {
+                seen.listening
+                    .push((port, format!("gunicorn --bind {bind}")));
+            }
+        }
+    }
+    seen
+}
+
+/// The TCP port of a gunicorn bind (`0.0.0.0:80`, `:8000`, `[::]:5000`); `unix:` has none.
+fn bind_port(bind: &str) -> Option<u16> {
+    if bind.starts_with("unix:") || bind.starts_with("fd://") {
+        return None;
+    }
+    bind.rsplit_once(':')?.1.parse().ok()
+}
+
+fn judge(spec: &ProbeSpec, seen: &PortsSeen) -> ProbeResult {
+    let mut facts: Vec<String> = Vec::new();
+    if let Some((port, from)) = &seen.health {
+        facts.push(format!("the health check connects to port {port} ({from})"));
+    }
+    facts.extend(
+        seen.listening
+            .iter()
+            .map(|(p, from)| format!("listens on {p} ({from})")),
+    );
+    let Some((port, _)) = &seen.health else {
+        return ProbeResult::unknown(spec, "no port to take from the health check".into(), &facts);
+    };
+    if seen.listening.is_empty() {
+        return ProbeResult::unknown(
+            spec,
+            "the server says nowhere which port it listens on".into(),
+            &facts,
+        );
+    }
+    let bound: BTreeSet<u16> = seen.listening.iter().map(|(p, _)| *p).collect();
+    let list = bound
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if bound.contains(port) {
+        ProbeResult::new(
+            spec,
+            Outcome::RuledOut,
+            format!("the server listens on {port}, the port the health check asks"),
+            &facts,
+        )
+    } else {
+        ProbeResult::new(
+            spec,
+            Outcome::Confirmed,
+            format!("the health check asks port {port}; the server listens on {list}"),
+            &facts,
+        )
+        .with("health_port", port.to_string())
+        .with(
+            "bound_port",
+            bound.iter().next().map(u16::to_string).unwrap_or_default(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probes::Options;
+    use crate::stack::snapshot::testing::{container, stack, with_env};
+    use crate::stack::snapshot::{HealthcheckConfig, LogLine, Stream};
+
+    fn run(c: crate::stack::snapshot::ContainerSnapshot, hints: &[String]) -> ProbeResult {
+        let snapshot = stack(vec![c.clone()]);
+        let ctx = Ctx {
+            snapshot: &snapshot,
+            container: &c,
+            docker: None,
+            opts: &Options::default(),
+            hints,
+        };
+        let spec = ProbeSpec::Ports {
+            expect: PortsExpectation::HealthPortUnbound,
+        };
+        probe(&[spec], &ctx).remove(0)
+    }
+
+    fn web(log: &str) -> crate::stack::snapshot::ContainerSnapshot {
+        let mut c = container("web");
+        c.healthcheck = Some(HealthcheckConfig {
+            test: vec![
+                "CMD-SHELL".into(),
+                "curl -f http://localhost:5000/api/health || exit 1".into(),
+            ],
+            interval_ns: 0,
+            timeout_ns: 0,
+            start_period_ns: 0,
+            retries: 3,
+        });
+        c.logs.lines.push(LogLine {
+            ts: None,
+            stream: Stream::Stderr,
+            text: log.into(),
+        });
+        c
+    }
+
+    #[test]
+    fn a_health_check_on_another_port_than_the_bind_is_confirmed() {
+        let r = run(
+            web("[2024-05-02 10:00:01 +0000] [1] [INFO] Listening at: http://0.0.0.0:80 (1)"),
+            &[],
+        );
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert_eq!(r.data["health_port"], "5000");
+        assert_eq!(r.data["bound_port"], "80");
+    }
+
+    #[test]
+    fn the_same_port_rules_it_out_and_gunicorn_cmd_args_counts() {
+        let r = run(
+            web("[2024-05-02 10:00:01 +0000] [1] [INFO] Listening at: http://0.0.0.0:5000 (1)"),
+            &[],
+        );
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
+
+        let mut c = with_env(web("booting"), "GUNICORN_CMD_ARGS", "--bind=0.0.0.0:80");
+        c.command = vec!["gunicorn".into(), "app:app".into()];
+        let r = run(c, &[]);
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+    }
+
+    #[test]
+    fn pasted_output_names_the_port_in_the_refusal_and_silence_is_unknown() {
+        let mut c = container("web");
+        c.logs.lines.push(LogLine {
+            ts: None,
+            stream: Stream::Stdout,
+            text: " * Running on http://127.0.0.1:8080".into(),
+        });
+        let hint = "curl: (7) Failed to connect to localhost port 5000 after 0 ms: Couldn't connect to server".to_owned();
+        assert_eq!(run(c, &[hint]).outcome, Outcome::Confirmed);
+        assert!(matches!(
+            run(web("nothing"), &[]).outcome,
+            Outcome::Unknown(_)
+        ));
+    }
+}
