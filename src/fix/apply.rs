@@ -23,9 +23,7 @@ use futures_util::StreamExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Labels of the doctor's one-off helper containers.
-pub const HELPER_LABEL: &str = "analylit-doctor.helper";
-pub const HELPER_PROJECT_LABEL: &str = "analylit-doctor.project";
+pub use crate::stack::collect::{HELPER_LABEL, HELPER_PROJECT_LABEL};
 
 /// Remove helper containers of `project` that a killed run left behind (they are removed at the
 /// end of every step, so any that exists and does not run is stale). Best effort.

@@ -6,14 +6,17 @@
 //! (`celery --broker=redis://…`). Those names are compose service names seen from inside the
 //! stack's network (`db:5432`); the doctor runs on the host, where the only address it may use is
 //! 127.0.0.1 and a port the target container publishes there. This module reads the URLs
-//! ([`urls_in_env`], [`urls_in_argv`]) and maps a URL's host and port to that loopback address
-//! ([`loopback_addr`]), or says why there is none ([`Unreachable`]) — which is itself evidence: a
-//! host that is no service of the stack is a typo or another network, a stopped target is the
-//! real cause behind a "Name or service not known".
+//! ([`urls_in_env`], [`urls_in_argv`]) and maps a URL's host and port to a [`Route`]: that
+//! loopback address ([`loopback_addr`]) when the server publishes the port, else the server's
+//! address inside its network, reached through the Engine ([`route`], [`super::transport`]). Or it
+//! says why there is none ([`Unreachable`]) — which is itself evidence: a host that is no service
+//! of the stack is a typo or another network, a stopped target is the real cause behind a "Name
+//! or service not known".
 //!
 //! Pure: no I/O. The password of a URL is kept (the probes need it to connect) inside a
 //! [`Secret`] that never prints: `Display` and `Debug` show `***` in its place.
 use super::http::loopback_port;
+use super::transport::{self, Route};
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -831,14 +834,14 @@ pub(crate) fn mask(text: String, password: Option<&str>) -> String {
 /// Why a network probe cannot run, with the facts gathered so far.
 pub(crate) type NoTarget = (String, Vec<String>);
 
-/// The server a network probe of `ctx.container` asks, and where the host reaches it: the first
-/// URL of kind `what` ([`urls_for`]) and its published loopback address, with the fact that names
-/// the URL (password masked). `Err` is the reason the probe cannot run, with the facts so far.
+/// The server a network probe of `ctx.container` asks, and the route to it: the first URL of
+/// kind `what` ([`urls_for`]) and [`route`], with the fact that names the URL (password masked).
+/// `Err` is the reason the probe cannot run, with the facts so far.
 pub(crate) fn target(
     ctx: &super::Ctx<'_>,
     what: &str,
     want: fn(Scheme) -> bool,
-) -> Result<(ServiceUrl, SocketAddr, Vec<String>), NoTarget> {
+) -> Result<(ServiceUrl, Route, Vec<String>), NoTarget> {
     // A network probe needs the live stack (and the env, which pasted logs do not carry).
     ctx.docker().map_err(|why| (why, vec![]))?;
     let url = urls_for(ctx, want).into_iter().next().ok_or_else(|| {
@@ -851,10 +854,45 @@ pub(crate) fn target(
     if url.scheme == (Scheme::Redis { tls: true }) {
         return Err(("rediss:// (TLS) is not probed".into(), facts));
     }
-    match loopback_addr(ctx.snapshot, &url.host, url.port) {
-        Ok(addr) => Ok((url, addr, facts)),
+    match route(ctx.snapshot, ctx.container, &url.host, url.port) {
+        Ok(route) => Ok((url, route, facts)),
         Err(e) => Err((e.to_string(), facts)),
     }
+}
+
+/// How a probe running for `client` reaches `host:port` as the client names it: the port the
+/// server publishes on 127.0.0.1 when there is one (see [`loopback_addr`]), else from inside the
+/// server's network ([`transport::in_network`]). The same reasons as [`loopback_addr`] when the
+/// host is no running server of the stack; [`Unreachable::NotPublished`] only when the snapshot
+/// knows no network of the server.
+pub fn route(
+    snapshot: &StackSnapshot,
+    client: &ContainerSnapshot,
+    host: &str,
+    port: u16,
+) -> Result<Route, Unreachable> {
+    match loopback_addr(snapshot, host, port) {
+        Ok(addr) => Ok(Route::Loopback {
+            addr,
+            service: server_named(snapshot, host).map_or_else(|| host.to_owned(), service_name),
+            port,
+        }),
+        Err(Unreachable::NotPublished { service, port }) => server_named(snapshot, host)
+            .and_then(|server| transport::in_network(snapshot, client, server, port))
+            .map(Route::InNetwork)
+            .ok_or(Unreachable::NotPublished { service, port }),
+        Err(other) => Err(other),
+    }
+}
+
+/// The running container answering to `host`, if any.
+fn server_named<'s>(snapshot: &'s StackSnapshot, host: &str) -> Option<&'s ContainerSnapshot> {
+    let wanted = host.trim_end_matches('.').to_ascii_lowercase();
+    snapshot
+        .containers
+        .iter()
+        .filter(|c| answers_to(c, &wanted))
+        .find(|c| c.state.status == "running")
 }
 
 /// The URLs a probe of `ctx.container` should try for servers of one kind (`want`): the ones its

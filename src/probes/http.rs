@@ -2,17 +2,20 @@
 //! another prefix?
 //!
 //! The health check runs inside the container, so its URL names the container itself
-//! (`http://localhost:5001/api/settings/profiles`). From the host, the same server is reachable
-//! only through a port published on the loopback address: the probe maps the URL's port to that
-//! published port and connects to 127.0.0.1, never to a container IP nor any other address (the
-//! in-container probe, for unpublished ports, comes later). It then GETs the health path and, when
-//! that is a 404, its two look-alikes — first segment doubled (`/api/api/settings/profiles`) and
-//! first segment dropped (`/settings/profiles`) — three requests at most.
+//! (`http://localhost:5001/api/settings/profiles`). The probe sends the same request to the same
+//! server: over the port the container publishes on 127.0.0.1 when it publishes one, else from
+//! inside the container's network ([`super::transport`]: a relay container, or the relay run with
+//! `exec`), never to a container address from the host. A server that refuses on its network
+//! address is asked once more on its own loopback through `exec` (it may bind 127.0.0.1 only).
+//! It then GETs the health path and, when that is a 404, its two look-alikes — first segment
+//! doubled (`/api/api/settings/profiles`) and first segment dropped (`/settings/profiles`) —
+//! three requests at most. The path taken is in the facts.
 //!
 //! The client is a few lines of plain HTTP/1.1 (`GET`, `Host`, `Connection: close`) rather than
 //! an HTTP crate: the probe needs a status line and the start of a body, bounded in time (one
-//! deadline per request for connect, headers and body) and in size (64 KiB).
-use super::{Outcome, ProbeResult};
+//! deadline per request for connect, headers and body) and in size (64 KiB), over any stream.
+use super::transport::{self, Duplex, ExecTarget, InNetwork, OpenError, Route};
+use super::{Ctx, Outcome, ProbeResult};
 use crate::rules::{ProbeSpec, RouteExpectation};
 use crate::stack::snapshot::ContainerSnapshot;
 use regex::Regex;
@@ -205,6 +208,8 @@ pub enum FetchError {
     Io(String),
     /// Bytes came back, but not an HTTP/1 status line.
     NotHttp,
+    /// No way into the container's network to send the request.
+    NoPath(String),
 }
 
 impl fmt::Display for FetchError {
@@ -214,6 +219,7 @@ impl fmt::Display for FetchError {
             FetchError::Refused => f.write_str("connection refused"),
             FetchError::Io(e) => f.write_str(e),
             FetchError::NotHttp => f.write_str("the answer is not HTTP"),
+            FetchError::NoPath(why) => write!(f, "no way to send the request: {why}"),
         }
     }
 }
@@ -238,14 +244,29 @@ pub async fn get(
 ) -> Result<Answer, FetchError> {
     let deadline = Instant::now() + timeout;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let io = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => FetchError::Refused,
-        _ => FetchError::Io(e.to_string()),
-    };
-    let mut stream = timeout_at(deadline, TcpStream::connect(addr))
+    let stream = timeout_at(deadline, TcpStream::connect(addr))
         .await
         .map_err(|_| FetchError::Timeout(timeout))?
-        .map_err(io)?;
+        .map_err(io_error)?;
+    get_over(Box::new(stream), host, target, deadline, timeout).await
+}
+
+fn io_error(e: std::io::Error) -> FetchError {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => FetchError::Refused,
+        _ => FetchError::Io(e.to_string()),
+    }
+}
+
+/// `GET target` over a stream already open, by `deadline` (`timeout` is how long that was, for
+/// the message). At most [`MAX_ANSWER`] bytes are read.
+pub async fn get_over(
+    mut stream: Box<dyn Duplex>,
+    host: &str,
+    target: &str,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<Answer, FetchError> {
     let request = format!(
         "GET {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: analylit-doctor/{}\r\n\
          Accept: */*\r\nConnection: close\r\n\r\n",
@@ -254,7 +275,7 @@ pub async fn get(
     timeout_at(deadline, stream.write_all(request.as_bytes()))
         .await
         .map_err(|_| FetchError::Timeout(timeout))?
-        .map_err(io)?;
+        .map_err(io_error)?;
     let mut buf = Vec::with_capacity(8 * 1024);
     let mut chunk = vec![0u8; 8 * 1024];
     while buf.len() < MAX_ANSWER {
@@ -268,12 +289,55 @@ pub async fn get(
                 }
             }
             // A reset or a stall after the headers: judge what arrived.
-            Ok(Err(e)) if head_end(&buf).is_none() => return Err(io(e)),
+            Ok(Err(e)) if head_end(&buf).is_none() => return Err(io_error(e)),
             Err(_) if head_end(&buf).is_none() => return Err(FetchError::Timeout(timeout)),
             Ok(Err(_)) | Err(_) => break,
         }
     }
+    if buf.is_empty() {
+        // The relay's end of stream with nothing said: the connection was closed unanswered.
+        return Err(FetchError::Io(
+            "the connection closed without an answer".into(),
+        ));
+    }
     parse_answer(&buf)
+}
+
+/// One `GET` along `route`: open a connection (bounded by `opts.open_timeout` for a relay, then
+/// `opts.timeout` for the exchange), send, read, close.
+async fn fetch(
+    route: &Route,
+    ctx: &Ctx<'_>,
+    host: &str,
+    target: &str,
+) -> (Result<Answer, FetchError>, String) {
+    let t = ctx.opts.timeout;
+    let opened = transport::open(
+        route,
+        ctx.docker,
+        &ctx.snapshot.project,
+        t,
+        ctx.opts.open_timeout,
+    )
+    .await;
+    match opened {
+        Ok(conn) => {
+            let deadline = Instant::now() + t;
+            let result = get_over(conn.stream, host, target, deadline, t).await;
+            conn.closer.close().await;
+            (result, conn.via)
+        }
+        Err(e) => {
+            let via = e.via().map_or_else(|| route.to_string(), str::to_owned);
+            let result = Err(match e {
+                OpenError::Refused { .. } => FetchError::Refused,
+                OpenError::Timeout { .. } => FetchError::Timeout(t),
+                OpenError::Unreachable { reason, .. } => FetchError::Io(reason),
+                OpenError::NoPath(why) => FetchError::NoPath(why.join("; ")),
+            });
+            (result, via)
+        }
+    }
 }
 
 /// Where the headers end (the index after `\r\n\r\n`).
@@ -373,8 +437,12 @@ pub struct RouteObservation {
     pub variants: Vec<Exchange>,
 }
 
-/// GET the container's health URL and, when it is a 404, its prefix variants (concurrently).
-pub async fn observe(container: &ContainerSnapshot, timeout: Duration) -> RouteObservation {
+/// GET the container's health URL and, when it is a 404, its prefix variants (concurrently):
+/// over the port it publishes on 127.0.0.1, else from inside its network
+/// ([`transport`]) — and, when its address there refuses, on its own loopback through `exec`
+/// (a server bound to 127.0.0.1 answers the health check, which runs inside, and nothing else).
+pub async fn observe(ctx: &Ctx<'_>) -> RouteObservation {
+    let container = ctx.container;
     let mut obs = RouteObservation {
         blocked: None,
         facts: Vec::new(),
@@ -408,33 +476,74 @@ pub async fn observe(container: &ContainerSnapshot, timeout: Duration) -> RouteO
             return obs;
         }
     };
-    let Some(port) = loopback_port(container, url.port) else {
-        obs.blocked =
-            Some("no port published on 127.0.0.1; the in-container probe comes later".into());
-        obs.facts.push(format!(
-            "health URL {} (container port {} is not published on 127.0.0.1)",
-            url.url, url.port
-        ));
+    let route = match loopback_port(container, url.port) {
+        Some(port) => Route::Loopback {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            service: container.service.clone(),
+            port: url.port,
+        },
+        None => match transport::in_network(ctx.snapshot, container, container, url.port) {
+            Some(n) => Route::InNetwork(n),
+            None => {
+                obs.blocked = Some(format!(
+                    "container port {} is not published on 127.0.0.1 and the snapshot knows no \
+                     network of {}",
+                    url.port, container.name
+                ));
+                return obs;
+            }
+        },
+    };
+    if let Err(why) = ctx.docker()
+        && matches!(route, Route::InNetwork(_))
+    {
+        obs.blocked = Some(why);
         return obs;
-    };
-    obs.facts.push(format!(
-        "health URL {} (container port {} published on 127.0.0.1:{port})",
-        url.url, url.port
-    ));
-    let fetch = |target: String| {
-        let host = url.authority.clone();
-        async move {
-            let result = get(port, &host, &target, timeout).await;
-            Exchange { target, result }
+    }
+    obs.facts.push(format!("health URL {}", url.url));
+    let (mut result, mut via) = fetch(&route, ctx, &url.authority, &url.target).await;
+    let mut route = route;
+    if let (Err(FetchError::Refused), Route::InNetwork(n)) = (&result, &route) {
+        let inside: Vec<ExecTarget> = n
+            .exec_in
+            .iter()
+            .filter(|t| t.id == container.id)
+            .cloned()
+            .collect();
+        if !inside.is_empty() {
+            obs.facts
+                .push(format!("GET {} via {via} → connection refused", url.target));
+            let own = Route::InNetwork(InNetwork {
+                images: vec![],
+                exec_in: inside,
+                ..n.clone()
+            });
+            (result, via) = fetch(&own, ctx, &url.authority, &url.target).await;
+            if result.is_ok() {
+                obs.facts.push(format!(
+                    "{} answers on its own loopback only: it binds 127.0.0.1",
+                    container.name
+                ));
+                route = own;
+            }
         }
+    }
+    let health = Exchange {
+        target: url.target.clone(),
+        result,
     };
-    let health = fetch(url.target.clone()).await;
-    obs.facts.push(health.fact());
+    obs.facts.push(format!("{} (via {via})", health.fact()));
     let is_404 = matches!(health.result, Ok(Answer { status: 404, .. }));
     obs.health = Some(health);
     if is_404 {
-        obs.variants =
-            futures_util::future::join_all(variants(&url.target).into_iter().map(fetch)).await;
+        let (route, authority) = (&route, url.authority.as_str());
+        obs.variants = futures_util::future::join_all(variants(&url.target).into_iter().map(
+            |target| async move {
+                let (result, _) = fetch(route, ctx, authority, &target).await;
+                Exchange { target, result }
+            },
+        ))
+        .await;
         obs.facts.extend(obs.variants.iter().map(Exchange::fact));
     }
     obs

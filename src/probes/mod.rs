@@ -24,6 +24,7 @@ pub mod ports;
 pub mod postgres;
 pub mod python;
 pub mod redis;
+pub mod transport;
 
 use crate::rules::ProbeSpec;
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
@@ -240,6 +241,9 @@ pub struct Options {
     pub timeout: Duration,
     /// Containers probed at the same time.
     pub concurrency: usize,
+    /// Opening a path into a network (a relay container: create, attach, start, handshake), on
+    /// top of `timeout`.
+    pub open_timeout: Duration,
 }
 
 impl Default for Options {
@@ -247,6 +251,7 @@ impl Default for Options {
         Options {
             timeout: Duration::from_secs(3),
             concurrency: 4,
+            open_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -314,7 +319,7 @@ pub async fn run(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
 async fn run_kind(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     match specs[0] {
         ProbeSpec::HttpRoute { .. } => {
-            let route = http::observe(ctx.container, ctx.opts.timeout).await;
+            let route = http::observe(ctx).await;
             specs
                 .iter()
                 .map(|spec| match spec {

@@ -4,8 +4,8 @@
 //! Several failure classes print the same client text: `password authentication failed` is a
 //! changed password env on an old volume or a missing role; `relation "projects" does not exist`
 //! is an init that never ran or failed. Asking the server settles them: the probe connects over
-//! 127.0.0.1 (the port the database container publishes, see [`super::endpoint::loopback_addr`])
-//! with the app's user, password and database, classifies the outcome by SQLSTATE
+//! 127.0.0.1 (the port the database container publishes) or, when it publishes none, from inside
+//! its network ([`super::transport`]), with the app's user, password and database, classifies the outcome by SQLSTATE
 //! ([`PgConnect`]), and when it gets in, reads the server version, which of the app's tables
 //! exist (`to_regclass`) and the `alembic_version` rows.
 //!
@@ -15,6 +15,7 @@
 //! never answers would hang the startup forever. The password goes to the server and nowhere
 //! else: no message this module builds contains it.
 use super::endpoint::{self, Scheme, mask};
+use super::transport::{self, Duplex, OpenError};
 use super::{Ctx, Outcome, ProbeResult};
 use crate::rules::{PostgresExpectation, ProbeSpec};
 use std::error::Error as _;
@@ -95,14 +96,45 @@ pub struct PgObservation {
     pub query_error: Option<String>,
 }
 
-/// Log in to `addr` as `user` on `database` and look at the schema. Everything — connect,
-/// startup, authentication and the queries — shares one `timeout`.
+/// Log in to `addr` (a loopback address) as `user` on `database` and look at the schema.
+/// Everything — connect, startup, authentication and the queries — shares one `timeout`.
 pub async fn observe(
     addr: SocketAddr,
     user: &str,
     password: Option<&str>,
     database: &str,
     expected_tables: &[&str],
+    timeout: Duration,
+) -> PgObservation {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let stream = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+        Err(_) => Err(PgConnect::Timeout(timeout)),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Err(PgConnect::Refused),
+        Ok(Err(e)) => Err(PgConnect::Io(e.to_string())),
+        Ok(Ok(s)) => Ok(Box::new(s) as Box<dyn Duplex>),
+    };
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    observe_over(
+        stream,
+        user,
+        password,
+        database,
+        expected_tables,
+        left,
+        timeout,
+    )
+    .await
+}
+
+/// [`observe`] over a stream already open (`Err`: why none could be opened), with `left` of the
+/// deadline `timeout` remaining for startup, authentication and the queries.
+pub async fn observe_over(
+    stream: Result<Box<dyn Duplex>, PgConnect>,
+    user: &str,
+    password: Option<&str>,
+    database: &str,
+    expected_tables: &[&str],
+    left: Duration,
     timeout: Duration,
 ) -> PgObservation {
     let mut obs = PgObservation {
@@ -113,33 +145,38 @@ pub async fn observe(
         alembic_version: None,
         query_error: None,
     };
+    let stream = match stream {
+        Ok(s) => s,
+        Err(why) => {
+            obs.connect = why;
+            return obs;
+        }
+    };
     let mut config = Config::new();
     config
-        .host(addr.ip().to_string())
-        .port(addr.port())
         .user(user)
         .dbname(database)
-        .application_name("analylit-doctor")
-        .connect_timeout(timeout);
+        .application_name("analylit-doctor");
     if let Some(pw) = password {
         config.password(pw);
     }
-    let run = gather(&mut obs, &config, expected_tables, password);
-    if tokio::time::timeout(timeout, run).await.is_err() && obs.connect == PgConnect::Ok {
+    let run = gather(&mut obs, &config, stream, expected_tables, password);
+    if tokio::time::timeout(left, run).await.is_err() && obs.connect == PgConnect::Ok {
         obs.query_error = Some(format!("no answer within {}", human(timeout)));
     }
     obs
 }
 
-/// Connect, then query while driving the connection; records into `obs` as it goes so that a
+/// Log in, then query while driving the connection; records into `obs` as it goes so that a
 /// deadline in the middle keeps what was learned.
 async fn gather(
     obs: &mut PgObservation,
     config: &Config,
+    stream: Box<dyn Duplex>,
     expected_tables: &[&str],
     password: Option<&str>,
 ) {
-    let (client, connection) = match config.connect(NoTls).await {
+    let (client, connection) = match config.connect_raw(stream, NoTls).await {
         Ok(pair) => pair,
         Err(e) => {
             obs.connect = classify(&e);
@@ -301,9 +338,10 @@ fn tables_in(hints: &[String]) -> Vec<String> {
 }
 
 /// Judge every `postgres` spec for `ctx.container`: log in with the URL its environment gives
-/// (its own credentials when it is the server), through the port published on 127.0.0.1.
+/// (its own credentials when it is the server), over the port published on 127.0.0.1 or, when the
+/// server publishes none, from inside its network ([`transport`]).
 pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
-    let (url, addr, mut facts) =
+    let (url, route, mut facts) =
         match endpoint::target(ctx, "PostgreSQL", |s| s == Scheme::Postgres) {
             Ok(t) => t,
             Err((why, facts)) => {
@@ -316,17 +354,47 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     let tables = tables_in(ctx.hints);
     let wanted: Vec<&str> = tables.iter().map(String::as_str).collect();
     let user = url.user.as_deref().unwrap_or("postgres");
-    let obs = observe(
-        addr,
+    let opened = transport::open(
+        &route,
+        ctx.docker,
+        &ctx.snapshot.project,
+        ctx.opts.timeout,
+        ctx.opts.open_timeout,
+    )
+    .await;
+    let via = match &opened {
+        Ok(conn) => conn.via.clone(),
+        Err(e) => e.via().map_or_else(|| route.to_string(), str::to_owned),
+    };
+    let (stream, closer) = match opened {
+        Ok(conn) => (Ok(conn.stream), Some(conn.closer)),
+        Err(OpenError::NoPath(why)) => {
+            facts.push(format!("route: {route}"));
+            let why = format!("cannot reach the database: {}", why.join("; "));
+            return specs
+                .iter()
+                .map(|s| ProbeResult::unknown(s, why.clone(), &facts))
+                .collect();
+        }
+        Err(OpenError::Refused { .. }) => (Err(PgConnect::Refused), None),
+        Err(OpenError::Timeout { .. }) => (Err(PgConnect::Timeout(ctx.opts.timeout)), None),
+        Err(OpenError::Unreachable { reason, .. }) => (Err(PgConnect::Io(reason)), None),
+    };
+    let obs = observe_over(
+        stream,
         user,
         url.password(),
         url.postgres_database(),
         &wanted,
         ctx.opts.timeout,
+        ctx.opts.timeout,
     )
     .await;
+    if let Some(closer) = closer {
+        closer.close().await;
+    }
     facts.push(format!(
-        "login as {user} on {} via {addr}: {}{}",
+        "login as {user} on {} via {via}: {}{}",
         url.postgres_database(),
         obs.connect,
         obs.server_message
@@ -352,7 +420,7 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             let ProbeSpec::Postgres { expect } = spec else {
                 unreachable!("postgres specs only")
             };
-            judge(spec, *expect, &obs, &facts)
+            judge(spec, *expect, &obs, &facts).with("via", via.clone())
         })
         .collect()
 }

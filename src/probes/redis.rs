@@ -10,7 +10,8 @@
 //! `protected-mode`. `CONFIG` may be renamed away or forbidden by ACL: those fields are then
 //! `None`, not an error.
 //!
-//! The client is a few lines of RESP2 over a `TcpStream` rather than the `redis` crate's
+//! The client is a few lines of RESP2 over any stream (a loopback `TcpStream`, or a relay into
+//! the server's network: [`super::transport`]) rather than the `redis` crate's
 //! connection: a protected-mode server writes `-DENIED …` the moment it accepts and then closes,
 //! before any command; the crate's multiplexed connection reads that reply while no request is
 //! in flight and drops it (`aio/multiplexed_connection.rs`, `in_flight.pop_front()` → `None`),
@@ -23,6 +24,7 @@
 //! sent to the server and appears in no message.
 use super::endpoint::{self, Scheme, mask};
 use super::postgres::human;
+use super::transport::{self, Duplex, OpenError};
 use super::{Ctx, Outcome, ProbeResult};
 use crate::rules::{ProbeSpec, RedisExpectation};
 use std::fmt;
@@ -94,13 +96,34 @@ pub struct RedisObservation {
     pub loading: bool,
 }
 
-/// Talk to the Redis server at `addr` as a client with this username/password/db would, then read
-/// its persistence state when allowed. One `timeout` for everything.
+/// Talk to the Redis server at `addr` (a loopback address) as a client with this
+/// username/password/db would, then read its persistence state when allowed. One `timeout` for
+/// everything.
 pub async fn observe(
     addr: SocketAddr,
     username: Option<&str>,
     password: Option<&str>,
     db: i64,
+    timeout: Duration,
+) -> RedisObservation {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        Err(_) => Err(RedisReply::Timeout(timeout)),
+        Ok(Err(e)) => Err(failure(Fail::Io(e))),
+        Ok(Ok(s)) => Ok(Box::new(s) as Box<dyn Duplex>),
+    };
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    observe_over(stream, username, password, db, left, timeout).await
+}
+
+/// [`observe`] over a stream already open (`Err`: why none could be opened), with `left` of the
+/// deadline `timeout` remaining.
+pub async fn observe_over(
+    stream: Result<Box<dyn Duplex>, RedisReply>,
+    username: Option<&str>,
+    password: Option<&str>,
+    db: i64,
+    left: Duration,
     timeout: Duration,
 ) -> RedisObservation {
     let mut obs = RedisObservation {
@@ -111,9 +134,15 @@ pub async fn observe(
         protected_mode: None,
         loading: false,
     };
-    // On a deadline, `ping` keeps `Timeout` unless the first exchange already finished: the
-    // fields read after it stay `None`.
-    let _ = tokio::time::timeout(timeout, gather(&mut obs, addr, username, password, db)).await;
+    match stream {
+        Err(why) => obs.ping = why,
+        Ok(stream) => {
+            // On a deadline, `ping` keeps `Timeout` unless the first exchange already finished:
+            // the fields read after it stay `None`.
+            let run = gather(&mut obs, Resp::new(stream), username, password, db);
+            let _ = tokio::time::timeout(left, run).await;
+        }
+    }
     if let Some(m) = obs.server_message.take() {
         obs.server_message = Some(mask(m, password));
     }
@@ -125,18 +154,11 @@ pub async fn observe(
 
 async fn gather(
     obs: &mut RedisObservation,
-    addr: SocketAddr,
+    mut conn: Resp,
     username: Option<&str>,
     password: Option<&str>,
     db: i64,
 ) {
-    let mut conn = match TcpStream::connect(addr).await {
-        Ok(stream) => Resp::new(stream),
-        Err(e) => {
-            obs.ping = failure(Fail::Io(e));
-            return;
-        }
-    };
     match first_exchange(&mut conn, username, password, db).await {
         Ok(()) => obs.ping = RedisReply::Pong,
         Err((reply, line)) => {
@@ -290,12 +312,12 @@ enum Fail {
 
 /// One connection: commands written one at a time, each reply read after its command.
 struct Resp {
-    stream: TcpStream,
+    stream: Box<dyn Duplex>,
     buf: Vec<u8>,
 }
 
 impl Resp {
-    fn new(stream: TcpStream) -> Self {
+    fn new(stream: Box<dyn Duplex>) -> Self {
         Resp {
             stream,
             buf: Vec::with_capacity(4096),
@@ -406,7 +428,7 @@ fn parse(buf: &[u8], depth: usize) -> Result<Option<(Reply, usize)>, Fail> {
 /// line gives (its own `--requirepass` when it is the server), through the port published on
 /// 127.0.0.1.
 pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
-    let (url, addr, mut facts) =
+    let (url, route, mut facts) =
         match endpoint::target(ctx, "Redis", |s| matches!(s, Scheme::Redis { .. })) {
             Ok(t) => t,
             Err((why, facts)) => {
@@ -416,16 +438,46 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
                     .collect();
             }
         };
-    let obs = observe(
-        addr,
+    let opened = transport::open(
+        &route,
+        ctx.docker,
+        &ctx.snapshot.project,
+        ctx.opts.timeout,
+        ctx.opts.open_timeout,
+    )
+    .await;
+    let via = match &opened {
+        Ok(conn) => conn.via.clone(),
+        Err(e) => e.via().map_or_else(|| route.to_string(), str::to_owned),
+    };
+    let (stream, closer) = match opened {
+        Ok(conn) => (Ok(conn.stream), Some(conn.closer)),
+        Err(OpenError::NoPath(why)) => {
+            facts.push(format!("route: {route}"));
+            let why = format!("cannot reach Redis: {}", why.join("; "));
+            return specs
+                .iter()
+                .map(|s| ProbeResult::unknown(s, why.clone(), &facts))
+                .collect();
+        }
+        Err(OpenError::Refused { .. }) => (Err(RedisReply::Refused), None),
+        Err(OpenError::Timeout { .. }) => (Err(RedisReply::Timeout(ctx.opts.timeout)), None),
+        Err(OpenError::Unreachable { reason, .. }) => (Err(RedisReply::Other(reason)), None),
+    };
+    let obs = observe_over(
+        stream,
         url.user.as_deref(),
         url.password(),
         url.redis_db(),
         ctx.opts.timeout,
+        ctx.opts.timeout,
     )
     .await;
+    if let Some(closer) = closer {
+        closer.close().await;
+    }
     facts.push(format!(
-        "PING via {addr} ({}): {}{}",
+        "PING via {via} ({}): {}{}",
         if url.has_password() {
             "with the URL's password"
         } else {
@@ -449,7 +501,7 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             let ProbeSpec::Redis { expect } = spec else {
                 unreachable!("redis specs only")
             };
-            judge(spec, *expect, &obs, &facts)
+            judge(spec, *expect, &obs, &facts).with("via", via.clone())
         })
         .collect()
 }

@@ -13,6 +13,10 @@ use std::time::Duration;
 
 pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 pub const SERVICE_LABEL: &str = "com.docker.compose.service";
+/// Labels of the doctor's own helper containers (fix helpers, probe relays): one cleanup finds
+/// them all, and the collector never takes them for the project's.
+pub const HELPER_LABEL: &str = "analylit-doctor.helper";
+pub const HELPER_PROJECT_LABEL: &str = "analylit-doctor.project";
 
 /// Bounds on what is read from each container's log.
 #[derive(Debug, Clone, Copy)]
@@ -298,9 +302,30 @@ fn container_snapshot(
             }
         })
         .collect();
-    let mut ports: Vec<PortBinding> = i
-        .network_settings
-        .and_then(|n| n.ports)
+    let settings = i.network_settings.unwrap_or_default();
+    let mut networks: Vec<NetworkAttachment> = settings
+        .networks
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, n)| {
+            let mut aliases: Vec<String> = n
+                .aliases
+                .unwrap_or_default()
+                .into_iter()
+                .chain(n.dns_names.unwrap_or_default())
+                .collect();
+            aliases.sort();
+            aliases.dedup();
+            NetworkAttachment {
+                name,
+                ip: s(n.ip_address),
+                aliases,
+            }
+        })
+        .collect();
+    networks.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut ports: Vec<PortBinding> = settings
+        .ports
         .unwrap_or_default()
         .into_iter()
         .flat_map(|(port, binds)| {
@@ -347,6 +372,7 @@ fn container_snapshot(
         env,
         mounts,
         ports,
+        networks,
         restart_policy: host
             .restart_policy
             .and_then(|r| r.name)

@@ -62,6 +62,10 @@ pub struct ContainerSnapshot {
     pub env: Vec<EnvVar>,
     pub mounts: Vec<Mount>,
     pub ports: Vec<PortBinding>,
+    /// The networks the container is attached to, with its address and aliases on each: how
+    /// probes reach an unpublished service from inside the stack (never from the host).
+    #[serde(default)]
+    pub networks: Vec<NetworkAttachment>,
     pub restart_policy: String,
     pub memory_limit: i64,
     /// The compose labels (`com.docker.compose.*`).
@@ -160,6 +164,18 @@ pub struct Mount {
     pub source: String,
     pub destination: String,
     pub rw: bool,
+}
+
+/// One network a container is attached to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct NetworkAttachment {
+    /// The network's name (`lab_default`).
+    pub name: String,
+    /// The container's IPv4 address on it; empty while the container is not running.
+    pub ip: String,
+    /// The names Docker's DNS answers with this container on that network (the compose service,
+    /// the container name, `links` aliases).
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
