@@ -105,7 +105,7 @@ fn check_from_names_each_stacks_root_cause() {
         let want = scenario
             .service
             .as_ref()
-            .map(|service| (scenario.id.clone(), service.clone()));
+            .map(|service| (scenario.class().to_owned(), service.clone()));
         assert_eq!(first_cause(&report), want, "{id}: check --from\n{stdout}");
         // The probe that confirmed it live is replayed from the bundle, and says so.
         if let Some(kind) = &scenario.confirmed_by {

@@ -61,7 +61,7 @@ fn assert_doctor(lab: &Lab) -> Value {
         .unwrap_or_else(|e| panic!("check --format json is not JSON ({e}):\n{stdout}\n{stderr}"));
     let findings = report["findings"].as_array().expect("findings array");
     let scenario = &lab.scenario;
-    if scenario.id == "healthy" {
+    if scenario.is_healthy() {
         assert_eq!(code, 0, "healthy stack: exit code\n{stdout}");
         // Transient lines of a healthy start (e.g. a health probe refused while PostgreSQL runs
         // its initdb server) may be listed, as info only.
@@ -76,8 +76,9 @@ fn assert_doctor(lab: &Lab) -> Value {
             .unwrap_or_else(|| panic!("no finding:\n{stdout}"));
         assert_eq!(
             first["id"],
-            scenario.id.as_str(),
-            "first finding:\n{stdout}"
+            scenario.class(),
+            "{}: first finding:\n{stdout}",
+            scenario.id
         );
         assert_eq!(
             first["service"],
@@ -102,6 +103,30 @@ fn assert_doctor(lab: &Lab) -> Value {
                 "{}: no probe confirms the first finding:\n{stdout}",
                 scenario.id
             ),
+        }
+        if let Some(via) = &scenario.confirmed_via {
+            let kind = scenario
+                .confirmed_by
+                .as_deref()
+                .expect("confirmed_via needs confirmed_by");
+            let paths: Vec<&str> = first["probes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["outcome"] == "confirmed" && p["kind"] == kind)
+                .filter_map(|p| p["data"]["via"].as_str())
+                .collect();
+            let took = |p: &&str| match via.as_str() {
+                "loopback" => p.starts_with("127.0.0.1:"),
+                "relay" => p.contains("relayed by a helper container"),
+                "exec" => p.contains("(exec, "),
+                other => panic!("{}: confirmed_via {other:?}", scenario.id),
+            };
+            assert!(
+                paths.iter().any(took),
+                "{}: the `{kind}` probe did not go through the {via} path: {paths:?}\n{stdout}",
+                scenario.id
+            );
         }
         for look_alike in &scenario.look_alikes {
             assert!(
@@ -224,7 +249,7 @@ fn lab_case(id: &str) {
     }
     let live = assert_doctor(&lab);
     assert_bundle(&lab, &live);
-    if matches!(id, "healthy" | "gunicorn-worker-reinit") {
+    if matches!(lab.scenario.class(), "healthy" | "gunicorn-worker-reinit") {
         assert_wait(&lab);
     }
     if lab.scenario.doctor_fix.is_some() {
@@ -252,7 +277,7 @@ fn assert_wait(lab: &Lab) {
     let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!("{id}: wait --format json is not JSON ({e}):\n{stdout}\n{stderr}")
     });
-    if id == "healthy" {
+    if lab.scenario.is_healthy() {
         assert_eq!(code, 0, "{id}: wait\n{stdout}\n{stderr}");
         assert_eq!(report["verdict"], "up", "{stdout}");
         assert!(
@@ -263,7 +288,7 @@ fn assert_wait(lab: &Lab) {
         assert_eq!(code, 1, "{id}: wait\n{stdout}\n{stderr}");
         assert_eq!(
             report["findings"][0]["id"],
-            id.as_str(),
+            lab.scenario.class(),
             "{id}: wait\n{stdout}"
         );
     }
@@ -454,7 +479,11 @@ fn assert_fix(lab: &Lab) {
     let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| {
         panic!("{id}: check --fix --format json mixed text into stdout ({e}):\n{out}")
     });
-    assert_eq!(report["findings"][0]["id"], id.as_str(), "{id}: {out}");
+    assert_eq!(
+        report["findings"][0]["id"],
+        lab.scenario.class(),
+        "{id}: {out}"
+    );
     assert!(
         err.contains("dry run: nothing changed") || spec.expect == "manual",
         "{id}: the plan is not on stderr:\n{err}"
@@ -506,7 +535,7 @@ fn assert_fix(lab: &Lab) {
         "fixed" => {
             assert_eq!(code, 0, "{id}: fix --yes\n{out}\n{err}");
             assert!(
-                out.contains(&format!("{id} no longer fires")),
+                out.contains(&format!("{} no longer fires", lab.scenario.class())),
                 "{id}: {out}"
             );
             let (code, out, _) = doctor(lab, "json");
@@ -515,7 +544,7 @@ fn assert_fix(lab: &Lab) {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter(|f| f["id"] == id.as_str() && f["severity"] != "info")
+                .filter(|f| f["id"] == lab.scenario.class() && f["severity"] != "info")
                 .collect();
             assert!(
                 still.is_empty(),
@@ -615,4 +644,5 @@ lab_tests! {
     healthcheck_start_period_short => "healthcheck-start-period-short",
     oom_killed => "oom-killed",
     wsgi_app_not_found => "wsgi-app-not-found",
+    real_healthy => "real-healthy",
 }

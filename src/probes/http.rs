@@ -435,6 +435,8 @@ pub struct RouteObservation {
     pub facts: Vec<String>,
     pub health: Option<Exchange>,
     pub variants: Vec<Exchange>,
+    /// The path the health request took ([`super::transport::Conn::via`]).
+    pub via: Option<String>,
 }
 
 /// GET the container's health URL and, when it is a 404, its prefix variants (concurrently):
@@ -448,6 +450,7 @@ pub async fn observe(ctx: &Ctx<'_>) -> RouteObservation {
         facts: Vec::new(),
         health: None,
         variants: Vec::new(),
+        via: None,
     };
     let status = container.state.status.as_str();
     if status != "running" {
@@ -533,6 +536,7 @@ pub async fn observe(ctx: &Ctx<'_>) -> RouteObservation {
         result,
     };
     obs.facts.push(format!("{} (via {via})", health.fact()));
+    obs.via = Some(via);
     let is_404 = matches!(health.result, Ok(Answer { status: 404, .. }));
     obs.health = Some(health);
     if is_404 {
@@ -558,6 +562,14 @@ impl RouteObservation {
     ///   answers non-404, ruled out when every variant is 404; `no-variant-answers` the reverse;
     ///   a variant without an answer (and none answering) leaves both unknown.
     pub fn judge(&self, spec: &ProbeSpec, expect: RouteExpectation) -> ProbeResult {
+        let judged = self.judge_request(spec, expect);
+        match &self.via {
+            Some(via) => judged.with("via", via.clone()),
+            None => judged,
+        }
+    }
+
+    fn judge_request(&self, spec: &ProbeSpec, expect: RouteExpectation) -> ProbeResult {
         let unknown = |reason: String| ProbeResult::unknown(spec, reason, &self.facts);
         let verdict = |outcome: Outcome, summary: String| {
             ProbeResult::new(spec, outcome, summary, &self.facts)
@@ -578,7 +590,7 @@ impl RouteObservation {
                 verdict(
                     Outcome::Confirmed,
                     format!(
-                        "{path} answers {} from the host: the app works",
+                        "{path} answers {}: the app works, the check itself fails",
                         answer.status
                     ),
                 )

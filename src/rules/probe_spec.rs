@@ -80,7 +80,7 @@ macro_rules! probe_kinds {
 
 probe_kinds! {
     /// GET the service's health-check URL and its look-alikes (first path segment doubled or
-    /// missing) on the port published on 127.0.0.1.
+    /// missing): on the port published on 127.0.0.1, else from inside the service's network.
     HttpRoute(RouteExpectation) = "http-route" {
         /// The health URL answers Flask's 404 page while a prefix variant answers anything but
         /// 404: the route lives under another prefix.
@@ -89,7 +89,8 @@ probe_kinds! {
         NoVariantAnswers = "no-variant-answers",
         /// The health URL answers Flask's own 404 page: Flask is up, the route is missing.
         Flask404 = "flask-404",
-        /// The health URL answers 2xx/3xx from the host: the app works, the check itself fails.
+        /// The health URL answers 2xx/3xx when the doctor asks it: the app works, the check itself
+        /// fails.
         Answers = "answers",
     }
 
@@ -155,7 +156,8 @@ probe_kinds! {
         NoShebang = "no-shebang",
     }
 
-    /// Connect to PostgreSQL with the app's URL (through a published loopback port).
+    /// Connect to PostgreSQL with the app's URL (a published loopback port, else from inside the
+    /// network).
     Postgres(PostgresExpectation) = "postgres" {
         /// SQLSTATE 28P01.
         AuthFailed = "auth-failed",
@@ -169,7 +171,8 @@ probe_kinds! {
         Reachable = "reachable",
     }
 
-    /// PING Redis with the app's URL (through a published loopback port), read `INFO persistence`.
+    /// PING Redis with the app's URL (a published loopback port, else from inside the network),
+    /// read `INFO persistence`.
     Redis(RedisExpectation) = "redis" {
         /// The server wants a password the URL does not give.
         Noauth = "noauth",

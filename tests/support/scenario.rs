@@ -5,8 +5,13 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
-    /// Catalogue id from shared/FAILURES.md, or `healthy`.
+    /// The stack's folder name: the catalogue id it reproduces, or `healthy`, unless `class`
+    /// says otherwise.
     pub id: String,
+    /// The catalogue id (or `healthy`) when the folder is named otherwise: the `real-*` stacks,
+    /// shaped like the users' own projects, reproduce classes other stacks already have.
+    #[serde(default)]
+    pub class: Option<String>,
     /// The service at fault (absent for the healthy stack).
     pub service: Option<String>,
     pub summary: String,
@@ -25,6 +30,11 @@ pub struct Scenario {
     /// The probe kind expected to confirm the first finding (default: any probe).
     #[serde(default)]
     pub confirmed_by: Option<String>,
+    /// The path the confirming probe (`confirmed_by`) took to its server, as its `via` says:
+    /// `loopback` (a port published on 127.0.0.1), `relay` (a helper container inside the
+    /// network) or `exec` (the relay run in a running container).
+    #[serde(default)]
+    pub confirmed_via: Option<String>,
     /// The project file (relative to the stack's folder) a probe ties the first finding to: what
     /// SARIF and GitHub annotations point at.
     #[serde(default)]
@@ -131,6 +141,15 @@ pub fn stacks_dir() -> PathBuf {
 }
 
 impl Scenario {
+    /// The catalogue id the doctor must name first (`healthy`: none).
+    pub fn class(&self) -> &str {
+        self.class.as_deref().unwrap_or(&self.id)
+    }
+
+    pub fn is_healthy(&self) -> bool {
+        self.class() == "healthy"
+    }
+
     pub fn load(id: &str) -> Scenario {
         let path = stacks_dir().join(id).join("scenario.toml");
         let text = std::fs::read_to_string(&path)
