@@ -295,6 +295,8 @@ const LINES: &[LineCase] = &[
     ("healthcheck-port-mismatch", Health, "curl: (7) Failed to connect to localhost port 5000 after 0 ms: Couldn't connect to server", Some(&[("port", "5000")])),
     ("healthcheck-port-mismatch", Log, "[2024-05-02 10:00:01 +0000] [1] [INFO] Listening at: http://0.0.0.0:80 (1)", Some(&[("bound", "80")])),
     ("healthcheck-port-mismatch", Health, "curl: (22) The requested URL returned error: 404", NONE),
+    ("pg-auth-failed-client-url", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  password authentication failed for user \"analylit_user\"", Some(&[("user", "analylit_user")])),
+    ("pg-auth-failed-client-url", Log, "FATAL:  database \"analylit\" does not exist", NONE),
     ("name-not-defined", Log, "NameError: name 'init_db' is not defined", Some(&[("name", "init_db")])),
     ("name-not-defined", Log, "NameError: name 'init_db' is not defined. Did you mean: 'get_db'?", Some(&[("name", "init_db")])),
     ("name-not-defined", Log, "[2024-05-01 10:00:00 +0000] [1] [INFO] Reason: Worker failed to boot.", YES),
@@ -744,13 +746,21 @@ fn a_missing_role_is_not_a_wrong_password() {
         "\tConnection matched pg_hba.conf line 100: \"host all all all scram-sha-256\"",
     ];
     let fired = firing(&set, &role_missing, &[], &exited);
-    assert_eq!(fired, ["pg-auth-failed", "pg-role-missing"]);
-    assert!(
-        set.get("pg-role-missing")
-            .expect("rule")
-            .confirms
-            .contains(&"pg-auth-failed".to_owned())
+    assert_eq!(
+        fired,
+        [
+            "pg-auth-failed",
+            "pg-auth-failed-client-url",
+            "pg-role-missing"
+        ]
     );
+    let role = set.get("pg-role-missing").expect("rule");
+    for look_alike in ["pg-auth-failed", "pg-auth-failed-client-url"] {
+        assert!(
+            role.confirms.contains(&look_alike.to_owned()),
+            "{look_alike}"
+        );
+    }
     // The only-DETAIL line of the wrong password is not claimed by pg-role-missing.
     let wrong_password = [
         "2024-05-01 10:00:00.000 UTC [61] FATAL:  password authentication failed for user \"analylit\"",
@@ -758,7 +768,7 @@ fn a_missing_role_is_not_a_wrong_password() {
     ];
     assert_eq!(
         firing(&set, &wrong_password, &[], &exited),
-        ["pg-auth-failed"]
+        ["pg-auth-failed", "pg-auth-failed-client-url"]
     );
 }
 

@@ -885,8 +885,39 @@ pub fn route(
     }
 }
 
+/// Where a service's variable is set, as the compose file says: `docker-compose.yml:12
+/// (environment)`, or `env_file .env` when it is not in `environment:` and the service reads env
+/// files. `None` without a compose model.
+pub(crate) fn origin_of(snapshot: &StackSnapshot, service: &str, var: &str) -> Option<String> {
+    let model = snapshot.compose.as_ref()?;
+    let svc = model.service(service)?;
+    let file = model
+        .file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if let Some(e) = svc.environment.iter().find(|e| e.key == var) {
+        return Some(format!("{file}:{} (environment)", e.pos.line));
+    }
+    let dir = model.file.parent()?;
+    svc.env_file
+        .iter()
+        .find(|f| {
+            std::fs::read_to_string(dir.join(f.as_str())).is_ok_and(|text| {
+                text.lines()
+                    .map(|l| l.trim_start().trim_start_matches("export "))
+                    .any(|l| l.split_once('=').is_some_and(|(k, _)| k.trim() == var))
+            })
+        })
+        .or(svc.env_file.first())
+        .map(|f| format!("env_file {f}"))
+}
+
 /// The running container answering to `host`, if any.
-fn server_named<'s>(snapshot: &'s StackSnapshot, host: &str) -> Option<&'s ContainerSnapshot> {
+pub(crate) fn server_named<'s>(
+    snapshot: &'s StackSnapshot,
+    host: &str,
+) -> Option<&'s ContainerSnapshot> {
     let wanted = host.trim_end_matches('.').to_ascii_lowercase();
     snapshot
         .containers
@@ -900,19 +931,37 @@ fn server_named<'s>(snapshot: &'s StackSnapshot, host: &str) -> Option<&'s Conta
 /// a server — its own service, with the credentials its environment or command line give the
 /// server (`POSTGRES_USER`/`POSTGRES_PASSWORD`, `--requirepass`).
 pub(crate) fn urls_for(ctx: &super::Ctx<'_>, want: fn(Scheme) -> bool) -> Vec<ServiceUrl> {
-    let c = ctx.container;
-    let env = ctx.env();
-    let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
-    let mut urls: Vec<ServiceUrl> = urls_in_env(&env)
-        .into_iter()
-        .chain(urls_in_argv(&argv))
-        .filter(|u| want(u.scheme))
+    urls_of(ctx.container, want)
+}
+
+/// [`urls_for`] of any container of the stack.
+pub(crate) fn urls_of(c: &ContainerSnapshot, want: fn(Scheme) -> bool) -> Vec<ServiceUrl> {
+    let env: Vec<(String, String)> = c
+        .env
+        .iter()
+        .map(|v| (v.name.clone(), v.value.clone()))
         .collect();
+    let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
+    let get = |name: &str| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let image = c.image.to_ascii_lowercase();
+    // A server is asked with its own credentials: a client URL in its environment (a shared
+    // `env_file: .env`) is not what the server itself uses.
+    let pg_server =
+        want(Scheme::Postgres) && (image.contains("postgres") || get("PGDATA").is_some());
+    let redis_server = want(Scheme::Redis { tls: false })
+        && (image.contains("redis") || argv.iter().any(|a| a.contains("redis-server")));
+    let mut urls: Vec<ServiceUrl> = if pg_server || redis_server {
+        Vec::new()
+    } else {
+        urls_in_env(&env)
+            .into_iter()
+            .chain(urls_in_argv(&argv))
+            .filter(|u| want(u.scheme))
+            .collect()
+    };
     if urls.is_empty() {
-        let get = |name: &str| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-        let image = c.image.to_ascii_lowercase();
         let mut own: Vec<(String, String)> = Vec::new();
-        if want(Scheme::Postgres) && (image.contains("postgres") || get("PGDATA").is_some()) {
+        if pg_server {
             own.push(("POSTGRES_HOST".into(), c.service.clone()));
             own.push(("POSTGRES_PORT".into(), POSTGRES_PORT.to_string()));
             let user = get("POSTGRES_USER").unwrap_or_else(|| "postgres".into());
@@ -924,9 +973,7 @@ pub(crate) fn urls_for(ctx: &super::Ctx<'_>, want: fn(Scheme) -> bool) -> Vec<Se
             if let Some(pw) = get("POSTGRES_PASSWORD") {
                 own.push(("POSTGRES_PASSWORD".into(), pw));
             }
-        } else if want(Scheme::Redis { tls: false })
-            && (image.contains("redis") || argv.iter().any(|a| a.contains("redis-server")))
-        {
+        } else if redis_server {
             own.push(("REDIS_HOST".into(), c.service.clone()));
             own.push(("REDIS_PORT".into(), REDIS_PORT.to_string()));
             let requirepass = argv

@@ -393,6 +393,23 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     if let Some(closer) = closer {
         closer.close().await;
     }
+    let refused = matches!(
+        obs.connect,
+        PgConnect::AuthFailed | PgConnect::PasswordMissing
+    );
+    let wants_references = specs.iter().any(|s| {
+        matches!(
+            s,
+            ProbeSpec::Postgres {
+                expect: PostgresExpectation::AuthFailed | PostgresExpectation::ClientUrlStale
+            }
+        )
+    });
+    let references = if refused && wants_references {
+        reference_logins(ctx, &url, &route).await
+    } else {
+        Vec::new()
+    };
     facts.push(format!(
         "login as {user} on {} via {via}: {}{}",
         url.postgres_database(),
@@ -414,15 +431,256 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     if let Some(e) = &obs.query_error {
         facts.push(format!("query: {e}"));
     }
+    facts.extend(references.iter().map(Reference::fact));
+    let client = UrlOwner {
+        service: ctx.container.service.clone(),
+        var: url.var.clone(),
+        user: user.to_owned(),
+        origin: endpoint::origin_of(ctx.snapshot, &ctx.container.service, &url.var),
+        is_server: endpoint::server_named(ctx.snapshot, &url.host)
+            .is_some_and(|s| s.id == ctx.container.id),
+    };
     specs
         .iter()
         .map(|spec| {
             let ProbeSpec::Postgres { expect } = spec else {
                 unreachable!("postgres specs only")
             };
-            judge(spec, *expect, &obs, &facts).with("via", via.clone())
+            let judged = match expect {
+                PostgresExpectation::AuthFailed | PostgresExpectation::ClientUrlStale => {
+                    judge_login(spec, *expect, &obs, &client, &references, &facts)
+                }
+                _ => judge(spec, *expect, &obs, &facts),
+            };
+            let judged = judged.with("via", via.clone());
+            match (expect, &judged.outcome) {
+                (PostgresExpectation::ClientUrlStale, Outcome::Confirmed) => judged
+                    .with("client", client.service.clone())
+                    .with("variable", client.var.clone()),
+                _ => judged,
+            }
         })
         .collect()
+}
+
+/// The container whose URL the probe used (a client, or the server with its own credentials).
+struct UrlOwner {
+    service: String,
+    /// The variable (`DATABASE_URL`) or flag the URL came from.
+    var: String,
+    user: String,
+    /// Where that variable is set, when the compose file tells (`env_file .env`).
+    origin: Option<String>,
+    /// The probed container is the database server itself (its own configured credentials).
+    is_server: bool,
+}
+
+/// Another login to the same server, to tell a stale client URL from a server whose volume kept
+/// another password.
+struct Reference {
+    /// `db's POSTGRES_PASSWORD`, `migrate's DATABASE_URL`.
+    who: String,
+    /// The server's own configured credentials (what `ALTER ROLE` would be about).
+    configured: bool,
+    user: String,
+    connect: PgConnect,
+}
+
+impl Reference {
+    fn fact(&self) -> String {
+        format!("login as {} with {}: {}", self.user, self.who, self.connect)
+    }
+}
+
+/// The most other logins tried (each may cost a relay container).
+const MAX_REFERENCES: usize = 3;
+
+/// Log in with the server's configured credentials and with the other clients' URLs to the same
+/// server (different passwords only), along `route`.
+async fn reference_logins(
+    ctx: &Ctx<'_>,
+    url: &endpoint::ServiceUrl,
+    route: &transport::Route,
+) -> Vec<Reference> {
+    let is_pg = |s: Scheme| s == Scheme::Postgres;
+    let server = endpoint::server_named(ctx.snapshot, &url.host);
+    let mut candidates: Vec<(String, bool, endpoint::ServiceUrl)> = Vec::new();
+    if let Some(server) = server.filter(|s| s.id != ctx.container.id) {
+        for own in endpoint::urls_of(server, is_pg) {
+            candidates.push((format!("{}'s POSTGRES_PASSWORD", server.service), true, own));
+        }
+    }
+    for c in &ctx.snapshot.containers {
+        if c.id == ctx.container.id || server.is_some_and(|s| s.id == c.id) {
+            continue;
+        }
+        for other in endpoint::urls_of(c, is_pg) {
+            let same_server = endpoint::server_named(ctx.snapshot, &other.host)
+                .zip(server)
+                .is_some_and(|(a, b)| a.id == b.id);
+            if same_server {
+                candidates.push((format!("{}'s {}", c.service, other.var), false, other));
+            }
+        }
+    }
+    let mut seen: Vec<(Option<String>, Option<String>)> =
+        vec![(url.user.clone(), url.password().map(str::to_owned))];
+    let mut out = Vec::new();
+    for (who, configured, cand) in candidates {
+        let key = (cand.user.clone(), cand.password().map(str::to_owned));
+        if seen.contains(&key) || out.len() >= MAX_REFERENCES {
+            continue;
+        }
+        seen.push(key);
+        let user = cand.user.clone().unwrap_or_else(|| "postgres".into());
+        let stream = match transport::open(
+            route,
+            ctx.docker,
+            &ctx.snapshot.project,
+            ctx.opts.timeout,
+            ctx.opts.open_timeout,
+        )
+        .await
+        {
+            Ok(conn) => (Ok(conn.stream), Some(conn.closer)),
+            Err(e) => (Err(PgConnect::Io(e.to_string())), None),
+        };
+        let obs = observe_over(
+            stream.0,
+            &user,
+            cand.password(),
+            cand.postgres_database(),
+            &[],
+            ctx.opts.timeout,
+            ctx.opts.timeout,
+        )
+        .await;
+        if let Some(closer) = stream.1 {
+            closer.close().await;
+        }
+        out.push(Reference {
+            who,
+            configured,
+            user,
+            connect: obs.connect,
+        });
+    }
+    out
+}
+
+/// `auth-failed` and `client-url-stale`: the client's login, against the reference logins.
+fn judge_login(
+    spec: &ProbeSpec,
+    expect: PostgresExpectation,
+    obs: &PgObservation,
+    client: &UrlOwner,
+    references: &[Reference],
+    facts: &[String],
+) -> ProbeResult {
+    use PostgresExpectation as E;
+    let r = |o: Outcome, s: String| ProbeResult::new(spec, o, s, facts);
+    let refused = matches!(
+        obs.connect,
+        PgConnect::AuthFailed | PgConnect::PasswordMissing
+    );
+    if expect == E::ClientUrlStale && client.is_server {
+        return r(
+            Outcome::RuledOut,
+            "these are the server's own configured credentials, not a client's URL".into(),
+        );
+    }
+    if !refused && client.is_server && obs.connect == PgConnect::Ok {
+        return r(
+            Outcome::RuledOut,
+            format!(
+                "{}'s configured password logs in as {}: the server has the password it was given",
+                client.service, client.user
+            ),
+        );
+    }
+    if !refused {
+        return judge(spec, expect, obs, facts);
+    }
+    let same_user = |x: &&Reference| x.user == client.user;
+    let configured_ok = references
+        .iter()
+        .filter(same_user)
+        .find(|x| x.configured && x.connect == PgConnect::Ok);
+    let configured_refused = references
+        .iter()
+        .filter(same_user)
+        .any(|x| x.configured && x.connect == PgConnect::AuthFailed);
+    let any_ok: Vec<&Reference> = references
+        .iter()
+        .filter(same_user)
+        .filter(|x| x.connect == PgConnect::Ok)
+        .collect();
+    let origin = client
+        .origin
+        .as_deref()
+        .map(|o| format!(" (set in {o})"))
+        .unwrap_or_default();
+    match expect {
+        E::AuthFailed => match configured_ok {
+            Some(x) => r(
+                Outcome::RuledOut,
+                format!(
+                    "the server accepts {} as {}: its password is the configured one; {}'s {} is stale",
+                    x.who, client.user, client.service, client.var
+                ),
+            ),
+            None => r(
+                Outcome::Confirmed,
+                if configured_refused {
+                    format!(
+                        "the server refuses the app's credentials and its own configured password: \
+                         password authentication failed (28P01) for {}",
+                        client.user
+                    )
+                } else {
+                    "the server refuses the app's credentials: password authentication failed (28P01)"
+                        .into()
+                },
+            ),
+        },
+        E::ClientUrlStale => {
+            if configured_refused && configured_ok.is_none() {
+                return r(
+                    Outcome::RuledOut,
+                    format!(
+                        "the server refuses its own configured password for {} too: the volume kept another password",
+                        client.user
+                    ),
+                );
+            }
+            match any_ok.first() {
+                Some(_) => r(
+                    Outcome::Confirmed,
+                    format!(
+                        "{}'s {}{origin} is refused (28P01) while {} log{} in as {}: the client's URL carries a stale password",
+                        client.service,
+                        client.var,
+                        any_ok
+                            .iter()
+                            .map(|x| x.who.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" and "),
+                        if any_ok.len() == 1 { "s" } else { "" },
+                        client.user
+                    ),
+                ),
+                None => ProbeResult::unknown(
+                    spec,
+                    format!(
+                        "no other credentials for {} to compare with (no configured password, no other client)",
+                        client.user
+                    ),
+                    facts,
+                ),
+            }
+        }
+        _ => judge(spec, expect, obs, facts),
+    }
 }
 
 fn judge(
@@ -441,6 +699,10 @@ fn judge(
         return ProbeResult::unknown(spec, obs.connect.to_string(), facts);
     }
     match (expect, &obs.connect) {
+        (E::ClientUrlStale, PgConnect::Ok) => r(
+            Outcome::RuledOut,
+            "the client's credentials log in now".into(),
+        ),
         (E::AuthFailed, PgConnect::AuthFailed) => r(
             Outcome::Confirmed,
             "the server refuses the app's credentials: password authentication failed (28P01)"

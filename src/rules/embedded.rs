@@ -42,6 +42,7 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = embed![
     "name-not-defined",
     "oom-killed",
     "pg-auth-failed",
+    "pg-auth-failed-client-url",
     "pg-data-ownership",
     "pg-data-permissions",
     "pg-database-missing",

@@ -159,8 +159,12 @@ probe_kinds! {
     /// Connect to PostgreSQL with the app's URL (a published loopback port, else from inside the
     /// network).
     Postgres(PostgresExpectation) = "postgres" {
-        /// SQLSTATE 28P01.
+        /// SQLSTATE 28P01, and the server's own configured password (`POSTGRES_PASSWORD`) is
+        /// refused too: the volume kept another password.
         AuthFailed = "auth-failed",
+        /// The client's URL gets SQLSTATE 28P01 while the server's configured password, or
+        /// another client's URL, logs in as the same user: the client's URL is stale.
+        ClientUrlStale = "client-url-stale",
         /// SQLSTATE 3D000.
         DatabaseMissing = "database-missing",
         /// SQLSTATE 57P03.

@@ -3,8 +3,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Every secret a lab stack's configuration holds (PostgreSQL's password in env and in
-/// DATABASE_URL; Redis's `--requirepass`).
-pub const LAB_SECRETS: [&str; 2] = ["Lab-Pg-Secret-7f3a9c", "Lab-Redis-Secret-5e1d"];
+/// DATABASE_URL; Redis's `--requirepass`; the older password a stale URL or a volume keeps).
+pub const LAB_SECRETS: [&str; 3] = [
+    "Lab-Pg-Secret-7f3a9c",
+    "Lab-Redis-Secret-5e1d",
+    "Old-Pg-Secret-2b81",
+];
 
 /// The captured bundles, `fixtures/bundles/<stack>.tar.gz`.
 pub fn bundles_dir() -> PathBuf {
