@@ -26,6 +26,7 @@ mod flask;
 mod gunicorn;
 mod imports;
 mod init;
+pub mod migrations;
 pub mod probe;
 mod project;
 mod scope;
