@@ -312,6 +312,9 @@ const LINES: &[LineCase] = &[
     ("app-context-at-import", Log, "RuntimeError: dictionary changed size during iteration", NONE),
     ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:31 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:8)", Some(&[("pid", "8")])),
     ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:32 +0000] [1] [ERROR] Worker (pid:8) was sent SIGKILL! Perhaps out of memory?", YES),
+    // gunicorn 20.x (hand-written from its arbiter.py).
+    ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:32 +0000] [1] [WARNING] Worker with pid 8 was terminated due to signal 9", YES),
+    ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:32 +0000] [1] [WARNING] Worker with pid 8 was terminated due to signal 15", NONE),
     ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:31 +0000] [8] [INFO] Worker exiting (pid: 8)", NONE),
     ("port-in-use-in-container", Log, "[2024-05-01 10:00:00 +0000] [7] [ERROR] Connection in use: ('0.0.0.0', 5000)", Some(&[("addr", "0.0.0.0"), ("port", "5000")])),
     ("port-in-use-in-container", Log, "[2024-05-01 10:00:05 +0000] [7] [ERROR] Can't connect to ('0.0.0.0', 5000)", Some(&[("port", "5000")])),
@@ -321,6 +324,9 @@ const LINES: &[LineCase] = &[
     ("env-var-unset", Log, "Error: Database is uninitialized and superuser password is not specified.", YES),
     ("env-var-unset", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: fe_sendauth: no password supplied", YES),
     ("env-var-unset", Log, "WARNING: The POSTGRES_PASSWORD variable is not set. Defaulting to a blank string.", Some(&[("var", "POSTGRES_PASSWORD")])),
+    // Compose v2 on a terminal, and without one (logfmt, quotes escaped); hand-written.
+    ("env-var-unset", Log, "WARN[0000] The \"POSTGRES_PASSWORD\" variable is not set. Defaulting to a blank string.", Some(&[("var", "POSTGRES_PASSWORD")])),
+    ("env-var-unset", Log, "time=\"2024-05-01T10:00:00Z\" level=warning msg=\"The \\\"POSTGRES_PASSWORD\\\" variable is not set. Defaulting to a blank string.\"", Some(&[("var", "POSTGRES_PASSWORD")])),
     ("env-var-unset", Log, "FATAL:  password authentication failed for user \"analylit\"", NONE),
     // rq's CLI prints the redis-py error's message alone.
     ("redis-noauth", Log, "Authentication required.", YES),
@@ -350,6 +356,14 @@ const LINES: &[LineCase] = &[
     ("entrypoint-crlf", Log, "exec ./entrypoint.sh: no such file or directory", Some(&[("path", "./entrypoint.sh")])),
     ("entrypoint-crlf", Log, "standard_init_linux.go:211: exec user process caused \"no such file or directory\"", YES),
     ("entrypoint-crlf", Log, "standard_init_linux.go:228: exec user process caused: no such file or directory", YES),
+    // crun (hand-written from its container.c): the file is there, its interpreter is not.
+    ("entrypoint-crlf", Log, "Error: crun: exec container process (missing dynamic library?) `/app/./entrypoint.sh`: No such file or directory: OCI runtime attempted to invoke a command that was not found", Some(&[("path", "/app/./entrypoint.sh")])),
+    // busybox (Alpine): ash's `set -e\r`, env's `#!/usr/bin/env bash\r`.
+    ("entrypoint-crlf", Log, "./entrypoint.sh: set: line 2: illegal option -", YES),
+    ("entrypoint-crlf", Log, "env: can't execute 'bash\r': No such file or directory", Some(&[("interpreter", "bash")])),
+    // A file that is not there at all is no CRLF: crun's and runc's create-time words for it.
+    ("entrypoint-crlf", Log, "Error: crun: executable file `./entrypoint.sh` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found", NONE),
+    ("entrypoint-crlf", Log, "OCI runtime create failed: runc create failed: unable to start container process: exec: \"./entrypoint.sh\": stat ./entrypoint.sh: no such file or directory: unknown", NONE),
     ("entrypoint-crlf", Log, "bash: ./entrypoint.sh: /bin/sh^M: bad interpreter: No such file or directory", Some(&[("interpreter", "/bin/sh")])),
     ("entrypoint-crlf", Log, "bash: ./entrypoint.sh: /bin/sh\r: bad interpreter: No such file or directory", Some(&[("interpreter", "/bin/sh")])),
     ("entrypoint-crlf", Log, "bash: ./entrypoint.sh: cannot execute: required file not found", YES),
@@ -360,13 +374,28 @@ const LINES: &[LineCase] = &[
     ("entrypoint-crlf", Log, "exec ./entrypoint.sh: exec format error", NONE),
     ("entrypoint-crlf", Log, "/usr/bin/env: 'bash': No such file or directory", NONE),
     ("entrypoint-not-executable", Log, "exec /entrypoint.sh: permission denied", Some(&[("path", "/entrypoint.sh")])),
+    // The create-time errors in pasted CLI output: runc 1.0, its release candidates (quotes
+    // escaped), 1.1+, crun 1.21+ and older crun with Podman's suffix (hand-written).
+    ("entrypoint-not-executable", Log, "ERROR: for web  Cannot start service web: OCI runtime create failed: container_linux.go:380: starting container process caused: exec: \"./entrypoint.sh\": permission denied: unknown", Some(&[("path", "./entrypoint.sh")])),
+    ("entrypoint-not-executable", Log, "ERROR: for web  Cannot start service web: OCI runtime create failed: container_linux.go:349: starting container process caused \"exec: \\\"./entrypoint.sh\\\": permission denied\": unknown", Some(&[("path", "./entrypoint.sh")])),
+    ("entrypoint-not-executable", Log, "Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"/entrypoint.sh\": permission denied: unknown", Some(&[("path", "/entrypoint.sh")])),
+    ("entrypoint-not-executable", Log, "Error: crun: the path `/app/./entrypoint.sh` exists but it is not executable: Operation not permitted: OCI permission denied", Some(&[("path", "/app/./entrypoint.sh")])),
+    ("entrypoint-not-executable", Log, "Error: crun: open executable: Permission denied: OCI permission denied", YES),
+    // A health check's exec, not the container's start.
+    ("entrypoint-not-executable", Log, "OCI runtime exec failed: exec failed: unable to start container process: exec: \"/healthcheck.sh\": permission denied: unknown", NONE),
     ("entrypoint-not-executable", Log, "PermissionError: [Errno 13] Permission denied: '/data/flower.db'", NONE),
     ("exec-format-error", Log, "exec ./entrypoint.sh: exec format error", Some(&[("path", "./entrypoint.sh")])),
     ("exec-format-error", Log, "standard_init_linux.go:228: exec user process caused: exec format error", YES),
+    ("exec-format-error", Log, "standard_init_linux.go:190: exec user process caused \"exec format error\"", YES),
+    // crun, with glibc's capitalised strerror (hand-written from its container.c).
+    ("exec-format-error", Log, "Error: crun: exec container process `/app/./entrypoint.sh`: Exec format error: OCI runtime error", Some(&[("path", "/app/./entrypoint.sh")])),
     ("exec-format-error", Log, "exec ./entrypoint.sh: no such file or directory", NONE),
     ("oom-killed", Log, "Killed", YES),
     ("oom-killed", Log, "/app/entrypoint.sh: line 12:    42 Killed                  python3 seed.py", YES),
     ("oom-killed", Log, "[2024-05-01 10:00:32 +0000] [1] [ERROR] Worker (pid:8) was sent SIGKILL! Perhaps out of memory?", YES),
+    // gunicorn 20.x (hand-written from its arbiter.py).
+    ("oom-killed", Log, "[2024-05-01 10:00:32 +0000] [1] [WARNING] Worker with pid 8 was terminated due to signal 9", YES),
+    ("oom-killed", Log, "[2024-05-01 10:00:32 +0000] [1] [WARNING] Worker with pid 8 was terminated due to signal 11", NONE),
     ("oom-killed", Log, "Killed 3 idle connections", NONE),
     ("healthcheck-tool-missing", Health, "/bin/sh: 1: curl: not found", Some(&[("tool", "curl")])),
     ("healthcheck-tool-missing", Health, "/bin/sh: line 1: wget: command not found", Some(&[("tool", "wget")])),
@@ -377,10 +406,28 @@ const LINES: &[LineCase] = &[
     // --- D. Ordering, networking, PostgreSQL ---
     ("depends-on-not-healthy", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: Connection refused", Some(&[("host", "db"), ("port", "5432")])),
     ("depends-on-not-healthy", Log, "\tIs the server running on host \"db\" (172.18.0.2) and accepting", Some(&[("host", "db")])),
+    // psycopg 3 (libpq 16), hand-written: the same libpq words behind its own prefix.
+    ("depends-on-not-healthy", Log, "psycopg.OperationalError: connection failed: connection to server at \"db\" (172.18.0.2), port 5432 failed: Connection refused", Some(&[("host", "db"), ("port", "5432")])),
     ("depends-on-not-healthy", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  the database system is starting up", NONE),
     ("host-unresolvable", Log, "psycopg2.OperationalError: could not translate host name \"postgres\" to address: Name or service not known", Some(&[("host", "postgres")])),
     ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -2 connecting to redis:6379. Name or service not known.", Some(&[("host", "redis"), ("port", "6379")])),
     ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -3 connecting to redis:6379. Temporary failure in name resolution.", Some(&[("host", "redis")])),
+    // Hand-written for other resolvers. musl (Alpine: postgres:15-alpine, redis:7-alpine,
+    // python:3.11-alpine), through libpq and redis-py:
+    ("host-unresolvable", Log, "psycopg2.OperationalError: could not translate host name \"db\" to address: Name does not resolve", Some(&[("host", "db")])),
+    ("host-unresolvable", Log, "psycopg2.OperationalError: could not translate host name \"db\" to address: Try again", Some(&[("host", "db")])),
+    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -2 connecting to redis:6379. Name does not resolve.", Some(&[("host", "redis"), ("port", "6379")])),
+    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -5 connecting to redis:6379. Name has no usable address.", Some(&[("host", "redis")])),
+    // glibc's EAI_NODATA; redis-py 5 on macOS (a positive code).
+    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -5 connecting to redis:6379. No address associated with hostname.", Some(&[("host", "redis")])),
+    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error 8 connecting to redis:6379. nodename nor servname provided, or not known.", Some(&[("host", "redis"), ("port", "6379")])),
+    // Celery/kombu: redis-py's words inside the consumer's line; py-amqp's socket error.
+    ("host-unresolvable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://redis:6379/0: Error -2 connecting to redis:6379. Name does not resolve..", Some(&[("host", "redis")])),
+    ("host-unresolvable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to amqp://guest:**@rabbitmq:5672//: [Errno -3] Try again.", Some(&[("host", "rabbitmq")])),
+    ("host-unresolvable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to amqp://guest:**@rabbitmq:5672//: [Errno 111] Connection refused.", NONE),
+    // urllib3 2 (requests).
+    ("host-unresolvable", Log, "urllib3.exceptions.NameResolutionError: <urllib3.connection.HTTPConnection object at 0x7f>: Failed to resolve 'api' ([Errno -2] Name does not resolve)", Some(&[("host", "api")])),
+    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error 113 connecting to redis:6379. No route to host.", NONE),
     ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.", NONE),
     ("pg-auth-failed", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  password authentication failed for user \"analylit\"", Some(&[("user", "analylit")])),
     ("pg-auth-failed", Log, "2024-05-01 10:00:00.000 UTC [60] DETAIL:  Connection matched pg_hba.conf line 100: \"host all all all scram-sha-256\"", YES),
@@ -431,12 +478,19 @@ const LINES: &[LineCase] = &[
     ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://redis:6379/0: Error -2 connecting to redis:6379. Name or service not known..", Some(&[("scheme", "redis"), ("host", "redis"), ("reason", "Error -2 connecting to redis:6379. Name or service not known..")])),
     ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://:**@redis:6379/0: Error 111 connecting to redis:6379. Connection refused..", Some(&[("host", "redis")])),
     ("broker-unreachable", Log, "[E 240501 10:00:00 events:191] Failed to capture events: 'Error -2 connecting to redis:6379. Name or service not known.', trying again in 1 seconds.", Some(&[("reason", "Error -2 connecting to redis:6379. Name or service not known.")])),
+    // musl (Alpine), hand-written: the same lines with the resolver's other words.
+    ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://redis:6379/0: Error -2 connecting to redis:6379. Name does not resolve..", Some(&[("host", "redis"), ("reason", "Error -2 connecting to redis:6379. Name does not resolve..")])),
+    ("broker-unreachable", Log, "[E 240501 10:00:00 events:191] Failed to capture events: 'Error -3 connecting to redis:6379. Try again.', trying again in 1 seconds.", Some(&[("reason", "Error -3 connecting to redis:6379. Try again.")])),
+    // celery beat (hand-written from celery/beat.py).
+    ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] beat: Connection error: Error -2 connecting to redis:6379. Name or service not known.. Trying again in 2.0 seconds...", Some(&[("reason", "Error -2 connecting to redis:6379. Name or service not known.")])),
     ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: INFO/MainProcess] Connected to redis://redis:6379/0", NONE),
     ("celery-unregistered-task", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] Received unregistered task of type 'tasks.analyse'.", Some(&[("task", "tasks.analyse")])),
     ("celery-unregistered-task", Log, "KeyError: 'tasks.analyse'", YES),
     ("celery-unregistered-task", Log, "[2024-05-01 10:00:00,000: INFO/MainProcess] Task tasks.analyse[1f2e] received", NONE),
     ("rq-localhost-url", Log, "redis.exceptions.ConnectionError: Error 99 connecting to localhost:6379. Cannot assign requested address.", Some(&[("host", "localhost"), ("port", "6379")])),
     ("rq-localhost-url", Log, "redis.exceptions.ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused.", Some(&[("host", "127.0.0.1")])),
+    // musl's strerror(EADDRNOTAVAIL) (Alpine), hand-written; redis-py 5 says it the same way.
+    ("rq-localhost-url", Log, "redis.exceptions.ConnectionError: Error 99 connecting to localhost:6379. Address not available.", Some(&[("host", "localhost"), ("port", "6379")])),
     ("rq-localhost-url", Log, "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.", NONE),
     ("socketio-redis-publish", Log, "ERROR:socketio:Cannot publish to redis... retrying", Some(&[("outcome", "retrying")])),
     ("socketio-redis-publish", Log, "ERROR:socketio:Cannot publish to redis... giving up", Some(&[("outcome", "giving up")])),
@@ -475,8 +529,14 @@ fn state_cases() -> Vec<(&'static str, StateFacts, bool)> {
         ("mount-is-directory", with_error("failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error mounting \"/srv/flower.db\" to rootfs at \"/data/flower.db\": mount /srv/flower.db:/data/flower.db (via /proc/self/fd/6), flags: 0x5000: not a directory: unknown: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type"), true),
         ("mount-is-directory", with_error("driver failed programming external connectivity"), false),
         ("entrypoint-not-executable", StateFacts { exit_code: Some(126), ..with_error("OCI runtime create failed: container_linux.go:380: starting container process caused: exec: \"./entrypoint.sh\": permission denied: unknown") }, true),
+        // runc's release candidates escaped the quotes; runc 1.1+; crun 1.21+ and older (hand-written).
+        ("entrypoint-not-executable", with_error("OCI runtime create failed: container_linux.go:349: starting container process caused \"exec: \\\"./entrypoint.sh\\\": permission denied\": unknown"), true),
+        ("entrypoint-not-executable", with_error("failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"/entrypoint.sh\": permission denied: unknown"), true),
+        ("entrypoint-not-executable", with_error("crun: the path `/app/./entrypoint.sh` exists but it is not executable: Operation not permitted: OCI permission denied"), true),
+        ("entrypoint-not-executable", with_error("crun: open executable: Permission denied: OCI permission denied"), true),
         ("entrypoint-not-executable", exited(1), false),
         ("exec-format-error", with_error("failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"/entrypoint.sh\": exec format error: unknown"), true),
+        ("exec-format-error", with_error("crun: exec container process `/app/./x`: Exec format error: OCI runtime error"), true),
         ("exec-format-error", exited(1), false),
         ("host-port-conflict", with_error("driver failed programming external connectivity on endpoint lab-web-1 (3f2a): Bind for 0.0.0.0:5001 failed: port is already allocated"), true),
         ("host-port-conflict", with_error("Error starting userland proxy: listen tcp4 0.0.0.0:5432: bind: address already in use"), true),

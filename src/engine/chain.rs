@@ -17,11 +17,13 @@
 //!   folds under the app), or
 //! - the dependency is failing (exited, restarting, unhealthy) and the client's evidence names it
 //!   (`connection to server at "db"`, `Error -2 connecting to redis:6379`), or the client's
-//!   finding is the built-in `unclassified-failure` / an effect rule.
+//!   finding is the built-in `unclassified-failure` / an effect rule, or
+//! - the client's finding is `unclassified-failure` and a probe confirmed the dependency's
+//!   finding (a Redis that cannot save, running all the same).
 //!
 //! A client's own fault that merely mentions a healthy dependency (a wrong password, a missing
 //! table) stays a root cause of its own.
-use super::{Finding, unclassified};
+use super::{Confirmation, Finding, unclassified};
 use crate::rules::{RuleSet, Severity, Side};
 use crate::stack::snapshot::StackSnapshot;
 use regex::Regex;
@@ -140,13 +142,17 @@ pub fn chain(findings: &mut Vec<Finding>, snapshot: &StackSnapshot, rules: &Rule
                 Side::Client => depends_on(&g, &cause.service).contains(&effect.service),
             };
         }
+        let confirmed = matches!(cause.confirmation, Some(Confirmation::Confirmed { .. }));
         cause_is_server
-            && failing(&cause.service)
-            && (is_effect_rule(effect)
-                || effect
-                    .evidence
-                    .iter()
-                    .any(|e| names(&e.text(), &cause.service)))
+            && ((failing(&cause.service)
+                && (is_effect_rule(effect)
+                    || effect
+                        .evidence
+                        .iter()
+                        .any(|e| names(&e.text(), &cause.service))))
+                // A failure no rule explains, on a client of a dependency with a confirmed
+                // cause: that cause is the likelier answer than none.
+                || (effect.id == unclassified::ID && confirmed))
     };
     // Fold one finding at a time, always into a cause that nothing explains (a root), so chains
     // a → b → c end with everything under c, and a cycle of mutual explanations folds nothing.
@@ -277,6 +283,42 @@ mod tests {
             ),
             finding("pg-starting-up", "db", "the database system is starting up"),
         ];
+        chain(&mut list, &lab(false), &rules());
+        assert_eq!(list.len(), 2, "{list:#?}");
+    }
+
+    #[test]
+    fn a_failure_no_rule_explains_folds_under_a_confirmed_cause_of_a_running_dependency() {
+        let unexplained = || {
+            finding(
+                "unclassified-failure",
+                "worker",
+                "[1] [ERROR] Worker (pid:9) exited with code 1",
+            )
+        };
+        let misconf = |confirmed: bool| Finding {
+            confirmation: Some(if confirmed {
+                Confirmation::Confirmed {
+                    by: vec!["redis (misconf)".into()],
+                }
+            } else {
+                Confirmation::Unconfirmed {
+                    reason: "no probe".into(),
+                }
+            }),
+            ..finding("redis-misconf-rdb", "redis", "Background saving error")
+        };
+        let mut list = vec![unexplained(), misconf(true)];
+        chain(&mut list, &lab(false), &rules());
+        assert_eq!(list.len(), 1, "{list:#?}");
+        assert_eq!(list[0].id, "redis-misconf-rdb");
+        assert_eq!(
+            list[0].effects[0].caused_by.as_deref(),
+            Some("redis-misconf-rdb on redis")
+        );
+
+        // Unconfirmed, on a dependency that runs: the failure stays a cause of its own.
+        let mut list = vec![unexplained(), misconf(false)];
         chain(&mut list, &lab(false), &rules());
         assert_eq!(list.len(), 2, "{list:#?}");
     }

@@ -13,7 +13,9 @@
 //!   a ruled-out top-level finding with no confirmed finding to hold it stays, as `info`, its
 //!   probe result saying why, so nothing the stack showed is silently lost;
 //! - a **confirmed** finding moves above the unconfirmed findings of its service; the engine's
-//!   order holds otherwise.
+//!   order holds otherwise;
+//! - a failing service left with no finding above `info` gets the built-in
+//!   `unclassified-failure`, holding what was ruled out ([`super::answer_unexplained`]).
 //!
 //! This is the one stage after collection that talks to the stack (over HTTP, to 127.0.0.1 only).
 use super::{Confirmation, Diagnosis, Evidence, Finding, walk_mut as walk};
@@ -121,6 +123,13 @@ pub async fn confirm_with(
         if verdict(f) == Verdict::RuledOut && f.severity > Severity::Info {
             f.severity = Severity::Info;
             f.summary = format!("{} — ruled out by a probe", f.summary);
+        }
+    });
+    // A failing service whose every finding was ruled out still owes an answer.
+    super::answer_unexplained(&mut diagnosis.findings, snapshot, rules);
+    walk(&mut diagnosis.findings, &mut |f| {
+        if f.confirmation.is_none() {
+            f.confirmation = Some(confirmation(f));
         }
     });
     let redactor = &redactor;

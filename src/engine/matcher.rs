@@ -2,6 +2,10 @@
 //! [`RegexSet`], so each line is scanned once whatever the number of rules; only the rules whose
 //! patterns matched re-run their own regex, to extract captures.
 //!
+//! Lines a container that stays up logged as handled (at INFO, or "ignored": see
+//! [`super::handled`]) count last: a rule that fires only thanks to them is marked
+//! [`RuleMatch::handled`], and the engine keeps it as `info`.
+//!
 //! A rule fires on a service when every `required` symptom holds and at least one log or health
 //! symptom — or a state symptom on the engine's error text or OOM verdict (`state = { error =
 //! '…' }`, `state = { oom_killed = true }`) — holds (a
@@ -58,6 +62,9 @@ pub struct RuleMatch<'r, 's> {
     pub service: String,
     pub hits: Vec<SymptomHit<'s>>,
     pub captures: BTreeMap<String, String>,
+    /// The rule fires only on lines the application logged as handled, in containers that stay
+    /// up: no problem (see [`super::handled`]).
+    pub handled: bool,
 }
 
 pub fn facts(c: &ContainerSnapshot) -> StateFacts {
@@ -117,15 +124,21 @@ impl<'r> Matcher<'r> {
         containers: &[&'s ContainerSnapshot],
     ) -> Vec<RuleMatch<'r, 's>> {
         let applies: Vec<bool> = self.rules.iter().map(|r| r.applies_to(service)).collect();
-        // (rule, symptom) → hits, filled in one pass over the lines.
+        // (rule, symptom) → hits, filled in one pass over the lines: every hit, and the firm
+        // ones (not logged as handled by a container that stays up).
         let mut log_hits: LogHits = BTreeMap::new();
+        let mut firm_hits: LogHits = BTreeMap::new();
         let mut health_hits: HealthHits = BTreeMap::new();
         for c in containers {
-            for line in &c.logs.lines {
+            let handled = super::handled::handled_lines(c);
+            for (i, line) in c.logs.lines.iter().enumerate() {
                 for idx in self.logs.matches(&line.text).iter() {
                     let key = self.logs_of[idx];
                     if applies[key.0] {
                         log_hits.entry(key).or_default().push((c, line));
+                        if !handled[i] {
+                            firm_hits.entry(key).or_default().push((c, line));
+                        }
                     }
                 }
             }
@@ -150,9 +163,20 @@ impl<'r> Matcher<'r> {
             if !applies[ri] {
                 continue;
             }
-            if let Some(m) = self.evaluate(ri, rule, service, containers, &log_hits, &health_hits) {
-                out.push(m);
-            }
+            let firm = self.evaluate(ri, rule, service, containers, &firm_hits, &health_hits);
+            let some_handled = || {
+                log_hits
+                    .range((ri, 0)..(ri + 1, 0))
+                    .any(|(k, all)| firm_hits.get(k).map_or(0, Vec::len) < all.len())
+            };
+            let m = match firm {
+                Some(m) => Some(m),
+                None if some_handled() => self
+                    .evaluate(ri, rule, service, containers, &log_hits, &health_hits)
+                    .map(|m| RuleMatch { handled: true, ..m }),
+                None => None,
+            };
+            out.extend(m);
         }
         out
     }
@@ -232,6 +256,7 @@ impl<'r> Matcher<'r> {
             service: service.to_string(),
             hits,
             captures,
+            handled: false,
         })
     }
 }

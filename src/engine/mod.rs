@@ -5,6 +5,7 @@
 pub mod chain;
 pub mod confirm;
 pub mod finding;
+pub mod handled;
 pub mod locate;
 pub mod matcher;
 pub mod unclassified;
@@ -87,20 +88,19 @@ pub fn diagnose(snapshot: &StackSnapshot, rules: &RuleSet) -> Diagnosis {
             .collect();
         services.push(service_status(service, &containers));
         let matches = matcher.match_service(service, &containers);
-        let mut service_findings: Vec<Finding> =
-            matches.iter().map(|m| to_finding(m, &redactor)).collect();
-        for f in &mut service_findings {
-            demote_if_stale(f, &containers);
-            if let Some(rule) = rules.get(&f.id) {
-                demote_if_resolved(f, rule, &containers);
+        let mut service_findings = Vec::new();
+        for m in &matches {
+            let mut f = to_finding(m, &redactor);
+            if m.handled {
+                demote_handled(&mut f);
             }
-        }
-        let has_cause = matches.iter().any(|m| !m.rule.effect);
-        if !has_cause && let Some(c) = containers.iter().find(|c| unclassified::is_failing(c)) {
-            service_findings.push(unclassified_finding(c, &redactor));
+            demote_if_stale(&mut f, &containers);
+            demote_if_resolved(&mut f, m.rule, &containers);
+            service_findings.push(f);
         }
         findings.extend(fold_same_service(service_findings, rules));
     }
+    answer_unexplained(&mut findings, snapshot, rules);
     rank(&mut findings, snapshot);
     Diagnosis {
         project: snapshot.project.clone(),
@@ -191,6 +191,18 @@ fn to_finding(m: &RuleMatch, redactor: &Redactor) -> Finding {
         probes: vec![],
         ruled_out: vec![],
         confirmation: None,
+    }
+}
+
+/// A rule that fired only on lines the application logged as handled, in containers that stay
+/// up (see [`handled`]): no problem. Kept, as `info`, so nothing is hidden.
+fn demote_handled(f: &mut Finding) {
+    if f.severity > Severity::Info {
+        f.severity = Severity::Info;
+        f.summary = format!(
+            "{} — logged as handled (at INFO/DEBUG, or ignored), and {} stays up",
+            f.summary, f.service
+        );
     }
 }
 
@@ -318,6 +330,62 @@ fn unclassified_finding(c: &ContainerSnapshot, redactor: &Redactor) -> Finding {
     }
 }
 
+/// Every failing service gets an answer: one with no finding above `info` that is a cause (only
+/// effects such as restart-loop, look-alikes a probe ruled out, handled or stale lines) gets the
+/// built-in `unclassified-failure`, from its worst failing container. The answer takes the
+/// service's effects under it, and the look-alikes a probe ruled out into its `ruled_out`, so the
+/// report says what was checked. Run after matching, and again once probes have ruled findings
+/// out ([`confirm`]).
+pub(crate) fn answer_unexplained(
+    findings: &mut Vec<Finding>,
+    snapshot: &StackSnapshot,
+    rules: &RuleSet,
+) {
+    let is_effect = |f: &Finding| rules.get(&f.id).is_some_and(|r| r.effect);
+    let redactor = Redactor::for_snapshot(snapshot);
+    for service in snapshot.services() {
+        let answered = findings
+            .iter()
+            .any(|f| f.service == service && f.severity > Severity::Info && !is_effect(f));
+        let failing = snapshot
+            .containers
+            .iter()
+            .filter(|c| c.service == service && unclassified::is_failing(c))
+            .max_by_key(|c| c.restart_count);
+        let (false, Some(c)) = (answered, failing) else {
+            continue;
+        };
+        let mut answer = unclassified_finding(c, &redactor);
+        let mut i = 0;
+        while i < findings.len() {
+            let f = &findings[i];
+            let ruled_out = f
+                .probes
+                .iter()
+                .find(|p| p.outcome == crate::probes::Outcome::RuledOut)
+                .map(|p| format!("{}: {}", f.id, p.summary));
+            if f.service != service || !(is_effect(f) || ruled_out.is_some()) {
+                i += 1;
+                continue;
+            }
+            let mut f = findings.remove(i);
+            let mut moved = vec![];
+            if let Some(line) = ruled_out {
+                answer.ruled_out.push(line);
+                answer.ruled_out.append(&mut f.ruled_out);
+                moved.append(&mut f.effects);
+            } else {
+                moved.push(f);
+            }
+            for mut e in moved {
+                e.caused_by = Some(format!("{} on {}", unclassified::ID, service));
+                answer.effects.push(e);
+            }
+        }
+        findings.push(answer);
+    }
+}
+
 /// On one service, a finding whose rule `confirms` another's id takes that finding as an
 /// effect; effect rules (restart-loop) fold under any cause on the same service.
 fn fold_same_service(mut findings: Vec<Finding>, rules: &RuleSet) -> Vec<Finding> {
@@ -386,6 +454,7 @@ pub(crate) fn rank(findings: &mut [Finding], snapshot: &StackSnapshot) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::snapshot::testing;
     use crate::stack::snapshot::{Health, HealthResult};
 
     fn db(results: &[(&str, i64)], status: &str) -> ContainerSnapshot {
@@ -437,6 +506,199 @@ mod tests {
             "{}",
             f.summary
         );
+    }
+
+    /// `c` with these log lines (one per line of `text`).
+    fn logging(mut c: ContainerSnapshot, text: &str) -> ContainerSnapshot {
+        c.logs.lines = text
+            .lines()
+            .map(|t| crate::stack::snapshot::LogLine {
+                ts: None,
+                stream: crate::stack::snapshot::Stream::Stderr,
+                text: t.to_owned(),
+            })
+            .collect();
+        c
+    }
+
+    fn rules() -> RuleSet {
+        crate::rules::load_embedded().expect("embedded rules")
+    }
+
+    fn ids(d: &Diagnosis) -> Vec<(String, String, Severity)> {
+        d.all_findings()
+            .iter()
+            .map(|f| (f.id.clone(), f.service.clone(), f.severity))
+            .collect()
+    }
+
+    /// Match, then run the probes that read only the snapshot (as `rules test` does).
+    fn diagnose_and_confirm(snapshot: &StackSnapshot) -> Diagnosis {
+        let rules = rules();
+        let d = diagnose(snapshot, &rules);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(confirm::confirm(
+                d,
+                snapshot,
+                &rules,
+                crate::probes::Probing::Live(None),
+            ))
+    }
+
+    const SEGFAULTS: &str = "[2024-05-01 10:00:00 +0000] [1] [INFO] Starting gunicorn 21.2.0\n\
+        [2024-05-01 10:00:01 +0000] [1] [ERROR] Worker (pid:9) was sent SIGSEGV!\n\
+        [2024-05-01 10:00:02 +0000] [1] [ERROR] Worker (pid:10) was sent SIGSEGV!\n\
+        [2024-05-01 10:00:03 +0000] [1] [ERROR] Worker (pid:11) was sent SIGSEGV!";
+
+    #[test]
+    fn workers_that_keep_dying_under_a_master_that_stays_up_are_a_cause() {
+        use crate::stack::snapshot::testing::stack;
+        let web = logging(testing::container("web"), SEGFAULTS);
+        let d = diagnose(&stack(vec![testing::container("db"), web]), &rules());
+        assert!(d.has_problems(), "never `no problems found`");
+        let first = &d.findings[0];
+        assert_eq!(
+            (first.id.as_str(), first.service.as_str()),
+            (unclassified::ID, "web")
+        );
+        assert_eq!(first.severity, Severity::Error);
+        assert!(
+            first
+                .summary
+                .starts_with("3 gunicorn workers died (SIGSEGV ×3)"),
+            "{}",
+            first.summary
+        );
+        assert!(first.evidence.iter().any(|e| matches!(e,
+            Evidence::Log { text, occurrences: 3, .. } if text.contains("(pid:11) was sent SIGSEGV!"))));
+        assert_eq!(d.services[1].name, "web");
+    }
+
+    #[test]
+    fn a_restart_loop_no_rule_explains_folds_under_the_answer() {
+        use crate::stack::snapshot::testing::{exited, stack};
+        let mut worker = exited(testing::container("worker"), 2, true);
+        worker.restart_count = 4;
+        let d = diagnose(&stack(vec![worker]), &rules());
+        assert_eq!(d.findings.len(), 1, "{:#?}", ids(&d));
+        assert_eq!(d.findings[0].id, unclassified::ID);
+        assert_eq!(d.findings[0].effects[0].id, "restart-loop");
+        assert_eq!(
+            d.findings[0].effects[0].caused_by.as_deref(),
+            Some("unclassified-failure on worker")
+        );
+    }
+
+    const UNRESOLVED_AT_INFO: &str = "2024-05-01 10:00:00,000 INFO analylit: optional cache: \
+        could not translate host name \"cache\" to address: Name or service not known (ignored)";
+    const UNRESOLVED_AT_ERROR: &str = "2024-05-01 10:00:00,000 ERROR analylit: \
+        could not translate host name \"cache\" to address: Name or service not known";
+
+    #[test]
+    fn an_error_logged_as_handled_by_a_service_that_stays_up_is_info() {
+        use crate::stack::snapshot::testing::stack;
+        let web = logging(testing::container("web"), UNRESOLVED_AT_INFO);
+        let d = diagnose(&stack(vec![web]), &rules());
+        assert_eq!(
+            ids(&d),
+            [("host-unresolvable".into(), "web".into(), Severity::Info)]
+        );
+        assert!(d.findings[0].summary.contains("logged as handled"));
+        assert!(!d.has_problems());
+
+        // A traceback the app logged at INFO: init-ddl-race's text, handled.
+        let web = logging(
+            testing::container("web"),
+            "2024-05-01 10:00:00,000 INFO app: ignore exception, probably concurrent\n\
+             Traceback (most recent call last):\n  \
+               File \"/app/server.py\", line 12, in init\n\
+             sqlalchemy.exc.IntegrityError: (psycopg2.errors.UniqueViolation) duplicate key value \
+             violates unique constraint \"pg_type_typname_nsp_index\"",
+        );
+        let d = diagnose(&stack(vec![web]), &rules());
+        assert_eq!(
+            ids(&d),
+            [("init-ddl-race".into(), "web".into(), Severity::Info)]
+        );
+    }
+
+    #[test]
+    fn the_same_text_at_error_or_on_a_failing_service_still_fires() {
+        use crate::stack::snapshot::testing::{exited, stack};
+        let at_error = logging(testing::container("web"), UNRESOLVED_AT_ERROR);
+        let d = diagnose(&stack(vec![at_error]), &rules());
+        assert_eq!(
+            ids(&d),
+            [("host-unresolvable".into(), "web".into(), Severity::Error)]
+        );
+
+        // At INFO, but the service crashes: its state decides, not the level.
+        let crashing = logging(
+            exited(testing::container("web"), 1, true),
+            UNRESOLVED_AT_INFO,
+        );
+        let d = diagnose(&stack(vec![crashing]), &rules());
+        assert_eq!(d.findings[0].id, "host-unresolvable");
+        assert_eq!(d.findings[0].severity, Severity::Error);
+
+        // At INFO on a running service whose workers die.
+        let dying = logging(
+            testing::container("web"),
+            &format!("{UNRESOLVED_AT_INFO}\n{SEGFAULTS}"),
+        );
+        let d = diagnose(&stack(vec![dying]), &rules());
+        assert_eq!(d.findings[0].id, "host-unresolvable");
+        assert_eq!(d.findings[0].severity, Severity::Error);
+    }
+
+    const KILLED: &str = "[2024-05-01 10:00:00 +0000] [1] [INFO] Starting gunicorn 21.2.0\n\
+        [2024-05-01 10:00:01 +0000] [1] [ERROR] Worker (pid:9) was sent SIGKILL! Perhaps out of memory?\n\
+        [2024-05-01 10:00:02 +0000] [1] [ERROR] Worker (pid:10) was sent SIGKILL! Perhaps out of memory?";
+
+    #[test]
+    fn workers_killed_with_the_oom_verdict_are_oom_killed_not_unclassified() {
+        use crate::stack::snapshot::testing::stack;
+        let mut web = logging(testing::container("web"), KILLED);
+        web.memory_limit = 64 << 20;
+        web.state.oom_killed = true;
+        let d = diagnose_and_confirm(&stack(vec![web]));
+        assert_eq!(
+            ids(&d),
+            [("oom-killed".into(), "web".into(), Severity::Error)]
+        );
+        assert!(matches!(
+            d.findings[0].confirmation,
+            Some(Confirmation::Confirmed { .. })
+        ));
+    }
+
+    #[test]
+    fn workers_killed_without_the_oom_verdict_get_an_answer_that_names_what_was_ruled_out() {
+        use crate::stack::snapshot::testing::stack;
+        let mut web = logging(testing::container("web"), KILLED);
+        web.memory_limit = 64 << 20;
+        let d = diagnose_and_confirm(&stack(vec![web]));
+        assert_eq!(
+            ids(&d),
+            [(unclassified::ID.into(), "web".into(), Severity::Error)]
+        );
+        let answer = &d.findings[0];
+        assert!(
+            answer
+                .summary
+                .starts_with("2 gunicorn workers died (SIGKILL ×2)"),
+            "{}",
+            answer.summary
+        );
+        assert!(
+            answer.ruled_out[0].starts_with("oom-killed: the kernel did not OOM-kill"),
+            "{:?}",
+            answer.ruled_out
+        );
+        assert!(d.has_problems());
     }
 
     #[test]

@@ -147,6 +147,10 @@ fn memory_limit(spec: &ProbeSpec, c: &ContainerSnapshot) -> ProbeResult {
             "none".into()
         }
     )];
+    if c.state.status == crate::stack::transcript::UNKNOWN_STATUS {
+        // Pasted logs say nothing of the kernel's verdict: neither way.
+        return ProbeResult::unknown(spec, "the state is unknown (logs only)".into(), &[]);
+    }
     if !c.oom_killed_recently() {
         return ProbeResult::new(
             spec,

@@ -95,7 +95,7 @@ pub fn in_run_order(files: &[(String, String)]) -> Vec<Migration> {
         .iter()
         .filter(|(p, t)| p.ends_with(".sql") && is_migration(p, t))
         .collect();
-    sql.sort_by(|a, b| natural(&a.0).cmp(&natural(&b.0)));
+    sql.sort_by_key(|f| natural(&f.0));
     let alembic: Vec<&(String, String)> = files
         .iter()
         .filter(|(p, t)| p.ends_with(".py") && is_migration(p, t))
@@ -127,7 +127,7 @@ fn alembic_chain<'a>(revs: &[&'a (String, String)]) -> Vec<&'a (String, String)>
         .filter(|&i| !used[i])
         .map(|i| revs[i])
         .collect();
-    rest.sort_by(|a, b| natural(&a.0).cmp(&natural(&b.0)));
+    rest.sort_by_key(|f| natural(&f.0));
     out.extend(rest);
     out
 }
