@@ -249,6 +249,45 @@ impl SourceTree {
         }
     }
 
+    /// Add a file Python executes by path rather than imports by name — gunicorn runs its config
+    /// file as a module named `__config__` — under `name`, whatever its path. When the tree
+    /// already holds that path as a module, that module stands for it. Returns the module's
+    /// name. Over [`MAX_FILE_BYTES`], the file is listed in [`SourceTree::skipped`] and left out.
+    pub fn add_script(&mut self, name: &str, file: SourceFile) -> Option<String> {
+        if let Some(m) = self.modules.values().find(|m| m.path == file.path) {
+            return Some(m.name.clone());
+        }
+        if file.text.len() > MAX_FILE_BYTES {
+            self.skipped.push(Skipped {
+                path: file.path,
+                reason: SkipReason::TooLarge,
+            });
+            return None;
+        }
+        let mut parser = Parser::new();
+        parser
+            .set_language(&tree_sitter_python::LANGUAGE.into())
+            .expect("the bundled Python grammar matches the tree-sitter version");
+        let Some(tree) = parser.parse(&file.text, None) else {
+            self.skipped.push(Skipped {
+                path: file.path,
+                reason: SkipReason::Unparsed,
+            });
+            return None;
+        };
+        self.modules.insert(
+            name.to_owned(),
+            Module {
+                name: name.to_owned(),
+                path: file.path,
+                is_package: false,
+                text: file.text,
+                tree,
+            },
+        );
+        Some(name.to_owned())
+    }
+
     /// The directory imports resolve from, without a trailing slash.
     pub fn root(&self) -> &str {
         &self.root
