@@ -23,8 +23,10 @@ use tree_sitter::Node;
 
 /// How deep nested blocks (`if` in `try` in `with`…) and expressions are followed.
 const MAX_DEPTH: usize = 24;
-/// The longest string a computed value may grow to (`"x" * 10**9` stays unknown).
+/// The longest string a computed value may grow to.
 const MAX_STR: usize = 4096;
+/// The largest value (items, and strings by 64 bytes) kept: `a = [a, a]` repeated stays small.
+const MAX_WEIGHT: usize = 4096;
 
 /// Where and when gunicorn calls a server hook (gunicorn 20–23, `gunicorn/arbiter.py` and
 /// `gunicorn/workers/base.py`).
@@ -148,6 +150,24 @@ pub enum Py {
 }
 
 impl Py {
+    /// Roughly how large the value is, counting no further than `MAX_WEIGHT`.
+    fn weight(&self) -> usize {
+        match self {
+            Py::Str(s) | Py::Object(s) => 1 + s.len() / 64,
+            Py::List(items) => {
+                let mut w = 1;
+                for i in items {
+                    w += i.weight();
+                    if w > MAX_WEIGHT {
+                        break;
+                    }
+                }
+                w
+            }
+            _ => 1,
+        }
+    }
+
     fn truthy(&self) -> bool {
         match self {
             Py::None => false,
@@ -695,6 +715,14 @@ impl<'a> Eval<'a> {
     }
 
     fn eval(&mut self, n: Node<'a>, depth: usize) -> Eval_ {
+        let v = self.eval_here(n, depth)?;
+        if v.weight() > MAX_WEIGHT || matches!(&v, Py::Str(s) if s.len() > MAX_STR) {
+            return Err("too large a value".into());
+        }
+        Ok(v)
+    }
+
+    fn eval_here(&mut self, n: Node<'a>, depth: usize) -> Eval_ {
         if depth > MAX_DEPTH {
             return Err("too deeply nested".into());
         }
@@ -1364,6 +1392,18 @@ pre_request = lambda worker, req: None
             .collect();
         assert_eq!(names, [("WORKERS", "workers"), ("preload", "preload_app")]);
         assert_eq!(value(&c, "timeout"), known(Py::Int(60)));
+    }
+
+    #[test]
+    fn values_that_double_stay_bounded() {
+        let mut text = String::from("a = ['x']\ns = 'abcdefgh'\n");
+        for _ in 0..64 {
+            text.push_str("a = [a, a]\ns = f'{s}{s}'\n");
+        }
+        text.push_str("bind = s\nraw_env = a\n");
+        let c = config(&text, &[]);
+        assert!(matches!(value(&c, "bind"), Value::Unknown { .. }));
+        assert!(matches!(value(&c, "raw_env"), Value::Unknown { .. }));
     }
 
     #[test]
