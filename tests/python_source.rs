@@ -1,10 +1,16 @@
 //! The Python source analysis on the lab's real sources: the healthy app (fixtures/app) and each
 //! stack's overlay of it (fixtures/stacks/<id>/app/... replaces the same path), read as the
-//! doctor reads them from the image (root `/app`, paths `/app/...`).
+//! doctor reads them from the image (root `/app`, paths `/app/...`); and the python probe's whole
+//! judgement on fixtures/python/gunicorn-hook, whose gunicorn settings and `post_fork` hook live
+//! in a config file.
+use analylit_doctor::probes::Outcome;
+use analylit_doctor::probes::python::probe::{judge_all, observe_files};
 use analylit_doctor::probes::python::{
     Analysis, HandlerKind, InitKind, RouteMatch, SourceFile, SourceTree, WsgiTarget, analyse,
     gunicorn_invocation, match_route, script_runs_flask_command,
 };
+use analylit_doctor::rules::ProbeSpec;
+use analylit_doctor::stack::snapshot::{ContainerSnapshot, EnvVar, HealthcheckConfig};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -357,7 +363,7 @@ fn entrypoint_of_the_lab_image() {
     let script = &files["entrypoint.sh"];
     let g = gunicorn_invocation(&["/app/entrypoint.sh".to_owned()], Some(script), &[])
         .expect("the entrypoint runs gunicorn");
-    assert_eq!(g.target, entry());
+    assert_eq!(g.target, Some(entry()));
     assert_eq!(g.workers, Some(3));
     assert!(!g.preload);
     let flask = script_runs_flask_command(script);
@@ -378,4 +384,153 @@ fn wrong_wsgi_variable_suggests_the_app() {
     let w = a.wsgi.expect("checked");
     assert!(w.module_found && !w.var_bound);
     assert_eq!(w.candidates, ["app", "create_app()"]);
+}
+
+/// fixtures/python/gunicorn-hook as the image holds it: every file under /app.
+fn hook_image() -> std::collections::BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    files_under(&fixtures().join("python").join("gunicorn-hook"), &mut files);
+    files
+        .into_iter()
+        .map(|(rel, text)| (format!("/app/{rel}"), text))
+        .collect()
+}
+
+/// The web container of that image: `./entrypoint.sh` in /app, checked on port 5000.
+fn hook_container(env: &[(&str, &str)]) -> ContainerSnapshot {
+    ContainerSnapshot {
+        name: "web_1".into(),
+        service: "web".into(),
+        working_dir: "/app".into(),
+        command: vec!["./entrypoint.sh".into()],
+        healthcheck: Some(HealthcheckConfig {
+            test: vec![
+                "CMD-SHELL".into(),
+                "curl -f http://localhost:5000/api/health || exit 1".into(),
+            ],
+            interval_ns: 0,
+            timeout_ns: 0,
+            start_period_ns: 0,
+            retries: 3,
+        }),
+        env: env
+            .iter()
+            .map(|(k, v)| EnvVar {
+                name: (*k).into(),
+                value: (*v).into(),
+            })
+            .collect(),
+        ..ContainerSnapshot::default()
+    }
+}
+
+fn python(expect: &str) -> ProbeSpec {
+    ProbeSpec::parse("python", expect).expect("a python expectation")
+}
+
+fn hook_line(path: &str, needle: &str) -> u32 {
+    let files = hook_image();
+    let text = &files[&format!("/app/{path}")];
+    let idx = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in {path}"));
+    u32::try_from(idx + 1).expect("small")
+}
+
+#[test]
+fn gunicorn_worker_reinit_through_a_post_fork_hook() {
+    let obs = observe_files(&hook_container(&[]), &hook_image(), &[]).expect("observed");
+    let conf = "/app/backend/config/gunicorn.conf.py";
+
+    // gunicorn's settings come from the file named by `--conf` in the entrypoint.
+    let e = obs.gunicorn().expect("gunicorn runs");
+    assert_eq!(
+        e.target.as_ref().and_then(|t| t.known()),
+        WsgiTarget::parse("backend.server_v4_complete:app").as_ref()
+    );
+    assert_eq!(e.workers.known(), Some(&3));
+    assert_eq!(
+        e.workers.from.to_string(),
+        format!(
+            "{conf}:{}, GUNICORN_WORKERS unset",
+            hook_line("backend/config/gunicorn.conf.py", "workers =")
+        )
+    );
+    assert_eq!(e.preload.known(), Some(&false));
+    let gunicorn_fact = &obs.facts()[0];
+    assert!(
+        gunicorn_fact.starts_with("gunicorn backend.server_v4_complete:app — workers 3 (")
+            && gunicorn_fact.contains(&format!("bind 0.0.0.0:5000 ({conf}:")),
+        "{gunicorn_fact}"
+    );
+
+    // The app module initialises nothing at import: the hook does, in every worker.
+    let a = obs.analysis();
+    assert!(a.init_at_import.is_empty(), "{:?}", a.init_at_import);
+    assert_eq!(a.hook_init.len(), 1, "{:?}", a.hook_init);
+    assert_eq!(a.hook_init[0].hook, "post_fork");
+    assert!(
+        a.master_imports
+            .iter()
+            .any(|m| m.module == "backend.server_v4_complete"),
+        "{:?}",
+        a.master_imports
+    );
+
+    let specs = [
+        python("init-at-import"),
+        python("route-prefix-mismatch"),
+        python("health-route-absent"),
+        python("health-port-unbound"),
+    ];
+    let results = judge_all(&specs, &obs, &[]);
+    let init = &results[0];
+    assert_eq!(init.outcome, Outcome::Confirmed, "{init:?}");
+    assert_eq!(
+        init.summary,
+        format!(
+            "post_fork ({conf}:{}) calls initialize_app() (/app/backend/utils/app_globals.py:{}) in every worker (workers = 3 from {conf}:{}, GUNICORN_WORKERS unset)",
+            hook_line("backend/config/gunicorn.conf.py", "def post_fork"),
+            hook_line("backend/utils/app_globals.py", "def initialize_app"),
+            hook_line("backend/config/gunicorn.conf.py", "workers ="),
+        )
+    );
+    assert!(
+        init.facts
+            .iter()
+            .any(|f| f.contains("swallows errors of register_blueprints(app)")),
+        "{:?}",
+        init.facts
+    );
+    assert!(
+        init.facts
+            .iter()
+            .any(|f| f.starts_with("gunicorn hook post_fork (")
+                && f.ends_with("runs in every worker")),
+        "{:?}",
+        init.facts
+    );
+    // Not a route prefix: the route map serves the health path as asked.
+    assert_eq!(results[1].outcome, Outcome::RuledOut, "{:?}", results[1]);
+    assert!(
+        results[1].summary.contains("/api/health is routed"),
+        "{}",
+        results[1].summary
+    );
+    assert_eq!(results[2].outcome, Outcome::RuledOut, "{:?}", results[2]);
+    // The health check's port is the file's bind.
+    assert_eq!(results[3].outcome, Outcome::RuledOut, "{:?}", results[3]);
+}
+
+#[test]
+fn gunicorn_cmd_args_moves_the_bind_away_from_the_health_check() {
+    let c = hook_container(&[("GUNICORN_CMD_ARGS", "--bind=0.0.0.0:80")]);
+    let obs = observe_files(&c, &hook_image(), &[]).expect("observed");
+    let r = judge_all(&[python("health-port-unbound")], &obs, &[]).remove(0);
+    assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+    assert_eq!(
+        r.summary,
+        "the health check asks port 5000; gunicorn binds 80 (from GUNICORN_CMD_ARGS)"
+    );
 }

@@ -7,6 +7,7 @@
 //! `GUNICORN_CMD_ARGS`, which overrides the config file's `bind`. Comparing those with the port of
 //! the health URL (or, for pasted output, the port the failed connection names) settles it without
 //! touching the stack: this probe reads the snapshot only, so it runs offline too.
+use super::python::gunicorn::bind_port;
 use super::python::gunicorn_invocation;
 use super::{Ctx, Outcome, ProbeResult};
 use crate::rules::{PortsExpectation, ProbeSpec};
@@ -86,14 +87,6 @@ fn observe(ctx: &Ctx<'_>) -> PortsSeen {
         }
     }
     seen
-}
-
-/// The TCP port of a gunicorn bind (`0.0.0.0:80`, `:8000`, `[::]:5000`); `unix:` has none.
-fn bind_port(bind: &str) -> Option<u16> {
-    if bind.starts_with("unix:") || bind.starts_with("fd://") {
-        return None;
-    }
-    bind.rsplit_once(':')?.1.parse().ok()
 }
 
 fn judge(spec: &ProbeSpec, seen: &PortsSeen) -> ProbeResult {

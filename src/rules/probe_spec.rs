@@ -94,9 +94,13 @@ probe_kinds! {
         Answers = "answers",
     }
 
-    /// Parse the app's Python source read from the container (never import it).
+    /// Parse the app's Python source and gunicorn's config file read from the container (never
+    /// import them).
     Python(PythonExpectation) = "python" {
-        /// The gunicorn target module runs project initialisation at import time.
+        /// Every gunicorn worker re-runs the app's initialisation: the target module runs it at
+        /// import time without preload, or a per-worker hook of the config file (`post_fork`,
+        /// `post_worker_init`) reaches it. Once in the master (preload, the config file, `when_ready`)
+        /// counts only after the entrypoint's own `flask` init.
         InitAtImport = "init-at-import",
         /// A name used in the source is never defined nor imported.
         UndefinedName = "undefined-name",
@@ -121,6 +125,9 @@ probe_kinds! {
         TaskNotIncluded = "task-not-included",
         /// gunicorn runs with a `--timeout` and the app does slow work at import.
         SlowImport = "slow-import",
+        /// No bind of gunicorn's effective configuration (config file, `GUNICORN_CMD_ARGS`, command
+        /// line) serves the health check URL's port.
+        HealthPortUnbound = "health-port-unbound",
     }
 
     /// Classify Flower's GDBM state file (`--db`) from its header bytes, read through the

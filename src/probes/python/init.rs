@@ -103,9 +103,10 @@ impl<'a> Walker<'_, 'a> {
         let src = module.text();
         let callee = syntax::callee(call, src);
         let function = call.child_by_field_name("function")?;
-        let step = Step {
+        let mut step = Step {
             call: callee.clone().unwrap_or_else(|| short(text(function, src))),
             at: self.p.location(module, call),
+            defined_at: None,
         };
         if let Some(kind) = direct_effect(call, callee.as_deref(), src) {
             return Some(Effect {
@@ -119,6 +120,7 @@ impl<'a> Walker<'_, 'a> {
                 None
             }
             Target::Function(func) => {
+                step.defined_at = Some(self.p.location(func.module, func.def));
                 let mut e = self.function(func, depth + 1)?;
                 e.chain.insert(0, step);
                 Some(e)
@@ -240,6 +242,18 @@ fn short(s: &str) -> String {
     }
 }
 
+/// What calling `func` reaches: the strongest effect and its chain (the calls made by `func`'s
+/// body first), for a gunicorn hook.
+pub(crate) fn function_init<'a>(p: &Project<'a>, func: Func<'a>) -> Option<(InitKind, Vec<Step>)> {
+    let mut w = Walker {
+        p,
+        memo: HashMap::new(),
+        in_progress: HashSet::new(),
+        cut: false,
+    };
+    w.function(func, 0).map(|e| (e.kind, e.chain))
+}
+
 /// Module-level calls of `modules` that reach initialisation: (`init_at_import`,
 /// `schema_at_import`).
 pub(crate) fn init_at_import<'a>(
@@ -284,7 +298,7 @@ pub(crate) fn init_at_import<'a>(
 
 /// The name a finding goes by: the first init-like call of the chain, else the function that
 /// makes the effectful call, else the call itself.
-fn what(chain: &[Step]) -> String {
+pub(crate) fn what(chain: &[Step]) -> String {
     chain
         .iter()
         .find(|s| init_like(syntax::last_segment(&s.call)))

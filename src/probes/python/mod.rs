@@ -6,8 +6,12 @@
 //! import ([`Analysis::init_at_import`]), which errors are swallowed around blueprint
 //! registration, which names are used but never bound, which imports name nothing, import
 //! cycles, `None` copied before it is set, handlers that lost their decorator, the static route
-//! map, Flask proxies used at import, and whether the gunicorn `module:var` exists.
-//! [`gunicorn_invocation`] and [`script_runs_flask_command`] read how the container starts.
+//! map, Flask proxies used at import, and whether the gunicorn `module:var` exists. Given how
+//! gunicorn starts ([`Startup`]: its config file, `--preload`), [`analyse_startup`] also follows
+//! the config file and its server hooks into the app ([`Analysis::hook_init`]) and says which
+//! modules the master imports before forking ([`Analysis::master_imports`]), so an
+//! initialisation can be placed: once in the master, or once per worker.
+//! [`gunicorn`] reads how the container starts gunicorn and with which settings.
 //! Everything here is pure and synchronous over text; the glue that reads files out of
 //! containers lives elsewhere.
 //!
@@ -23,7 +27,8 @@
 //! nesting have fixed depths.
 mod builtins;
 mod flask;
-mod gunicorn;
+pub mod gunicorn;
+mod hooks;
 mod imports;
 mod init;
 pub mod migrations;
@@ -35,14 +40,17 @@ mod syntax;
 mod tree;
 
 pub use flask::match_route;
-pub use gunicorn::{FlaskCommand, Gunicorn, gunicorn_invocation, script_runs_flask_command};
+pub use gunicorn::{
+    ConfigFile, Effective, FlaskCommand, Gunicorn, HookRuns, effective, gunicorn_invocation,
+    read_config, script_runs_flask_command,
+};
 pub use tree::{
     MAX_FILE_BYTES, MAX_FILES, MAX_TOTAL_BYTES, Module, SkipReason, Skipped, SourceFile, SourceTree,
 };
 
 use project::Project;
 use serde::Serialize;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 /// A place in the image's source.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -99,6 +107,8 @@ pub struct NameUse {
 pub struct Step {
     pub call: String,
     pub at: Location,
+    /// Where the called function is defined, when it is a function of the tree.
+    pub defined_at: Option<Location>,
 }
 
 /// What an import-time call chain ends in.
@@ -138,6 +148,55 @@ pub struct SwallowedRegistration {
     pub call: String,
     /// The handler as written: `except Exception as exc:`.
     pub handler: String,
+}
+
+/// How gunicorn loads the app, as far as where code runs is concerned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Startup {
+    /// The WSGI target.
+    pub target: Option<WsgiTarget>,
+    /// The config file's module in the tree (`__config__` for a file added with
+    /// [`SourceTree::add_script`]).
+    pub config_module: Option<String>,
+    /// `--preload` / `preload_app`: the master imports the target before forking.
+    pub preload: bool,
+}
+
+/// Why the master process imports a module before forking the workers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MasterReason {
+    /// `--preload` / `preload_app = True`.
+    Preload,
+    /// The config file imports it when gunicorn loads the file.
+    ConfigFile,
+    /// A master hook imports it (`on_starting`, `when_ready`, `pre_fork`).
+    Hook(String),
+}
+
+/// A module the master imports before forking: its import-time code runs once, and the workers
+/// inherit it imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MasterImport {
+    pub module: String,
+    pub path: String,
+    pub reason: MasterReason,
+    /// The import that leads there (the config file's or the hook's).
+    pub at: Option<Location>,
+}
+
+/// An initialisation a gunicorn server hook reaches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HookInit {
+    /// `post_fork`.
+    pub hook: String,
+    pub runs: HookRuns,
+    /// Where the config file binds the hook (`def post_fork` or `post_fork = f`).
+    pub at: Location,
+    /// The module whose import-time code runs the init, when the hook reaches it by importing.
+    pub via_import: Option<String>,
+    /// The initialisation; its chain starts at the hook's own call (or import).
+    pub init: Finding,
 }
 
 /// `from module import name` where `module` binds no `name`.
@@ -274,6 +333,14 @@ pub struct Analysis {
     pub syntax_errors: Vec<Location>,
     /// Files not analysed, and why.
     pub skipped: Vec<Skipped>,
+    /// Initialisation gunicorn's config file runs when gunicorn loads it (its module-level calls
+    /// and the import-time code of the modules it imports, outside the app's own import
+    /// closure): once, in the master.
+    pub config_init: Vec<Finding>,
+    /// Initialisation gunicorn's server hooks reach.
+    pub hook_init: Vec<HookInit>,
+    /// Modules the master imports before forking, and why.
+    pub master_imports: Vec<MasterImport>,
 }
 
 /// The stack of the thread an analysis runs on: the scope binder recurses with the syntax (up
@@ -288,28 +355,51 @@ const ANALYSIS_STACK: usize = 64 * 1024 * 1024;
 /// Runs on a thread of its own with a large stack (see [`ANALYSIS_STACK`]), joined before
 /// returning; inline if that thread cannot be started.
 pub fn analyse(tree: &SourceTree, entry: Option<&WsgiTarget>) -> Analysis {
+    analyse_startup(
+        tree,
+        &Startup {
+            target: entry.cloned(),
+            ..Startup::default()
+        },
+    )
+}
+
+/// [`analyse`], knowing how gunicorn starts: its config file and its hooks are followed too.
+pub fn analyse_startup(tree: &SourceTree, startup: &Startup) -> Analysis {
     std::thread::scope(|s| {
         let worker = std::thread::Builder::new()
             .name("python-analysis".into())
             .stack_size(ANALYSIS_STACK)
-            .spawn_scoped(s, || analyse_here(tree, entry));
+            .spawn_scoped(s, || analyse_here(tree, startup));
         match worker {
             Ok(handle) => handle
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => analyse_here(tree, entry),
+            Err(_) => analyse_here(tree, startup),
         }
     })
 }
 
-fn analyse_here(tree: &SourceTree, entry: Option<&WsgiTarget>) -> Analysis {
+fn analyse_here(tree: &SourceTree, startup: &Startup) -> Analysis {
     let p = Project::new(tree);
+    let entry = startup.target.as_ref();
+    let closure = entry
+        .map(|e| hooks::import_closure_from(&p, std::slice::from_ref(&e.module), &BTreeSet::new()))
+        .unwrap_or_default();
     let reached = match entry {
-        Some(e) => import_closure(&p, &e.module),
-        None => tree.modules().collect(),
+        Some(_) => closure.clone(),
+        // The config file is gunicorn's, not the app's: its own code is `config_init`.
+        None => tree
+            .modules()
+            .filter(|m| Some(m.name()) != startup.config_module.as_deref())
+            .collect(),
     };
     let (init_at_import, schema_at_import) = init::init_at_import(&p, &reached);
+    let hooks = hooks::analyse(&p, startup, &closure);
     Analysis {
+        config_init: hooks.config_init,
+        hook_init: hooks.hook_init,
+        master_imports: hooks.master_imports,
         init_at_import,
         schema_at_import,
         broad_except_register: init::broad_except_register(&p),
@@ -332,32 +422,6 @@ fn analyse_here(tree: &SourceTree, entry: Option<&WsgiTarget>) -> Analysis {
             .collect(),
         skipped: tree.skipped().to_vec(),
     }
-}
-
-/// The entry module and every project module importing it runs at import time (parent packages
-/// included: importing `api.health` runs `api/__init__.py` first), entry first.
-fn import_closure<'a>(p: &Project<'a>, entry: &str) -> Vec<&'a Module> {
-    let mut seen = BTreeSet::new();
-    let mut order = Vec::new();
-    let mut queue = VecDeque::from([entry.to_owned()]);
-    while let Some(name) = queue.pop_front() {
-        // Parents first: `a.b.c` runs `a`, then `a.b`.
-        let parts: Vec<&str> = name.split('.').collect();
-        for i in 1..=parts.len() {
-            let prefix = parts[..i].join(".");
-            let Some(m) = p.tree.module(&prefix) else {
-                continue;
-            };
-            if !seen.insert(prefix.clone()) {
-                continue;
-            }
-            order.push(m);
-            for imp in p.imports(m.name()).iter().filter(|i| i.at_import) {
-                queue.extend(imp.targets(p.tree, m.name()));
-            }
-        }
-    }
-    order
 }
 
 fn undefined_names(p: &Project) -> Vec<NameUse> {
@@ -524,10 +588,11 @@ x = flask.session
             ("unrelated.py", ""),
         ]);
         let p = Project::new(&t);
-        let names: Vec<_> = import_closure(&p, "server")
-            .iter()
-            .map(|m| m.name())
-            .collect();
+        let names: Vec<_> =
+            hooks::import_closure_from(&p, &["server".to_owned()], &BTreeSet::new())
+                .iter()
+                .map(|m| m.name())
+                .collect();
         assert_eq!(names, ["server", "api", "api.routes", "utils", "utils.db"]);
     }
 }

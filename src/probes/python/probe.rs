@@ -1,51 +1,82 @@
 //! The `python` probe: read the app's source out of the image and answer the rule's question
-//! from the analysis ([`super::analyse`]), never by importing the app.
+//! from the analysis ([`super::analyse_startup`]), never by importing the app.
 //!
-//! Where the source is: the gunicorn invocation (the container's argv, else the script it starts,
-//! read through the archive endpoint) gives the `module:var` target and `--chdir`; the container's
-//! working directory otherwise. The `.py` files under that directory are read in one bounded
-//! archive stream (site-packages and caches left out), parsed once, and every `python` spec of
-//! the finding is judged on the one analysis, focused by what the error names (the undefined name,
-//! the missing import, the gunicorn target).
+//! How gunicorn starts comes first: its command line (the container's argv, else the script it
+//! starts, read through the archive endpoint), `GUNICORN_CMD_ARGS`, and the config file gunicorn
+//! loads (`-c FILE`, `-c python:MODULE`, or the implicit `gunicorn.conf.py` where it starts), read
+//! from the image too. Layered as gunicorn layers them ([`super::gunicorn::effective`]), they give
+//! the target, `chdir`, workers, preload, bind and timeout, each with where it was set. The `.py`
+//! files under the application directory are then read in one bounded archive stream
+//! (site-packages and caches left out), the config file is added to them, and everything is
+//! parsed once: every `python` spec of the finding is judged on that one observation, focused by
+//! what the error names (the undefined name, the missing import, the gunicorn target).
+//!
+//! The reading is async (the Engine) and the rest pure: [`observe_files`] runs the same steps
+//! over files given in memory, for tests and fixtures.
+use super::gunicorn::{
+    ConfigChoice, ConfigFile, ConfigRef, ConfigSource, Effective, FlaskCommand, Gunicorn, Origin,
+    Value, config_location, effective, gunicorn_invocation, read_config, script_runs_flask_command,
+    start_dir,
+};
 use super::{
-    Analysis, Gunicorn, HandlerKind, RouteMatch, SourceFile, SourceTree, WsgiTarget, analyse,
-    gunicorn_invocation, match_route,
+    Analysis, Finding, HandlerKind, MasterReason, RouteMatch, SourceFile, SourceTree, Startup,
+    WsgiTarget, analyse_startup, match_route,
 };
 use crate::probes::archive::{self, Entry, TreeLimits};
 use crate::probes::{Ctx, Outcome, ProbeResult, entrypoint, http};
 use crate::rules::{ProbeSpec, PythonExpectation};
+use crate::stack::snapshot::ContainerSnapshot;
 use regex::Regex;
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-/// The most bytes read of the script a container starts.
+/// The most bytes read of the script a container starts, and of gunicorn's config file.
 const SCRIPT_BYTES: usize = 64 * 1024;
 
 /// What was read and parsed for one container.
-struct Observation {
+pub struct Observation {
     analysis: Analysis,
     source: SourceTree,
     /// The module a `celery -A X worker` command loads (`X`, before any `:` or `.app`).
     celery_app: Option<String>,
     /// The container's log lines, for timing gunicorn's worker boots.
     logs: Vec<(Option<String>, String)>,
-    gunicorn: Option<Gunicorn>,
+    /// The settings gunicorn runs with, when it runs.
+    gunicorn: Option<Effective>,
+    /// The `flask <command>` lines of the entrypoint script: an initialisation of its own.
+    flask_commands: Vec<FlaskCommand>,
+    /// The entrypoint script's path, when one was read.
+    script_path: Option<String>,
     /// The health check's path (`/api/settings/profiles`), when it requests a local URL.
     health_path: Option<String>,
+    /// The health check's port, with the URL.
+    health_port: Option<(u16, String)>,
     facts: Vec<String>,
 }
+
+impl Observation {
+    /// The analysis of the source.
+    pub fn analysis(&self) -> &Analysis {
+        &self.analysis
+    }
+
+    /// gunicorn's settings, when it runs.
+    pub fn gunicorn(&self) -> Option<&Effective> {
+        self.gunicorn.as_ref()
+    }
+
+    /// What the probe saw, in order (every result repeats them).
+    pub fn facts(&self) -> &[String] {
+        &self.facts
+    }
+}
+
+type Failed = (String, Vec<String>);
 
 /// Judge every `python` spec for `ctx.container`.
 pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     match observe(ctx).await {
-        Ok(obs) => specs
-            .iter()
-            .map(|spec| {
-                let ProbeSpec::Python { expect } = spec else {
-                    unreachable!("python specs only")
-                };
-                judge(spec, *expect, &obs, ctx.hints)
-            })
-            .collect(),
+        Ok(obs) => judge_all(specs, &obs, ctx.hints),
         Err((why, facts)) => specs
             .iter()
             .map(|s| ProbeResult::unknown(s, why.clone(), &facts))
@@ -53,73 +84,187 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     }
 }
 
-async fn observe(ctx: &Ctx<'_>) -> Result<Observation, (String, Vec<String>)> {
-    let c = ctx.container;
-    let docker = ctx.docker().map_err(|e| (e, vec![]))?;
-    let env = ctx.env();
-    let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
-    let mut facts = Vec::new();
-    let script = match entrypoint::script_path(&c.entrypoint, &c.command, &c.working_dir) {
-        Some(path) => {
-            match archive::read(docker, &c.id, &path, SCRIPT_BYTES, ctx.opts.timeout).await {
-                Ok(Entry::File { head, .. }) => Some(String::from_utf8_lossy(&head).into_owned()),
-                _ => None,
-            }
-        }
-        None => None,
-    };
-    let gunicorn = gunicorn_invocation(&argv, script.as_deref(), &env);
-    // The target gunicorn said it could not load, when argv and script do not tell.
-    if gunicorn.is_none()
-        && let Some(target) = failed_target(ctx.hints)
-    {
-        facts.push(format!(
-            "gunicorn target from the error: {}:{}",
-            target.module, target.var
-        ));
-        return finish(ctx, docker, facts, None, Some(target)).await;
-    }
-    if let Some(g) = &gunicorn {
-        facts.push(format!(
-            "gunicorn {}:{} — {} worker(s), {}{}",
-            g.target.module,
-            g.target.var,
-            g.workers.map_or("default".into(), |w| w.to_string()),
-            if g.preload {
-                "--preload"
-            } else {
-                "no --preload"
-            },
-            g.timeout_secs
-                .map(|t| format!(", --timeout {t}"))
-                .unwrap_or_default()
-        ));
-    }
-    let target = gunicorn.as_ref().map(|g| g.target.clone());
-    finish(ctx, docker, facts, gunicorn, target).await
+/// Judge `python` specs on an observation (other kinds are answered unknown).
+pub fn judge_all(specs: &[ProbeSpec], obs: &Observation, hints: &[String]) -> Vec<ProbeResult> {
+    specs
+        .iter()
+        .map(|spec| match spec {
+            ProbeSpec::Python { expect } => judge(spec, *expect, obs, hints),
+            _ => ProbeResult::unknown(spec, "not a python probe".into(), &obs.facts),
+        })
+        .collect()
 }
 
-async fn finish(
-    ctx: &Ctx<'_>,
-    docker: &bollard::Docker,
-    mut facts: Vec<String>,
+/// How the container starts, before any file but the script is read.
+struct Plan {
     gunicorn: Option<Gunicorn>,
-    target: Option<WsgiTarget>,
-) -> Result<Observation, (String, Vec<String>)> {
-    let c = ctx.container;
-    let root = gunicorn
+    script_path: Option<String>,
+    flask_commands: Vec<FlaskCommand>,
+    config: Option<ConfigRef>,
+}
+
+fn argv_of(c: &ContainerSnapshot) -> Vec<String> {
+    c.entrypoint.iter().chain(&c.command).cloned().collect()
+}
+
+fn env_of(c: &ContainerSnapshot) -> Vec<(String, String)> {
+    c.env
+        .iter()
+        .map(|v| (v.name.clone(), v.value.clone()))
+        .collect()
+}
+
+fn script_path(c: &ContainerSnapshot) -> Option<String> {
+    entrypoint::script_path(&c.entrypoint, &c.command, &c.working_dir)
+}
+
+fn plan(c: &ContainerSnapshot, script: Option<(String, String)>) -> Plan {
+    let gunicorn = gunicorn_invocation(
+        &argv_of(c),
+        script.as_ref().map(|(_, t)| t.as_str()),
+        &env_of(c),
+    );
+    let config = gunicorn
         .as_ref()
-        .and_then(|g| g.chdir.clone())
-        .unwrap_or_else(|| c.working_dir.clone());
-    if root.trim_end_matches('/').is_empty() {
-        return Err((
-            format!("{} works in `/`: no application directory to read", c.name),
-            facts,
-        ));
+        .map(|g| config_location(g, &c.working_dir));
+    Plan {
+        flask_commands: script
+            .as_ref()
+            .map(|(_, t)| script_runs_flask_command(t))
+            .unwrap_or_default(),
+        script_path: script.map(|(p, _)| p),
+        gunicorn,
+        config,
     }
-    let keep = |p: &str| {
-        p.ends_with(".py") && !p.contains("/site-packages/") && !p.contains("/__pycache__/")
+}
+
+/// The config file's path to read, when it is a file.
+fn config_file_path(plan: &Plan) -> Option<&str> {
+    match &plan.config.as_ref()?.source {
+        ConfigSource::File { path } => Some(path),
+        ConfigSource::Module { .. } => None,
+    }
+}
+
+/// The config file as read: its text, or why there is none.
+enum ConfigRead {
+    Text(String),
+    Absent,
+    Unreadable(String),
+}
+
+/// Where gunicorn imports the app from, knowing the config file (when it is a file): its
+/// `chdir`, else `--chdir`, else where gunicorn starts.
+struct Settled {
+    config: Option<(ConfigRef, SourceFile)>,
+    root: String,
+    facts: Vec<String>,
+}
+
+fn settle(c: &ContainerSnapshot, plan: &Plan, read: Option<ConfigRead>) -> Settled {
+    let mut facts = Vec::new();
+    let Some(g) = &plan.gunicorn else {
+        return Settled {
+            config: None,
+            root: c.working_dir.clone(),
+            facts,
+        };
     };
+    let config = match (&plan.config, read) {
+        (Some(r), Some(ConfigRead::Text(text))) => {
+            let ConfigSource::File { path } = &r.source else {
+                unreachable!("only files are read before the tree")
+            };
+            Some((
+                r.clone(),
+                SourceFile {
+                    path: path.clone(),
+                    text,
+                },
+            ))
+        }
+        (Some(r), Some(ConfigRead::Absent)) => {
+            if r.chosen_by == ConfigChoice::Implicit {
+                if let ConfigSource::File { path } = &r.source {
+                    facts.push(format!("gunicorn config file: none (no -c, and no {path})"));
+                }
+            } else {
+                facts.push(format!(
+                    "gunicorn's config file {} does not exist in the image: gunicorn stops at start",
+                    r
+                ));
+            }
+            None
+        }
+        (Some(r), Some(ConfigRead::Unreadable(why))) => {
+            facts.push(format!("could not read gunicorn's config file {r}: {why}"));
+            None
+        }
+        _ => None,
+    };
+    let e = match &config {
+        Some((r, file)) => {
+            let (tree, name) = lone_module(file);
+            let cfg = read_config(tree.module(&name).expect("added"), &g.env);
+            effective(
+                g,
+                Some((r, &cfg)),
+                plan.script_path.as_deref(),
+                &c.working_dir,
+            )
+        }
+        None => effective(g, None, plan.script_path.as_deref(), &c.working_dir),
+    };
+    let root = e
+        .chdir
+        .known()
+        .cloned()
+        .unwrap_or_else(|| start_dir(g, &c.working_dir));
+    Settled {
+        config,
+        root,
+        facts,
+    }
+}
+
+/// A tree holding only `file`, as gunicorn's `__config__`.
+fn lone_module(file: &SourceFile) -> (SourceTree, String) {
+    let mut t = SourceTree::new("/", vec![]);
+    let name = t
+        .add_script("__config__", file.clone())
+        .unwrap_or_else(|| "__config__".into());
+    (t, name)
+}
+
+fn keep(p: &str) -> bool {
+    p.ends_with(".py") && !p.contains("/site-packages/") && !p.contains("/__pycache__/")
+}
+
+async fn observe(ctx: &Ctx<'_>) -> Result<Observation, Failed> {
+    let c = ctx.container;
+    let docker = ctx.docker().map_err(|e| (e, vec![]))?;
+    let read_text = |path: String| async move {
+        match archive::read(docker, &c.id, &path, SCRIPT_BYTES, ctx.opts.timeout).await {
+            Ok(Entry::File { head, .. }) => ConfigRead::Text(String::from_utf8_lossy(&head).into()),
+            Ok(other) => ConfigRead::Unreadable(format!("{} is not a file", other.path())),
+            Err(archive::ArchiveError::Absent(_)) => ConfigRead::Absent,
+            Err(e) => ConfigRead::Unreadable(e.to_string()),
+        }
+    };
+    let script = match script_path(c) {
+        Some(path) => match read_text(path.clone()).await {
+            ConfigRead::Text(t) => Some((path, t)),
+            _ => None,
+        },
+        None => None,
+    };
+    let plan = plan(c, script);
+    let read = match config_file_path(&plan) {
+        Some(path) => Some(read_text(path.to_owned()).await),
+        None => None,
+    };
+    let settled = settle(c, &plan, read);
+    let root = checked_root(c, &settled)?;
     let tree = archive::read_tree(
         docker,
         &c.id,
@@ -129,16 +274,7 @@ async fn finish(
         ctx.opts.timeout * 3,
     )
     .await
-    .map_err(|e| (format!("reading {root}: {e}"), facts.clone()))?;
-    facts.push(format!(
-        "read {} Python file(s) under {root}{}",
-        tree.files.len(),
-        if tree.truncated {
-            " (stopped at the limit)"
-        } else {
-            ""
-        }
-    ));
+    .map_err(|e| (format!("reading {root}: {e}"), settled.facts.clone()))?;
     let files = tree
         .files
         .into_iter()
@@ -147,29 +283,260 @@ async fn finish(
             text: String::from_utf8_lossy(&bytes).into_owned(),
         })
         .collect();
-    let source = SourceTree::new(&root, files);
-    let analysis = analyse(&source, target.as_ref());
-    let env = ctx.env();
-    let health_path = c
+    Ok(build(c, plan, settled, files, tree.truncated, ctx.hints))
+}
+
+/// The probe's observation of a container whose files are given in memory (path → text): the
+/// entrypoint script, gunicorn's config file and the app's `.py` files, as the image holds them.
+/// The same steps as the live probe, with no Engine.
+pub fn observe_files(
+    c: &ContainerSnapshot,
+    files: &BTreeMap<String, String>,
+    hints: &[String],
+) -> Result<Observation, Failed> {
+    let script = script_path(c).and_then(|p| files.get(&p).map(|t| (p, t.clone())));
+    let plan = plan(c, script);
+    let read = config_file_path(&plan).map(|p| match files.get(p) {
+        Some(t) => ConfigRead::Text(t.clone()),
+        None => ConfigRead::Absent,
+    });
+    let settled = settle(c, &plan, read);
+    let root = checked_root(c, &settled)?;
+    let prefix = format!("{}/", root.trim_end_matches('/'));
+    let tree = files
+        .iter()
+        .filter(|(p, _)| p.starts_with(&prefix) && keep(p))
+        .map(|(p, t)| SourceFile {
+            path: p.clone(),
+            text: t.clone(),
+        })
+        .collect();
+    Ok(build(c, plan, settled, tree, false, hints))
+}
+
+fn checked_root(c: &ContainerSnapshot, settled: &Settled) -> Result<String, Failed> {
+    if settled.root.trim_end_matches('/').is_empty() {
+        return Err((
+            format!("{} works in `/`: no application directory to read", c.name),
+            settled.facts.clone(),
+        ));
+    }
+    Ok(settled.root.clone())
+}
+
+fn build(
+    c: &ContainerSnapshot,
+    plan: Plan,
+    settled: Settled,
+    files: Vec<SourceFile>,
+    truncated: bool,
+    hints: &[String],
+) -> Observation {
+    let Settled {
+        config,
+        root,
+        facts: settle_facts,
+    } = settled;
+    let mut facts = Vec::new();
+    let file_count = files.len();
+    let mut source = SourceTree::new(&root, files);
+    // The config file joins the tree, so its hooks resolve into the app's modules.
+    let mut config_file: Option<(ConfigRef, ConfigFile, String)> = None;
+    if let Some(g) = &plan.gunicorn
+        && let Some(r) = &plan.config
+    {
+        let module = match (&r.source, config) {
+            (ConfigSource::File { .. }, Some((_, file))) => source.add_script("__config__", file),
+            (ConfigSource::Module { name }, _) => source.module(name).map(|m| m.name().to_owned()),
+            _ => None,
+        };
+        if let Some(name) = module
+            && let Some(m) = source.module(&name)
+        {
+            config_file = Some((r.clone(), read_config(m, &g.env), name));
+        } else if let ConfigSource::Module { name } = &r.source {
+            facts.push(format!(
+                "gunicorn's config module {name} ({r}) is not in the source read under {root}"
+            ));
+        }
+    }
+    let effective = plan.gunicorn.as_ref().map(|g| {
+        effective(
+            g,
+            config_file.as_ref().map(|(r, f, _)| (r, f)),
+            plan.script_path.as_deref(),
+            &c.working_dir,
+        )
+    });
+    let mut target = effective
+        .as_ref()
+        .and_then(|e| e.target.as_ref())
+        .and_then(|t| t.known().cloned());
+    if let Some(e) = &effective {
+        facts.extend(gunicorn_facts(e, config_file.as_ref().map(|(_, f, _)| f)));
+    } else if let Some(t) = failed_target(hints) {
+        // The target gunicorn said it could not load, when argv and script do not tell.
+        facts.push(format!(
+            "gunicorn target from the error: {}:{}",
+            t.module, t.var
+        ));
+        target = Some(t);
+    }
+    facts.extend(settle_facts);
+    facts.push(format!(
+        "read {file_count} Python file(s) under {root}{}",
+        if truncated {
+            " (stopped at the limit)"
+        } else {
+            ""
+        }
+    ));
+    let startup = Startup {
+        target,
+        config_module: config_file.as_ref().map(|(_, _, n)| n.clone()),
+        preload: effective
+            .as_ref()
+            .and_then(|e| e.preload.known().copied())
+            .unwrap_or(false),
+    };
+    let analysis = analyse_startup(&source, &startup);
+    // One line per import that brings modules into the master (`from app import x` brings the
+    // app's whole import closure).
+    let mut groups: Vec<(&MasterReason, Option<&super::Location>, Vec<&str>)> = Vec::new();
+    for m in analysis
+        .master_imports
+        .iter()
+        .filter(|m| m.reason != MasterReason::Preload)
+    {
+        match groups
+            .iter_mut()
+            .find(|(r, at, _)| *r == &m.reason && *at == m.at.as_ref())
+        {
+            Some((_, _, names)) => names.push(&m.module),
+            None => groups.push((&m.reason, m.at.as_ref(), vec![&m.module])),
+        }
+    }
+    for (reason, at, names) in groups {
+        let by = match reason {
+            MasterReason::Hook(h) => format!("the {h} hook"),
+            _ => "gunicorn's config file".to_owned(),
+        };
+        let shown: Vec<&str> = names.iter().take(4).copied().collect();
+        let more = names.len() - shown.len();
+        facts.push(format!(
+            "the master imports {}{} before forking ({by}{}): the workers inherit them imported",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more module(s)")
+            } else {
+                String::new()
+            },
+            at.map(|a| format!(" at {a}")).unwrap_or_default()
+        ));
+    }
+    let env = env_of(c);
+    let health = c
         .healthcheck
         .as_ref()
-        .and_then(|h| http::health_url(&h.test, &env).ok())
-        .map(|u| u.target.split('?').next().unwrap_or_default().to_owned());
-    let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
-    Ok(Observation {
+        .and_then(|h| http::health_url(&h.test, &env).ok());
+    Observation {
         analysis,
         source,
-        celery_app: celery_app(&argv),
+        celery_app: celery_app(&argv_of(c)),
         logs: c
             .logs
             .lines
             .iter()
             .map(|l| (l.ts.clone(), l.text.clone()))
             .collect(),
-        gunicorn,
-        health_path,
+        gunicorn: effective,
+        flask_commands: plan.flask_commands,
+        script_path: plan.script_path,
+        health_path: health
+            .as_ref()
+            .map(|u| u.target.split('?').next().unwrap_or_default().to_owned()),
+        health_port: health.map(|u| (u.port, u.url)),
         facts,
-    })
+    }
+}
+
+/// The facts of gunicorn's settings: one line with each setting and where it came from, then
+/// the config file, its hooks and the names it sets in vain.
+fn gunicorn_facts(e: &Effective, config: Option<&ConfigFile>) -> Vec<String> {
+    let at = |from: &Origin| match from {
+        Origin::ConfigFile { at, .. } => at.to_string(),
+        other => other.to_string(),
+    };
+    let mut line = format!(
+        "gunicorn {}",
+        e.target
+            .as_ref()
+            .map_or("(no application target)".to_owned(), |t| t.shown())
+    );
+    let mut parts = vec![
+        format!("workers {} ({})", e.workers.shown(), at(&e.workers.from)),
+        format!(
+            "worker_class {} ({})",
+            e.worker_class.shown(),
+            at(&e.worker_class.from)
+        ),
+    ];
+    if e.threads.from != Origin::Default {
+        parts.push(format!(
+            "threads {} ({})",
+            e.threads.shown(),
+            at(&e.threads.from)
+        ));
+    }
+    parts.push(format!(
+        "{} ({})",
+        match e.preload.known() {
+            Some(true) => "preload".to_owned(),
+            Some(false) => "no preload".to_owned(),
+            None => format!("preload {}", e.preload.shown()),
+        },
+        at(&e.preload.from)
+    ));
+    parts.push(format!(
+        "timeout {} ({})",
+        e.timeout.shown(),
+        at(&e.timeout.from)
+    ));
+    parts.push(format!("bind {} ({})", e.bind.shown(), at(&e.bind.from)));
+    line.push_str(" — ");
+    line.push_str(&parts.join(", "));
+    let mut facts = vec![line];
+    for (name, s) in [("workers", &e.workers), ("timeout", &e.timeout)] {
+        if let Value::Unknown { why, .. } = &s.value {
+            facts.push(format!("{}: {why}", s.describe(name)));
+        }
+    }
+    if let Some(r) = &e.config {
+        facts.push(format!("gunicorn config file: {r}"));
+    }
+    if let Some(f) = config
+        && let Some(line) = f.syntax_error
+    {
+        facts.push(format!(
+            "{}:{line}: the config file does not parse: gunicorn stops at start",
+            f.path
+        ));
+    }
+    for h in &e.hooks {
+        facts.push(format!(
+            "gunicorn hook {} ({}) runs {}",
+            h.name,
+            h.at,
+            h.runs.describe()
+        ));
+    }
+    for m in &e.misnamed {
+        facts.push(format!(
+            "{}: `{}` is no gunicorn setting and is ignored (`{}`?)",
+            m.at, m.name, m.setting
+        ));
+    }
+    facts
 }
 
 fn first<'h>(hints: &'h [String], re: &Regex) -> Option<regex::Captures<'h>> {
@@ -202,39 +569,10 @@ fn judge(
         ProbeResult::new(spec, o, s, &facts)
     };
     match expect {
-        E::InitAtImport => match a.init_at_import.first() {
-            Some(f) => {
-                let workers = obs
-                    .gunicorn
-                    .as_ref()
-                    .and_then(|g| g.workers)
-                    .map_or("every worker".into(), |w| {
-                        format!("each of the {w} workers")
-                    });
-                let chain: Vec<String> = f
-                    .chain
-                    .iter()
-                    .map(|s| format!("{} ({})", s.call, s.at))
-                    .collect();
-                let mut more = vec![format!("call chain: {}", chain.join(" → "))];
-                more.extend(a.broad_except_register.iter().map(|s| {
-                    format!(
-                        "{}: `{}` swallows errors of {}",
-                        s.handler_at, s.handler, s.call
-                    )
-                }));
-                r(
-                    Outcome::Confirmed,
-                    format!("{} calls {} at import: {workers} re-runs it", f.at, f.what),
-                    more,
-                )
-            }
-            None => r(
-                Outcome::RuledOut,
-                "no module-level call of the app reaches initialisation".into(),
-                vec![],
-            ),
-        },
+        E::InitAtImport => {
+            let (o, summary, more) = init_judgement(obs);
+            r(o, summary, more)
+        }
         E::UndefinedName => {
             static RE: OnceLock<Regex> = OnceLock::new();
             let re =
@@ -554,6 +892,66 @@ fn judge(
                 None => ProbeResult::unknown(spec, summary, &facts),
             }
         }
+        E::HealthPortUnbound => {
+            let Some((port, url)) = &obs.health_port else {
+                return ProbeResult::unknown(
+                    spec,
+                    "the health check requests no local URL".into(),
+                    &facts,
+                );
+            };
+            let Some(e) = &obs.gunicorn else {
+                return ProbeResult::unknown(spec, "the container runs no gunicorn".into(), &facts);
+            };
+            facts.push(format!("the health check connects to port {port} ({url})"));
+            facts.push(e.bind.describe("bind"));
+            let Some(ports) = e.ports() else {
+                return ProbeResult::unknown(
+                    spec,
+                    format!("gunicorn's bind is computed at start-up ({})", e.bind.from),
+                    &facts,
+                );
+            };
+            let list = ports
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if ports.contains(port) {
+                ProbeResult::new(
+                    spec,
+                    Outcome::RuledOut,
+                    format!(
+                        "gunicorn binds port {port} (from {}), the port the health check asks",
+                        e.bind.from
+                    ),
+                    &facts,
+                )
+            } else {
+                ProbeResult::new(
+                    spec,
+                    Outcome::Confirmed,
+                    if ports.is_empty() {
+                        format!(
+                            "the health check asks port {port}; gunicorn binds no TCP port ({}, from {})",
+                            e.bind.shown(),
+                            e.bind.from
+                        )
+                    } else {
+                        format!(
+                            "the health check asks port {port}; gunicorn binds {list} (from {})",
+                            e.bind.from
+                        )
+                    },
+                    &facts,
+                )
+                .with("health_port", port.to_string())
+                .with(
+                    "bound_port",
+                    ports.first().map(u16::to_string).unwrap_or_default(),
+                )
+            }
+        }
     }
 }
 
@@ -664,19 +1062,42 @@ fn task_not_included(
     )
 }
 
-/// gunicorn kills a worker that has not checked in for `--timeout` seconds. When the kill comes
-/// `--timeout` after the worker booted, the worker never finished importing the app: slow work at
-/// import time (not a slow request).
+/// gunicorn kills a worker that has not checked in for `timeout` seconds. When the kill comes
+/// `timeout` after the worker booted, the worker never finished importing the app: slow work at
+/// import time (not a slow request). The timeout is the effective one (command line,
+/// `GUNICORN_CMD_ARGS`, config file or default), and what a late kill means depends on the
+/// worker class: a `sync` worker is silent while it serves, the others are not.
 fn slow_boot(obs: &Observation) -> (Option<Outcome>, String, Vec<String>) {
     static BOOT: OnceLock<Regex> = OnceLock::new();
     static KILL: OnceLock<Regex> = OnceLock::new();
     let boot = BOOT.get_or_init(|| Regex::new(r"Booting worker with pid: (\d+)").expect("regex"));
     let kill = KILL.get_or_init(|| Regex::new(r"WORKER TIMEOUT \(pid:(\d+)\)").expect("regex"));
-    let timeout = obs
-        .gunicorn
-        .as_ref()
-        .and_then(|g| g.timeout_secs)
-        .unwrap_or(30) as f64;
+    let (timeout, timeout_from) = match &obs.gunicorn {
+        Some(e) => match e.timeout.known() {
+            Some(0) => {
+                return (
+                    None,
+                    format!(
+                        "{}: gunicorn's worker timeout is off",
+                        e.timeout.describe("timeout")
+                    ),
+                    vec![],
+                );
+            }
+            Some(t) => (*t as f64, e.timeout.from.to_string()),
+            None => {
+                return (
+                    None,
+                    format!(
+                        "gunicorn's timeout is computed at start-up: {}",
+                        e.timeout.describe("timeout")
+                    ),
+                    vec![],
+                );
+            }
+        },
+        None => (30.0, "gunicorn's default".to_owned()),
+    };
     let mut booted: Vec<(String, f64)> = Vec::new();
     let mut deltas: Vec<f64> = Vec::new();
     for (ts, text) in &obs.logs {
@@ -702,57 +1123,494 @@ fn slow_boot(obs: &Observation) -> (Option<Outcome>, String, Vec<String>) {
         .iter()
         .filter(|d| (timeout - 1.0..=timeout + 5.0).contains(*d))
         .count();
-    let fact = format!(
-        "{} worker(s) killed {} s after booting; --timeout {timeout:.0}",
+    let class = obs.gunicorn.as_ref().and_then(|e| {
+        e.worker_class_runs()
+            .map(|c| (c, e.worker_class.from.to_string(), e.async_workers()))
+    });
+    let mut facts = vec![format!(
+        "{} worker(s) killed {} s after booting; timeout {timeout:.0} (from {timeout_from})",
         deltas.len(),
         deltas
             .iter()
             .map(|d| format!("{d:.1}"))
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    )];
+    if let Some((c, from, _)) = &class {
+        facts.push(format!("worker class {c} (from {from})"));
+    }
     if at_boot == deltas.len() {
         (
             Some(Outcome::Confirmed),
             format!(
-                "every timed-out worker was killed {timeout:.0} s after it booted: the app's import takes longer than gunicorn's --timeout"
+                "every timed-out worker was killed {timeout:.0} s after it booted: the app's import takes longer than gunicorn's timeout ({timeout:.0} s, from {timeout_from})"
             ),
-            vec![fact],
+            facts,
         )
     } else {
-        (
-            Some(Outcome::RuledOut),
-            "workers time out well after booting: slow requests, not a slow import".into(),
-            vec![fact],
-        )
+        let summary = match &class {
+            Some((c, from, Some(true))) => format!(
+                "workers time out well after booting: a {c} worker (from {from}) keeps notifying while it serves, so it was blocked (a call that does not yield), not slow to import"
+            ),
+            _ => "workers time out well after booting: slow requests, not a slow import".into(),
+        };
+        (Some(Outcome::RuledOut), summary, facts)
     }
+}
+
+/// Where an initialisation runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    PerWorker,
+    MasterOnce,
+}
+
+/// One place the app's initialisation runs, as the report says it.
+struct Run<'a> {
+    place: Place,
+    summary: String,
+    /// The hook it runs in, if any.
+    hook: Option<&'a str>,
+    finding: &'a Finding,
+}
+
+/// `initialize_app() (/app/utils/app_globals.py:22)`: the init by the name it is called with,
+/// and where it is defined (else where it is called).
+fn init_call(f: &Finding) -> String {
+    let step = f.chain.iter().find(|s| s.call == f.what);
+    let at = step
+        .and_then(|s| s.defined_at.as_ref().or(Some(&s.at)))
+        .unwrap_or(&f.at);
+    format!("{}() ({at})", f.what)
+}
+
+/// `workers = 3 from /app/gunicorn.conf.py:4`.
+fn workers_note(e: &Effective) -> String {
+    match &e.workers.value {
+        Value::Known { value } => format!("workers = {value} from {}", e.workers.from),
+        Value::Unknown { expr, why } => {
+            format!("workers = `{expr}` from {}, {why}", e.workers.from)
+        }
+    }
+}
+
+/// Every place the app's initialisation runs: module-level init of the modules gunicorn
+/// imports (per worker, or once in the master when it preloads or the config file imports
+/// them), the config file's own, and its hooks'.
+fn init_runs(obs: &Observation) -> Vec<Run<'_>> {
+    let a = &obs.analysis;
+    let e = obs.gunicorn.as_ref();
+    let each = e.map_or("every worker".to_owned(), |e| match e.workers.known() {
+        Some(n) => format!("each of the {n} workers ({})", workers_note(e)),
+        None => format!("every worker ({})", workers_note(e)),
+    });
+    let mut runs = Vec::new();
+    for f in &a.init_at_import {
+        match a.master_imports.iter().find(|m| m.path == f.at.file) {
+            Some(m) => {
+                let why = match &m.reason {
+                    MasterReason::Preload => format!(
+                        "preload, from {}",
+                        e.map_or("--preload".into(), |e| e.preload.from.to_string())
+                    ),
+                    MasterReason::ConfigFile => format!(
+                        "gunicorn's config file imports {}{}",
+                        m.module,
+                        m.at.as_ref()
+                            .map(|a| format!(" at {a}"))
+                            .unwrap_or_default()
+                    ),
+                    MasterReason::Hook(h) => format!(
+                        "the {h} hook imports {}{}",
+                        m.module,
+                        m.at.as_ref()
+                            .map(|a| format!(" at {a}"))
+                            .unwrap_or_default()
+                    ),
+                };
+                runs.push(Run {
+                    place: Place::MasterOnce,
+                    summary: format!(
+                        "{} calls {} at import, once in the master ({why})",
+                        f.at,
+                        init_call(f)
+                    ),
+                    hook: None,
+                    finding: f,
+                });
+            }
+            None => runs.push(Run {
+                place: Place::PerWorker,
+                summary: format!("{} calls {} at import: {each} re-runs it", f.at, f.what),
+                hook: None,
+                finding: f,
+            }),
+        }
+    }
+    for h in &a.hook_init {
+        if !h.runs.at_start() {
+            continue;
+        }
+        let how = match &h.via_import {
+            Some(m) => format!("imports {m}, whose import calls {}", init_call(&h.init)),
+            None => format!("calls {}", init_call(&h.init)),
+        };
+        let (place, when) = match (h.runs.per_worker(), e) {
+            (true, Some(e)) => (
+                Place::PerWorker,
+                format!("{} ({})", h.runs.describe(), workers_note(e)),
+            ),
+            (true, None) => (Place::PerWorker, h.runs.describe().to_owned()),
+            (false, _) => (Place::MasterOnce, h.runs.describe().to_owned()),
+        };
+        runs.push(Run {
+            place,
+            summary: format!("{} ({}) {how} {when}", h.hook, h.at),
+            hook: Some(&h.hook),
+            finding: &h.init,
+        });
+    }
+    for f in &a.config_init {
+        runs.push(Run {
+            place: Place::MasterOnce,
+            summary: format!(
+                "{} calls {} when gunicorn loads its config file, once in the master",
+                f.at,
+                init_call(f)
+            ),
+            hook: None,
+            finding: f,
+        });
+    }
+    runs
+}
+
+fn chain_fact(run: &Run) -> String {
+    let mut steps: Vec<String> = Vec::new();
+    if let Some(h) = run.hook {
+        steps.push(h.to_owned());
+    }
+    steps.extend(
+        run.finding
+            .chain
+            .iter()
+            .map(|s| format!("{} ({})", s.call, s.at)),
+    );
+    format!("call chain: {}", steps.join(" → "))
+}
+
+/// The `init-at-import` judgement: an initialisation that every worker repeats confirms it; one
+/// that runs once in the master confirms it only after the entrypoint's own (a second run, not
+/// one per worker).
+fn init_judgement(obs: &Observation) -> (Outcome, String, Vec<String>) {
+    let a = &obs.analysis;
+    let runs = init_runs(obs);
+    let swallowed = a.broad_except_register.iter().map(|s| {
+        format!(
+            "{}: `{}` swallows errors of {}",
+            s.handler_at, s.handler, s.call
+        )
+    });
+    let also = |chosen: &Run| -> Vec<String> {
+        runs.iter()
+            .filter(|r| !std::ptr::eq(*r, chosen))
+            .map(|r| format!("also: {}", r.summary))
+            .collect()
+    };
+    if let Some(run) = runs.iter().find(|r| r.place == Place::PerWorker) {
+        let mut more = vec![chain_fact(run)];
+        more.extend(swallowed);
+        more.extend(also(run));
+        return (Outcome::Confirmed, run.summary.clone(), more);
+    }
+    if let Some(run) = runs.first() {
+        let mut more = vec![chain_fact(run)];
+        more.extend(also(run));
+        let init_command = obs
+            .flask_commands
+            .iter()
+            .find(|c| !matches!(c.command.as_str(), "run" | "shell" | "routes" | "--version"));
+        return match init_command {
+            Some(c) => {
+                more.extend(swallowed);
+                (
+                    Outcome::Confirmed,
+                    format!(
+                        "{}, after the entrypoint's `flask {}` ({}:{}) already initialised: a second initialisation, though not one per worker",
+                        run.summary,
+                        c.command,
+                        obs.script_path.as_deref().unwrap_or("the entrypoint"),
+                        c.line
+                    ),
+                    more,
+                )
+            }
+            None => (
+                Outcome::RuledOut,
+                format!(
+                    "{}: the only initialisation, and no worker repeats it",
+                    run.summary
+                ),
+                more,
+            ),
+        };
+    }
+    (
+        Outcome::RuledOut,
+        "no module-level call of the app, nor a gunicorn hook, reaches initialisation".into(),
+        vec![],
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn obs(files: &[(&str, &str)], argv: &[&str], logs: &[(&str, &str)]) -> Observation {
-        let files = files
-            .iter()
-            .map(|(p, t)| SourceFile {
-                path: format!("/app/{p}"),
-                text: t.to_string(),
-            })
-            .collect();
-        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-        Observation {
-            analysis: Analysis::default(),
-            source: SourceTree::new("/app", files),
-            celery_app: celery_app(&argv),
-            logs: logs
-                .iter()
-                .map(|(ts, t)| (Some(ts.to_string()), t.to_string()))
-                .collect(),
-            gunicorn: gunicorn_invocation(&argv, None, &[]),
-            health_path: None,
-            facts: vec![],
+    use crate::stack::snapshot::testing::{container, with_env};
+    use crate::stack::snapshot::{HealthcheckConfig, LogLine, Stream};
+
+    /// A container running `argv` in /app, with its files (paths under /app) and log lines.
+    fn web(argv: &[&str], logs: &[(&str, &str)]) -> ContainerSnapshot {
+        let mut c = container("web");
+        c.command = argv.iter().map(|s| s.to_string()).collect();
+        for (ts, text) in logs {
+            c.logs.lines.push(LogLine {
+                ts: Some(ts.to_string()),
+                stream: Stream::Stderr,
+                text: text.to_string(),
+            });
         }
+        c
+    }
+
+    fn observe_in(c: &ContainerSnapshot, files: &[(&str, &str)]) -> Observation {
+        let files: BTreeMap<String, String> = files
+            .iter()
+            .map(|(p, t)| (format!("/app/{p}"), t.to_string()))
+            .collect();
+        observe_files(c, &files, &[]).expect("observed")
+    }
+
+    fn obs(files: &[(&str, &str)], argv: &[&str], logs: &[(&str, &str)]) -> Observation {
+        observe_in(&web(argv, logs), files)
+    }
+
+    fn judge_one(obs: &Observation, expect: PythonExpectation) -> ProbeResult {
+        judge_all(&[ProbeSpec::Python { expect }], obs, &[]).remove(0)
+    }
+
+    const SEEDING: &str = "\
+from flask import Flask
+
+def seed():
+    session.add_all([1])
+    session.commit()
+
+def initialize_app():
+    seed()
+
+def create_app():
+    return Flask(__name__)
+
+app = create_app()
+";
+
+    #[test]
+    fn a_post_fork_hook_calling_the_init_is_per_worker_initialisation() {
+        let conf = "\
+from server import initialize_app
+
+workers = 3
+
+def post_fork(server, worker):
+    initialize_app()
+";
+        let o = obs(
+            &[("server.py", SEEDING), ("gunicorn.conf.py", conf)],
+            &["gunicorn", "server:app"],
+            &[],
+        );
+        // No -c: the implicit ./gunicorn.conf.py of /app.
+        assert!(
+            o.facts.iter().any(
+                |f| f.contains("/app/gunicorn.conf.py (found in gunicorn's working directory)")
+            ),
+            "{:?}",
+            o.facts
+        );
+        let r = judge_one(&o, PythonExpectation::InitAtImport);
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert_eq!(
+            r.summary,
+            "post_fork (/app/gunicorn.conf.py:5) calls initialize_app() (/app/server.py:7) in every worker (workers = 3 from /app/gunicorn.conf.py:3)"
+        );
+        assert!(
+            r.facts.iter().any(|f| f.starts_with(
+                "call chain: post_fork → initialize_app (/app/gunicorn.conf.py:6) → seed"
+            )),
+            "{:?}",
+            r.facts
+        );
+    }
+
+    #[test]
+    fn a_harmless_post_fork_rules_it_out() {
+        let conf = "\
+import logging
+def post_fork(server, worker):
+    logging.getLogger('gunicorn').info('worker %s', worker.pid)
+";
+        let o = obs(
+            &[("server.py", SEEDING), ("gunicorn.conf.py", conf)],
+            &["gunicorn", "server:app"],
+            &[],
+        );
+        let r = judge_one(&o, PythonExpectation::InitAtImport);
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
+    }
+
+    #[test]
+    fn when_ready_initialises_once_which_counts_only_after_the_entrypoints_init() {
+        let conf = "\
+def when_ready(server):
+    from server import initialize_app
+    initialize_app()
+";
+        let files = [("server.py", SEEDING), ("conf.py", conf)];
+        let once = obs(
+            &files,
+            &["gunicorn", "-c", "conf.py", "-w", "4", "server:app"],
+            &[],
+        );
+        let r = judge_one(&once, PythonExpectation::InitAtImport);
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
+        assert!(
+            r.summary
+                .contains("when_ready (/app/conf.py:1) calls initialize_app()"),
+            "{}",
+            r.summary
+        );
+        assert!(r.summary.contains("once, in the master"), "{}", r.summary);
+
+        let script = "#!/bin/sh\nflask init-db\nexec gunicorn -c conf.py -w 4 server:app\n";
+        let mut files = files.to_vec();
+        files.push(("entrypoint.sh", script));
+        let twice = obs(&files, &["./entrypoint.sh"], &[]);
+        let r = judge_one(&twice, PythonExpectation::InitAtImport);
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert!(
+            r.summary
+                .contains("after the entrypoint's `flask init-db` (/app/entrypoint.sh:2)"),
+            "{}",
+            r.summary
+        );
+        assert!(r.summary.contains("not one per worker"), "{}", r.summary);
+    }
+
+    #[test]
+    fn preload_app_in_the_file_makes_import_time_init_run_once_in_the_master() {
+        let server = "from flask import Flask\nsession.commit()\napp = Flask(__name__)\n";
+        let per_worker = obs(
+            &[("server.py", server), ("gunicorn.conf.py", "workers = 2\n")],
+            &["gunicorn", "server:app"],
+            &[],
+        );
+        let r = judge_one(&per_worker, PythonExpectation::InitAtImport);
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert!(r.summary.contains("each of the 2 workers"), "{}", r.summary);
+
+        let preloaded = obs(
+            &[
+                ("server.py", server),
+                ("gunicorn.conf.py", "workers = 2\npreload_app = True\n"),
+            ],
+            &["gunicorn", "server:app"],
+            &[],
+        );
+        let r = judge_one(&preloaded, PythonExpectation::InitAtImport);
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
+        assert!(
+            r.summary
+                .contains("once in the master (preload, from /app/gunicorn.conf.py:2)"),
+            "{}",
+            r.summary
+        );
+    }
+
+    #[test]
+    fn the_python_config_module_form_is_read_from_the_tree() {
+        let conf = "bind = '0.0.0.0:80'\ntimeout = 5\n";
+        let o = obs(
+            &[
+                ("server.py", SEEDING),
+                ("settings/gunicorn.py", conf),
+                ("settings/__init__.py", ""),
+            ],
+            &["gunicorn", "-c", "python:settings.gunicorn", "server:app"],
+            &[],
+        );
+        let e = o.gunicorn().unwrap();
+        assert_eq!(e.timeout.known(), Some(&5));
+        assert_eq!(e.timeout.from.to_string(), "/app/settings/gunicorn.py:2");
+        assert!(
+            o.facts[0].contains("bind 0.0.0.0:80 (/app/settings/gunicorn.py:1)"),
+            "{:?}",
+            o.facts
+        );
+    }
+
+    #[test]
+    fn the_health_port_against_the_effective_bind() {
+        let mut c = web(&["gunicorn", "server:app"], &[]);
+        c.healthcheck = Some(HealthcheckConfig {
+            test: vec![
+                "CMD-SHELL".into(),
+                "curl -f http://localhost:5000/api/health || exit 1".into(),
+            ],
+            interval_ns: 0,
+            timeout_ns: 0,
+            start_period_ns: 0,
+            retries: 3,
+        });
+        let files = [
+            ("server.py", SEEDING),
+            ("gunicorn.conf.py", "bind = '0.0.0.0:5000'\n"),
+        ];
+        let r = judge_one(
+            &observe_in(&c, &files),
+            PythonExpectation::HealthPortUnbound,
+        );
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
+        assert!(
+            r.summary.contains("/app/gunicorn.conf.py:1"),
+            "{}",
+            r.summary
+        );
+
+        let c = with_env(c, "GUNICORN_CMD_ARGS", "--bind=0.0.0.0:80");
+        let r = judge_one(
+            &observe_in(&c, &files),
+            PythonExpectation::HealthPortUnbound,
+        );
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert_eq!(
+            r.summary,
+            "the health check asks port 5000; gunicorn binds 80 (from GUNICORN_CMD_ARGS)"
+        );
+        assert_eq!(r.data["bound_port"], "80");
+
+        let mut c = c;
+        c.command = vec![
+            "gunicorn".into(),
+            "-b".into(),
+            ":5000".into(),
+            "server:app".into(),
+        ];
+        let r = judge_one(
+            &observe_in(&c, &files),
+            PythonExpectation::HealthPortUnbound,
+        );
+        assert_eq!(r.outcome, Outcome::RuledOut, "the command line wins: {r:?}");
     }
 
     #[test]
@@ -844,5 +1702,50 @@ mod tests {
             slow_boot(&obs(&[], &argv, &late)).0,
             Some(Outcome::RuledOut)
         );
+    }
+
+    #[test]
+    fn the_timeout_and_worker_class_come_from_the_config_file() {
+        let conf = "timeout = 5\nworker_class = 'gevent'\n";
+        let files = [("gunicorn.conf.py", conf)];
+        let argv = ["gunicorn", "server:app"];
+        let boot = [
+            (
+                "2026-11-21T10:00:00.0Z",
+                "[INFO] Booting worker with pid: 8",
+            ),
+            (
+                "2026-11-21T10:00:05.4Z",
+                "[CRITICAL] WORKER TIMEOUT (pid:8)",
+            ),
+        ];
+        let (o, summary, facts) = slow_boot(&obs(&files, &argv, &boot));
+        assert_eq!(o, Some(Outcome::Confirmed), "{facts:?}");
+        assert!(
+            summary.contains("from /app/gunicorn.conf.py:1"),
+            "{summary}"
+        );
+        assert!(
+            facts
+                .iter()
+                .any(|f| f == "worker class gevent (from /app/gunicorn.conf.py:2)"),
+            "{facts:?}"
+        );
+        let late = [
+            (
+                "2026-11-21T10:00:00.0Z",
+                "[INFO] Booting worker with pid: 8",
+            ),
+            (
+                "2026-11-21T10:01:00.0Z",
+                "[CRITICAL] WORKER TIMEOUT (pid:8)",
+            ),
+        ];
+        let (o, summary, _) = slow_boot(&obs(&files, &argv, &late));
+        assert_eq!(o, Some(Outcome::RuledOut));
+        assert!(summary.contains("a gevent worker"), "{summary}");
+        // Without the file, gunicorn's default of 30 s: a kill 5 s after boot is no import.
+        let (o, _, _) = slow_boot(&obs(&[], &argv, &boot));
+        assert_eq!(o, Some(Outcome::RuledOut));
     }
 }

@@ -326,11 +326,59 @@ impl<'a> Project<'a> {
                         value,
                     };
                 }
+                // `from m import f` inside the function: resolved like a module-level import.
+                Some(Local::Import(stmt)) => {
+                    let mut attrs = Vec::new();
+                    let mut cur = node;
+                    while cur.id() != head.id() {
+                        let (Some(obj), Some(attr)) = (
+                            cur.child_by_field_name("object"),
+                            cur.child_by_field_name("attribute"),
+                        ) else {
+                            return Target::Unknown;
+                        };
+                        attrs.push(text(attr, src));
+                        cur = obj;
+                    }
+                    let base = self.resolve_local_import(module, stmt, name);
+                    return attrs
+                        .into_iter()
+                        .rev()
+                        .fold(base, |t, attr| self.attribute(t, attr, 1));
+                }
                 Some(_) => return Target::Unknown,
                 None => scope = self.enclosing_function(module, func),
             }
         }
         self.resolve_expr(module, node)
+    }
+
+    /// What `name`, bound by the import statement `stmt` written inside a function, stands for.
+    fn resolve_local_import(&self, module: &'a Module, stmt: Node<'a>, name: &str) -> Target<'a> {
+        for (i, imp) in self.imports(module.name()).iter().enumerate() {
+            if imp.node.id() != stmt.id() {
+                continue;
+            }
+            match &imp.kind {
+                ImportKind::Module { module: m, alias } => {
+                    let first = m.split('.').next().unwrap_or(m);
+                    match alias {
+                        Some(a) if a == name => return Target::ModulePath(m.clone()),
+                        None if first == name => return Target::ModulePath(first.to_owned()),
+                        _ => {}
+                    }
+                }
+                ImportKind::From { names, .. } => {
+                    if let Some(j) = names
+                        .iter()
+                        .position(|n| n.alias.as_deref().unwrap_or(&n.name) == name)
+                    {
+                        return self.resolve_import(module, i, j, 0);
+                    }
+                }
+            }
+        }
+        Target::Unknown
     }
 
     /// The function definition `node` is written in (in its body), if any.
@@ -392,6 +440,8 @@ impl<'a> Project<'a> {
 enum Local<'a> {
     Function(Node<'a>),
     Value(Node<'a>),
+    /// Bound by this import statement.
+    Import(Node<'a>),
     Other,
 }
 
@@ -466,7 +516,7 @@ impl<'a> Locals<'a> {
                 "as_pattern_target" => targets(n, &mut bound),
                 "import_statement" | "import_from_statement" => {
                     for name in imported_names(n, src) {
-                        add(&name, Local::Other);
+                        add(&name, Local::Import(n));
                     }
                 }
                 _ => {}
@@ -876,6 +926,25 @@ pub(crate) mod tests {
         match p.resolve_expr(server, flask.child_by_field_name("function").unwrap()) {
             Target::External(e) => assert_eq!(e, "flask.Flask"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn imports_inside_a_function_resolve_like_module_level_ones() {
+        let t = tree(&[
+            ("utils/__init__.py", ""),
+            ("utils/database.py", "def init_db():\n    pass\n"),
+            (
+                "server.py",
+                "def create_app():\n    from utils.database import init_db as setup\n    import utils.database\n    setup()\n    utils.database.init_db()\n",
+            ),
+        ]);
+        let p = Project::new(&t);
+        let m = t.module("server").unwrap();
+        for call in ["setup", "utils.database.init_db"] {
+            let f = p.callee(m, first_call(m, call)).unwrap();
+            assert_eq!(f.name(), "init_db", "{call}");
+            assert_eq!(f.module.name(), "utils.database", "{call}");
         }
     }
 

@@ -54,6 +54,9 @@ pub enum SkipReason {
     OutsideRoot,
     /// `__init__.py` of the root itself: no module name.
     RootInit,
+    /// A dot or a hyphen in its name or a directory's (`gunicorn.conf.py`): no `import` reaches
+    /// it. (gunicorn runs such a config file by path: [`SourceTree::add_script`].)
+    NotImportable,
     /// Another file of the same path came first.
     Duplicate,
     /// Over [`MAX_FILE_BYTES`].
@@ -191,6 +194,13 @@ impl SourceTree {
                 skipped.push(skip(SkipReason::NotPython));
                 continue;
             };
+            if stem
+                .split('/')
+                .any(|part| part.is_empty() || part.contains(['.', '-']))
+            {
+                skipped.push(skip(SkipReason::NotImportable));
+                continue;
+            }
             if !seen.insert(file.path.clone()) {
                 skipped.push(skip(SkipReason::Duplicate));
                 continue;
@@ -247,6 +257,47 @@ impl SourceTree {
             modules,
             skipped,
         }
+    }
+
+    /// Add a file Python executes by path rather than imports by name — gunicorn runs its config
+    /// file as a module named `__config__` — under `name`, whatever its path. When the tree
+    /// already holds that path as a module, that module stands for it. Returns the module's
+    /// name. Over [`MAX_FILE_BYTES`], the file is listed in [`SourceTree::skipped`] and left out.
+    pub fn add_script(&mut self, name: &str, file: SourceFile) -> Option<String> {
+        if let Some(m) = self.modules.values().find(|m| m.path == file.path) {
+            return Some(m.name.clone());
+        }
+        self.skipped
+            .retain(|s| !(s.path == file.path && s.reason == SkipReason::NotImportable));
+        if file.text.len() > MAX_FILE_BYTES {
+            self.skipped.push(Skipped {
+                path: file.path,
+                reason: SkipReason::TooLarge,
+            });
+            return None;
+        }
+        let mut parser = Parser::new();
+        parser
+            .set_language(&tree_sitter_python::LANGUAGE.into())
+            .expect("the bundled Python grammar matches the tree-sitter version");
+        let Some(tree) = parser.parse(&file.text, None) else {
+            self.skipped.push(Skipped {
+                path: file.path,
+                reason: SkipReason::Unparsed,
+            });
+            return None;
+        };
+        self.modules.insert(
+            name.to_owned(),
+            Module {
+                name: name.to_owned(),
+                path: file.path,
+                is_package: false,
+                text: file.text,
+                tree,
+            },
+        );
+        Some(name.to_owned())
     }
 
     /// The directory imports resolve from, without a trailing slash.
@@ -353,6 +404,34 @@ mod tests {
         assert!(reasons.contains(&SkipReason::OutsideRoot));
         assert!(reasons.contains(&SkipReason::NotPython));
         assert!(reasons.contains(&SkipReason::RootInit));
+    }
+
+    #[test]
+    fn dotted_file_names_are_not_modules_but_can_be_added_as_scripts() {
+        let mut tree = SourceTree::new(
+            "/app",
+            vec![
+                file("/app/gunicorn.conf.py", "workers = 2\n"),
+                file("/app/my-tools/x.py", ""),
+                file("/app/server.py", ""),
+            ],
+        );
+        assert!(
+            !tree.importable("gunicorn"),
+            "the real gunicorn is not shadowed"
+        );
+        let names: Vec<_> = tree.modules().map(|m| m.name()).collect();
+        assert_eq!(names, ["server"]);
+        let name = tree.add_script("__config__", file("/app/gunicorn.conf.py", "workers = 2\n"));
+        assert_eq!(name.as_deref(), Some("__config__"));
+        assert_eq!(
+            tree.module("__config__").unwrap().path(),
+            "/app/gunicorn.conf.py"
+        );
+        assert_eq!(tree.skipped().len(), 1, "{:?}", tree.skipped());
+        // A path the tree holds as a module already stands for itself.
+        let again = tree.add_script("__other__", file("/app/server.py", ""));
+        assert_eq!(again.as_deref(), Some("server"));
     }
 
     #[test]

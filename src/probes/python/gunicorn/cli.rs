@@ -1,40 +1,67 @@
-//! How the web container starts gunicorn, read from its command line or its entrypoint script:
-//! the WSGI target, workers, `--preload`, timeout, working directory; and the `flask <command>`
+//! How the container starts gunicorn, read from its command line or its entrypoint script: the
+//! options given on the command line and in `GUNICORN_CMD_ARGS` (kept apart, since they rank
+//! differently), the directory the script `cd`s to before starting it (where gunicorn looks for
+//! an implicit `gunicorn.conf.py`), and the environment it starts with; and the `flask <command>`
 //! lines of the script (an entrypoint that runs `flask init-db` before gunicorn already
-//! initialises once, so an app that also initialises at import does it once more per worker).
+//! initialises once, so an app that also initialises in its workers does it once more each).
 //!
-//! Gunicorn's own precedence is followed: defaults (`WEB_CONCURRENCY` for workers), then the
-//! config file (only noted: its content is Python), then `GUNICORN_CMD_ARGS`, then the command
-//! line.
-use super::WsgiTarget;
-use super::shell::{self, Command, assignment};
+//! Long options are matched as gunicorn's argparse parser matches them, unique prefixes included:
+//! `--conf` is `--config`, `--work` is nothing (four options start so).
+use super::super::WsgiTarget;
+use super::super::shell::{self, Command, assignment};
 use serde::Serialize;
 use std::collections::HashMap;
 
 /// How deep `sh -c "..."` strings are followed.
 const MAX_NESTING: usize = 4;
 
-/// A gunicorn invocation.
+/// A gunicorn invocation: what the command line and `GUNICORN_CMD_ARGS` say, without the config
+/// file (see [`super::effective`] for the settings gunicorn ends up with).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Gunicorn {
-    pub target: WsgiTarget,
-    /// `-w`/`--workers`, else `WEB_CONCURRENCY`; `None` when neither is given (gunicorn's
-    /// default is 1, unless the config file sets it).
+    /// The application target on the command line (`module:var`); `None` when only the config
+    /// file's `wsgi_app` can name it.
+    pub target: Option<WsgiTarget>,
+    /// `-w`/`--workers`, else `WEB_CONCURRENCY`; `None` when neither is given (the config file
+    /// may still set it).
     pub workers: Option<u32>,
     /// `--preload`: the app is imported once in the master, before forking.
     pub preload: bool,
-    /// `-t`/`--timeout` in seconds (gunicorn's default is 30).
+    /// `-t`/`--timeout` in seconds.
     pub timeout_secs: Option<u32>,
     /// `--chdir`: the directory the target's module is imported from.
     pub chdir: Option<String>,
-    /// `-c`/`--config`: a config file that may set more (not read here).
+    /// `-c`/`--config` (command line first, then `GUNICORN_CMD_ARGS`).
     pub config: Option<String>,
-    /// `-b`/`--bind` addresses.
+    /// `-b`/`--bind` addresses (the command line's replace `GUNICORN_CMD_ARGS`').
     pub bind: Vec<String>,
     /// `-k`/`--worker-class`.
     pub worker_class: Option<String>,
     /// The script line it was read from; `None` when read from the container's argv.
     pub script_line: Option<u32>,
+    /// The options of the command line itself.
+    pub argv: CliOptions,
+    /// The options of `GUNICORN_CMD_ARGS`.
+    pub cmd_args: CliOptions,
+    /// The directory the script changes to before starting gunicorn (`cd /app`), as written:
+    /// relative to the container's working directory when not absolute. `None`: no `cd`.
+    pub cwd: Option<String>,
+    /// The environment gunicorn starts with, as far as it is known: the container's, the
+    /// script's assignments and the command's own `NAME=value` prefixes. Never serialized: it
+    /// holds secrets.
+    #[serde(skip)]
+    pub env: Vec<(String, String)>,
+}
+
+impl Gunicorn {
+    /// The value of an environment variable gunicorn starts with.
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A `flask <command>` run by a script.
@@ -46,7 +73,7 @@ pub struct FlaskCommand {
     pub line: u32,
 }
 
-/// Long options of gunicorn 20–23 that take a value (the others are flags).
+/// Long options of gunicorn 20–23 that take a value.
 const VALUE_OPTIONS: &[&str] = &[
     "--config",
     "--bind",
@@ -63,11 +90,15 @@ const VALUE_OPTIONS: &[&str] = &[
     "--limit-request-line",
     "--limit-request-fields",
     "--limit-request-field_size",
+    "--reload-engine",
+    "--reload-extra-file",
     "--chdir",
+    "--env",
+    "--pid",
+    "--worker-tmp-dir",
     "--user",
     "--group",
     "--umask",
-    "--worker-tmp-dir",
     "--forwarded-allow-ips",
     "--access-logfile",
     "--access-logformat",
@@ -77,13 +108,12 @@ const VALUE_OPTIONS: &[&str] = &[
     "--logger-class",
     "--log-config",
     "--log-config-json",
-    "--log-config-dict",
     "--log-syslog-to",
     "--log-syslog-prefix",
     "--log-syslog-facility",
     "--statsd-host",
-    "--statsd-prefix",
     "--dogstatsd-tags",
+    "--statsd-prefix",
     "--name",
     "--pythonpath",
     "--paste",
@@ -95,20 +125,58 @@ const VALUE_OPTIONS: &[&str] = &[
     "--cert-reqs",
     "--ca-certs",
     "--ciphers",
-    "--env",
-    "--pid",
-    "--reload-engine",
-    "--reload-extra-file",
+    "--paste-global",
+    "--forwarder-headers",
     "--header-map",
+];
+
+/// Long options of gunicorn 20–23 that take no value (they still count when an abbreviation
+/// is matched: `--pre` is `--preload` only because no other option starts so).
+const FLAG_OPTIONS: &[&str] = &[
+    "--help",
+    "--version",
+    "--reload",
+    "--spew",
+    "--check-config",
+    "--print-config",
+    "--preload",
+    "--no-sendfile",
+    "--reuse-port",
+    "--daemon",
+    "--initgroups",
+    "--disable-redirect-access-to-syslog",
+    "--capture-output",
+    "--log-syslog",
+    "--enable-stdio-inheritance",
+    "--proxy-protocol",
+    "--suppress-ragged-eofs",
+    "--do-handshake-on-connect",
+    "--permit-obsolete-folding",
+    "--strip-header-spaces",
+    "--permit-unconventional-http-method",
+    "--permit-unconventional-http-version",
+    "--casefold-http-method",
 ];
 
 /// Short options of gunicorn that take a value.
 const SHORT_VALUE_OPTIONS: &str = "bcwktpugmen";
 
+/// The long option `given` stands for: itself, or the one option it is a prefix of (argparse's
+/// `allow_abbrev`). `None` when unknown or ambiguous.
+fn long_option(given: &str) -> Option<&'static str> {
+    let all = || VALUE_OPTIONS.iter().chain(FLAG_OPTIONS).copied();
+    if let Some(exact) = all().find(|o| *o == given) {
+        return Some(exact);
+    }
+    let mut candidates = all().filter(|o| o.starts_with(given));
+    let first = candidates.next()?;
+    candidates.next().is_none().then_some(first)
+}
+
 /// Read a gunicorn invocation from the container's argv (Entrypoint + Cmd) or, when argv does
 /// not run gunicorn itself (`./entrypoint.sh`), from the script's text. `env` is the container's
 /// environment (`GUNICORN_CMD_ARGS`, `WEB_CONCURRENCY`, and variables the script expands).
-/// `None` when neither runs gunicorn with an application target.
+/// `None` when neither runs gunicorn.
 pub fn gunicorn_invocation(
     argv: &[String],
     script: Option<&str>,
@@ -121,7 +189,10 @@ pub fn gunicorn_invocation(
             words: argv[start..].to_vec(),
             line: 0,
         };
-        if let Some(g) = find_gunicorn(&cmd, &vars, 0) {
+        let found = find_gunicorn(&cmd, &vars, &mut None, 0)
+            // Past the first word, a bare `gunicorn` may be any argument of another program.
+            .filter(|g| start == 0 || g.target.is_some() || g.config.is_some());
+        if let Some(g) = found {
             return Some(Gunicorn {
                 script_line: None,
                 ..g
@@ -130,7 +201,43 @@ pub fn gunicorn_invocation(
     }
     let script = script?;
     let commands = shell::commands(script, &mut vars);
-    commands.iter().find_map(|c| find_gunicorn(c, &vars, 0))
+    scan(&commands, &vars, &mut None, 0)
+}
+
+/// The first gunicorn of `commands`, following `cd`s on the way.
+fn scan(
+    commands: &[Command],
+    vars: &HashMap<String, String>,
+    cwd: &mut Option<String>,
+    depth: usize,
+) -> Option<Gunicorn> {
+    for c in commands {
+        let (words, _) = unwrap_command(&c.words);
+        if words.first().is_some_and(|w| w == "cd") {
+            change_dir(cwd, words.get(1).map(String::as_str));
+            continue;
+        }
+        if let Some(g) = find_gunicorn(c, vars, cwd, depth) {
+            return Some(g);
+        }
+    }
+    None
+}
+
+/// `cd DIR`: where the shell is now. `cd`, `cd -` and `cd ~` lead somewhere this reading does
+/// not know: forgotten.
+fn change_dir(cwd: &mut Option<String>, dir: Option<&str>) {
+    match dir {
+        Some(d) if !d.is_empty() && !d.starts_with('-') && !d.starts_with('~') => {
+            *cwd = Some(match cwd.as_deref() {
+                Some(base) if !d.starts_with('/') => {
+                    format!("{}/{d}", base.trim_end_matches('/'))
+                }
+                _ => d.to_owned(),
+            });
+        }
+        _ => *cwd = None,
+    }
 }
 
 /// The `flask <command>` lines of a script (`flask init-db`, `python3 -m flask init-db`).
@@ -242,7 +349,12 @@ fn shell_string(words: &[String]) -> Option<&str> {
     words.get(i + 1).map(String::as_str)
 }
 
-fn find_gunicorn(cmd: &Command, vars: &HashMap<String, String>, depth: usize) -> Option<Gunicorn> {
+fn find_gunicorn(
+    cmd: &Command,
+    vars: &HashMap<String, String>,
+    cwd: &mut Option<String>,
+    depth: usize,
+) -> Option<Gunicorn> {
     let (words, prefix_env) = unwrap_command(&cmd.words);
     let first = words.first()?;
     if let Some(inner) = shell_string(words) {
@@ -252,11 +364,11 @@ fn find_gunicorn(cmd: &Command, vars: &HashMap<String, String>, depth: usize) ->
         let mut v = vars.clone();
         v.extend(prefix_env);
         let cmds = shell::commands(inner, &mut v);
-        return cmds.iter().find_map(|c| {
-            find_gunicorn(c, &v, depth + 1).map(|g| Gunicorn {
-                script_line: Some(cmd.line),
-                ..g
-            })
+        // A `cd` inside `sh -c` stays in that shell, which is the one that starts gunicorn.
+        let mut inner_cwd = cwd.clone();
+        return scan(&cmds, &v, &mut inner_cwd, depth + 1).map(|g| Gunicorn {
+            script_line: Some(cmd.line),
+            ..g
         });
     }
     let args: &[String] = if basename(first) == "gunicorn" {
@@ -269,76 +381,104 @@ fn find_gunicorn(cmd: &Command, vars: &HashMap<String, String>, depth: usize) ->
     } else {
         return None;
     };
-    let lookup = |name: &str| {
-        prefix_env
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| vars.get(name).cloned())
-    };
-    let mut opts = Opts::default();
-    if let Some(extra) = lookup("GUNICORN_CMD_ARGS") {
-        let words: Vec<String> = shell::commands(&extra, &mut HashMap::new())
-            .into_iter()
-            .flat_map(|c| c.words)
-            .collect();
-        opts.parse(&words);
+    let mut env: HashMap<String, String> = vars.clone();
+    env.extend(prefix_env);
+    let lookup = |name: &str| env.get(name).cloned();
+    let cmd_args = lookup("GUNICORN_CMD_ARGS")
+        .map(|extra| {
+            let words: Vec<String> = shell::commands(&extra, &mut HashMap::new())
+                .into_iter()
+                .flat_map(|c| c.words)
+                .collect();
+            CliOptions::parse(&words)
+        })
+        .unwrap_or_default();
+    let argv = CliOptions::parse(args);
+    if argv.info_only {
+        return None;
     }
-    opts.parse(args);
-    if opts.workers.is_none() {
-        opts.workers = lookup("WEB_CONCURRENCY").and_then(|w| w.trim().parse().ok());
-    }
-    let target = opts.target()?;
+    let workers = argv
+        .workers
+        .or(cmd_args.workers)
+        .or_else(|| lookup("WEB_CONCURRENCY").and_then(|w| w.trim().parse().ok()));
+    let target = argv.target().and_then(|t| WsgiTarget::parse(&t));
+    let mut env: Vec<(String, String)> = env.into_iter().collect();
+    env.sort();
     Some(Gunicorn {
-        target: WsgiTarget::parse(&target)?,
-        workers: opts.workers,
-        preload: opts.preload,
-        timeout_secs: opts.timeout,
-        chdir: opts.chdir,
-        config: opts.config,
-        bind: opts.bind,
-        worker_class: opts.worker_class,
+        target,
+        workers,
+        preload: argv.preload || cmd_args.preload,
+        timeout_secs: argv.timeout.or(cmd_args.timeout),
+        chdir: argv.chdir.clone().or_else(|| cmd_args.chdir.clone()),
+        config: argv.config.clone().or_else(|| cmd_args.config.clone()),
+        bind: if argv.bind.is_empty() {
+            cmd_args.bind.clone()
+        } else {
+            argv.bind.clone()
+        },
+        worker_class: argv
+            .worker_class
+            .clone()
+            .or_else(|| cmd_args.worker_class.clone()),
         script_line: Some(cmd.line),
+        argv,
+        cmd_args,
+        cwd: cwd.clone(),
+        env,
     })
 }
 
-#[derive(Default)]
-struct Opts {
-    workers: Option<u32>,
-    preload: bool,
-    timeout: Option<u32>,
-    chdir: Option<String>,
-    config: Option<String>,
-    bind: Vec<String>,
-    worker_class: Option<String>,
-    positional: Vec<String>,
+/// The settings one list of gunicorn arguments gives (the command line, or
+/// `GUNICORN_CMD_ARGS`). Numbers that do not parse are `None` (gunicorn would refuse them).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CliOptions {
+    pub workers: Option<u32>,
+    pub threads: Option<u32>,
+    pub timeout: Option<u32>,
+    pub graceful_timeout: Option<u32>,
+    /// `--preload` given.
+    pub preload: bool,
+    /// `--reload` given.
+    pub reload: bool,
+    pub chdir: Option<String>,
+    pub config: Option<String>,
+    /// Every `-b` (gunicorn appends them).
+    pub bind: Vec<String>,
+    pub worker_class: Option<String>,
+    /// Every `-e NAME=value`.
+    pub raw_env: Vec<String>,
+    /// The arguments that are no option: the application target.
+    pub positional: Vec<String>,
+    /// `--version`, `--help`, `--check-config` or `--print-config`: gunicorn answers and exits,
+    /// it serves nothing.
+    pub info_only: bool,
 }
 
-impl Opts {
-    fn parse(&mut self, args: &[String]) {
+impl CliOptions {
+    fn parse(args: &[String]) -> CliOptions {
+        let mut o = CliOptions::default();
         let mut i = 0;
         while i < args.len() {
             let a = args[i].as_str();
             i += 1;
             if a == "--" {
-                self.positional.extend(args[i..].iter().cloned());
+                o.positional.extend(args[i..].iter().cloned());
                 break;
             }
             let (name, value) = if let Some(long) = a.strip_prefix("--") {
-                match long.split_once('=') {
+                let (given, attached) = match long.split_once('=') {
                     Some((n, v)) => (format!("--{n}"), Some(v.to_owned())),
-                    None => {
-                        let n = format!("--{long}");
-                        if VALUE_OPTIONS.contains(&n.as_str()) {
-                            let v = args.get(i).cloned();
-                            i += 1;
-                            (n, v)
-                        } else {
-                            (n, None)
-                        }
-                    }
-                }
+                    None => (format!("--{long}"), None),
+                };
+                let name = long_option(&given).unwrap_or("");
+                let value = if VALUE_OPTIONS.contains(&name) && attached.is_none() {
+                    let v = args.get(i).cloned();
+                    i += 1;
+                    v
+                } else {
+                    attached
+                };
+                (name, value)
             } else if a.len() > 1 && a.starts_with('-') {
                 let mut chars = a[1..].chars();
                 let c = chars.next().unwrap_or('-');
@@ -349,6 +489,9 @@ impl Opts {
                     'w' => "--workers",
                     'k' => "--worker-class",
                     't' => "--timeout",
+                    'e' => "--env",
+                    'v' => "--version",
+                    'h' => "--help",
                     _ => "",
                 };
                 if SHORT_VALUE_OPTIONS.contains(c) {
@@ -359,26 +502,32 @@ impl Opts {
                     } else {
                         Some(attached.trim_start_matches('=').to_owned())
                     };
-                    (long.to_owned(), v)
+                    (long, v)
                 } else {
-                    (long.to_owned(), None)
+                    (long, None)
                 }
             } else {
-                self.positional.push(a.to_owned());
+                o.positional.push(a.to_owned());
                 continue;
             };
             let number = || value.as_deref().and_then(|v| v.trim().parse::<u32>().ok());
-            match name.as_str() {
-                "--workers" => self.workers = number(),
-                "--timeout" => self.timeout = number(),
-                "--preload" => self.preload = true,
-                "--chdir" => self.chdir = value,
-                "--config" => self.config = value,
-                "--bind" => self.bind.extend(value),
-                "--worker-class" => self.worker_class = value,
+            match name {
+                "--workers" => o.workers = number(),
+                "--threads" => o.threads = number(),
+                "--timeout" => o.timeout = number(),
+                "--graceful-timeout" => o.graceful_timeout = number(),
+                "--preload" => o.preload = true,
+                "--reload" => o.reload = true,
+                "--chdir" => o.chdir = value,
+                "--config" => o.config = value,
+                "--bind" => o.bind.extend(value),
+                "--worker-class" => o.worker_class = value,
+                "--env" => o.raw_env.extend(value),
+                "--version" | "--help" | "--check-config" | "--print-config" => o.info_only = true,
                 _ => {}
             }
         }
+        o
     }
 
     /// The application target: the last positional argument that looks like `module:var`, else
@@ -451,15 +600,12 @@ mod tests {
         s.split_whitespace().map(str::to_owned).collect()
     }
 
-    const ENTRYPOINT: &str = include_str!("../../../fixtures/app/entrypoint.sh");
+    const ENTRYPOINT: &str = include_str!("../../../../fixtures/app/entrypoint.sh");
 
     #[test]
     fn reads_the_lab_entrypoint() {
         let g = gunicorn_invocation(&argv("./entrypoint.sh"), Some(ENTRYPOINT), &[]).unwrap();
-        assert_eq!(
-            g.target,
-            WsgiTarget::parse("server_v4_complete:app").unwrap()
-        );
+        assert_eq!(g.target, WsgiTarget::parse("server_v4_complete:app"));
         assert_eq!(g.workers, Some(3));
         assert!(!g.preload);
         assert_eq!(g.bind, ["0.0.0.0:5001"]);
@@ -482,8 +628,9 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(g.target.module, "wsgi");
-        assert_eq!(g.target.var, "application");
+        let t = g.target.unwrap();
+        assert_eq!(t.module, "wsgi");
+        assert_eq!(t.var, "application");
         assert_eq!(g.workers, Some(5));
         assert_eq!(g.timeout_secs, Some(90));
         assert!(g.preload);
@@ -496,7 +643,7 @@ mod tests {
             gunicorn_invocation(&argv("gunicorn -w4 -t=20 app:create_app()"), None, &[]).unwrap();
         assert_eq!(g.workers, Some(4));
         assert_eq!(g.timeout_secs, Some(20));
-        assert_eq!(g.target.var, "create_app()");
+        assert_eq!(g.target.unwrap().var, "create_app()");
     }
 
     #[test]
@@ -519,7 +666,7 @@ mod tests {
         assert_eq!(g.workers, Some(7));
         let g = gunicorn_invocation(&argv("/docker-entrypoint.sh gunicorn app:app"), None, &[])
             .unwrap();
-        assert_eq!(g.target.module, "app");
+        assert_eq!(g.target.unwrap().module, "app");
         let g = gunicorn_invocation(
             &[
                 "sh".into(),
@@ -531,7 +678,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(g.workers, Some(2));
-        assert_eq!(g.target.module, "srv");
+        assert_eq!(g.target.unwrap().module, "srv");
     }
 
     #[test]
