@@ -6,7 +6,7 @@ use analylit_doctor::probes::{self, Options, Outcome, ProbeResult};
 use analylit_doctor::rules::{ProbeSpec, RouteExpectation, RuleSet, load_embedded};
 use analylit_doctor::stack::snapshot::{
     ContainerSnapshot, ContainerState, Health, HealthResult, HealthcheckConfig, LogLine,
-    PortBinding, StackSnapshot, Stream,
+    NetworkAttachment, PortBinding, StackSnapshot, Stream,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -289,11 +289,9 @@ async fn a_server_that_never_answers_gives_unknown_within_the_timeout() {
 }
 
 #[tokio::test]
-async fn without_a_loopback_published_port_nothing_is_asked() {
-    let expected = Outcome::Unknown(
-        "no port published on 127.0.0.1; the in-container probe comes later".into(),
-    );
-    // Not published; published on another address only; another container port published.
+async fn without_a_published_port_or_an_engine_nothing_is_asked() {
+    // Not published; published on another address only; another container port published: and
+    // no network known either (a bundle from an older doctor).
     let other_port = PortBinding {
         container_port: "8080/tcp".into(),
         host_ip: "0.0.0.0".into(),
@@ -305,10 +303,27 @@ async fn without_a_loopback_published_port_nothing_is_asked() {
         vec![other_port],
     ] {
         let results = run_on(&ALL_THREE, &web(ports.clone())).await;
+        for r in &results {
+            assert!(
+                matches!(&r.outcome, Outcome::Unknown(why)
+                    if why.contains("not published on 127.0.0.1")
+                        && why.contains("knows no network")),
+                "{ports:?}: {r:?}"
+            );
+        }
+    }
+    // On a network, but no Engine to reach into it: offline, the probe says so.
+    let mut on_network = web(vec![]);
+    on_network.networks = vec![NetworkAttachment {
+        name: "analylit_default".into(),
+        ip: "172.18.0.4".into(),
+        aliases: vec!["web".into()],
+    }];
+    let results = run_on(&ALL_THREE, &on_network).await;
+    for r in &results {
         assert_eq!(
-            outcomes(&results),
-            [expected.clone(), expected.clone(), expected.clone()],
-            "{ports:?}"
+            r.outcome,
+            Outcome::Unknown("needs the live stack (diagnosing offline)".into())
         );
     }
 }
@@ -347,14 +362,26 @@ async fn confirm_keeps_the_confirmed_look_alike_and_lists_the_other_as_ruled_out
     let before = engine::diagnose(&snapshot, &set);
     let mut found = ids(&before);
     found.sort();
-    assert_eq!(found, ["blueprint-prefix-mismatch", "route-not-decorated"]);
+    assert_eq!(
+        found,
+        [
+            "blueprint-prefix-mismatch",
+            "health-route-missing",
+            "route-not-decorated"
+        ]
+    );
 
     let after = confirm(before, &snapshot, &set, Probing::Live(None)).await;
     assert_eq!(ids(&after), ["blueprint-prefix-mismatch"]);
     let f = &after.findings[0];
+    let mut ruled_out = f.ruled_out.clone();
+    ruled_out.sort();
     assert_eq!(
-        f.ruled_out,
-        ["route-not-decorated: /api/api/settings/profiles answers 200"]
+        ruled_out,
+        [
+            "health-route-missing: /api/api/settings/profiles answers 200",
+            "route-not-decorated: /api/api/settings/profiles answers 200"
+        ]
     );
     // The rule's python probe needs the Engine: without it, it says so and decides nothing.
     assert_eq!(f.probes.len(), 2);
@@ -367,9 +394,11 @@ async fn confirm_keeps_the_confirmed_look_alike_and_lists_the_other_as_ruled_out
     assert_eq!(probe["kind"], "http-route");
     assert_eq!(probe["expect"], "prefix-variant-answers");
     assert_eq!(probe["outcome"], "confirmed");
-    assert_eq!(
-        json["findings"][0]["ruled_out"][0],
-        "route-not-decorated: /api/api/settings/profiles answers 200"
+    assert!(
+        json["findings"][0]["ruled_out"]
+            .as_array()
+            .expect("ruled_out")
+            .contains(&"route-not-decorated: /api/api/settings/profiles answers 200".into())
     );
 }
 
@@ -385,12 +414,16 @@ async fn confirm_on_a_404_everywhere_keeps_the_lost_decorator() {
         Probing::Live(None),
     )
     .await;
-    assert_eq!(ids(&after), ["route-not-decorated"]);
-    assert_eq!(after.findings[0].ruled_out.len(), 1);
+    // Without the source (no Engine), a lost decorator and a route never written look the same:
+    // both stay, partly confirmed; the doubled prefix is ruled out.
+    let mut kept = ids(&after);
+    kept.sort();
+    assert_eq!(kept, ["health-route-missing", "route-not-decorated"]);
+    let ruled_out: Vec<&String> = after.findings.iter().flat_map(|f| &f.ruled_out).collect();
+    assert_eq!(ruled_out.len(), 1);
     assert!(
-        after.findings[0].ruled_out[0].starts_with("blueprint-prefix-mismatch: no prefix variant"),
-        "{:?}",
-        after.findings[0].ruled_out
+        ruled_out[0].starts_with("blueprint-prefix-mismatch: no prefix variant"),
+        "{ruled_out:?}"
     );
 }
 
@@ -425,7 +458,7 @@ async fn confirm_under_gunicorn_reinit_settles_the_folded_look_alikes() {
     let set = rules();
     let before = engine::diagnose(&snapshot, &set);
     assert_eq!(ids(&before), ["gunicorn-worker-reinit"], "{before:#?}");
-    assert_eq!(before.findings[0].effects.len(), 2);
+    assert_eq!(before.findings[0].effects.len(), 3);
 
     let after = confirm(before, &snapshot, &set, Probing::Live(None)).await;
     assert_eq!(ids(&after), ["gunicorn-worker-reinit"]);
@@ -435,7 +468,14 @@ async fn confirm_under_gunicorn_reinit_settles_the_folded_look_alikes() {
         Outcome::Confirmed,
         "Flask's 404 page"
     );
-    let effects: Vec<&str> = cause.effects.iter().map(|e| e.id.as_str()).collect();
-    assert_eq!(effects, ["route-not-decorated"]);
-    assert!(cause.effects[0].ruled_out[0].starts_with("blueprint-prefix-mismatch: "));
+    let mut effects: Vec<&str> = cause.effects.iter().map(|e| e.id.as_str()).collect();
+    effects.sort();
+    assert_eq!(effects, ["health-route-missing", "route-not-decorated"]);
+    let ruled_out: Vec<&String> = cause.effects.iter().flat_map(|e| &e.ruled_out).collect();
+    assert!(
+        ruled_out
+            .iter()
+            .any(|r| r.starts_with("blueprint-prefix-mismatch: ")),
+        "{ruled_out:?}"
+    );
 }

@@ -503,7 +503,6 @@ pub async fn observe(ctx: &Ctx<'_>) -> RouteObservation {
         obs.blocked = Some(why);
         return obs;
     }
-    obs.facts.push(format!("health URL {}", url.url));
     let (mut result, mut via) = fetch(&route, ctx, &url.authority, &url.target).await;
     let mut route = route;
     if let (Err(FetchError::Refused), Route::InNetwork(n)) = (&result, &route) {
@@ -535,7 +534,9 @@ pub async fn observe(ctx: &Ctx<'_>) -> RouteObservation {
         target: url.target.clone(),
         result,
     };
-    obs.facts.push(format!("{} (via {via})", health.fact()));
+    obs.facts
+        .push(format!("health URL {}, asked via {via}", url.url));
+    obs.facts.push(health.fact());
     obs.via = Some(via);
     let is_404 = matches!(health.result, Ok(Answer { status: 404, .. }));
     obs.health = Some(health);
