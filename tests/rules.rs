@@ -297,6 +297,8 @@ const LINES: &[LineCase] = &[
     ("healthcheck-port-mismatch", Health, "curl: (22) The requested URL returned error: 404", NONE),
     ("pg-auth-failed-client-url", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  password authentication failed for user \"analylit_user\"", Some(&[("user", "analylit_user")])),
     ("pg-auth-failed-client-url", Log, "FATAL:  database \"analylit\" does not exist", NONE),
+    ("tables-missing-migration-order", Log, "psycopg2.errors.UndefinedTable: relation \"analysis_profiles\" does not exist", Some(&[("table", "analysis_profiles")])),
+    ("tables-missing-migration-order", Log, "Migrations finished.", NONE),
     ("name-not-defined", Log, "NameError: name 'init_db' is not defined", Some(&[("name", "init_db")])),
     ("name-not-defined", Log, "NameError: name 'init_db' is not defined. Did you mean: 'get_db'?", Some(&[("name", "init_db")])),
     ("name-not-defined", Log, "[2024-05-01 10:00:00 +0000] [1] [INFO] Reason: Worker failed to boot.", YES),

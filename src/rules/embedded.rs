@@ -62,6 +62,7 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = embed![
     "rq-localhost-url",
     "socketio-redis-publish",
     "tables-missing",
+    "tables-missing-migration-order",
     "volume-permission-denied",
     "volume-read-only",
     "wsgi-app-not-found",

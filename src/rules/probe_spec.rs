@@ -121,6 +121,11 @@ probe_kinds! {
         WsgiTargetUnbound = "wsgi-target-unbound",
         /// `current_app`/`g`/`request` used at module level.
         AppContextAtImport = "app-context-at-import",
+        /// The migrations use the table the error names before a later migration creates it.
+        MigrationOrder = "migration-order",
+        /// The migrations create the table the error names before using it: they simply did not
+        /// run against this database.
+        MigrationsInOrder = "migrations-in-order",
         /// A Celery task the worker received is defined in a module the worker's app never imports.
         TaskNotIncluded = "task-not-included",
         /// gunicorn runs with a `--timeout` and the app does slow work at import.

@@ -18,6 +18,7 @@ use super::gunicorn::{
     Value, config_location, effective, gunicorn_invocation, read_config, script_runs_flask_command,
     start_dir,
 };
+use super::migrations;
 use super::{
     Analysis, Finding, HandlerKind, MasterReason, RouteMatch, SourceFile, SourceTree, Startup,
     WsgiTarget, analyse_startup, match_route,
@@ -51,6 +52,8 @@ pub struct Observation {
     health_path: Option<String>,
     /// The health check's port, with the URL.
     health_port: Option<(u16, String)>,
+    /// The migration files, in the order they run.
+    migrations: Vec<migrations::Migration>,
     facts: Vec<String>,
 }
 
@@ -236,8 +239,10 @@ fn lone_module(file: &SourceFile) -> (SourceTree, String) {
     (t, name)
 }
 
+/// The files read from the image: the app's Python sources, and the SQL migrations beside them.
 fn keep(p: &str) -> bool {
-    p.ends_with(".py") && !p.contains("/site-packages/") && !p.contains("/__pycache__/")
+    let ours = !p.contains("/site-packages/") && !p.contains("/__pycache__/");
+    ours && (p.ends_with(".py") || (p.ends_with(".sql") && migrations::is_migration(p, "")))
 }
 
 async fn observe(ctx: &Ctx<'_>) -> Result<Observation, Failed> {
@@ -338,6 +343,16 @@ fn build(
         facts: settle_facts,
     } = settled;
     let mut facts = Vec::new();
+    let migrations = migrations::in_run_order(
+        &files
+            .iter()
+            .map(|f| (f.path.clone(), f.text.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let files: Vec<SourceFile> = files
+        .into_iter()
+        .filter(|f| f.path.ends_with(".py"))
+        .collect();
     let file_count = files.len();
     let mut source = SourceTree::new(&root, files);
     // The config file joins the tree, so its hooks resolve into the app's modules.
@@ -391,6 +406,18 @@ fn build(
             ""
         }
     ));
+    if !migrations.is_empty() {
+        facts.push(format!(
+            "{} migration file(s), in run order: {}",
+            migrations.len(),
+            migrations
+                .iter()
+                .take(6)
+                .map(|m| m.path.rsplit('/').next().unwrap_or(&m.path))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let startup = Startup {
         target,
         config_module: config_file.as_ref().map(|(_, _, n)| n.clone()),
@@ -456,6 +483,7 @@ fn build(
             .as_ref()
             .map(|u| u.target.split('?').next().unwrap_or_default().to_owned()),
         health_port: health.map(|u| (u.port, u.url)),
+        migrations,
         facts,
     }
 }
@@ -885,6 +913,13 @@ fn judge(
                 None => ProbeResult::unknown(spec, summary, &facts),
             }
         }
+        E::MigrationOrder | E::MigrationsInOrder => {
+            let (outcome, summary) = migration_judgement(obs, hints, expect);
+            match outcome {
+                Some(o) => r(o, summary, vec![]),
+                None => ProbeResult::unknown(spec, summary, &facts),
+            }
+        }
         E::SlowImport => {
             let (outcome, summary, more) = slow_boot(obs);
             match outcome {
@@ -952,6 +987,64 @@ fn judge(
                 )
             }
         }
+    }
+}
+
+/// `migration-order` and `migrations-in-order`, for the table the error names.
+fn migration_judgement(
+    obs: &Observation,
+    hints: &[String],
+    expect: PythonExpectation,
+) -> (Option<Outcome>, String) {
+    use migrations::TableOrder;
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r#"relation "(?:\w+\.)?([^"]+)" does not exist"#).expect("relation pattern")
+    });
+    let Some(table) = hints
+        .iter()
+        .find_map(|h| re.captures(h))
+        .map(|c| c[1].to_owned())
+    else {
+        return (None, "the error names no table".into());
+    };
+    if obs.migrations.is_empty() {
+        return (None, "no migration file was found in the image".into());
+    }
+    let at = |(path, line): &(String, u32)| format!("{path}:{line}");
+    let misordered = expect == PythonExpectation::MigrationOrder;
+    match migrations::order_of(&obs.migrations, &table) {
+        TableOrder::Misordered {
+            used_by,
+            created_by,
+        } => (
+            Some(Outcome::of(misordered)),
+            format!(
+                "{} uses {table}, which {} creates later: the migrations run in the wrong order",
+                at(&used_by),
+                at(&created_by)
+            ),
+        ),
+        TableOrder::InOrder { created_by } => (
+            Some(Outcome::of(!misordered)),
+            format!(
+                "{} creates {table} before any migration uses it: the migrations did not run \
+                 against this database",
+                at(&created_by)
+            ),
+        ),
+        TableOrder::NeverCreated { used_by } if misordered => (
+            Some(Outcome::RuledOut),
+            format!("{} uses {table}, and no migration creates it", at(&used_by)),
+        ),
+        TableOrder::NeverCreated { used_by } => (
+            None,
+            format!(
+                "{} uses {table}, and no migration creates it (the app's own init may)",
+                at(&used_by)
+            ),
+        ),
+        TableOrder::Unmentioned => (None, format!("no migration mentions {table}")),
     }
 }
 
