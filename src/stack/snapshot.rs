@@ -63,6 +63,7 @@ pub struct ContainerSnapshot {
     pub mounts: Vec<Mount>,
     pub ports: Vec<PortBinding>,
     pub restart_policy: String,
+    /// Bytes; 0 = no limit; -1 = not known (pasted output without inspect's `HostConfig`).
     pub memory_limit: i64,
     /// The compose labels (`com.docker.compose.*`).
     pub labels: BTreeMap<String, String>,
