@@ -715,6 +715,43 @@ fn garbage_is_refused_with_what_is_read() {
 }
 
 #[test]
+fn cut_or_shuffled_pastes_never_panic() {
+    // What people do to pastes: cut them anywhere, paste parts out of order.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/transcripts");
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed as usize
+    };
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let text: String = text.chars().take(20_000).collect();
+        for _ in 0..8 {
+            let (a, b) = (next() % (text.len() + 1), next() % (text.len() + 1));
+            let (a, b) = (floor(&text, a.min(b)), floor(&text, a.max(b)));
+            let _ = paste::read_text(&text[a..b], None, "");
+            let mut lines: Vec<&str> = text.lines().collect();
+            for i in (1..lines.len()).rev() {
+                lines.swap(i, next() % (i + 1));
+            }
+            let _ = paste::read_text(&lines.join("\n"), Some("web"), "p");
+        }
+    }
+}
+
+fn floor(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[test]
 fn bad_specs_and_fixing_from_logs_are_refused() {
     for args in [
         vec!["check", "--logs", "=x"],

@@ -620,8 +620,8 @@ fn ids_match(a: &str, b: &str) -> bool {
     short.len() >= 12 && long.starts_with(short)
 }
 
-fn short_id(id: &str) -> &str {
-    &id[..id.len().min(12)]
+fn short_id(id: &str) -> String {
+    id.chars().take(12).collect()
 }
 
 /// A transcript's `web_1` is the container `analylit_web_1` (compose v1 strips the project in

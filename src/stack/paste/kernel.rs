@@ -253,6 +253,7 @@ mod tests {
                 "Dec 06 04:06:21 lab kernel: ",
                 format!("/system.slice/docker-{ID}.scope"),
             ),
+            ("[Sun Dec  6 04:06:21 2026] ", format!("/docker/{ID}")),
             ("", format!("/docker/{ID}")),
         ] {
             let mut f = Facts::new(LogLimits::default());
