@@ -48,7 +48,7 @@ junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
 sarif\t'SARIF 2.1.0'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l logs -d 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon\'s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -68,7 +68,7 @@ junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
 sarif\t'SARIF 2.1.0'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l logs -d 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon\'s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -96,7 +96,7 @@ junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
 sarif\t'SARIF 2.1.0'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l logs -d 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon\'s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -115,7 +115,7 @@ junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
 sarif\t'SARIF 2.1.0'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l logs -d 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon\'s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -134,7 +134,7 @@ junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
 sarif\t'SARIF 2.1.0'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l logs -d 'Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE holding a `docker compose logs` transcript. Repeatable' -r
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l logs -d 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon\'s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s q -l quiet -d 'No progress output'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l fix -d 'After the report, apply the safe fixes (with `check`; `fix` implies it)'

@@ -75,6 +75,13 @@ pub enum DoctorError {
     )]
     Bundle { path: String, reason: String },
 
+    #[error("cannot diagnose {input}: {reason}")]
+    #[diagnostic(
+        code(doctor::unrecognised_input),
+        help("{}", crate::stack::paste::KINDS_HELP)
+    )]
+    Paste { input: String, reason: String },
+
     #[error(transparent)]
     #[diagnostic(transparent)]
     Rules(#[from] crate::rules::RulesError),

@@ -139,7 +139,7 @@ fn inline_snapshot(service: &str, logs: &str, health: &str, state: &CaseState) -
             text: text.to_owned(),
         })
         .collect();
-    let mut snapshot = crate::stack::transcript::snapshot_from_logs(
+    let mut snapshot = crate::stack::paste::snapshot_from_logs(
         "rule-test",
         BTreeMap::from([(service.to_owned(), lines)]),
     );

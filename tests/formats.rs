@@ -38,7 +38,7 @@ fn service(name: &str) -> ServiceStatus {
         state: "restarting".into(),
         health: None,
         exit_code: Some(1),
-        restarts: 4,
+        restarts: Some(4),
     }
 }
 
@@ -83,6 +83,7 @@ fn diagnosis() -> Diagnosis {
         project: "proj".into(),
         services: vec![service("web"), service("db")],
         findings: vec![cause, info],
+        input: None,
     }
 }
 

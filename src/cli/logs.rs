@@ -1,64 +1,58 @@
-//! `check --logs`: a diagnosis from pasted logs, no Docker.
+//! `check --logs`: a diagnosis from pasted output, no Docker.
 use super::*;
+use crate::stack::paste::{self, Paste};
 
-/// `check --logs`: diagnose pasted logs. No Docker connection is made; probes that need the live
-/// stack come back unknown and say so.
+/// `check --logs`: read every input (bounded), recognise and split what each holds, diagnose the
+/// snapshot that makes. No Docker connection is made; probes that need the live stack come back
+/// unknown and say so.
 pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
-    use crate::stack::transcript;
-    use std::collections::BTreeMap;
     let set = rules::load_with_overrides(args.stack.rules.as_deref())?;
-    let read = |source: &str| -> Result<String, DoctorError> {
-        let io = |e: std::io::Error| DoctorError::Io {
-            what: format!("reading logs from {source}"),
-            reason: e.to_string(),
-        };
-        let (text, _) = if source == "-" {
-            transcript::read_bounded(std::io::stdin().lock()).map_err(io)?
-        } else {
-            transcript::read_bounded(std::fs::File::open(source).map_err(io)?).map_err(io)?
-        };
-        Ok(text)
-    };
     let limits = collect::LogLimits {
         lines: args.stack.tail,
         ..Default::default()
     };
-    let mut per: BTreeMap<String, Vec<crate::stack::snapshot::LogLine>> = BTreeMap::new();
+    let mut pasted = Paste::new(limits);
     for spec in &args.logs {
-        match spec.split_once('=') {
+        let (service, source) = match spec.split_once('=') {
             Some((service, source)) if !service.is_empty() && !source.is_empty() => {
-                per.entry(service.to_owned())
-                    .or_default()
-                    .extend(transcript::lines_of(&read(source)?, &limits));
+                (Some(service), source)
             }
             Some(_) => {
                 return Err(logs_usage(&format!(
-                    "{spec:?}: expected SERVICE=FILE, SERVICE=- or FILE"
+                    "{spec:?}: expected SERVICE=FILE, SERVICE=-, FILE or -"
                 )));
             }
-            None => {
-                for (name, lines) in transcript::split_within(&read(spec)?, &limits) {
-                    per.entry(name).or_default().extend(lines);
-                }
-            }
-        }
+            None => (None, spec.as_str()),
+        };
+        let name = if source == "-" { "stdin" } else { source };
+        let io = |e: std::io::Error| DoctorError::Io {
+            what: format!("reading --logs {name}"),
+            reason: e.to_string(),
+        };
+        let input = if source == "-" {
+            paste::read_bounded(std::io::stdin().lock()).map_err(io)?
+        } else {
+            paste::read_bounded(std::fs::File::open(source).map_err(io)?).map_err(io)?
+        };
+        pasted
+            .read(name, service, &input)
+            .map_err(|e| DoctorError::Paste {
+                input: e.input,
+                reason: e.reason,
+            })?;
     }
     let project = args.stack.project_name.clone().unwrap_or_default();
-    let snapshot = transcript::snapshot_from_logs(&project, per);
-    if snapshot.containers.is_empty() {
-        return Err(logs_usage(
-            "no log lines found (a transcript needs `service_1 | ` prefixes; \
-             use SERVICE=FILE for a single service's log)",
-        ));
-    }
-    let diagnosis = engine::diagnose(&snapshot, &set);
+    let pasted = pasted.finish(&project);
+    let snapshot = &pasted.snapshot;
+    let diagnosis = engine::diagnose(snapshot, &set);
     let mut diagnosis = runtime()?.block_on(engine::confirm::confirm(
         diagnosis,
-        &snapshot,
+        snapshot,
         &set,
         Probing::Live(None),
     ));
-    engine::chain::chain(&mut diagnosis.findings, &snapshot, &set);
+    engine::chain::chain(&mut diagnosis.findings, snapshot, &set);
+    pasted.apply(&mut diagnosis);
     diagnosis.project = if project.is_empty() {
         "(from logs)".to_owned()
     } else {

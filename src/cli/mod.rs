@@ -142,8 +142,10 @@ pub struct CheckArgs {
     /// Write the --format report to FILE; the table still goes to the terminal.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Diagnose from pasted logs, without Docker: SERVICE=FILE, SERVICE=- (stdin), or a bare FILE
-    /// holding a `docker compose logs` transcript. Repeatable.
+    /// Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain
+    /// log of one service. Recognises and splits, in any mix: compose logs transcripts, compose
+    /// up output (the daemon's errors), docker inspect JSON (whole, State or Health), docker
+    /// events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable.
     #[arg(long = "logs", value_name = "SPEC", conflicts_with = "from")]
     pub logs: Vec<String>,
     /// Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes' results

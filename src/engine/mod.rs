@@ -28,7 +28,8 @@ pub struct ServiceStatus {
     /// healthy | unhealthy | starting, or null without a health check.
     pub health: Option<String>,
     pub exit_code: Option<i64>,
-    pub restarts: i64,
+    /// Null when the input did not tell it (pasted output).
+    pub restarts: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +38,9 @@ pub struct Diagnosis {
     pub services: Vec<ServiceStatus>,
     /// Most likely root cause first; effects are inside their cause's `effects`.
     pub findings: Vec<Finding>,
+    /// What the diagnosis was read from, when it was pasted output (`check --logs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<crate::stack::paste::InputSummary>,
 }
 
 impl Diagnosis {
@@ -106,6 +110,7 @@ pub fn diagnose(snapshot: &StackSnapshot, rules: &RuleSet) -> Diagnosis {
         project: snapshot.project.clone(),
         services,
         findings,
+        input: None,
     }
 }
 
@@ -124,7 +129,7 @@ fn service_status(name: &str, containers: &[&ContainerSnapshot]) -> ServiceStatu
         exit_code: (worst.state.status != "unknown"
             && (worst.state.status != "running" || worst.state.exit_code != 0))
             .then_some(worst.state.exit_code),
-        restarts: worst.restart_count,
+        restarts: Some(worst.restart_count),
     }
 }
 

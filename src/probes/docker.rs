@@ -137,14 +137,19 @@ async fn tool_missing(spec: &ProbeSpec, ctx: &Ctx<'_>) -> ProbeResult {
 
 fn memory_limit(spec: &ProbeSpec, c: &ContainerSnapshot) -> ProbeResult {
     let mib = c.memory_limit as f64 / (1024.0 * 1024.0);
+    // Pasted output may not tell the exit code or the limit (see `ContainerSnapshot`).
+    let code = match c.telling_exit_code() {
+        _ if c.state.status == crate::stack::paste::UNKNOWN_STATUS => "unknown".to_owned(),
+        Some(code) => code.to_string(),
+        None => c.state.exit_code.to_string(),
+    };
     let facts = vec![format!(
-        "OOMKilled = {}, exit code {}, memory limit {}",
+        "OOMKilled = {}, exit code {code}, memory limit {}",
         c.oom_killed_recently(),
-        c.telling_exit_code().unwrap_or(c.state.exit_code),
-        if c.memory_limit > 0 {
-            format!("{mib:.0} MiB")
-        } else {
-            "none".into()
+        match c.memory_limit {
+            0 => "none".to_owned(),
+            l if l < 0 => "unknown".to_owned(),
+            _ => format!("{mib:.0} MiB"),
         }
     )];
     if c.state.status == crate::stack::transcript::UNKNOWN_STATUS {
@@ -164,6 +169,12 @@ fn memory_limit(spec: &ProbeSpec, c: &ContainerSnapshot) -> ProbeResult {
             spec,
             Outcome::Confirmed,
             format!("killed by the kernel at its {mib:.0} MiB memory limit"),
+            &facts,
+        )
+    } else if c.memory_limit < 0 {
+        ProbeResult::unknown(
+            spec,
+            "the pasted output does not tell the memory limit".into(),
             &facts,
         )
     } else {

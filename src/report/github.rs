@@ -1,7 +1,8 @@
 //! `--format github`: GitHub Actions workflow commands, so a CI job that runs the doctor gets one
 //! annotation per problem. One line per finding above info (effects included):
 //! `::error title=<id> on <service>[,file=<file>[,line=<n>]]::<summary>` (`::warning` for a
-//! warning), with the escaping GitHub's runner expects.
+//! warning), with the escaping GitHub's runner expects. For pasted input, a `::notice` line per
+//! input first says what was read.
 use super::{Report, location};
 use crate::engine::Diagnosis;
 use crate::rules::Severity;
@@ -11,6 +12,9 @@ pub struct Github;
 
 impl Report for Github {
     fn render(&self, d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
+        for s in d.input.iter().flat_map(|i| &i.sources) {
+            writeln!(out, "::notice title=input::{}", escape_data(&s.summary))?;
+        }
         for f in d.problems() {
             writeln!(out, "{}", command(f))?;
         }

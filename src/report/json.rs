@@ -4,6 +4,10 @@
 //! ```text
 //! { "schema_version": 1, "tool": "analylit-doctor", "tool_version": "x.y.z",
 //!   "project": "...", "verdict": "ok" | "problems",
+//!   "input": { "sources": [ { "source", "service" (SERVICE=FILE only), "bytes", "bytes_read",
+//!              "recognised": [ { "kind": "compose-logs" | "compose-up" | "ps" | "inspect"
+//!                                     | "events" | "kernel" | "plain", "lines", "detail" } ],
+//!              "ignored_lines", "summary" } ] } (only for `check --logs`),
 //!   "services": [ { "name", "containers", "state", "health", "exit_code", "restarts" } ],
 //!   "findings": [ { "id", "title", "service", "severity", "summary",
 //!                   "evidence": [ { "kind": "log", "container", "ts", "text", "occurrences" }
@@ -18,8 +22,10 @@
 //!                   "effects": [ finding... ], "caused_by": "id on service" (effects only),
 //!                   "rule": "rules/<id>.toml" } ] }
 //! ```
-//! Findings are ordered most likely root cause first. Additive changes keep the version; a field
-//! that changes meaning or disappears bumps it.
+//! Findings are ordered most likely root cause first. From pasted output, a service's `state` is
+//! `"unknown"` and `exit_code`, `restarts`, `health` are null where the text did not tell them.
+//! Additive changes keep the version (`input` was one); a field that changes meaning or
+//! disappears bumps it.
 use super::Report;
 use crate::engine::Diagnosis;
 use serde::Serialize;
@@ -36,6 +42,8 @@ struct Document<'a> {
     tool_version: &'static str,
     project: &'a str,
     verdict: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<&'a crate::stack::paste::InputSummary>,
     services: &'a [crate::engine::ServiceStatus],
     findings: &'a [crate::engine::Finding],
 }
@@ -48,6 +56,7 @@ impl Report for Json {
             tool_version: env!("CARGO_PKG_VERSION"),
             project: &d.project,
             verdict: if d.has_problems() { "problems" } else { "ok" },
+            input: d.input.as_ref(),
             services: &d.services,
             findings: &d.findings,
         };

@@ -6,6 +6,7 @@
 //! checks); a `<failure>` on the case of each finding above info — effects included — with the
 //! summary as its message and its evidence lines (and `caused by`) as its text. A finding whose
 //! rule or service is not in the checked set (`unclassified-failure`) gets a case of its own.
+//! For pasted input, a `<property name="input">` per input says what was read.
 //! The XML is written by hand: the few constructs are escaped here, and characters XML 1.0
 //! cannot carry are dropped.
 use super::Report;
@@ -69,6 +70,17 @@ impl Report for Junit<'_> {
             r#"  <testsuite name="analylit-doctor" {counts} hostname="{}">"#,
             escape(&d.project)
         )?;
+        if let Some(input) = &d.input {
+            writeln!(out, "    <properties>")?;
+            for s in &input.sources {
+                writeln!(
+                    out,
+                    r#"      <property name="input" value="{}"/>"#,
+                    escape(&s.summary)
+                )?;
+            }
+            writeln!(out, "    </properties>")?;
+        }
         for c in &cases {
             let head = format!(
                 r#"    <testcase classname="{}" name="{}""#,

@@ -6,7 +6,8 @@
 //! result per finding above info, effects included: `ruleId`, `level` (`error` for error and
 //! critical, `warning`), `message` = the summary, a location when a probe located a file
 //! (`data["file"]`/`["line"]`, else `data["path"]`), and `properties` with the service, the
-//! confirmation, the evidence texts and, for an effect, its cause.
+//! confirmation, the evidence texts and, for an effect, its cause. For pasted input, the run's
+//! `properties.input` holds what was read from each input (one sentence each).
 use super::{Report, location};
 use crate::engine::{Diagnosis, Finding};
 use crate::rules::{RuleSet, Severity};
@@ -41,17 +42,22 @@ impl Sarif<'_> {
             })
             .collect();
         let results: Vec<Value> = d.problems().into_iter().map(|f| self.result(f)).collect();
+        let mut run = json!({
+            "tool": { "driver": {
+                "name": "analylit-doctor",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        });
+        if let Some(input) = &d.input {
+            let read: Vec<&str> = input.sources.iter().map(|s| s.summary.as_str()).collect();
+            run["properties"] = json!({ "input": read });
+        }
         json!({
             "$schema": SARIF_SCHEMA,
             "version": SARIF_VERSION,
-            "runs": [{
-                "tool": { "driver": {
-                    "name": "analylit-doctor",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "rules": rules,
-                }},
-                "results": results,
-            }],
+            "runs": [run],
         })
     }
 

@@ -1,5 +1,6 @@
-//! The default human report: an overview table of the services, then each finding with its
-//! evidence and fix (effects indented under their cause), then a one-line verdict.
+//! The default human report: what was read (for pasted input), an overview table of the
+//! services whose state is known, then each finding with its evidence and fix (effects indented
+//! under their cause), then a one-line verdict.
 use super::Report;
 use crate::engine::{Confirmation, Diagnosis, Evidence, Finding};
 use crate::rules::Severity;
@@ -140,19 +141,34 @@ impl Report for Table {
         if let Some(w) = self.width {
             t.set_width(w);
         }
-        for s in &d.services {
+        // A service known only from its log lines has no state to show.
+        let known = |s: &&crate::engine::ServiceStatus| {
+            s.state != crate::stack::paste::UNKNOWN_STATUS
+                || s.exit_code.is_some()
+                || s.restarts.is_some()
+                || s.health.is_some()
+        };
+        let rows: Vec<&crate::engine::ServiceStatus> = d.services.iter().filter(known).collect();
+        for s in &rows {
             t.add_row([
                 s.name.clone(),
                 s.state.clone(),
                 s.health.clone().unwrap_or_else(|| "-".into()),
-                s.restarts.to_string(),
+                s.restarts
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 s.exit_code
                     .map(|c| c.to_string())
                     .unwrap_or_else(|| "-".into()),
             ]);
         }
         writeln!(out, "project {}", self.paint("1", &d.project))?;
-        writeln!(out, "{t}")?;
+        for s in d.input.iter().flat_map(|i| &i.sources) {
+            writeln!(out, "{}", s.summary)?;
+        }
+        if !rows.is_empty() {
+            writeln!(out, "{t}")?;
+        }
         for f in &d.findings {
             writeln!(out)?;
             self.finding(f, 0, out)?;

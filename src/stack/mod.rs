@@ -4,7 +4,7 @@ pub mod collect;
 pub mod compose;
 pub mod connect;
 pub mod logs;
+pub mod paste;
 pub mod project;
 pub mod snapshot;
-pub mod transcript;
 pub mod wait;

@@ -67,6 +67,7 @@ pub struct ContainerSnapshot {
     #[serde(default)]
     pub networks: Vec<NetworkAttachment>,
     pub restart_policy: String,
+    /// Bytes; 0 = no limit; -1 = not known (pasted output without inspect's `HostConfig`).
     pub memory_limit: i64,
     /// The compose labels (`com.docker.compose.*`).
     pub labels: BTreeMap<String, String>,
