@@ -154,7 +154,7 @@ pub fn logged_as_handled(lines: &[LogLine]) -> Vec<bool> {
 pub fn stays_up(c: &ContainerSnapshot) -> bool {
     let up = matches!(
         c.state.status.as_str(),
-        "running" | crate::stack::transcript::UNKNOWN_STATUS
+        "running" | crate::stack::paste::UNKNOWN_STATUS
     );
     up && !c.state.restarting
         && c.restart_count == 0

@@ -174,7 +174,7 @@ pub fn worker_deaths(c: &ContainerSnapshot) -> Option<WorkerDeaths<'_>> {
 pub fn is_failing(c: &ContainerSnapshot) -> bool {
     let unhealthy = c.health.as_ref().is_some_and(|h| h.status == "unhealthy");
     let crashed = matches!(c.state.status.as_str(), "exited" | "dead") && c.state.exit_code != 0;
-    let halted = c.state.status == crate::stack::transcript::UNKNOWN_STATUS
+    let halted = c.state.status == crate::stack::paste::UNKNOWN_STATUS
         && c.logs.lines.iter().any(|l| HALTED.is_match(&l.text));
     unhealthy
         || crashed
@@ -412,7 +412,7 @@ mod tests {
             container("web"),
             "[2024-05-01 10:00:01 +0000] [1] [INFO] Reason: Worker failed to boot.",
         );
-        pasted.state.status = crate::stack::transcript::UNKNOWN_STATUS.into();
+        pasted.state.status = crate::stack::paste::UNKNOWN_STATUS.into();
         pasted.state.running = false;
         assert!(is_failing(&pasted));
         pasted.logs.lines.clear();

@@ -152,7 +152,7 @@ fn memory_limit(spec: &ProbeSpec, c: &ContainerSnapshot) -> ProbeResult {
             _ => format!("{mib:.0} MiB"),
         }
     )];
-    if c.state.status == crate::stack::transcript::UNKNOWN_STATUS {
+    if c.state.status == crate::stack::paste::UNKNOWN_STATUS {
         // Pasted logs say nothing of the kernel's verdict: neither way.
         return ProbeResult::unknown(spec, "the state is unknown (logs only)".into(), &[]);
     }

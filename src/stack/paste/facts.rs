@@ -779,6 +779,7 @@ fn build(
         env: cfg.env.unwrap_or_default(),
         mounts: cfg.mounts.unwrap_or_default(),
         ports: vec![],
+        networks: vec![],
         restart_policy: cfg.restart_policy.unwrap_or_default(),
         // Unknown, not "no limit": a probe must not conclude the host ran out of memory.
         memory_limit: cfg.memory_limit.unwrap_or(-1),
