@@ -56,6 +56,7 @@ fn evidence_texts(finding: &Value) -> Vec<String> {
 
 /// Judge the live `check`; returns its JSON report.
 fn assert_doctor(lab: &Lab) -> Value {
+    let volumes_before = Lab::dangling_volumes();
     let (code, stdout, stderr) = doctor(lab, "json");
     let report: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("check --format json is not JSON ({e}):\n{stdout}\n{stderr}"));
@@ -188,6 +189,21 @@ fn assert_doctor(lab: &Lab) -> Value {
         );
     }
     let (_, table, table_err) = doctor(lab, "table");
+    // The probes' relay containers are gone, with the anonymous volumes their images declare.
+    assert!(
+        lab.helper_containers().is_empty(),
+        "{}: the doctor left helper containers behind",
+        scenario.id
+    );
+    let left: Vec<String> = Lab::dangling_volumes()
+        .into_iter()
+        .filter(|v| !volumes_before.contains(v))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "{}: the doctor left volumes behind: {left:?}",
+        scenario.id
+    );
     for (what, text) in [
         ("json", &stdout),
         ("json stderr", &stderr),
@@ -651,5 +667,6 @@ lab_tests! {
     wsgi_app_not_found => "wsgi-app-not-found",
     real_healthy => "real-healthy",
     real_pg_auth_stale_url => "real-pg-auth-stale-url",
+    real_migrate_order => "real-migrate-order",
     unclassified_worker_crash => "unclassified-worker-crash",
 }

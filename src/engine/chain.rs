@@ -23,7 +23,7 @@
 //!
 //! A client's own fault that merely mentions a healthy dependency (a wrong password, a missing
 //! table) stays a root cause of its own.
-use super::{Confirmation, Finding, unclassified};
+use super::{Confirmation, Evidence, Finding, unclassified};
 use crate::rules::{RuleSet, Severity, Side};
 use crate::stack::snapshot::StackSnapshot;
 use regex::Regex;
@@ -134,9 +134,16 @@ pub fn chain(findings: &mut Vec<Finding>, snapshot: &StackSnapshot, rules: &Rule
             return false;
         }
         let cause_is_server = depends_on(&g, &effect.service).contains(&cause.service);
-        if cause.id == effect.id {
+        // The cause's own class, or a look-alike it ruled out on its service (the generic
+        // `tables-missing` a migration-order finding replaced), seen at the other end.
+        let same_class = cause.id == effect.id
+            || cause.ruled_out.iter().any(|r| {
+                r.strip_prefix(effect.id.as_str())
+                    .is_some_and(|rest| rest.starts_with(": "))
+            });
+        if same_class {
             // One class seen from both ends of an edge: the rule says which end holds the cause.
-            let side = rules.get(&cause.id).map_or(Side::Client, |r| r.side);
+            let side = rules.get(&effect.id).map_or(Side::Client, |r| r.side);
             return match side {
                 Side::Server => cause_is_server,
                 Side::Client => depends_on(&g, &cause.service).contains(&effect.service),
@@ -173,7 +180,72 @@ pub fn chain(findings: &mut Vec<Finding>, snapshot: &StackSnapshot, rules: &Rule
         effect.caused_by = Some(format!("{} on {}", cause.id, cause.service));
         cause.effects.push(effect);
     }
+    note_gated(findings, snapshot);
     super::rank(findings, snapshot);
+}
+
+/// The services a root cause keeps from starting. Compose starts a service only once each of its
+/// `depends_on` conditions holds; when a dependency exits non-zero, never turns healthy or keeps
+/// restarting, the services behind it are never started (compose v1 does not even create them,
+/// v2 leaves them `Created`). They have no log and no state to match, so no rule sees them: the
+/// cause says so itself, one state line per service kept waiting, transitively.
+fn note_gated(findings: &mut [Finding], snapshot: &StackSnapshot) {
+    let Some(model) = &snapshot.compose else {
+        return;
+    };
+    let file = model
+        .file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let started = |service: &str| {
+        snapshot
+            .containers
+            .iter()
+            .any(|c| c.service == service && c.state.status != "created")
+    };
+    for f in findings.iter_mut() {
+        if f.severity <= Severity::Info
+            || !snapshot
+                .containers
+                .iter()
+                .any(|c| c.service == f.service && unclassified::is_failing(c))
+        {
+            continue;
+        }
+        // Breadth first from the failing service, over "waits for" edges.
+        let mut waiting: Vec<(String, String)> = Vec::new();
+        let mut frontier = vec![f.service.clone()];
+        while let Some(blocker) = frontier.pop() {
+            for svc in &model.services {
+                let Some(dep) = svc.depends_on.iter().find(|d| d.service == blocker) else {
+                    continue;
+                };
+                if started(&svc.name) || waiting.iter().any(|(s, _)| *s == svc.name) {
+                    continue;
+                }
+                waiting.push((
+                    svc.name.clone(),
+                    format!(
+                        "not started: waits for {blocker} ({}, {file}:{})",
+                        dep.condition.as_str(),
+                        dep.pos.line
+                    ),
+                ));
+                frontier.push(svc.name.clone());
+            }
+        }
+        for (service, value) in waiting {
+            let e = Evidence::State {
+                container: service,
+                field: "status".into(),
+                value,
+            };
+            if !f.evidence.contains(&e) {
+                f.evidence.push(e);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -196,6 +268,44 @@ mod tests {
 
     fn rules() -> RuleSet {
         crate::rules::load_embedded().expect("embedded rules")
+    }
+
+    #[test]
+    fn a_failed_one_shot_names_the_services_it_keeps_from_starting() {
+        let yaml = "services:\n  db:\n    image: pg\n  migrate:\n    image: app\n    depends_on:\n      db:\n        condition: service_healthy\n  web:\n    image: app\n    depends_on:\n      migrate:\n        condition: service_completed_successfully\n  front:\n    image: app\n    depends_on:\n      web:\n        condition: service_healthy\n  worker:\n    image: app\n";
+        let model = crate::stack::compose::parse(
+            std::path::Path::new("/p/docker-compose.yml"),
+            yaml,
+            &|_| None,
+        )
+        .expect("compose");
+        let mut migrate = exited(container("migrate"), 1, false);
+        migrate.state.started_at = "2026-11-21T10:00:00Z".into();
+        let mut snapshot = stack(vec![container("db"), migrate, container("worker")]);
+        snapshot.compose = Some(model);
+        let mut findings = vec![finding(
+            "tables-missing",
+            "migrate",
+            "relation \"x\" does not exist",
+        )];
+        chain(&mut findings, &snapshot, &rules());
+        let gated: Vec<String> = findings[0]
+            .evidence
+            .iter()
+            .filter_map(|e| match e {
+                Evidence::State {
+                    container, value, ..
+                } if value.starts_with("not started") => Some(format!("{container}: {value}")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            gated,
+            [
+                "web: not started: waits for migrate (service_completed_successfully, docker-compose.yml:12)",
+                "front: not started: waits for web (service_healthy, docker-compose.yml:17)",
+            ]
+        );
     }
 
     fn lab(db_down: bool) -> StackSnapshot {

@@ -436,8 +436,13 @@ async fn relay_exec(
     Ok((stream, tool))
 }
 
+/// Remove a relay container and the anonymous volumes its image declares (`VOLUME` in a
+/// database image's Dockerfile): a relay owns nothing worth keeping.
 async fn remove(docker: &Docker, id: &str) {
-    let rm = RemoveContainerOptionsBuilder::default().force(true).build();
+    let rm = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
     let _ = docker.remove_container(id, Some(rm)).await;
 }
 

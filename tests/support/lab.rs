@@ -348,6 +348,19 @@ impl Lab {
 
     /// The doctor's helper containers for this project (its fixes remove them; a leftover is a
     /// bug, but must not leak out of the test run either).
+    /// Volumes no container uses: the doctor's relays must not leave any behind (a database
+    /// image declares `VOLUME`s, which every container made from it gets).
+    pub fn dangling_volumes() -> Vec<String> {
+        let out = run_bounded(
+            Command::new("docker").args(["volume", "ls", "-q", "--filter", "dangling=true"]),
+            Duration::from_secs(30),
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
     pub fn helper_containers(&self) -> Vec<String> {
         let out = run_bounded(
             Command::new("docker").args([
