@@ -668,5 +668,6 @@ lab_tests! {
     real_healthy => "real-healthy",
     real_pg_auth_stale_url => "real-pg-auth-stale-url",
     real_migrate_order => "real-migrate-order",
+    real_redis_port => "real-redis-port",
     unclassified_worker_crash => "unclassified-worker-crash",
 }

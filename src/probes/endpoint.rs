@@ -934,6 +934,13 @@ pub(crate) fn urls_for(ctx: &super::Ctx<'_>, want: fn(Scheme) -> bool) -> Vec<Se
     urls_of(ctx.container, want)
 }
 
+/// An image's own name, lowercased: `bitnami/redis:7.2@sha256:…` → `redis`.
+fn image_name(image: &str) -> String {
+    let image = image.split('@').next().unwrap_or(image);
+    let last = image.rsplit('/').next().unwrap_or(image);
+    last.split(':').next().unwrap_or(last).to_ascii_lowercase()
+}
+
 /// [`urls_for`] of any container of the stack.
 pub(crate) fn urls_of(c: &ContainerSnapshot, want: fn(Scheme) -> bool) -> Vec<ServiceUrl> {
     let env: Vec<(String, String)> = c
@@ -943,13 +950,24 @@ pub(crate) fn urls_of(c: &ContainerSnapshot, want: fn(Scheme) -> bool) -> Vec<Se
         .collect();
     let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
     let get = |name: &str| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-    let image = c.image.to_ascii_lowercase();
     // A server is asked with its own credentials: a client URL in its environment (a shared
-    // `env_file: .env`) is not what the server itself uses.
-    let pg_server =
-        want(Scheme::Postgres) && (image.contains("postgres") || get("PGDATA").is_some());
-    let redis_server = want(Scheme::Redis { tls: false })
-        && (image.contains("redis") || argv.iter().any(|a| a.contains("redis-server")));
+    // `env_file: .env`) is not what the server itself uses. What makes a server is its image's
+    // own name (`postgres:15-alpine`, `bitnami/redis`) or its program, never a project name that
+    // happens to contain the word (`real-redis-port_worker`).
+    let image = image_name(&c.image);
+    let named = |word: &str| {
+        image == word
+            || image.starts_with(&format!("{word}-"))
+            || image.starts_with(&format!("{word}_"))
+    };
+    let runs = |program: &str| argv.iter().any(|a| a.rsplit('/').next() == Some(program));
+    let pg_server = want(Scheme::Postgres)
+        && (named("postgres")
+            || named("postgresql")
+            || get("PGDATA").is_some()
+            || runs("postgres"));
+    let redis_server =
+        want(Scheme::Redis { tls: false }) && (named("redis") || runs("redis-server"));
     let mut urls: Vec<ServiceUrl> = if pg_server || redis_server {
         Vec::new()
     } else {
@@ -1028,6 +1046,27 @@ mod urls_for_tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn a_project_named_after_redis_does_not_make_its_workers_servers() {
+        let mut worker = container("worker-fast");
+        worker.image = "real-redis-port_worker-fast".into();
+        worker.command = ["rq", "worker", "-u", "redis://redis:6379/0", "fast_queue"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            urls(worker, |s| matches!(s, Scheme::Redis { .. })),
+            ["-u @redis:6379 false"]
+        );
+        // A shared env_file gives the server a client URL: it is still asked as itself.
+        let mut db = with_env(container("db"), "DATABASE_URL", "postgresql://u:stale@db/x");
+        db = with_env(db, "POSTGRES_USER", "u");
+        db.image = "docker.io/library/postgres:15-alpine@sha256:abc".into();
+        let got = urls(db, |s| s == Scheme::Postgres);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].starts_with("POSTGRES_HOST u@db:5432"), "{got:?}");
+        assert_eq!(image_name("bitnami/redis:7.2"), "redis");
     }
 
     #[test]

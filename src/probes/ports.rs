@@ -3,8 +3,11 @@
 //! A health check that connects to a port nothing binds gets `Connection refused`, which reads
 //! like a server that is down or still booting. The server usually says where it listens —
 //! gunicorn's `Listening at: http://0.0.0.0:80`, Werkzeug's `Running on http://…:5000`,
-//! uvicorn's `Uvicorn running on …` — and gunicorn's bind is also on its command line or in
-//! `GUNICORN_CMD_ARGS`, which overrides the config file's `bind`. Comparing those with the port of
+//! uvicorn's `Uvicorn running on …`, Redis's `Running mode=standalone, port=6380`, PostgreSQL's
+//! `listening on IPv4 address "0.0.0.0", port 5432` — and gunicorn's bind is also on its command
+//! line or in `GUNICORN_CMD_ARGS`, which overrides the config file's `bind`, as is Redis's
+//! `--port`. The health check's port is its URL's, or the `-p` of a `redis-cli` / `pg_isready`
+//! check (their defaults otherwise). Comparing those with the port of
 //! the health URL (or, for pasted output, the port the failed connection names) settles it without
 //! touching the stack: this probe reads the snapshot only, so it runs offline too.
 use super::python::gunicorn::bind_port;
@@ -16,17 +19,57 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 /// `Listening at: http://0.0.0.0:80 (1)`, ` * Running on http://127.0.0.1:5000`,
-/// `Uvicorn running on http://0.0.0.0:8000`.
+/// `Uvicorn running on http://0.0.0.0:8000`, Redis's `Running mode=standalone, port=6380.`,
+/// PostgreSQL's `listening on IPv4 address "0.0.0.0", port 5432`.
 static LISTENING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    Regex::new(concat!(
         r"(?:Listening at|Running on|running on):? https?://(?:\[[^\]]*\]|[^\s:/]*):(\d{1,5})\b",
-    )
+        r"|Running mode=\w+, port=(\d{1,5})\b",
+        r"|accept connections on port (\d{1,5})\b",
+        r#"|listening on IPv[46] address "[^"]*", port (\d{1,5})\b"#,
+    ))
     .expect("listening pattern")
 });
-/// curl's `Failed to connect to localhost port 5000`, urllib's `…:5000 failed`.
+/// curl's `Failed to connect to localhost port 5000`, redis-cli's `Could not connect to Redis at
+/// 127.0.0.1:6379: Connection refused`.
 static REFUSED_PORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"Failed to connect to [^\s]+ port (\d{1,5})").expect("refused pattern")
+    Regex::new(r"Failed to connect to [^\s]+ port (\d{1,5})|Could not connect to Redis at [^\s]*:(\d{1,5}):")
+        .expect("refused pattern")
 });
+
+/// The port a `redis-cli` or `pg_isready` health check asks: its `-p N` (`-p=N`, `--port N`),
+/// else the tool's default.
+fn tool_port(test: &[String]) -> Option<(u16, String)> {
+    let words: Vec<&str> = test
+        .iter()
+        .skip(1)
+        .flat_map(|a| a.split_whitespace())
+        .collect();
+    let (at, default) = words.iter().enumerate().find_map(|(i, w)| {
+        let name = w.rsplit('/').next().unwrap_or(w);
+        match name {
+            "redis-cli" => Some((i, 6379)),
+            "pg_isready" => Some((i, 5432)),
+            _ => None,
+        }
+    })?;
+    let tool = words[at].rsplit('/').next().unwrap_or(words[at]);
+    let args = &words[at + 1..];
+    let given = args.iter().enumerate().find_map(|(i, w)| match *w {
+        "-p" | "--port" => args.get(i + 1).and_then(|p| p.parse().ok()),
+        _ => w
+            .strip_prefix("--port=")
+            .or_else(|| w.strip_prefix("-p"))
+            .and_then(|p| p.parse().ok()),
+    });
+    Some(match given {
+        Some(p) => (p, format!("{tool} -p {p} in the health check")),
+        None => (
+            default,
+            format!("{tool} without -p in the health check: its default"),
+        ),
+    })
+}
 
 /// Judge every `ports` spec for `ctx.container`.
 pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
@@ -61,14 +104,30 @@ fn observe(ctx: &Ctx<'_>) -> PortsSeen {
         seen.health = Some((url.port, format!("health URL {}", url.url)));
     }
     if seen.health.is_none() {
+        seen.health = c.healthcheck.as_ref().and_then(|h| tool_port(&h.test));
+    }
+    if seen.health.is_none() {
         seen.health = ctx.hints.iter().find_map(|h| {
-            let port = REFUSED_PORT.captures(h)?[1].parse().ok()?;
+            let caps = REFUSED_PORT.captures(h)?;
+            let port = caps
+                .iter()
+                .skip(1)
+                .flatten()
+                .next()?
+                .as_str()
+                .parse()
+                .ok()?;
             Some((port, format!("the health output: {}", h.trim())))
         });
     }
     for line in c.logs.lines.iter().rev() {
         if let Some(caps) = LISTENING.captures(&line.text)
-            && let Ok(port) = caps[1].parse::<u16>()
+            && let Some(Ok(port)) = caps
+                .iter()
+                .skip(1)
+                .flatten()
+                .next()
+                .map(|m| m.as_str().parse::<u16>())
             && !seen.listening.iter().any(|(p, _)| *p == port)
         {
             seen.listening
@@ -76,6 +135,14 @@ fn observe(ctx: &Ctx<'_>) -> PortsSeen {
         }
     }
     let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
+    if argv.iter().any(|a| a.ends_with("redis-server"))
+        && let Some(i) = argv.iter().position(|a| a == "--port")
+        && let Some(port) = argv.get(i + 1).and_then(|p| p.parse::<u16>().ok())
+        && !seen.listening.iter().any(|(p, _)| *p == port)
+    {
+        seen.listening
+            .push((port, format!("redis-server --port {port}")));
+    }
     if let Some(g) = gunicorn_invocation(&argv, None, &env) {
         for bind in &g.bind {
             if let Some(port) = bind_port(bind)

@@ -27,6 +27,7 @@ use super::postgres::human;
 use super::transport::{self, Duplex, OpenError};
 use super::{Ctx, Outcome, ProbeResult};
 use crate::rules::{ProbeSpec, RedisExpectation};
+use crate::stack::snapshot::ContainerSnapshot;
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -438,44 +439,16 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
                     .collect();
             }
         };
-    let opened = transport::open(
-        &route,
-        ctx.docker,
-        &ctx.snapshot.project,
-        ctx.opts.timeout,
-        ctx.opts.open_timeout,
-    )
-    .await;
-    let via = match &opened {
-        Ok(conn) => conn.via.clone(),
-        Err(e) => e.via().map_or_else(|| route.to_string(), str::to_owned),
-    };
-    let (stream, closer) = match opened {
-        Ok(conn) => (Ok(conn.stream), Some(conn.closer)),
-        Err(OpenError::NoPath(why)) => {
+    let (obs, via) = match ping_along(&route, ctx, &url).await {
+        Ok(done) => done,
+        Err(why) => {
             facts.push(format!("route: {route}"));
-            let why = format!("cannot reach Redis: {}", why.join("; "));
             return specs
                 .iter()
                 .map(|s| ProbeResult::unknown(s, why.clone(), &facts))
                 .collect();
         }
-        Err(OpenError::Refused { .. }) => (Err(RedisReply::Refused), None),
-        Err(OpenError::Timeout { .. }) => (Err(RedisReply::Timeout(ctx.opts.timeout)), None),
-        Err(OpenError::Unreachable { reason, .. }) => (Err(RedisReply::Other(reason)), None),
     };
-    let obs = observe_over(
-        stream,
-        url.user.as_deref(),
-        url.password(),
-        url.redis_db(),
-        ctx.opts.timeout,
-        ctx.opts.timeout,
-    )
-    .await;
-    if let Some(closer) = closer {
-        closer.close().await;
-    }
     facts.push(format!(
         "PING via {via} ({}): {}{}",
         if url.has_password() {
@@ -495,15 +468,188 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     if let Some(d) = &obs.dir {
         facts.push(format!("dir {d}"));
     }
+    let wants_other = specs.iter().any(|s| {
+        matches!(
+            s,
+            ProbeSpec::Redis {
+                expect: RedisExpectation::Refused | RedisExpectation::PortMismatch
+            }
+        )
+    });
+    let mut other = None;
+    if wants_other
+        && matches!(obs.ping, RedisReply::Refused | RedisReply::Reset)
+        && let Some(server) = endpoint::server_named(ctx.snapshot, &url.host)
+        && let Some((port, said)) = own_port(server)
+        && port != url.port
+        && let Ok(route) = endpoint::route(ctx.snapshot, ctx.container, &url.host, port)
+        && let Ok((there, via)) = ping_along(&route, ctx, &url).await
+    {
+        facts.push(format!(
+            "Redis listens on {port} ({said}); PING via {via}: {}",
+            there.ping
+        ));
+        other = Some(OtherPort {
+            port,
+            said,
+            answer: there.ping,
+        });
+    }
     specs
         .iter()
         .map(|spec| {
             let ProbeSpec::Redis { expect } = spec else {
                 unreachable!("redis specs only")
             };
-            judge(spec, *expect, &obs, &facts).with("via", via.clone())
+            let judged = match expect {
+                RedisExpectation::Refused | RedisExpectation::PortMismatch => {
+                    judge_port(spec, *expect, &obs, &url, other.as_ref(), &facts)
+                }
+                _ => judge(spec, *expect, &obs, &facts),
+            };
+            judged.with("via", via.clone())
         })
         .collect()
+}
+
+/// Open a connection along `route` and run the client's first exchange (and the reads after).
+/// `Err`: no way into the network.
+async fn ping_along(
+    route: &transport::Route,
+    ctx: &Ctx<'_>,
+    url: &endpoint::ServiceUrl,
+) -> Result<(RedisObservation, String), String> {
+    let opened = transport::open(
+        route,
+        ctx.docker,
+        &ctx.snapshot.project,
+        ctx.opts.timeout,
+        ctx.opts.open_timeout,
+    )
+    .await;
+    let via = match &opened {
+        Ok(conn) => conn.via.clone(),
+        Err(e) => e.via().map_or_else(|| route.to_string(), str::to_owned),
+    };
+    let (stream, closer) = match opened {
+        Ok(conn) => (Ok(conn.stream), Some(conn.closer)),
+        Err(OpenError::NoPath(why)) => {
+            return Err(format!("cannot reach Redis: {}", why.join("; ")));
+        }
+        Err(OpenError::Refused { .. }) => (Err(RedisReply::Refused), None),
+        Err(OpenError::Timeout { .. }) => (Err(RedisReply::Timeout(ctx.opts.timeout)), None),
+        Err(OpenError::Unreachable { reason, .. }) => (Err(RedisReply::Other(reason)), None),
+    };
+    let obs = observe_over(
+        stream,
+        url.user.as_deref(),
+        url.password(),
+        url.redis_db(),
+        ctx.opts.timeout,
+        ctx.opts.timeout,
+    )
+    .await;
+    if let Some(closer) = closer {
+        closer.close().await;
+    }
+    Ok((obs, via))
+}
+
+/// The port a Redis server says it listens on, and where it says so: `--port N` on its command
+/// line, else its log (`Running mode=standalone, port=6380.`, Redis ≤ 5's `ready to accept
+/// connections on port 6380`).
+fn own_port(server: &ContainerSnapshot) -> Option<(u16, String)> {
+    static LOG: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let argv: Vec<&String> = server.entrypoint.iter().chain(&server.command).collect();
+    if let Some(i) = argv.iter().position(|a| *a == "--port")
+        && let Some(port) = argv.get(i + 1).and_then(|p| p.parse().ok())
+    {
+        return Some((
+            port,
+            format!("`--port {port}` in {}'s command", server.service),
+        ));
+    }
+    let re = LOG.get_or_init(|| {
+        regex::Regex::new(r"Running mode=\w+, port=(\d+)|accept connections on port (\d+)")
+            .expect("redis port pattern")
+    });
+    server.logs.lines.iter().rev().find_map(|l| {
+        let caps = re.captures(&l.text)?;
+        let port = caps.get(1).or(caps.get(2))?.as_str().parse().ok()?;
+        Some((
+            port,
+            format!("`{}` in {}'s log", l.text.trim(), server.service),
+        ))
+    })
+}
+
+/// The server's own port, when the URL's was refused and that one differs: where it was read,
+/// and what a client gets there.
+struct OtherPort {
+    port: u16,
+    said: String,
+    answer: RedisReply,
+}
+
+/// `refused` and `port-mismatch`: the URL's port, against the server's own.
+fn judge_port(
+    spec: &ProbeSpec,
+    expect: RedisExpectation,
+    obs: &RedisObservation,
+    url: &endpoint::ServiceUrl,
+    other: Option<&OtherPort>,
+    facts: &[String],
+) -> ProbeResult {
+    use RedisExpectation as E;
+    let r = |o: Outcome, s: String| ProbeResult::new(spec, o, s, facts);
+    let refused = matches!(obs.ping, RedisReply::Refused | RedisReply::Reset);
+    let answers_there = other.filter(|o| {
+        !matches!(
+            o.answer,
+            RedisReply::Timeout(_) | RedisReply::Refused | RedisReply::Reset | RedisReply::Other(_)
+        )
+    });
+    match (expect, refused, answers_there) {
+        (E::Refused, true, Some(o)) => r(
+            Outcome::RuledOut,
+            format!(
+                "Redis answers on port {} ({}): it listens on the network, on another port than the {} the client asks",
+                o.port, o.said, url.port
+            ),
+        ),
+        (E::PortMismatch, true, Some(o)) => r(
+            Outcome::Confirmed,
+            format!(
+                "the client asks {}:{}, where nothing listens; Redis listens on {} ({}) and answers there: {}",
+                url.host, url.port, o.port, o.said, o.answer
+            ),
+        ),
+        (E::PortMismatch, true, None) => match other {
+            Some(o) => ProbeResult::unknown(
+                spec,
+                format!(
+                    "Redis says it listens on {} ({}), and does not answer there either: {}",
+                    o.port, o.said, o.answer
+                ),
+                facts,
+            ),
+            None => ProbeResult::unknown(
+                spec,
+                "nothing answers on the URL's port, and Redis says nowhere it listens on another"
+                    .into(),
+                facts,
+            ),
+        },
+        (E::PortMismatch, false, _)
+            if !matches!(obs.ping, RedisReply::Timeout(_) | RedisReply::Other(_)) =>
+        {
+            r(
+                Outcome::RuledOut,
+                format!("Redis answers on the URL's port {}: {}", url.port, obs.ping),
+            )
+        }
+        _ => judge(spec, expect, obs, facts),
+    }
 }
 
 fn judge(

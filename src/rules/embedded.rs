@@ -14,6 +14,7 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = embed![
     "app-context-at-import",
     "blueprint-prefix-mismatch",
     "broker-unreachable",
+    "broker-unreachable-port-mismatch",
     "celery-unregistered-task",
     "depends-on-not-healthy",
     "engine-used-before-init",

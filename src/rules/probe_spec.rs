@@ -202,6 +202,9 @@ probe_kinds! {
         Loading = "loading",
         /// Nothing listens.
         Refused = "refused",
+        /// Nothing listens on the URL's port, while the server listens on another (`--port` in
+        /// its command, `port=` in its log) and answers there.
+        PortMismatch = "port-mismatch",
     }
 
     /// The compose file's model of the service.
