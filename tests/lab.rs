@@ -669,5 +669,6 @@ lab_tests! {
     real_pg_auth_stale_url => "real-pg-auth-stale-url",
     real_migrate_order => "real-migrate-order",
     real_redis_port => "real-redis-port",
+    real_name_not_defined => "real-name-not-defined",
     unclassified_worker_crash => "unclassified-worker-crash",
 }
