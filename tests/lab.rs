@@ -670,5 +670,6 @@ lab_tests! {
     real_migrate_order => "real-migrate-order",
     real_redis_port => "real-redis-port",
     real_name_not_defined => "real-name-not-defined",
+    real_gunicorn_hook_reinit => "real-gunicorn-hook-reinit",
     unclassified_worker_crash => "unclassified-worker-crash",
 }
