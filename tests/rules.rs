@@ -303,6 +303,8 @@ const LINES: &[LineCase] = &[
     ("broker-unreachable-port-mismatch", Log, "redis.exceptions.ConnectionError: Error 99 connecting to localhost:6379. Cannot assign requested address.", NONE),
     ("healthcheck-port-mismatch", Health, "Could not connect to Redis at 127.0.0.1:6379: Connection refused", Some(&[("redis_port", "6379")])),
     ("healthcheck-port-mismatch", Log, "1:M 06 Dec 2026 05:00:00.000 * Running mode=standalone, port=6380.", Some(&[("bound_redis", "6380")])),
+    ("gunicorn-worker-timeout-lock", Log, "[2024-05-02 10:00:13 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:9)", Some(&[("pid", "9")])),
+    ("gunicorn-worker-timeout-lock", Log, "[2024-05-02 10:00:13 +0000] [1] [INFO] Worker exiting (pid: 9)", NONE),
     ("name-not-defined", Log, "NameError: name 'init_db' is not defined", Some(&[("name", "init_db")])),
     ("name-not-defined", Log, "NameError: name 'init_db' is not defined. Did you mean: 'get_db'?", Some(&[("name", "init_db")])),
     ("name-not-defined", Log, "[2024-05-01 10:00:00 +0000] [1] [INFO] Reason: Worker failed to boot.", YES),

@@ -27,6 +27,35 @@ use tokio_postgres::{Client, Config, NoTls};
 
 /// The most `alembic_version` rows read (there is one, unless branches were merged badly).
 const MAX_REVISIONS: i64 = 16;
+/// The most lock waits read from `pg_stat_activity`.
+pub const MAX_LOCK_WAITS: i64 = 8;
+
+/// A session waiting on a lock, and the session holding it: what makes a request hang with no
+/// error anywhere (`idle in transaction` after a `LOCK TABLE`, a migration left open).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockWait {
+    pub pid: i32,
+    /// The waiting client's address (`172.18.0.5`), empty for a Unix socket.
+    pub client_addr: String,
+    /// What it waits for: the table, else the lock type (`transactionid`).
+    pub relation: String,
+    /// The start of its query (200 characters at most).
+    pub query: String,
+    pub blocker_pid: i32,
+    /// `idle in transaction`, `active`, …
+    pub blocker_state: String,
+    pub blocker_application: String,
+    pub blocker_addr: String,
+    pub blocker_query: String,
+    /// The lock mode the blocker holds on that relation (`AccessExclusiveLock`), when known.
+    pub blocker_mode: String,
+    /// How long the blocker's transaction has been open, in seconds.
+    pub blocker_xact_secs: i64,
+}
+
+/// Every lock wait and its blocker. `pg_blocking_pids` (PostgreSQL ≥ 9.6) names the blockers;
+/// the relation comes from the waiter's ungranted lock.
+const LOCK_WAITS: &str = "SELECT w.pid, coalesce(host(w.client_addr), ''),      coalesce((SELECT c.relname::text FROM pg_locks l JOIN pg_class c ON c.oid = l.relation                WHERE l.pid = w.pid AND NOT l.granted LIMIT 1),               (SELECT l.locktype FROM pg_locks l WHERE l.pid = w.pid AND NOT l.granted LIMIT 1), ''),      left(coalesce(w.query, ''), 200),      b.pid, coalesce(b.state, ''), coalesce(b.application_name, ''),      coalesce(host(b.client_addr), ''), left(coalesce(b.query, ''), 200),      coalesce((SELECT l.mode FROM pg_locks l WHERE l.pid = b.pid AND l.granted AND l.relation =                (SELECT l2.relation FROM pg_locks l2 WHERE l2.pid = w.pid AND NOT l2.granted LIMIT 1)                LIMIT 1), ''),      coalesce(extract(epoch FROM now() - b.xact_start)::bigint, 0)      FROM pg_stat_activity w      CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid)      JOIN pg_stat_activity b ON b.pid = bp.pid      WHERE w.wait_event_type = 'Lock' ORDER BY w.pid LIMIT $1";
 
 /// How a connection attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +123,9 @@ pub struct PgObservation {
     pub alembic_version: Option<Vec<String>>,
     /// Logged in, but a query then failed or ran out of time: the fields after it are missing.
     pub query_error: Option<String>,
+    /// Sessions waiting on a lock, each with the session that blocks it (at most
+    /// [`MAX_LOCK_WAITS`]); empty when none waits or they could not be read.
+    pub lock_waits: Vec<LockWait>,
 }
 
 /// Log in to `addr` (a loopback address) as `user` on `database` and look at the schema.
@@ -144,6 +176,7 @@ pub async fn observe_over(
         tables: Vec::new(),
         alembic_version: None,
         query_error: None,
+        lock_waits: Vec::new(),
     };
     let stream = match stream {
         Ok(s) => s,
@@ -268,6 +301,25 @@ async fn queries(
                 .collect::<Result<_, _>>()?,
         );
     }
+    let rows = client.query(LOCK_WAITS, &[&MAX_LOCK_WAITS]).await?;
+    obs.lock_waits = rows
+        .iter()
+        .map(|r| {
+            Ok(LockWait {
+                pid: r.try_get(0)?,
+                client_addr: r.try_get(1)?,
+                relation: r.try_get(2)?,
+                query: r.try_get(3)?,
+                blocker_pid: r.try_get(4)?,
+                blocker_state: r.try_get(5)?,
+                blocker_application: r.try_get(6)?,
+                blocker_addr: r.try_get(7)?,
+                blocker_query: r.try_get(8)?,
+                blocker_mode: r.try_get(9)?,
+                blocker_xact_secs: r.try_get(10)?,
+            })
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()?;
     Ok(())
 }
 
@@ -450,6 +502,9 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
                 PostgresExpectation::AuthFailed | PostgresExpectation::ClientUrlStale => {
                     judge_login(spec, *expect, &obs, &client, &references, &facts)
                 }
+                PostgresExpectation::LockWait | PostgresExpectation::NoLockWait => {
+                    judge_locks(spec, *expect, &obs, ctx, &facts)
+                }
                 _ => judge(spec, *expect, &obs, &facts),
             };
             let judged = judged.with("via", via.clone());
@@ -461,6 +516,106 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             }
         })
         .collect()
+}
+
+/// `lock-wait` and `no-lock-wait`: the sessions waiting on a lock, those of the probed client
+/// (by its addresses on the stack's networks) first, with who holds the lock.
+fn judge_locks(
+    spec: &ProbeSpec,
+    expect: PostgresExpectation,
+    obs: &PgObservation,
+    ctx: &Ctx<'_>,
+    facts: &[String],
+) -> ProbeResult {
+    if obs.connect != PgConnect::Ok {
+        return ProbeResult::unknown(spec, format!("login: {}", obs.connect), facts);
+    }
+    if obs.query_error.is_some() && obs.lock_waits.is_empty() {
+        return ProbeResult::unknown(spec, "pg_stat_activity could not be read".into(), facts);
+    }
+    let own: Vec<&str> = ctx
+        .container
+        .networks
+        .iter()
+        .map(|n| n.ip.as_str())
+        .filter(|ip| !ip.is_empty())
+        .collect();
+    let service_at = |addr: &str| {
+        ctx.snapshot
+            .containers
+            .iter()
+            .find(|c| !addr.is_empty() && c.networks.iter().any(|n| n.ip == addr))
+            .map(|c| c.service.clone())
+    };
+    let mine: Vec<&LockWait> = obs
+        .lock_waits
+        .iter()
+        .filter(|w| own.is_empty() || own.contains(&w.client_addr.as_str()))
+        .collect();
+    let mut facts = facts.to_vec();
+    for w in &obs.lock_waits {
+        facts.push(format!(
+            "session {} ({}) waits on {} for session {} ({}{}, {}, transaction open {} s): {}",
+            w.pid,
+            service_at(&w.client_addr).unwrap_or_else(|| w.client_addr.clone()),
+            w.relation,
+            w.blocker_pid,
+            service_at(&w.blocker_addr).unwrap_or_else(|| {
+                if w.blocker_addr.is_empty() {
+                    "local socket".into()
+                } else {
+                    w.blocker_addr.clone()
+                }
+            }),
+            if w.blocker_application.is_empty() {
+                String::new()
+            } else {
+                format!(", application {}", w.blocker_application)
+            },
+            w.blocker_state,
+            w.blocker_xact_secs,
+            w.blocker_query.trim()
+        ));
+    }
+    let r = |o: Outcome, summary: String| ProbeResult::new(spec, o, summary, &facts);
+    let confirmed = expect == PostgresExpectation::LockWait;
+    match mine.first() {
+        Some(w) => {
+            let holder = service_at(&w.blocker_addr)
+                .map(|s| format!("{s}'s session {}", w.blocker_pid))
+                .unwrap_or_else(|| format!("session {}", w.blocker_pid));
+            let mode = if w.blocker_mode.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", w.blocker_mode)
+            };
+            r(
+                Outcome::of(confirmed),
+                format!(
+                    "{}'s query waits for the{mode} lock on {} held by {holder}, {} for {} s (`{}`): a request hung on a lock, not a slow boot",
+                    ctx.container.service,
+                    w.relation,
+                    w.blocker_state,
+                    w.blocker_xact_secs,
+                    w.blocker_query.trim()
+                ),
+            )
+            .with("relation", w.relation.clone())
+            .with("blocker_pid", w.blocker_pid.to_string())
+        }
+        None if obs.lock_waits.is_empty() => {
+            r(Outcome::of(!confirmed), "no session waits on a lock".into())
+        }
+        None => ProbeResult::unknown(
+            spec,
+            format!(
+                "{} session(s) wait on a lock, none from {}",
+                obs.lock_waits.len(),
+                ctx.container.service
+            ),
+            &facts,
+        ),
+    }
 }
 
 /// The container whose URL the probe used (a client, or the server with its own credentials).

@@ -29,6 +29,7 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = embed![
     "flower-db-needs-recovery",
     "gunicorn-worker-reinit",
     "gunicorn-worker-timeout",
+    "gunicorn-worker-timeout-lock",
     "health-route-missing",
     "healthcheck-port-mismatch",
     "healthcheck-start-period-short",

@@ -185,6 +185,11 @@ probe_kinds! {
         TablesMissing = "tables-missing",
         /// Connected and answered: the database is up now.
         Reachable = "reachable",
+        /// A session of this client waits on a lock another session holds (`pg_stat_activity`,
+        /// `pg_blocking_pids`): its requests hang.
+        LockWait = "lock-wait",
+        /// No session waits on a lock: a hang is not the database's.
+        NoLockWait = "no-lock-wait",
     }
 
     /// PING Redis with the app's URL (a published loopback port, else from inside the network),
