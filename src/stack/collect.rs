@@ -143,14 +143,17 @@ pub async fn collect(
     })
 }
 
-/// How far back the engine's event buffer is read, and how many events are kept per container.
+/// How far back the engine's event buffer is read, and how many events are kept per container
+/// (a restart loop makes two per run: `start` and `die`).
 const EVENTS_WINDOW_SECS: i64 = 3600;
-const EVENTS_KEPT: usize = 20;
+const EVENTS_KEPT: usize = 40;
 
-/// The project's recent `die`, `oom` and `kill` events, by container id, oldest first. A container
-/// caught between two crashes of a restart loop is `running` with a clean state; these events keep
-/// what ended its previous runs (exit codes, OOM kills). Best effort: the engine keeps a bounded
-/// buffer of past events, and a failure or a slow answer here only leaves the lists empty.
+/// The project's recent lifecycle events, by container id, oldest first. A container caught
+/// between two crashes of a restart loop is `running` with a clean state; `die`, `oom` and `kill`
+/// keep what ended its previous runs (exit codes, OOM kills), and `create`, `start` and
+/// `health_status` date each run and each turn of its health for the report's timeline. Best
+/// effort: the engine keeps a bounded buffer of past events, and a failure or a slow answer here
+/// only leaves the lists empty.
 async fn recent_events(docker: &Docker, project: &str) -> HashMap<String, Vec<ContainerEvent>> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -164,7 +167,10 @@ async fn recent_events(docker: &Docker, project: &str) -> HashMap<String, Vec<Co
         ),
         (
             "event".to_owned(),
-            vec!["die".to_owned(), "oom".to_owned(), "kill".to_owned()],
+            // `health_status` matches its `health_status: healthy` forms (the engine's own rule).
+            ["create", "start", "die", "oom", "kill", "health_status"]
+                .map(str::to_owned)
+                .to_vec(),
         ),
     ]);
     let opts = bollard::query_parameters::EventsOptions {
@@ -363,6 +369,7 @@ fn container_snapshot(
             finished_at: s(st.finished_at),
         },
         restart_count: i.restart_count.unwrap_or(0),
+        created: s(i.created),
         health,
         healthcheck,
         entrypoint: config.entrypoint.unwrap_or_default(),
