@@ -189,7 +189,13 @@ async fn recent_events(docker: &Docker, project: &str) -> HashMap<String, Vec<Co
             let attrs = actor.attributes.unwrap_or_default();
             let list = out.entry(id).or_default();
             list.push(ContainerEvent {
-                time: e.time.map(rfc3339).unwrap_or_default(),
+                // Nanoseconds when the engine gives them: the timeline orders a health turn
+                // against log lines within the same second.
+                time: match (e.time_nano, e.time) {
+                    (Some(nanos), _) => rfc3339_nanos(nanos),
+                    (None, Some(secs)) => rfc3339(secs),
+                    (None, None) => String::new(),
+                },
                 action,
                 exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
                 signal: attrs.get("signal").cloned(),
@@ -401,6 +407,14 @@ pub fn now_rfc3339() -> String {
     rfc3339(secs)
 }
 
+/// `nanos` since the epoch as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
+fn rfc3339_nanos(nanos: i64) -> String {
+    let secs = nanos.div_euclid(1_000_000_000);
+    let frac = nanos.rem_euclid(1_000_000_000);
+    let whole = rfc3339(secs);
+    format!("{}.{frac:09}Z", whole.trim_end_matches('Z'))
+}
+
 /// `secs` since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 fn rfc3339(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -420,4 +434,20 @@ fn rfc3339(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_times_keep_their_nanoseconds() {
+        assert_eq!(
+            rfc3339_nanos(1_763_708_400_012_345_678),
+            "2025-11-21T07:00:00.012345678Z"
+        );
+        assert_eq!(rfc3339(1_763_708_400), "2025-11-21T07:00:00Z");
+        let parsed = crate::probes::docker::rfc3339_secs(&rfc3339_nanos(1_763_708_400_500_000_000));
+        assert_eq!(parsed, Some(1_763_708_400.5));
+    }
 }

@@ -104,7 +104,7 @@ impl ContainerSnapshot {
 /// One engine event of a container.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ContainerEvent {
-    /// RFC 3339, second precision.
+    /// RFC 3339, with nanoseconds when the engine gave them (older bundles: seconds).
     pub time: String,
     /// `die`, `oom`, `kill`, `create`, `start`, `health_status: healthy` (bundles written
     /// before the timeline existed hold only the first three).
