@@ -166,6 +166,8 @@ svg .halo { paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 .m-oom { fill: var(--purple); } .m-killed { fill: #000; }
 .m-first-error path { fill: #ffeb3b; stroke: var(--red); stroke-width: 1.5; }
 .m-first-error line { stroke: var(--red); stroke-dasharray: 2 2; }
+.m-first-note path { fill: #fff; stroke: var(--muted); stroke-width: 1.5; }
+.m-first-note line { stroke: var(--muted); stroke-dasharray: 2 2; }
 .code-tag { font-size: 10px; font-weight: 700; }
 @media (max-width: 860px) {
   main { padding: 10px 12px 30px; }
@@ -514,7 +516,8 @@ impl Page<'_> {
             "<p class=\"hint\">From {} (+0s){}. Bars: the container running (pale: its start \
              dated only by its first log line). Marks: created ○, started ▶ (restarted: orange), \
              exited ✕ (red: non-zero, with its code), OOM ■, health checks • (green passed, red \
-             failed), turned healthy/unhealthy ●, first error line ▲.</p>",
+             failed), turned healthy/unhealthy ●, first error line ▲ (hollow: a line the diagnosis judged \
+             harmless).</p>",
             self.t(&t.origin),
             t.collected
                 .map(|c| format!(", collected at {}", timeline::offset(c)))
@@ -644,7 +647,7 @@ impl Page<'_> {
                     }
                 );
                 let class = format!("m m-{}", m.kind.slug());
-                let id = if m.kind == Kind::FirstError {
+                let id = if matches!(m.kind, Kind::FirstError | Kind::FirstNote) {
                     format!(" id=\"first-error-{}\"", slug(&lane.container))
                 } else {
                     String::new()
@@ -666,7 +669,7 @@ impl Page<'_> {
                     Kind::Healthy | Kind::Unhealthy => {
                         format!("<circle cx=\"{}\" cy=\"{}\" r=\"5\"/>", n(mx), n(mid))
                     }
-                    Kind::FirstError => format!(
+                    Kind::FirstError | Kind::FirstNote => format!(
                         "<line x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\"/>\
                          <path d=\"M{x} {} l-6 10 h12 z\"/>",
                         n(mid - 8.0),

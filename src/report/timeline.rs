@@ -76,6 +76,9 @@ pub enum Kind {
     Healthy,
     Unhealthy,
     FirstError,
+    /// The first error line of a container whose findings are all `info` (handled, resolved,
+    /// ruled out, or another service's doing seen from here).
+    FirstNote,
     Killed,
     Oom,
     Exited,
@@ -92,6 +95,7 @@ impl Kind {
             Kind::Healthy => "healthy",
             Kind::Unhealthy => "unhealthy",
             Kind::FirstError => "first error",
+            Kind::FirstNote => "first error (info)",
             Kind::Killed => "killed",
             Kind::Oom => "OOM-killed",
             Kind::Exited => "exited",
@@ -109,6 +113,7 @@ impl Kind {
             Kind::Healthy => "healthy",
             Kind::Unhealthy => "unhealthy",
             Kind::FirstError => "first-error",
+            Kind::FirstNote => "first-note",
             Kind::Killed => "killed",
             Kind::Oom => "oom",
             Kind::Exited => "exited",
@@ -455,10 +460,14 @@ fn raw_lane(c: &ContainerSnapshot, d: &Diagnosis, redactor: &Redactor) -> RawLan
 
     health_moments(c, &events, &mut dated, redactor, &mut moments);
 
-    if let Some((t, text)) = first_error(c, d, redactor, &mut dated) {
+    if let Some((t, text, minor)) = first_error(c, d, redactor, &mut dated) {
         moments.push(Moment {
             at: t,
-            kind: Kind::FirstError,
+            kind: if minor {
+                Kind::FirstNote
+            } else {
+                Kind::FirstError
+            },
             detail: one_line(&text, redactor),
         });
     }
@@ -583,7 +592,7 @@ fn first_error(
     d: &Diagnosis,
     redactor: &Redactor,
     dated: &mut impl FnMut(&str) -> Option<f64>,
-) -> Option<(f64, String)> {
+) -> Option<(f64, String, bool)> {
     let all = d.all_findings();
     let cited: Vec<(bool, &str, &str)> = all
         .iter()
@@ -626,7 +635,7 @@ fn first_error(
             best = Some((minor, t, ts.to_owned(), line));
         }
     }
-    let (_, t, ts, cited_text) = best?;
+    let (minor, t, ts, cited_text) = best?;
     // The line as the tail has it at that time (its own numbers), else the cited one.
     let own = c
         .logs
@@ -637,7 +646,7 @@ fn first_error(
                 && shape(&redactor.text(&l.text)) == shape(&cited_text)
         })
         .map_or(cited_text, |l| l.text.clone());
-    Some((t, own))
+    Some((t, own, minor))
 }
 
 /// A line with its numbers set aside: runs of digits read as one `0`.
