@@ -162,7 +162,7 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif html markdown" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -224,7 +224,7 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif html markdown" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -318,7 +318,7 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif html markdown" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -590,7 +590,7 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif html markdown" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -824,7 +824,7 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json junit github sarif" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json junit github sarif html markdown" -- "${cur}"))
                     return 0
                     ;;
                 --output)

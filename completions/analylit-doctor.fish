@@ -42,11 +42,13 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l tail -d 'Log lines read per container (the most recent ones)' -r
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l format -d 'Report format: a table for people; html (one self-contained page: causal graph, timeline, findings) or markdown (the same for a job summary or a ticket, with a Mermaid graph) to share; json, junit, github (workflow commands) or sarif for machines. Nothing else is written to stdout for any but the table' -r -f -a "table\t''
 json\t''
 junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
-sarif\t'SARIF 2.1.0'"
+sarif\t'SARIF 2.1.0'
+html\t'One self-contained HTML page: the causal graph, a timeline per service, every finding with its evidence, probes and fix'
+markdown\t'The HTML report\'s content as Markdown, with a Mermaid graph (a GitHub job summary, a PR comment, a ticket)'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l logs -d 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon\'s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
@@ -62,11 +64,13 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l tail -d 'Log lines read per container (the most recent ones)' -r
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l format -d 'Report format: a table for people; html (one self-contained page: causal graph, timeline, findings) or markdown (the same for a job summary or a ticket, with a Mermaid graph) to share; json, junit, github (workflow commands) or sarif for machines. Nothing else is written to stdout for any but the table' -r -f -a "table\t''
 json\t''
 junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
-sarif\t'SARIF 2.1.0'"
+sarif\t'SARIF 2.1.0'
+html\t'One self-contained HTML page: the causal graph, a timeline per service, every finding with its evidence, probes and fix'
+markdown\t'The HTML report\'s content as Markdown, with a Mermaid graph (a GitHub job summary, a PR comment, a ticket)'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l logs -d 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon\'s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
@@ -90,11 +94,13 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s 
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l tail -d 'Log lines read per container (the most recent ones)' -r
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l format -d 'Report format: a table for people; html (one self-contained page: causal graph, timeline, findings) or markdown (the same for a job summary or a ticket, with a Mermaid graph) to share; json, junit, github (workflow commands) or sarif for machines. Nothing else is written to stdout for any but the table' -r -f -a "table\t''
 json\t''
 junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
-sarif\t'SARIF 2.1.0'"
+sarif\t'SARIF 2.1.0'
+html\t'One self-contained HTML page: the causal graph, a timeline per service, every finding with its evidence, probes and fix'
+markdown\t'The HTML report\'s content as Markdown, with a Mermaid graph (a GitHub job summary, a PR comment, a ticket)'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l logs -d 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon\'s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
@@ -109,11 +115,13 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l tail -d 'Log lines read per container (the most recent ones)' -r
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l format -d 'Report format: a table for people; html (one self-contained page: causal graph, timeline, findings) or markdown (the same for a job summary or a ticket, with a Mermaid graph) to share; json, junit, github (workflow commands) or sarif for machines. Nothing else is written to stdout for any but the table' -r -f -a "table\t''
 json\t''
 junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
-sarif\t'SARIF 2.1.0'"
+sarif\t'SARIF 2.1.0'
+html\t'One self-contained HTML page: the causal graph, a timeline per service, every finding with its evidence, probes and fix'
+markdown\t'The HTML report\'s content as Markdown, with a Mermaid graph (a GitHub job summary, a PR comment, a ticket)'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l logs -d 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon\'s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F
@@ -128,11 +136,13 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l tail -d 'Log lines read per container (the most recent ones)' -r
-complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l format -d 'Report format: a table for people; json, junit, github (workflow commands) or sarif for machines (nothing else is written to stdout then)' -r -f -a "table\t''
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l format -d 'Report format: a table for people; html (one self-contained page: causal graph, timeline, findings) or markdown (the same for a job summary or a ticket, with a Mermaid graph) to share; json, junit, github (workflow commands) or sarif for machines. Nothing else is written to stdout for any but the table' -r -f -a "table\t''
 json\t''
 junit\t'JUnit XML: one test case per rule checked on each service'
 github\t'GitHub Actions workflow commands (`::error ...`), one per problem'
-sarif\t'SARIF 2.1.0'"
+sarif\t'SARIF 2.1.0'
+html\t'One self-contained HTML page: the causal graph, a timeline per service, every finding with its evidence, probes and fix'
+markdown\t'The HTML report\'s content as Markdown, with a Mermaid graph (a GitHub job summary, a PR comment, a ticket)'"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s o -l output -d 'Write the --format report to FILE; the table still goes to the terminal' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l logs -d 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon\'s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l from -d 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes\' results are replayed from it' -r -F

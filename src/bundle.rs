@@ -9,11 +9,16 @@
 //! | `snapshot.json`  | the [`StackSnapshot`]: inspect data, health logs, log tails, events, the compose model |
 //! | `probes.json`    | every probe result as run on its container ([`Recorded`])            |
 //! | `diagnosis.json` | the diagnosis made at capture time, as `check --format json` prints it|
+//! | `report.html`    | the same diagnosis as `check --format html` draws it (graph, timeline, diffs): what someone opens first |
 //!
 //! Every string of every entry passes through the [`Redactor`] (values of secret variables masked
 //! whole, URL passwords, `--requirepass`-style arguments, anything named with `--redact`), so a
-//! secret echoed into a log line is masked too. Reading is bounded: a bundle is someone else's
-//! file, so each entry is capped and unknown entries are skipped.
+//! secret echoed into a log line is masked too; the report is drawn from the redacted snapshot,
+//! every text of it masked again by the same redactor. Reading is bounded: a bundle is someone
+//! else's file, so each entry is capped and unknown entries are skipped.
+//!
+//! Entries only ever get added: a reader skips those it does not know, so an entry that is new
+//! (like `report.html`) keeps [`BUNDLE_VERSION`], and a bundle without it still loads.
 use crate::engine::Diagnosis;
 use crate::probes::Recorded;
 use crate::redact::Redactor;
@@ -36,6 +41,7 @@ const MANIFEST: &str = "manifest.json";
 const SNAPSHOT: &str = "snapshot.json";
 const PROBES: &str = "probes.json";
 const DIAGNOSIS: &str = "diagnosis.json";
+const REPORT: &str = "report.html";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -71,6 +77,9 @@ pub struct Bundle {
     pub probes: Vec<Recorded>,
     /// `check --format json` of the capture, when the bundle has it.
     pub diagnosis: Option<Value>,
+    /// `check --format html` of the capture, when the bundle has it (bundles written before
+    /// the report existed do not).
+    pub report: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +102,8 @@ pub struct Capture<'a> {
     pub rules: &'a RuleSet,
     /// Variable names whose values are secret whatever their names say (`--redact`).
     pub redact: &'a [String],
+    /// The diffs the fixes would apply to the project's files, for the report.
+    pub diffs: &'a [report::FixPreview],
 }
 
 /// Write the bundle to `out` (gzip-compressed tar); returns its manifest.
@@ -107,6 +118,20 @@ pub fn write(capture: &Capture<'_>, out: impl Write) -> Result<Manifest, BundleE
     let diagnosis: Value = serde_json::from_slice(&diagnosis)
         .map_err(|e| err(format!("reading back the diagnosis: {e}")))?;
     let diagnosis = redact_json(&diagnosis, &redactor)?;
+    // The report is drawn from what the bundle holds (the redacted snapshot), and masks every
+    // text again on its way out with the redactor that knows the `--redact` names.
+    let shown: StackSnapshot = serde_json::from_value(snapshot.clone())
+        .map_err(|e| err(format!("reading back the redacted snapshot: {e}")))?;
+    let mut html = Vec::new();
+    report::Html {
+        context: report::Context {
+            snapshot: Some(&shown),
+            diffs: capture.diffs,
+            redactor: Some(&redactor),
+        },
+    }
+    .render(capture.diagnosis, &mut html)
+    .map_err(|e| err(format!("rendering the report: {e}")))?;
     let manifest = Manifest {
         bundle_version: BUNDLE_VERSION,
         tool: env!("CARGO_PKG_NAME").to_owned(),
@@ -127,7 +152,7 @@ pub fn write(capture: &Capture<'_>, out: impl Write) -> Result<Manifest, BundleE
         },
         probes_recorded: capture.probes.len(),
         redacted: redactor.sources().map(str::to_owned).collect(),
-        entries: [MANIFEST, SNAPSHOT, PROBES, DIAGNOSIS]
+        entries: [MANIFEST, SNAPSHOT, PROBES, DIAGNOSIS, REPORT]
             .map(str::to_owned)
             .to_vec(),
     };
@@ -136,6 +161,7 @@ pub fn write(capture: &Capture<'_>, out: impl Write) -> Result<Manifest, BundleE
 
     let gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
+    let mut files = Vec::new();
     for (name, value) in [
         (MANIFEST, &manifest_json),
         (SNAPSHOT, &snapshot),
@@ -144,6 +170,10 @@ pub fn write(capture: &Capture<'_>, out: impl Write) -> Result<Manifest, BundleE
     ] {
         let bytes = serde_json::to_vec_pretty(value)
             .map_err(|e| err(format!("serialising {name}: {e}")))?;
+        files.push((name, bytes));
+    }
+    files.push((REPORT, html));
+    for (name, bytes) in files {
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);
@@ -237,6 +267,7 @@ pub fn read(input: impl Read) -> Result<Bundle, BundleError> {
     let mut snapshot = None;
     let mut probes = None;
     let mut diagnosis = None;
+    let mut report = None;
     let entries = archive
         .entries()
         .map_err(|e| err(format!("not a tar.gz bundle: {e}")))?;
@@ -252,6 +283,7 @@ pub fn read(input: impl Read) -> Result<Bundle, BundleError> {
             SNAPSHOT => &mut snapshot,
             PROBES => &mut probes,
             DIAGNOSIS => &mut diagnosis,
+            REPORT => &mut report,
             _ => continue,
         };
         let mut bytes = Vec::new();
@@ -291,11 +323,13 @@ pub fn read(input: impl Read) -> Result<Bundle, BundleError> {
         Some(bytes) => Some(parse(DIAGNOSIS, Some(bytes))?),
         None => None,
     };
+    let report = report.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
     Ok(Bundle {
         manifest,
         snapshot,
         probes,
         diagnosis,
+        report,
     })
 }
 
@@ -334,7 +368,7 @@ mod tests {
     use super::*;
     use crate::probes::{Outcome, ProbeResult};
     use crate::stack::snapshot::testing::{container, stack};
-    use crate::stack::snapshot::{EnvVar, LogLine, Stream};
+    use crate::stack::snapshot::{EnvVar, Health, HealthResult, LogLine, Stream};
 
     const PW: &str = "Bundle-Secret-31337";
 
@@ -354,6 +388,18 @@ mod tests {
             ts: None,
             stream: Stream::Stderr,
             text: format!("connecting with {PW} and kestrel-42"),
+        });
+        // A failing health check the report's timeline shows, echoing the `--redact` value.
+        web.state.started_at = "2026-11-21T09:59:50Z".into();
+        web.health = Some(Health {
+            status: "unhealthy".into(),
+            failing_streak: 1,
+            log: vec![HealthResult {
+                start: "2026-11-21T09:59:55Z".into(),
+                end: "2026-11-21T09:59:56Z".into(),
+                exit_code: 1,
+                output: "token kestrel-42 refused".into(),
+            }],
         });
         let mut db = container("db");
         db.env = vec![EnvVar {
@@ -386,6 +432,7 @@ mod tests {
                 diagnosis: &diagnosis,
                 rules: &rules,
                 redact,
+                diffs: &[],
             },
             &mut out,
         )
@@ -412,7 +459,7 @@ mod tests {
     fn no_entry_holds_a_secret_and_the_manifest_names_where_they_were() {
         let gz = written(&["TEAM_CODE".to_owned()]);
         let all = entries(&gz);
-        assert_eq!(all.len(), 4);
+        assert_eq!(all.len(), 5);
         for (name, bytes) in &all {
             let text = String::from_utf8_lossy(bytes);
             assert!(!text.contains(PW), "{name} holds the password:\n{text}");
@@ -431,6 +478,11 @@ mod tests {
                 .redacted
                 .iter()
                 .any(|n| n == "DATABASE_URL (URL password)")
+        );
+        let report = back.report.as_deref().expect("report.html");
+        assert!(
+            report.contains("token *** refused"),
+            "the report shows the health output, masked"
         );
         let url = &back.snapshot.containers[1].env[0].value;
         assert_eq!(url, "postgresql://analylit:***@db:5432/analylit");
@@ -451,6 +503,10 @@ mod tests {
         assert_eq!(back.manifest.bundle_version, BUNDLE_VERSION);
         assert_eq!(back.manifest.containers, vec!["db_1", "web_1"]);
         assert!(back.diagnosis.is_some());
+        assert!(back.manifest.entries.iter().any(|e| e == "report.html"));
+        let report = back.report.expect("report.html");
+        assert!(report.starts_with("<!DOCTYPE html>"), "{report}");
+        assert!(report.contains("id=\"timeline-svg\""), "dated: a timeline");
     }
 
     #[tokio::test]
@@ -467,6 +523,7 @@ mod tests {
             snapshot: snap,
             probes: vec![],
             diagnosis: None,
+            report: None,
         };
         let d = diagnose(&bundle, &rules).await;
         let f = d

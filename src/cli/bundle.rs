@@ -9,6 +9,7 @@ pub(super) fn snapshot(args: SnapshotArgs) -> Result<i32, DoctorError> {
     let live = Live::connect(&args.stack, &progress)?;
     let (snapshot, diagnosis, recorded) = live.diagnose_recorded(&progress)?;
     progress.phase("writing the bundle");
+    let diffs = fix::previews(&live, &snapshot, &diagnosis);
     let manifest = bundles::write_file(
         &Capture {
             snapshot: &snapshot,
@@ -16,6 +17,7 @@ pub(super) fn snapshot(args: SnapshotArgs) -> Result<i32, DoctorError> {
             diagnosis: &diagnosis,
             rules: &live.set,
             redact: &args.redact,
+            diffs: &diffs,
         },
         &args.output,
     )
@@ -74,6 +76,17 @@ pub(super) fn check_from(args: &CheckArgs, path: &Path) -> Result<i32, DoctorErr
             bundle.manifest.project
         );
     }
-    print_diagnosis(&diagnosis, &set, args.format, args.output.as_deref())?;
+    // The bundle's project files are not at hand: no diffs, but its snapshot dates the timeline.
+    let context = report::Context {
+        snapshot: Some(&bundle.snapshot),
+        ..Default::default()
+    };
+    print_report(
+        &diagnosis,
+        &context,
+        &set,
+        args.format,
+        args.output.as_deref(),
+    )?;
     Ok(if diagnosis.has_problems() { 1 } else { 0 })
 }

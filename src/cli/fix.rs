@@ -11,6 +11,71 @@ pub(super) fn backup_root(compose_file: Option<&std::path::Path>) -> PathBuf {
         .join(crate::fix::backup::BACKUP_DIR)
 }
 
+/// The diffs the fixes of `diagnosis` would apply to the project's files, for the reports that
+/// show them: each host-file edit (the compose file, a script's line ends), or the import patch
+/// a person applies. Computed on the files as they are now, like `fix --dry-run`; a diff that
+/// cannot be computed is left out (the report still gives the fix's steps).
+pub(super) fn previews(
+    live: &Live,
+    snapshot: &StackSnapshot,
+    diagnosis: &Diagnosis,
+) -> Vec<report::FixPreview> {
+    use crate::fix::{apply::Applier, plan};
+    let compose_file = snapshot.compose_file.as_ref().map(PathBuf::from);
+    let preview = Applier {
+        docker: &live.docker,
+        snapshot,
+        compose_file: compose_file.clone(),
+        backup_root: backup_root(compose_file.as_deref()),
+    };
+    let mut out = Vec::new();
+    for plan in plan::plans(diagnosis, &live.set) {
+        let edits: Vec<crate::fix::edit::Edit> = if plan.blocked.is_some() {
+            import_patch(&preview, &plan).into_iter().collect()
+        } else {
+            plan.steps
+                .iter()
+                .filter(|s| edits_a_host_file(s))
+                .filter_map(|s| preview.host_edit(&plan, s).ok())
+                .map(|(_, edit)| edit)
+                .collect()
+        };
+        for edit in edits.iter().filter(|e| !e.is_noop()) {
+            out.push(report::FixPreview {
+                finding: plan.finding.clone(),
+                service: plan.service.clone(),
+                diff: edit.diff(),
+            });
+        }
+    }
+    out
+}
+
+/// A step that edits a file of the project on this host (shown as a diff before it runs).
+fn edits_a_host_file(s: &crate::fix::plan::Step) -> bool {
+    s.changes_data && s.path.is_none()
+        || matches!(s.action, crate::rules::FixAction::LfLineEnds { .. })
+}
+
+/// For a missing import the python probe located: the patch to the source file in the
+/// project's build context, for a person to apply.
+fn import_patch(
+    preview: &crate::fix::apply::Applier<'_>,
+    plan: &crate::fix::plan::Plan,
+) -> Option<crate::fix::edit::Edit> {
+    let import = plan.data.get("import")?;
+    let file = plan.data.get("file")?;
+    let dir = preview.compose_file.as_deref()?.parent()?;
+    let source = preview.source_of(&plan.service, file, dir, false).ok()?;
+    let text = std::fs::read_to_string(&source).ok()?;
+    let rel = source
+        .strip_prefix(dir)
+        .unwrap_or(&source)
+        .display()
+        .to_string();
+    Some(crate::fix::edit::add_import(&rel, &text, import))
+}
+
 /// Show every plan, then apply the ones allowed (flags, prompt), verify each, roll back what did
 /// not work. Exit 0 only when every problem was fixed and verified. The plans and what was done
 /// go to stdout, or to stderr when stdout holds a machine report (`check --fix --format json`).
@@ -86,31 +151,16 @@ pub(super) fn fix_session(
             w(&mut out, format!("  {}. {s}", i + 1));
         }
         if let Some(why) = &plan.blocked {
-            // A missing import the python probe located: the patch, for a person to apply.
-            if let (Some(import), Some(file), Some(dir)) = (
-                plan.data.get("import"),
-                plan.data.get("file"),
-                compose_file.as_deref().and_then(|f| f.parent()),
-            ) {
-                let preview = Applier {
-                    docker: &docker,
-                    snapshot: &current,
-                    compose_file: compose_file.clone(),
-                    backup_root: root.clone(),
-                };
-                if let Ok(source) = preview.source_of(&plan.service, file, dir, false)
-                    && let Ok(text) = std::fs::read_to_string(&source)
-                {
-                    let rel = source
-                        .strip_prefix(dir)
-                        .unwrap_or(&source)
-                        .display()
-                        .to_string();
-                    let edit = crate::fix::edit::add_import(&rel, &text, import);
-                    w(&mut out, "  the patch (apply it, rebuild, restart):".into());
-                    for line in edit.diff().lines() {
-                        w(&mut out, format!("      {line}"));
-                    }
+            let preview = Applier {
+                docker: &docker,
+                snapshot: &current,
+                compose_file: compose_file.clone(),
+                backup_root: root.clone(),
+            };
+            if let Some(edit) = import_patch(&preview, plan) {
+                w(&mut out, "  the patch (apply it, rebuild, restart):".into());
+                for line in edit.diff().lines() {
+                    w(&mut out, format!("      {line}"));
                 }
             }
             w(&mut out, format!("  not applied: {why}"));
@@ -127,9 +177,7 @@ pub(super) fn fix_session(
         let mut unplannable = None;
         for s in &plan.steps {
             w(&mut out, format!("    - {}", s.describe));
-            if s.changes_data && s.path.is_none()
-                || matches!(s.action, FixAction::LfLineEnds { .. })
-            {
+            if edits_a_host_file(s) {
                 // A host file edit: show the exact diff it will apply.
                 match preview.host_edit(plan, s) {
                     Ok((_, edit)) => {

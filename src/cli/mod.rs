@@ -135,8 +135,10 @@ pub struct StackArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub stack: StackArgs,
-    /// Report format: a table for people; json, junit, github (workflow commands) or sarif for
-    /// machines (nothing else is written to stdout then).
+    /// Report format: a table for people; html (one self-contained page: causal graph, timeline,
+    /// findings) or markdown (the same for a job summary or a ticket, with a Mermaid graph) to
+    /// share; json, junit, github (workflow commands) or sarif for machines. Nothing else is
+    /// written to stdout for any but the table.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
     /// Write the --format report to FILE; the table still goes to the terminal.
@@ -204,6 +206,20 @@ pub enum ReportFormat {
     Github,
     /// SARIF 2.1.0.
     Sarif,
+    /// One self-contained HTML page: the causal graph, a timeline per service, every finding
+    /// with its evidence, probes and fix.
+    Html,
+    /// The HTML report's content as Markdown, with a Mermaid graph (a GitHub job summary, a PR
+    /// comment, a ticket).
+    Markdown,
+}
+
+impl ReportFormat {
+    /// Whether the printer draws on more than the diagnosis (the snapshot's dates, the fixes'
+    /// diffs): worth computing only for these.
+    fn pictures(self) -> bool {
+        matches!(self, ReportFormat::Html | ReportFormat::Markdown)
+    }
 }
 
 pub fn run() -> i32 {
@@ -420,15 +436,36 @@ fn check(args: CheckArgs) -> Result<i32, DoctorError> {
     let live = Live::connect(&args.stack, &progress)?;
     let (snapshot, diagnosis) = live.diagnose(&progress)?;
     progress.done();
-    print_diagnosis(&diagnosis, &live.set, args.format, args.output.as_deref())?;
+    let diffs = if args.format.pictures() {
+        fix::previews(&live, &snapshot, &diagnosis)
+    } else {
+        Vec::new()
+    };
+    let context = report::Context {
+        snapshot: Some(&snapshot),
+        diffs: &diffs,
+        redactor: None,
+    };
+    print_report(
+        &diagnosis,
+        &context,
+        &live.set,
+        args.format,
+        args.output.as_deref(),
+    )?;
     if args.fix.fix {
         return fix::fix_session(&live, &args.fix, snapshot, diagnosis, machine_stdout);
     }
     Ok(if diagnosis.has_problems() { 1 } else { 0 })
 }
 
-/// The printer for a format; `colour` only matters to the table.
-fn printer(format: ReportFormat, set: &RuleSet, colour: bool) -> Box<dyn Report + '_> {
+/// The printer for a format; `colour` only matters to the table, `context` to html and markdown.
+fn printer<'a>(
+    format: ReportFormat,
+    set: &'a RuleSet,
+    colour: bool,
+    context: &report::Context<'a>,
+) -> Box<dyn Report + 'a> {
     match format {
         ReportFormat::Table => Box::new(report::Table {
             colour,
@@ -438,24 +475,37 @@ fn printer(format: ReportFormat, set: &RuleSet, colour: bool) -> Box<dyn Report 
         ReportFormat::Junit => Box::new(report::Junit { rules: set }),
         ReportFormat::Github => Box::new(report::Github),
         ReportFormat::Sarif => Box::new(report::Sarif { rules: set }),
+        ReportFormat::Html => Box::new(report::Html { context: *context }),
+        ReportFormat::Markdown => Box::new(report::Markdown { context: *context }),
     }
 }
 
-/// Print the diagnosis: in `format` on stdout, or, with `output`, in `format` to that file and
-/// as the table on stdout.
+/// [`print_report`] of a diagnosis alone (no snapshot to draw a timeline from, no diffs).
 fn print_diagnosis(
     diagnosis: &Diagnosis,
     set: &RuleSet,
     format: ReportFormat,
     output: Option<&std::path::Path>,
 ) -> Result<(), DoctorError> {
+    print_report(diagnosis, &report::Context::default(), set, format, output)
+}
+
+/// Print the diagnosis: in `format` on stdout, or, with `output`, in `format` to that file and
+/// as the table on stdout.
+fn print_report(
+    diagnosis: &Diagnosis,
+    context: &report::Context<'_>,
+    set: &RuleSet,
+    format: ReportFormat,
+    output: Option<&std::path::Path>,
+) -> Result<(), DoctorError> {
     if let Some(path) = output {
-        report::write_file(&*printer(format, set, false), diagnosis, path).map_err(|e| {
-            DoctorError::Io {
+        report::write_file(&*printer(format, set, false, context), diagnosis, path).map_err(
+            |e| DoctorError::Io {
                 what: format!("writing the report to {}", path.display()),
                 reason: e.to_string(),
-            }
-        })?;
+            },
+        )?;
     }
     let stdout = std::io::stdout();
     let format = if output.is_some() {
@@ -464,13 +514,18 @@ fn print_diagnosis(
         format
     };
     let mut out = stdout.lock();
-    printer(format, set, report::colour_wanted(stdout.is_terminal()))
-        .render(diagnosis, &mut out)
-        .and_then(|_| out.flush())
-        .map_err(|e| DoctorError::Io {
-            what: "writing the report".into(),
-            reason: e.to_string(),
-        })
+    printer(
+        format,
+        set,
+        report::colour_wanted(stdout.is_terminal()),
+        context,
+    )
+    .render(diagnosis, &mut out)
+    .and_then(|_| out.flush())
+    .map_err(|e| DoctorError::Io {
+        what: "writing the report".into(),
+        reason: e.to_string(),
+    })
 }
 
 fn list_rules(set: &RuleSet, format: Format) {

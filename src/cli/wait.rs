@@ -88,9 +88,10 @@ pub(super) fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorErro
             if !matches!(args.format, ReportFormat::Table | ReportFormat::Json)
                 || (args.output.is_some() && args.format != ReportFormat::Table)
             {
-                // JUnit, GitHub, SARIF (or any file report): the checked rules, all passing.
-                let (_, diagnosis) = live.diagnose(&Progress(None))?;
-                print_diagnosis(&diagnosis, &live.set, args.format, args.output.as_deref())?;
+                // JUnit, GitHub, SARIF, HTML, Markdown (or any file report): the checked rules,
+                // all passing.
+                let (snapshot, diagnosis) = live.diagnose(&Progress(None))?;
+                print_with_pictures(&live, &args, &snapshot, &diagnosis)?;
                 return Ok(if diagnosis.has_problems() { 1 } else { 0 });
             }
             if args.format == ReportFormat::Json {
@@ -109,10 +110,36 @@ pub(super) fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorErro
         }
         Some(why) => {
             eprintln!("{why}: diagnosing");
-            let (_, diagnosis) = live.diagnose(&progress)?;
+            let (snapshot, diagnosis) = live.diagnose(&progress)?;
             progress.done();
-            print_diagnosis(&diagnosis, &live.set, args.format, args.output.as_deref())?;
+            print_with_pictures(&live, &args, &snapshot, &diagnosis)?;
             Ok(1)
         }
     }
+}
+
+/// Print the report with what html and markdown draw on: the snapshot and the fixes' diffs.
+fn print_with_pictures(
+    live: &Live,
+    args: &CheckArgs,
+    snapshot: &crate::stack::snapshot::StackSnapshot,
+    diagnosis: &Diagnosis,
+) -> Result<(), DoctorError> {
+    let diffs = if args.format.pictures() {
+        super::fix::previews(live, snapshot, diagnosis)
+    } else {
+        Vec::new()
+    };
+    let context = report::Context {
+        snapshot: Some(snapshot),
+        diffs: &diffs,
+        redactor: None,
+    };
+    print_report(
+        diagnosis,
+        &context,
+        &live.set,
+        args.format,
+        args.output.as_deref(),
+    )
 }

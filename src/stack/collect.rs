@@ -143,14 +143,17 @@ pub async fn collect(
     })
 }
 
-/// How far back the engine's event buffer is read, and how many events are kept per container.
+/// How far back the engine's event buffer is read, and how many events are kept per container
+/// (a restart loop makes two per run: `start` and `die`).
 const EVENTS_WINDOW_SECS: i64 = 3600;
-const EVENTS_KEPT: usize = 20;
+const EVENTS_KEPT: usize = 40;
 
-/// The project's recent `die`, `oom` and `kill` events, by container id, oldest first. A container
-/// caught between two crashes of a restart loop is `running` with a clean state; these events keep
-/// what ended its previous runs (exit codes, OOM kills). Best effort: the engine keeps a bounded
-/// buffer of past events, and a failure or a slow answer here only leaves the lists empty.
+/// The project's recent lifecycle events, by container id, oldest first. A container caught
+/// between two crashes of a restart loop is `running` with a clean state; `die`, `oom` and `kill`
+/// keep what ended its previous runs (exit codes, OOM kills), and `create`, `start` and
+/// `health_status` date each run and each turn of its health for the report's timeline. Best
+/// effort: the engine keeps a bounded buffer of past events, and a failure or a slow answer here
+/// only leaves the lists empty.
 async fn recent_events(docker: &Docker, project: &str) -> HashMap<String, Vec<ContainerEvent>> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -164,7 +167,10 @@ async fn recent_events(docker: &Docker, project: &str) -> HashMap<String, Vec<Co
         ),
         (
             "event".to_owned(),
-            vec!["die".to_owned(), "oom".to_owned(), "kill".to_owned()],
+            // `health_status` matches its `health_status: healthy` forms (the engine's own rule).
+            ["create", "start", "die", "oom", "kill", "health_status"]
+                .map(str::to_owned)
+                .to_vec(),
         ),
     ]);
     let opts = bollard::query_parameters::EventsOptions {
@@ -183,7 +189,13 @@ async fn recent_events(docker: &Docker, project: &str) -> HashMap<String, Vec<Co
             let attrs = actor.attributes.unwrap_or_default();
             let list = out.entry(id).or_default();
             list.push(ContainerEvent {
-                time: e.time.map(rfc3339).unwrap_or_default(),
+                // Nanoseconds when the engine gives them: the timeline orders a health turn
+                // against log lines within the same second.
+                time: match (e.time_nano, e.time) {
+                    (Some(nanos), _) => rfc3339_nanos(nanos),
+                    (None, Some(secs)) => rfc3339(secs),
+                    (None, None) => String::new(),
+                },
                 action,
                 exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
                 signal: attrs.get("signal").cloned(),
@@ -363,6 +375,7 @@ fn container_snapshot(
             finished_at: s(st.finished_at),
         },
         restart_count: i.restart_count.unwrap_or(0),
+        created: s(i.created),
         health,
         healthcheck,
         entrypoint: config.entrypoint.unwrap_or_default(),
@@ -394,6 +407,14 @@ pub fn now_rfc3339() -> String {
     rfc3339(secs)
 }
 
+/// `nanos` since the epoch as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
+fn rfc3339_nanos(nanos: i64) -> String {
+    let secs = nanos.div_euclid(1_000_000_000);
+    let frac = nanos.rem_euclid(1_000_000_000);
+    let whole = rfc3339(secs);
+    format!("{}.{frac:09}Z", whole.trim_end_matches('Z'))
+}
+
 /// `secs` since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub(crate) fn rfc3339(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -413,4 +434,20 @@ pub(crate) fn rfc3339(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_times_keep_their_nanoseconds() {
+        assert_eq!(
+            rfc3339_nanos(1_763_708_400_012_345_678),
+            "2025-11-21T07:00:00.012345678Z"
+        );
+        assert_eq!(rfc3339(1_763_708_400), "2025-11-21T07:00:00Z");
+        let parsed = crate::probes::docker::rfc3339_secs(&rfc3339_nanos(1_763_708_400_500_000_000));
+        assert_eq!(parsed, Some(1_763_708_400.5));
+    }
 }

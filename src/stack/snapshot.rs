@@ -51,6 +51,10 @@ pub struct ContainerSnapshot {
     pub state: ContainerState,
     /// Top level in inspect (not under State).
     pub restart_count: i64,
+    /// When the container was created (inspect's top-level `Created`, RFC 3339); empty in
+    /// bundles written before it was recorded.
+    #[serde(default)]
+    pub created: String,
     pub health: Option<Health>,
     pub healthcheck: Option<HealthcheckConfig>,
     pub entrypoint: Vec<String>,
@@ -72,8 +76,9 @@ pub struct ContainerSnapshot {
     /// The compose labels (`com.docker.compose.*`).
     pub labels: BTreeMap<String, String>,
     pub logs: LogTail,
-    /// Recent `die` / `oom` / `kill` events (oldest first): what ended the previous runs of a
-    /// container that restarted since.
+    /// Recent engine events (oldest first): what ended the previous runs of a container that
+    /// restarted since (`die`, `oom`, `kill`), and when each run began and the health check
+    /// changed its mind (`create`, `start`, `health_status: …`) for the report's timeline.
     #[serde(default)]
     pub events: Vec<ContainerEvent>,
 }
@@ -100,9 +105,10 @@ impl ContainerSnapshot {
 /// One engine event of a container.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ContainerEvent {
-    /// RFC 3339, second precision.
+    /// RFC 3339, with nanoseconds when the engine gave them (older bundles: seconds).
     pub time: String,
-    /// `die`, `oom`, `kill`.
+    /// `die`, `oom`, `kill`, `create`, `start`, `health_status: healthy` (bundles written
+    /// before the timeline existed hold only the first three).
     pub action: String,
     /// For `die`.
     pub exit_code: Option<i64>,

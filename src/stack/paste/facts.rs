@@ -756,6 +756,7 @@ fn build(
     let c = ContainerSnapshot {
         id,
         name,
+        created: String::new(),
         service: service.to_owned(),
         number,
         image: cfg.image.unwrap_or_default(),
