@@ -671,5 +671,6 @@ lab_tests! {
     real_redis_port => "real-redis-port",
     real_name_not_defined => "real-name-not-defined",
     real_gunicorn_hook_reinit => "real-gunicorn-hook-reinit",
+    real_hung_lock => "real-hung-lock",
     unclassified_worker_crash => "unclassified-worker-crash",
 }
