@@ -102,12 +102,24 @@ fn a_cascade_shows_its_cause_its_effects_and_who_never_started() {
     );
     assert!(html.contains(r##"href="#finding-pg-auth-failed-client-url-web""##));
     assert!(html.contains(r#"id="first-error-pa-analylit-web""#));
-    // Web's first run died at 04:34:04; its first error line is that run's.
-    let row = html
-        .lines()
-        .find(|l| l.contains("k-first-error") && l.contains("pa-analylit_web"))
-        .expect("web's first error in the key moments");
-    assert!(row.contains("+11.3s"), "{row}");
+    // Web's first error line is its first run's: after it started, before it first exited.
+    let at = |class: &str| -> f64 {
+        let row = html
+            .lines()
+            .find(|l| l.contains(class) && l.contains("pa-analylit_web"))
+            .unwrap_or_else(|| panic!("web's {class} in the key moments"));
+        let when = row
+            .split("<td class=\"when\">+")
+            .nth(1)
+            .and_then(|r| r.split('s').next())
+            .and_then(|t| t.parse().ok());
+        when.unwrap_or_else(|| panic!("no offset in {row}"))
+    };
+    let (started, error, exited) = (at("k-started"), at("k-first-error"), at("k-exited"));
+    assert!(
+        started <= error && error <= exited,
+        "first error at +{error}s, outside web's first run (+{started}s to +{exited}s)"
+    );
 
     let md = check_from("real-pg-auth-stale-url", "markdown");
     assert!(md.contains("| front | no container |") || md.contains("no container"));

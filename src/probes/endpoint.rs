@@ -955,19 +955,35 @@ pub(crate) fn urls_of(c: &ContainerSnapshot, want: fn(Scheme) -> bool) -> Vec<Se
     // own name (`postgres:15-alpine`, `bitnami/redis`) or its program, never a project name that
     // happens to contain the word (`real-redis-port_worker`).
     let image = image_name(&c.image);
+    // An image compose built for this service is named after the project, which may contain
+    // any word (`redis-noauth_worker`): its name says nothing about what it runs.
+    let built_here = match (
+        c.labels.get("com.docker.compose.project"),
+        c.labels.get("com.docker.compose.service"),
+    ) {
+        (Some(p), Some(s)) => [format!("{p}_{s}"), format!("{p}-{s}")]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&image)),
+        _ => false,
+    };
+    // A client names its server on its own command line (`rq worker --url redis://…`).
+    let client_argv =
+        |scheme: fn(Scheme) -> bool| urls_in_argv(&argv).iter().any(|u| scheme(u.scheme));
     let named = |word: &str| {
-        image == word
-            || image.starts_with(&format!("{word}-"))
-            || image.starts_with(&format!("{word}_"))
+        !built_here
+            && (image == word
+                || image.starts_with(&format!("{word}-"))
+                || image.starts_with(&format!("{word}_")))
     };
     let runs = |program: &str| argv.iter().any(|a| a.rsplit('/').next() == Some(program));
     let pg_server = want(Scheme::Postgres)
-        && (named("postgres")
-            || named("postgresql")
+        && (runs("postgres")
             || get("PGDATA").is_some()
-            || runs("postgres"));
-    let redis_server =
-        want(Scheme::Redis { tls: false }) && (named("redis") || runs("redis-server"));
+            || ((named("postgres") || named("postgresql"))
+                && !client_argv(|s| s == Scheme::Postgres)));
+    let redis_server = want(Scheme::Redis { tls: false })
+        && (runs("redis-server")
+            || (named("redis") && !client_argv(|s| matches!(s, Scheme::Redis { .. }))));
     let mut urls: Vec<ServiceUrl> = if pg_server || redis_server {
         Vec::new()
     } else {
@@ -1050,6 +1066,19 @@ mod urls_for_tests {
 
     #[test]
     fn a_project_named_after_redis_does_not_make_its_workers_servers() {
+        let mut built = container("worker");
+        built.image = "redis-noauth_worker".into();
+        built
+            .labels
+            .insert("com.docker.compose.project".into(), "redis-noauth".into());
+        built
+            .labels
+            .insert("com.docker.compose.service".into(), "worker".into());
+        built = with_env(built, "REDIS_URL", "redis://redis:6379/0");
+        assert_eq!(
+            urls(built, |s| matches!(s, Scheme::Redis { .. })),
+            ["REDIS_URL @redis:6379 false"]
+        );
         let mut worker = container("worker-fast");
         worker.image = "real-redis-port_worker-fast".into();
         worker.command = ["rq", "worker", "-u", "redis://redis:6379/0", "fast_queue"]
