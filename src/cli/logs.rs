@@ -58,7 +58,19 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
     } else {
         format!("{project} (from logs)")
     };
-    print_diagnosis(&diagnosis, &set, args.format, args.output.as_deref())?;
+    // The paste's own snapshot: its times make the HTML timeline, its secrets the redactor.
+    let context = crate::report::Context {
+        snapshot: Some(snapshot),
+        diffs: &[],
+        redactor: None,
+    };
+    print_report(
+        &diagnosis,
+        &context,
+        &set,
+        args.format,
+        args.output.as_deref(),
+    )?;
     Ok(if diagnosis.has_problems() { 1 } else { 0 })
 }
 

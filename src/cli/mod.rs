@@ -480,16 +480,6 @@ fn printer<'a>(
     }
 }
 
-/// [`print_report`] of a diagnosis alone (no snapshot to draw a timeline from, no diffs).
-fn print_diagnosis(
-    diagnosis: &Diagnosis,
-    set: &RuleSet,
-    format: ReportFormat,
-    output: Option<&std::path::Path>,
-) -> Result<(), DoctorError> {
-    print_report(diagnosis, &report::Context::default(), set, format, output)
-}
-
 /// Print the diagnosis: in `format` on stdout, or, with `output`, in `format` to that file and
 /// as the table on stdout.
 fn print_report(
