@@ -164,6 +164,19 @@ pub const CATALOGUE: &[CatalogueEntry] = &[
     entry("unclassified-failure", 'F', "–", &[]),
 ];
 
+/// The title of a catalogue section, by its letter.
+pub fn section_title(section: char) -> &'static str {
+    match section {
+        'A' => "Application initialisation",
+        'B' => "Flower / GDBM",
+        'C' => "Containers and health checks",
+        'D' => "Ordering, networking, PostgreSQL",
+        'E' => "Redis, Celery, RQ, Socket.IO",
+        'F' => "When no class matches",
+        _ => "Other",
+    }
+}
+
 /// The catalogue entry with exactly this id.
 pub fn entry_for(id: &str) -> Option<&'static CatalogueEntry> {
     CATALOGUE.iter().find(|e| e.id == id)

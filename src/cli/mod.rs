@@ -1,4 +1,5 @@
 //! The command line: parse, run one command, map the outcome to an exit code.
+use crate::catalogue;
 use crate::engine::{self, Diagnosis};
 use crate::error::DoctorError;
 use crate::probes::{self, Probing};
@@ -71,10 +72,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
-    /// Explain one failure class: what it is, its symptoms, its fix.
+    /// Explain one failure class: what it is, its symptoms, its fix; without an id, list the
+    /// classes by catalogue section.
     Explain {
         /// A rule id, e.g. gunicorn-worker-reinit.
-        id: String,
+        id: Option<String>,
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
@@ -256,7 +258,10 @@ fn execute(cli: Cli) -> Result<i32, DoctorError> {
         } => rules_test(rules.as_deref(), format),
         Command::Explain { id, rules } => {
             let set = rules::load_with_overrides(rules.as_deref())?;
-            explain(&set, &id)
+            match id {
+                Some(id) => explain(&set, &id),
+                None => explain_all(&set),
+            }
         }
         Command::Man => {
             let page = clap_mangen::Man::new(Cli::command());
@@ -599,6 +604,51 @@ fn rules_test(dir: Option<&std::path::Path>, format: Format) -> Result<i32, Doct
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
+/// The rules a reader of `id` should know: those it folds (`confirms`), those that fold it, and
+/// the other rules of its catalogue class — effects (`restart-loop`) left out.
+fn related(set: &RuleSet, id: &str) -> Vec<String> {
+    let Some(r) = set.get(id) else {
+        return Vec::new();
+    };
+    let class = catalogue::class_of(id).map(|c| c.id);
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |other: &str| {
+        let effect = set.get(other).is_some_and(|o| o.effect);
+        if other != id && !effect && !out.iter().any(|o| o == other) {
+            out.push(other.to_owned());
+        }
+    };
+    for c in &r.confirms {
+        add(c);
+    }
+    for other in set.iter() {
+        if other.confirms.iter().any(|c| c == id)
+            || (class.is_some() && catalogue::class_of(&other.id).map(|c| c.id) == class)
+        {
+            add(&other.id);
+        }
+    }
+    out
+}
+
+/// `explain` without an id: every rule, grouped by catalogue section, with its title.
+fn explain_all(set: &RuleSet) -> Result<i32, DoctorError> {
+    let mut sections: std::collections::BTreeMap<char, Vec<&rules::Rule>> = Default::default();
+    for r in set.iter() {
+        let section = catalogue::class_of(&r.id).map_or('?', |c| c.section);
+        sections.entry(section).or_default().push(r);
+    }
+    for (section, rules) in sections {
+        println!("{section}. {}", catalogue::section_title(section));
+        for r in rules {
+            println!("  {:<36} {}", r.id, r.title);
+        }
+        println!();
+    }
+    println!("`analylit-doctor explain <id>` tells one class: symptoms, probes, fix.");
+    Ok(0)
+}
+
 fn explain(set: &RuleSet, id: &str) -> Result<i32, DoctorError> {
     let Some(r) = set.get(id) else {
         let mut near: Vec<&str> = set
@@ -628,17 +678,13 @@ fn explain(set: &RuleSet, id: &str) -> Result<i32, DoctorError> {
             rules::Symptom::Health { regex, .. } => {
                 println!("  health /{}/{req}", regex.as_str())
             }
-            rules::Symptom::State { predicate, .. } => println!("  state  {predicate:?}{req}"),
+            rules::Symptom::State { predicate, .. } => println!("  state  {predicate}{req}"),
         }
     }
     if let Some(f) = &r.fix {
         println!("\nfix ({}): {}", f.safety.as_str(), f.title.as_str());
         for (i, step) in f.steps.iter().enumerate() {
-            println!(
-                "  {}. {}",
-                i + 1,
-                step.render(&Default::default(), "<service>")
-            );
+            println!("  {}. {}", i + 1, step.render_named());
         }
         if !f.actions.is_empty() {
             let actions: Vec<&str> = f.actions.iter().map(|a| a.name()).collect();
@@ -651,9 +697,29 @@ fn explain(set: &RuleSet, id: &str) -> Result<i32, DoctorError> {
             println!("  {p}");
         }
     }
-    if !r.references.is_empty() {
+    if let Some(class) = catalogue::class_of(&r.id) {
+        println!(
+            "\ncatalogue: section {} ({}), class {}",
+            class.section,
+            catalogue::section_title(class.section),
+            class.id
+        );
+    }
+    let related = related(set, &r.id);
+    if !related.is_empty() {
+        println!("related classes:");
+        for id in related {
+            println!("  analylit-doctor explain {id}");
+        }
+    }
+    let references: Vec<&String> = r
+        .references
+        .iter()
+        .filter(|reference| !reference.starts_with("FAILURES.md"))
+        .collect();
+    if !references.is_empty() {
         println!("\nreferences:");
-        for reference in &r.references {
+        for reference in references {
             println!("  {reference}");
         }
     }

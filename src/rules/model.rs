@@ -397,6 +397,62 @@ impl StatePredicate {
     }
 }
 
+/// In words, the way a person says it: `exit code 3`, `unhealthy`, `restarting at least 3
+/// times`, `status exited or dead`, `OOM-killed`, `.State.Error matching /…/`; the conditions
+/// joined with "and".
+impl fmt::Display for StatePredicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or = |words: Vec<String>| -> String {
+            match words.as_slice() {
+                [] => String::new(),
+                [one] => one.clone(),
+                [init @ .., last] => format!("{} or {last}", init.join(", ")),
+            }
+        };
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(list) = &self.status {
+            parts.push(format!(
+                "status {}",
+                or(list.iter().map(|s| s.as_str().to_owned()).collect())
+            ));
+        }
+        if let Some(codes) = &self.exit_code {
+            parts.push(format!(
+                "exit code {}",
+                or(codes.iter().map(i64::to_string).collect())
+            ));
+        }
+        match self.restarting {
+            Some(true) => parts.push("restarting".into()),
+            Some(false) => parts.push("not restarting".into()),
+            None => {}
+        }
+        match self.oom_killed {
+            Some(true) => parts.push("OOM-killed".into()),
+            Some(false) => parts.push("not OOM-killed".into()),
+            None => {}
+        }
+        match self.health {
+            Some(HealthStatus::None) => parts.push("no health check".into()),
+            Some(h) => parts.push(h.as_str().to_owned()),
+            None => {}
+        }
+        if let Some(n) = self.restarts_at_least {
+            parts.push(format!(
+                "restarted at least {n} time{}",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(re) = &self.error {
+            parts.push(format!("`.State.Error` matching /{}/", re.as_str()));
+        }
+        if parts.is_empty() {
+            return f.write_str("any state");
+        }
+        f.write_str(&parts.join(" and "))
+    }
+}
+
 /// The container state facts a [`StatePredicate`] looks at (from `docker inspect`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StateFacts {
@@ -508,6 +564,17 @@ impl FixStep {
         match self {
             FixStep::Text(t) => t.render(captures, service),
         }
+    }
+
+    /// The step with each placeholder shown by its name (`<name>`, `<service>`): the words
+    /// `explain` prints, before a diagnosis fills them in.
+    pub fn render_named(&self) -> String {
+        let FixStep::Text(t) = self;
+        let named: BTreeMap<String, String> = t
+            .placeholders()
+            .map(|(_, name)| (name.to_owned(), format!("<{name}>")))
+            .collect();
+        t.render(&named, "<service>")
     }
 }
 
