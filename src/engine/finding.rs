@@ -76,6 +76,9 @@ pub struct FixView {
     #[serde(serialize_with = "safety_str")]
     pub safety: Safety,
     pub steps: Vec<String>,
+    /// `analylit-doctor fix` can carry it out (the rule names the actions); otherwise the steps
+    /// are for a person, whatever the safety level.
+    pub automatic: bool,
 }
 
 /// A fact that supports a finding. Text is already redacted.

@@ -189,6 +189,7 @@ fn to_finding(m: &RuleMatch, redactor: &Redactor) -> Finding {
                 .iter()
                 .map(|s| redactor.text(&s.render(&m.captures, &m.service)))
                 .collect(),
+            automatic: !f.actions.is_empty(),
         }),
         effects: vec![],
         caused_by: None,

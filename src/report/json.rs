@@ -13,7 +13,7 @@
 //!                   "evidence": [ { "kind": "log", "container", "ts", "text", "occurrences" }
 //!                               | { "kind": "health", "container", "exit_code", "text" }
 //!                               | { "kind": "state", "container", "field", "value" } ],
-//!                   "fix": { "title", "safety", "steps" } | null,
+//!                   "fix": { "title", "safety", "steps", "automatic" } | null,
 //!                   "probes": [ { "kind", "expect", "outcome": "confirmed" | "ruled_out" | "unknown",
 //!                                 "summary", "facts": [..] } ] (when probes ran),
 //!                   "ruled_out": [ "look-alike-id: why" ] (when a probe ruled look-alikes out),

@@ -179,6 +179,9 @@ impl Report for Table {
             .iter()
             .filter(|f| f.severity > Severity::Info)
             .count();
+        if let Some(f) = d.findings.first().filter(|_| problems > 0) {
+            writeln!(out, "{}", next_step(f))?;
+        }
         let verdict = match d.findings.first() {
             Some(f) if problems > 0 => self.paint(
                 "1;31",
@@ -190,5 +193,29 @@ impl Report for Table {
             _ => self.paint("1;32", "✓ no problems found"),
         };
         writeln!(out, "{verdict}")
+    }
+}
+
+/// What to do next about the root cause: the command that applies its fix, or the manual fix's
+/// first step, and where to read more.
+fn next_step(f: &crate::engine::Finding) -> String {
+    use crate::rules::Safety;
+    let more = format!("more: `analylit-doctor explain {}`", f.id);
+    match &f.fix {
+        Some(fix) if fix.automatic && fix.safety == Safety::Safe => {
+            format!(
+                "next: `analylit-doctor fix` applies \"{}\" (safe, after a backup); {more}",
+                fix.title
+            )
+        }
+        Some(fix) if fix.automatic && fix.safety == Safety::Unsafe => format!(
+            "next: `analylit-doctor fix --unsafe-fixes` applies \"{}\" (asks first); {more}",
+            fix.title
+        ),
+        Some(fix) => match fix.steps.first() {
+            Some(step) => format!("next: {step} ({more})"),
+            None => format!("next: {} ({more})", fix.title),
+        },
+        None => format!("next: {more}"),
     }
 }
