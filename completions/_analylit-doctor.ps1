@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Inspect the running compose project and report root causes with their evidence')
+            [CompletionResult]::new('preflight', 'preflight', [CompletionResultType]::ParameterValue, 'Before `docker compose up`: read the compose project on disk (compose files, `.env`, Dockerfiles, entrypoint scripts, gunicorn''s config, the Python each service runs) and report what will fail at startup, with file:line, under the ids `check` uses. `--fix` applies the fixes that need no running stack (line ends, execute bit, compose edits)')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1')
             [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Capture the stack for later: a .tar.gz holding its snapshot (inspect data, health logs, log tails, compose model), the probes'' results and the diagnosis, every secret redacted. `check --from FILE` diagnoses it again, anywhere, without Docker')
             [CompletionResult]::new('fix', 'fix', [CompletionResultType]::ParameterValue, 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work')
@@ -51,6 +52,30 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
+            [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
+            [CompletionResult]::new('--unsafe-fixes', '--unsafe-fixes', [CompletionResultType]::ParameterName, 'Also apply unsafe fixes (they change data or configuration)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print every plan and change nothing')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'analylit-doctor;preflight' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s `name:` or directory)')
+            [CompletionResult]::new('--project-name', '--project-name', [CompletionResultType]::ParameterName, 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s `name:` or directory)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file; repeat it for override files, later ones winning (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file; repeat it for override files, later ones winning (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Start the services of this profile too (repeatable; default: COMPOSE_PROFILES)')
+            [CompletionResult]::new('--base', '--base', [CompletionResultType]::ParameterName, 'An image the project''s Dockerfiles start `FROM` that is built elsewhere from a Dockerfile of this checkout: `NAME=DOCKERFILE` (its folder is the context) or `NAME=DOCKERFILE,CONTEXT`. Repeatable. Images another service of the compose file builds are found without it')
+            [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format, as for `check`')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Do not ask the Docker engine: the health check''s program in the base image and the NVIDIA runtime are reported as not checked')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
@@ -231,6 +256,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
         }
         'analylit-doctor;help' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Inspect the running compose project and report root causes with their evidence')
+            [CompletionResult]::new('preflight', 'preflight', [CompletionResultType]::ParameterValue, 'Before `docker compose up`: read the compose project on disk (compose files, `.env`, Dockerfiles, entrypoint scripts, gunicorn''s config, the Python each service runs) and report what will fail at startup, with file:line, under the ids `check` uses. `--fix` applies the fixes that need no running stack (line ends, execute bit, compose edits)')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1')
             [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Capture the stack for later: a .tar.gz holding its snapshot (inspect data, health logs, log tails, compose model), the probes'' results and the diagnosis, every secret redacted. `check --from FILE` diagnoses it again, anywhere, without Docker')
             [CompletionResult]::new('fix', 'fix', [CompletionResultType]::ParameterValue, 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work')
@@ -244,6 +270,9 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             break
         }
         'analylit-doctor;help;check' {
+            break
+        }
+        'analylit-doctor;help;preflight' {
             break
         }
         'analylit-doctor;help;wait' {

@@ -37,6 +37,9 @@ _analylit__doctor() {
             analylit__doctor,man)
                 cmd="analylit__doctor__subcmd__man"
                 ;;
+            analylit__doctor,preflight)
+                cmd="analylit__doctor__subcmd__preflight"
+                ;;
             analylit__doctor,restore)
                 cmd="analylit__doctor__subcmd__restore"
                 ;;
@@ -69,6 +72,9 @@ _analylit__doctor() {
                 ;;
             analylit__doctor__subcmd__help,man)
                 cmd="analylit__doctor__subcmd__help__subcmd__man"
+                ;;
+            analylit__doctor__subcmd__help,preflight)
+                cmd="analylit__doctor__subcmd__help__subcmd__preflight"
                 ;;
             analylit__doctor__subcmd__help,restore)
                 cmd="analylit__doctor__subcmd__help__subcmd__restore"
@@ -113,7 +119,7 @@ _analylit__doctor() {
 
     case "${cmd}" in
         analylit__doctor)
-            opts="-h -V --help --version check wait snapshot fix backups restore rules explain completions man help"
+            opts="-h -V --help --version check preflight wait snapshot fix backups restore rules explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -345,7 +351,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__help)
-            opts="check wait snapshot fix backups restore rules explain completions man help"
+            opts="check preflight wait snapshot fix backups restore rules explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,6 +462,20 @@ _analylit__doctor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        analylit__subcmd__doctor__subcmd__help__subcmd__preflight)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         analylit__subcmd__doctor__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -547,6 +567,64 @@ _analylit__doctor() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        analylit__subcmd__doctor__subcmd__preflight)
+            opts="-p -f -o -q -y -h --project-name --file --profile --base --rules --format --output --offline --connect-timeout --quiet --fix --unsafe-fixes --yes --dry-run --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json junit github sarif html markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -23,6 +23,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand check 'Inspect the running compose project and report root causes with their evidence'
+            cand preflight 'Before `docker compose up`: read the compose project on disk (compose files, `.env`, Dockerfiles, entrypoint scripts, gunicorn''s config, the Python each service runs) and report what will fail at startup, with file:line, under the ids `check` uses. `--fix` applies the fixes that need no running stack (line ends, execute bit, compose edits)'
             cand wait 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1'
             cand snapshot 'Capture the stack for later: a .tar.gz holding its snapshot (inspect data, health logs, log tails, compose model), the probes'' results and the diagnosis, every secret redacted. `check --from FILE` diagnoses it again, anywhere, without Docker'
             cand fix 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
@@ -47,6 +48,29 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
             cand --logs 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable'
             cand --from 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it'
+            cand -q 'No progress output'
+            cand --quiet 'No progress output'
+            cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
+            cand --unsafe-fixes 'Also apply unsafe fixes (they change data or configuration)'
+            cand -y 'Apply without asking'
+            cand --yes 'Apply without asking'
+            cand --dry-run 'Print every plan and change nothing'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'analylit-doctor;preflight'= {
+            cand -p 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s `name:` or directory)'
+            cand --project-name 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file''s `name:` or directory)'
+            cand -f 'Compose file; repeat it for override files, later ones winning (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --file 'Compose file; repeat it for override files, later ones winning (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)'
+            cand --profile 'Start the services of this profile too (repeatable; default: COMPOSE_PROFILES)'
+            cand --base 'An image the project''s Dockerfiles start `FROM` that is built elsewhere from a Dockerfile of this checkout: `NAME=DOCKERFILE` (its folder is the context) or `NAME=DOCKERFILE,CONTEXT`. Repeatable. Images another service of the compose file builds are found without it'
+            cand --rules 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule'
+            cand --format 'Report format, as for `check`'
+            cand -o 'Write the --format report to FILE; the table still goes to the terminal'
+            cand --output 'Write the --format report to FILE; the table still goes to the terminal'
+            cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --offline 'Do not ask the Docker engine: the health check''s program in the base image and the NVIDIA runtime are reported as not checked'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -211,6 +235,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
         }
         &'analylit-doctor;help'= {
             cand check 'Inspect the running compose project and report root causes with their evidence'
+            cand preflight 'Before `docker compose up`: read the compose project on disk (compose files, `.env`, Dockerfiles, entrypoint scripts, gunicorn''s config, the Python each service runs) and report what will fail at startup, with file:line, under the ids `check` uses. `--fix` applies the fixes that need no running stack (line ends, execute bit, compose edits)'
             cand wait 'Wait until every service is up (healthy; running without a health check; a one-shot exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout — print the diagnosis and exit 1'
             cand snapshot 'Capture the stack for later: a .tar.gz holding its snapshot (inspect data, health logs, log tails, compose model), the probes'' results and the diagnosis, every secret redacted. `check --from FILE` diagnoses it again, anywhere, without Docker'
             cand fix 'Diagnose, then apply the fixes: each plan is shown, backed up, asked for (unless --yes), applied, verified, and rolled back when it did not work'
@@ -223,6 +248,8 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'analylit-doctor;help;check'= {
+        }
+        &'analylit-doctor;help;preflight'= {
         }
         &'analylit-doctor;help;wait'= {
         }

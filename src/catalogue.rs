@@ -130,6 +130,10 @@ pub const CATALOGUE: &[CatalogueEntry] = &[
         &[Health, Log],
     ),
     entry("health-route-missing", 'C', "manual", &[Health, Http]),
+    // Not in FAILURES.md's tables: seen in the users' compose files (REAL-SHAPES.md), an
+    // `ollama` / AI worker reserving NVIDIA GPUs on a host without the runtime. The engine's
+    // refusal is in the container's state error, or compose's stderr.
+    entry("gpu-runtime-missing", 'C', "manual", &[State, Cli]),
     // Compose's warning is CLI-only, but its consequences are in the logs: the PostgreSQL image
     // refusing to initialise without a password, libpq's `fe_sendauth: no password supplied`.
     entry("env-var-unset", 'C', "unsafe", &[Cli, Log]),

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod fix;
+pub mod preflight;
 pub mod probes;
 pub mod redact;
 pub mod report;

@@ -177,7 +177,12 @@ pub(super) fn fix_session(
         let mut unplannable = None;
         for s in &plan.steps {
             w(&mut out, format!("    - {}", s.describe));
-            if edits_a_host_file(s) {
+            if let crate::rules::FixAction::ExecBit { .. } = s.action {
+                match preview.host().exec_bit_change(plan, s) {
+                    Ok((_, _, _, line)) => w(&mut out, format!("      {line}")),
+                    Err(e) => unplannable = Some(e.to_string()),
+                }
+            } else if edits_a_host_file(s) {
                 // A host file edit: show the exact diff it will apply.
                 match preview.host_edit(plan, s) {
                     Ok((_, edit)) => {
@@ -382,7 +387,7 @@ pub(super) fn fix_session(
 }
 
 /// Ask on stderr, read one line from stdin; anything but y/yes is no.
-fn ask(question: &str) -> bool {
+pub(super) fn ask(question: &str) -> bool {
     eprint!("{question}");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
@@ -428,6 +433,37 @@ pub(super) fn backups(args: &CheckArgs) -> Result<i32, DoctorError> {
 
 pub(super) fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
     use crate::fix::{apply::Applier, backup};
+    // A backup of project files only (a pre-flight fix) is put back without the engine.
+    let inputs = project::ProjectInputs::from_process(
+        args.stack.project_name.clone(),
+        args.stack.files.clone(),
+    );
+    if let Some(choice) = project::choose(&inputs) {
+        let root = backup_root(choice.compose_file.as_deref());
+        if let Ok(mut b) = backup::Backup::open(&root.join(id))
+            && !b.manifest.entries.is_empty()
+            && b.manifest
+                .entries
+                .iter()
+                .all(|e| matches!(e, backup::Entry::HostFile { .. }))
+        {
+            for e in &b.manifest.entries {
+                crate::fix::apply::restore_host(&b, e).map_err(|e| DoctorError::Io {
+                    what: format!("restoring backup {id}"),
+                    reason: e.to_string(),
+                })?;
+            }
+            let _ = b.finish(backup::State::Restored);
+            println!(
+                "Restored {} project file(s) of {} for {} on {}.",
+                b.manifest.entries.len(),
+                id,
+                b.manifest.finding,
+                b.manifest.service
+            );
+            return Ok(0);
+        }
+    }
     let progress = Progress::new(args.stack.quiet);
     let live = Live::connect(&args.stack, &progress)?;
     let root = backup_root(live.choice.compose_file.as_deref());

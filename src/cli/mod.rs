@@ -10,6 +10,7 @@ use crate::stack::snapshot::StackSnapshot;
 mod bundle;
 mod fix;
 mod logs;
+mod preflight;
 mod wait;
 use crate::stack::{collect, connect, project};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -40,6 +41,12 @@ pub enum Command {
     /// Inspect the running compose project and report root causes with their evidence.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Before `docker compose up`: read the compose project on disk (compose files, `.env`,
+    /// Dockerfiles, entrypoint scripts, gunicorn's config, the Python each service runs) and
+    /// report what will fail at startup, with file:line, under the ids `check` uses. `--fix`
+    /// applies the fixes that need no running stack (line ends, execute bit, compose edits).
+    #[command(after_help = EXIT_CODES)]
+    Preflight(preflight::PreflightArgs),
     /// Wait until every service is up (healthy; running without a health check; a one-shot
     /// exited 0). As soon as one exits, keeps restarting or turns unhealthy — or at the timeout —
     /// print the diagnosis and exit 1.
@@ -238,6 +245,7 @@ pub fn run() -> i32 {
 fn execute(cli: Cli) -> Result<i32, DoctorError> {
     match cli.command {
         Command::Check(args) => check(args),
+        Command::Preflight(args) => preflight::preflight(args),
         Command::Snapshot(args) => bundle::snapshot(args),
         Command::Fix(mut args) => {
             args.fix.fix = true;

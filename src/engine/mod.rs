@@ -394,7 +394,7 @@ pub(crate) fn answer_unexplained(
 
 /// On one service, a finding whose rule `confirms` another's id takes that finding as an
 /// effect; effect rules (restart-loop) fold under any cause on the same service.
-fn fold_same_service(mut findings: Vec<Finding>, rules: &RuleSet) -> Vec<Finding> {
+pub(crate) fn fold_same_service(mut findings: Vec<Finding>, rules: &RuleSet) -> Vec<Finding> {
     let is_effect = |f: &Finding| rules.get(&f.id).is_some_and(|r| r.effect);
     let explains = |cause: &Finding, effect: &Finding| {
         cause.id != effect.id

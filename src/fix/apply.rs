@@ -270,101 +270,31 @@ impl Applier<'_> {
             }
             FixAction::Recreate { build } => self.recreate(service, *build).await,
             FixAction::LfLineEnds { .. }
+            | FixAction::ExecBit { .. }
             | FixAction::DependsOnHealthy
             | FixAction::RaiseStartPeriod
-            | FixAction::PythonHealthcheck => {
-                let (file, edit) = self.host_edit(plan, step)?;
-                if edit.is_noop() {
-                    return Ok(());
-                }
-                let saved = backup.manifest.entries.iter().any(
-                    |e| matches!(e, Entry::HostFile { path, .. } if *path == file.display().to_string()),
-                );
-                if !saved {
-                    let stored = backup.store(edit.old.as_bytes())?;
-                    backup.record(Entry::HostFile {
-                        path: file.display().to_string(),
-                        stored,
-                        sha256: sha256(edit.old.as_bytes()),
-                    })?;
-                }
-                write_atomically(&file, edit.new.as_bytes())
-                    .map_err(|e| ApplyError::Step(format!("writing {}: {e}", file.display())))
-            }
+            | FixAction::PythonHealthcheck => self.host().apply_step(backup, plan, step),
         }
     }
 
-    /// The host file a step edits and the edit, computed on the file as it is now (so a plan
-    /// shows the exact diff it will apply).
+    /// The project files of this stack, for the steps that edit them.
+    pub fn host(&self) -> HostFiles<'_> {
+        HostFiles {
+            snapshot: self.snapshot,
+            compose_file: self.compose_file.clone(),
+        }
+    }
+
+    /// See [`HostFiles::host_edit`].
     pub fn host_edit(
         &self,
         plan: &Plan,
         step: &Step,
     ) -> Result<(PathBuf, super::edit::Edit), ApplyError> {
-        use super::edit;
-        let compose = self
-            .compose_file
-            .as_ref()
-            .ok_or_else(|| ApplyError::Step("no compose file found for the project".into()))?;
-        let dir = compose.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let rel = |p: &Path| p.strip_prefix(&dir).unwrap_or(p).display().to_string();
-        let read = |p: &Path| {
-            std::fs::read_to_string(p)
-                .map_err(|e| ApplyError::Step(format!("reading {}: {e}", p.display())))
-        };
-        let model = || {
-            self.snapshot.compose.as_ref().ok_or_else(|| {
-                ApplyError::Step("the compose file could not be parsed: edit it by hand".into())
-            })
-        };
-        let service = plan.service.as_str();
-        let data = |k: &str| plan.data.get(k).cloned().unwrap_or_default();
-        let step_err = |e: edit::EditError| ApplyError::Step(e.to_string());
-        match &step.action {
-            FixAction::LfLineEnds { .. } => {
-                let in_image = step.path.clone().unwrap_or_default();
-                let source = self.source_of(service, &in_image, &dir, true)?;
-                let text = read(&source)?;
-                Ok((source.clone(), edit::to_lf(&rel(&source), &text, true)))
-            }
-            FixAction::DependsOnHealthy => {
-                let text = read(compose)?;
-                let e = edit::depends_on_healthy(
-                    &rel(compose),
-                    &text,
-                    model()?,
-                    service,
-                    &data("dependency"),
-                )
-                .map_err(step_err)?;
-                Ok((compose.clone(), e))
-            }
-            FixAction::RaiseStartPeriod => {
-                let boot: u64 = data("boot_secs").parse().unwrap_or(0);
-                // Above the measured boot, with room: boot + half again (at least 10s), in 5s.
-                let secs = (boot + (boot / 2).max(10)).div_ceil(5) * 5;
-                let text = read(compose)?;
-                let e = edit::set_start_period(&rel(compose), &text, model()?, service, secs)
-                    .map_err(step_err)?;
-                Ok((compose.clone(), e))
-            }
-            FixAction::PythonHealthcheck => {
-                let text = read(compose)?;
-                let e =
-                    edit::python_healthcheck(&rel(compose), &text, model()?, service, &data("url"))
-                        .map_err(step_err)?;
-                Ok((compose.clone(), e))
-            }
-            other => Err(ApplyError::Step(format!(
-                "`{}` edits no file",
-                other.name()
-            ))),
-        }
+        self.host().host_edit(plan, step)
     }
 
-    /// The file in `service`'s build context that becomes `in_image` (`/app/entrypoint.sh`): the
-    /// one with that name whose path ends like the image path (holding CR characters, with
-    /// `with_cr`).
+    /// See [`HostFiles::source_of`].
     pub fn source_of(
         &self,
         service: &str,
@@ -372,62 +302,8 @@ impl Applier<'_> {
         dir: &Path,
         with_cr: bool,
     ) -> Result<PathBuf, ApplyError> {
-        let context = self
-            .snapshot
-            .compose
-            .as_ref()
-            .and_then(|m| m.service(service))
-            .and_then(|s| s.build.clone())
-            .ok_or_else(|| {
-                ApplyError::Step(format!(
-                    "{service} is not built from a context of this project: fix the script in its image's source"
-                ))
-            })?;
-        let context = dir.join(context);
-        let name = in_image.rsplit('/').next().unwrap_or(in_image);
-        let mut found = Vec::new();
-        let mut stack = vec![(context.clone(), 0usize)];
-        while let Some((d, depth)) = stack.pop() {
-            if depth > 6 || found.len() > 50 {
-                continue;
-            }
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                let file_name = e.file_name().to_string_lossy().into_owned();
-                if file_name.starts_with('.') {
-                    continue;
-                }
-                if p.is_dir() {
-                    stack.push((p, depth + 1));
-                } else if file_name == name
-                    && (!with_cr || std::fs::read(&p).is_ok_and(|b| b.contains(&b'\r')))
-                {
-                    found.push(p);
-                }
-            }
-        }
-        // Prefer the path whose tail matches the image path best.
-        found.sort_by_key(|p| {
-            let tail = p.strip_prefix(&context).unwrap_or(p).display().to_string();
-            std::cmp::Reverse(
-                in_image
-                    .trim_start_matches('/')
-                    .split('/')
-                    .rev()
-                    .zip(tail.split('/').rev())
-                    .take_while(|(a, b)| a == b)
-                    .count(),
-            )
-        });
-        found.into_iter().next().ok_or_else(|| {
-            ApplyError::Step(format!(
-                "no `{name}`{} in {}",
-                if with_cr { " with CR line ends" } else { "" },
-                context.display()
-            ))
-        })
+        self.host().source_of(service, in_image, dir, with_cr)
     }
-
     /// Stop every container of `service` and wait until none runs.
     pub async fn stop(&self, service: &str) -> Result<(), ApplyError> {
         for c in self.containers(service).await? {
@@ -684,18 +560,331 @@ impl Applier<'_> {
                     let mode = format!("{:o}", mode & 0o7777);
                     self.helper(&service, &["chmod", &mode, "--", path]).await?;
                 }
-                Entry::HostFile {
-                    path,
-                    stored,
-                    sha256,
-                } => {
-                    let bytes = backup.read(stored, sha256)?;
-                    std::fs::write(path, bytes)
-                        .map_err(|e| ApplyError::Step(format!("writing {path}: {e}")))?;
-                }
+                Entry::HostFile { .. } => restore_host(backup, entry)?,
             }
         }
         self.start(&service).await
+    }
+}
+
+/// The project files a fix edits on the host: the compose file and the sources in the build
+/// contexts. Needs no engine, so pre-flight's fixes use it too.
+pub struct HostFiles<'a> {
+    pub snapshot: &'a StackSnapshot,
+    /// The compose file, whose directory the build contexts are relative to.
+    pub compose_file: Option<PathBuf>,
+}
+
+impl HostFiles<'_> {
+    /// Whether `action` edits only files of the project (no container, no engine).
+    pub fn edits_project(action: &FixAction) -> bool {
+        matches!(
+            action,
+            FixAction::LfLineEnds { .. }
+                | FixAction::ExecBit { .. }
+                | FixAction::DependsOnHealthy
+                | FixAction::RaiseStartPeriod
+                | FixAction::PythonHealthcheck
+        )
+    }
+
+    fn dir(&self) -> Result<PathBuf, ApplyError> {
+        let compose = self
+            .compose_file
+            .as_ref()
+            .ok_or_else(|| ApplyError::Step("no compose file found for the project".into()))?;
+        Ok(compose.parent().unwrap_or(Path::new(".")).to_path_buf())
+    }
+
+    /// Carry out one host step, backing up the original first (once per file).
+    pub fn apply_step(
+        &self,
+        backup: &mut Backup,
+        plan: &Plan,
+        step: &Step,
+    ) -> Result<(), ApplyError> {
+        if let FixAction::ExecBit { .. } = &step.action {
+            return self.exec_bit(backup, plan, step);
+        }
+        let (file, edit) = self.host_edit(plan, step)?;
+        if edit.is_noop() {
+            return Ok(());
+        }
+        let saved = backup.manifest.entries.iter().any(
+            |e| matches!(e, Entry::HostFile { path, .. } if *path == file.display().to_string()),
+        );
+        if !saved {
+            let stored = backup.store(edit.old.as_bytes())?;
+            backup.record(Entry::HostFile {
+                path: file.display().to_string(),
+                stored,
+                sha256: sha256(edit.old.as_bytes()),
+                mode: None,
+                git_mode: None,
+            })?;
+        }
+        write_atomically(&file, edit.new.as_bytes())
+            .map_err(|e| ApplyError::Step(format!("writing {}: {e}", file.display())))
+    }
+
+    /// The script's source, its mode now and the mode git's index records: what `exec-bit`
+    /// changes, and a line saying how.
+    pub fn exec_bit_change(
+        &self,
+        plan: &Plan,
+        step: &Step,
+    ) -> Result<(PathBuf, u32, Option<u32>, String), ApplyError> {
+        let dir = self.dir()?;
+        let in_image = step.path.clone().unwrap_or_default();
+        let source = self.source_of(&plan.service, &in_image, &dir, false)?;
+        let mode = file_mode(&source)?;
+        let git_mode = crate::preflight::git::GitModes::for_dir(&dir).mode(&source);
+        let rel = source
+            .strip_prefix(&dir)
+            .unwrap_or(&source)
+            .display()
+            .to_string();
+        let mut line = format!("{rel}: mode {:04o} → {:04o}", mode, with_exec(mode));
+        if let Some(g) = git_mode.filter(|g| g & 0o111 == 0) {
+            line.push_str(&format!("; git's index {g:o} → {:o}", with_exec(g)));
+        }
+        Ok((source, mode, git_mode, line))
+    }
+
+    fn exec_bit(&self, backup: &mut Backup, plan: &Plan, step: &Step) -> Result<(), ApplyError> {
+        let (source, mode, git_mode, _) = self.exec_bit_change(plan, step)?;
+        let git_lacks = git_mode.is_some_and(|g| g & 0o111 == 0);
+        if mode & 0o111 != 0 && !git_lacks {
+            return Ok(());
+        }
+        let bytes = std::fs::read(&source)
+            .map_err(|e| ApplyError::Step(format!("reading {}: {e}", source.display())))?;
+        let stored = backup.store(&bytes)?;
+        backup.record(Entry::HostFile {
+            path: source.display().to_string(),
+            stored,
+            sha256: sha256(&bytes),
+            mode: Some(mode),
+            git_mode,
+        })?;
+        set_mode(&source, with_exec(mode))?;
+        if git_lacks {
+            git_chmod(&source, "+x")?;
+        }
+        Ok(())
+    }
+    /// The host file a step edits and the edit, computed on the file as it is now (so a plan
+    /// shows the exact diff it will apply).
+    pub fn host_edit(
+        &self,
+        plan: &Plan,
+        step: &Step,
+    ) -> Result<(PathBuf, super::edit::Edit), ApplyError> {
+        use super::edit;
+        let compose = self
+            .compose_file
+            .as_ref()
+            .ok_or_else(|| ApplyError::Step("no compose file found for the project".into()))?;
+        let dir = compose.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let rel = |p: &Path| p.strip_prefix(&dir).unwrap_or(p).display().to_string();
+        let read = |p: &Path| {
+            std::fs::read_to_string(p)
+                .map_err(|e| ApplyError::Step(format!("reading {}: {e}", p.display())))
+        };
+        let model = || {
+            self.snapshot.compose.as_ref().ok_or_else(|| {
+                ApplyError::Step("the compose file could not be parsed: edit it by hand".into())
+            })
+        };
+        let service = plan.service.as_str();
+        let data = |k: &str| plan.data.get(k).cloned().unwrap_or_default();
+        let step_err = |e: edit::EditError| ApplyError::Step(e.to_string());
+        match &step.action {
+            FixAction::LfLineEnds { .. } => {
+                let in_image = step.path.clone().unwrap_or_default();
+                let source = self.source_of(service, &in_image, &dir, true)?;
+                let text = read(&source)?;
+                Ok((source.clone(), edit::to_lf(&rel(&source), &text, true)))
+            }
+            FixAction::DependsOnHealthy => {
+                let text = read(compose)?;
+                let e = edit::depends_on_healthy(
+                    &rel(compose),
+                    &text,
+                    model()?,
+                    service,
+                    &data("dependency"),
+                )
+                .map_err(step_err)?;
+                Ok((compose.clone(), e))
+            }
+            FixAction::RaiseStartPeriod => {
+                let boot: u64 = data("boot_secs").parse().unwrap_or(0);
+                // Above the measured boot, with room: boot + half again (at least 10s), in 5s.
+                let secs = (boot + (boot / 2).max(10)).div_ceil(5) * 5;
+                let text = read(compose)?;
+                let e = edit::set_start_period(&rel(compose), &text, model()?, service, secs)
+                    .map_err(step_err)?;
+                Ok((compose.clone(), e))
+            }
+            FixAction::PythonHealthcheck => {
+                let text = read(compose)?;
+                let e =
+                    edit::python_healthcheck(&rel(compose), &text, model()?, service, &data("url"))
+                        .map_err(step_err)?;
+                Ok((compose.clone(), e))
+            }
+            other => Err(ApplyError::Step(format!(
+                "`{}` edits no file",
+                other.name()
+            ))),
+        }
+    }
+
+    /// The file in `service`'s build context that becomes `in_image` (`/app/entrypoint.sh`): the
+    /// one with that name whose path ends like the image path (holding CR characters, with
+    /// `with_cr`).
+    pub fn source_of(
+        &self,
+        service: &str,
+        in_image: &str,
+        dir: &Path,
+        with_cr: bool,
+    ) -> Result<PathBuf, ApplyError> {
+        let context = self
+            .snapshot
+            .compose
+            .as_ref()
+            .and_then(|m| m.service(service))
+            .and_then(|s| s.build.clone())
+            .ok_or_else(|| {
+                ApplyError::Step(format!(
+                    "{service} is not built from a context of this project: fix the script in its image's source"
+                ))
+            })?;
+        let context = dir.join(context);
+        let name = in_image.rsplit('/').next().unwrap_or(in_image);
+        let mut found = Vec::new();
+        let mut stack = vec![(context.clone(), 0usize)];
+        while let Some((d, depth)) = stack.pop() {
+            if depth > 6 || found.len() > 50 {
+                continue;
+            }
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                let file_name = e.file_name().to_string_lossy().into_owned();
+                if file_name.starts_with('.') {
+                    continue;
+                }
+                if p.is_dir() {
+                    stack.push((p, depth + 1));
+                } else if file_name == name
+                    && (!with_cr || std::fs::read(&p).is_ok_and(|b| b.contains(&b'\r')))
+                {
+                    found.push(p);
+                }
+            }
+        }
+        // Prefer the path whose tail matches the image path best.
+        found.sort_by_key(|p| {
+            let tail = p.strip_prefix(&context).unwrap_or(p).display().to_string();
+            std::cmp::Reverse(
+                in_image
+                    .trim_start_matches('/')
+                    .split('/')
+                    .rev()
+                    .zip(tail.split('/').rev())
+                    .take_while(|(a, b)| a == b)
+                    .count(),
+            )
+        });
+        found.into_iter().next().ok_or_else(|| {
+            ApplyError::Step(format!(
+                "no `{name}`{} in {}",
+                if with_cr { " with CR line ends" } else { "" },
+                context.display()
+            ))
+        })
+    }
+}
+
+/// Put a backed-up project file back: its bytes, and its mode and git index mode when the fix
+/// changed those.
+pub fn restore_host(backup: &Backup, entry: &Entry) -> Result<(), ApplyError> {
+    let Entry::HostFile {
+        path,
+        stored,
+        sha256,
+        mode,
+        git_mode,
+    } = entry
+    else {
+        return Ok(());
+    };
+    let bytes = backup.read(stored, sha256)?;
+    std::fs::write(path, bytes).map_err(|e| ApplyError::Step(format!("writing {path}: {e}")))?;
+    if let Some(m) = mode {
+        set_mode(Path::new(path), *m)?;
+    }
+    if git_mode.is_some_and(|g| g & 0o111 == 0) {
+        git_chmod(Path::new(path), "-x")?;
+    }
+    Ok(())
+}
+
+/// `mode` with an execute bit wherever it has a read bit.
+fn with_exec(mode: u32) -> u32 {
+    mode | ((mode & 0o444) >> 2)
+}
+
+#[cfg(unix)]
+fn file_mode(path: &Path) -> Result<u32, ApplyError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .map_err(|e| ApplyError::Step(format!("reading {}: {e}", path.display())))
+}
+
+#[cfg(not(unix))]
+fn file_mode(_: &Path) -> Result<u32, ApplyError> {
+    Ok(0o644)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> Result<(), ApplyError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| ApplyError::Step(format!("changing the mode of {}: {e}", path.display())))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> Result<(), ApplyError> {
+    Ok(())
+}
+
+/// `git update-index --chmod=±x` on a tracked file, so the next clone gets the mode too.
+fn git_chmod(path: &Path, how: &str) -> Result<(), ApplyError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default();
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .arg("update-index")
+        .arg(format!("--chmod={how}"))
+        .arg("--")
+        .arg(name)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|e| ApplyError::Step(format!("running git update-index: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(ApplyError::Step(format!(
+            "git update-index --chmod={how} {} failed",
+            path.display()
+        )))
     }
 }
 
@@ -759,7 +948,7 @@ pub fn compose_cli() -> Option<(String, Vec<String>)> {
 
 /// Replace `path`'s contents: a temporary file beside it, synced, then renamed over it, keeping
 /// the original's permissions.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("analylit-doctor.tmp");
     let perms = std::fs::metadata(path)?.permissions();

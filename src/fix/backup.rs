@@ -34,6 +34,12 @@ pub enum Entry {
         path: String,
         stored: String,
         sha256: String,
+        /// The file's permission bits, when a fix changes them (`exec-bit`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<u32>,
+        /// The mode git's index recorded (`100644`), when a fix changes it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        git_mode: Option<u32>,
     },
     /// Owner and mode of a path in a service's container, before a chown.
     Owner {
@@ -229,6 +235,8 @@ mod tests {
             path: "/x".into(),
             stored: stored.clone(),
             sha256: sha.clone(),
+            mode: None,
+            git_mode: None,
         })
         .unwrap();
         b.step_done("stop flower").unwrap();

@@ -755,6 +755,7 @@ fn without_positions(s: &ComposeService) -> ComposeService {
     for v in &mut s.volumes {
         v.pos = zero;
     }
+    s.gpu_reservation = s.gpu_reservation.map(|_| zero);
     s
 }
 

@@ -159,6 +159,16 @@ fn step(a: &FixAction, service: &str, data: &BTreeMap<String, String>) -> Result
                 true,
             )
         }
+        FixAction::ExecBit { path: t } => {
+            let p = path(t)?;
+            s(
+                format!(
+                    "add the execute bit to {p}'s source in the build context (and git's index)"
+                ),
+                Some(p),
+                true,
+            )
+        }
         FixAction::DependsOnHealthy => {
             let dep = need("dependency")?;
             s(

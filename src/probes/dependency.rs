@@ -32,6 +32,8 @@ pub(crate) fn hosts_in_text(text: &str) -> Vec<String> {
 }
 
 /// Hosts of the URLs in the client's environment and command line (the chain reads the same).
+/// Only names that could be the stack's own: a dotted name (`api.example.com`) is outside it,
+/// and with no error text to say it failed, there is nothing to judge about it.
 fn hosts_in_env(container: &ContainerSnapshot) -> Vec<String> {
     container
         .env
@@ -39,6 +41,7 @@ fn hosts_in_env(container: &ContainerSnapshot) -> Vec<String> {
         .map(|v| v.value.as_str())
         .chain(container.command.iter().map(String::as_str))
         .flat_map(crate::engine::chain::url_hosts)
+        .filter(|h| !h.contains('.') || h.parse::<std::net::IpAddr>().is_ok())
         .collect()
 }
 
@@ -61,7 +64,13 @@ fn resolve<'s>(snapshot: &'s StackSnapshot, host: &str) -> Target<'s> {
     let by_service: Vec<&ContainerSnapshot> = snapshot
         .containers
         .iter()
-        .filter(|c| c.service.eq_ignore_ascii_case(host) || c.name.eq_ignore_ascii_case(host))
+        .filter(|c| {
+            c.service.eq_ignore_ascii_case(host)
+                || c.name.eq_ignore_ascii_case(host)
+                || c.networks
+                    .iter()
+                    .any(|n| n.aliases.iter().any(|a| a.eq_ignore_ascii_case(host)))
+        })
         .collect();
     match by_service.first() {
         Some(c) => Target::Service(c.service.as_str(), by_service),
@@ -122,7 +131,11 @@ pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             let ProbeSpec::Dependency { expect } = spec else {
                 unreachable!("dependency specs only")
             };
-            judge(spec, *expect, &targets, &facts)
+            match expect {
+                DependencyExpectation::UrlPasswordStale
+                | DependencyExpectation::UrlPasswordMissing => passwords(spec, *expect, ctx),
+                _ => judge(spec, *expect, &targets, &facts),
+            }
         })
         .collect()
 }
@@ -189,12 +202,358 @@ fn judge(
                 ),
             ),
         },
+        DependencyExpectation::UrlPasswordStale | DependencyExpectation::UrlPasswordMissing => {
+            unreachable!("judged by `passwords`")
+        }
+    }
+}
+
+/// One URL of a client: scheme, user, whether it carries a password (and which), host.
+struct ClientUrl {
+    scheme: String,
+    user: Option<String>,
+    password: Option<String>,
+    host: String,
+    /// Where it was read: the variable's name, or `the command line`.
+    from: String,
+}
+
+fn client_urls(c: &ContainerSnapshot) -> Vec<ClientUrl> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*)://(?:(?P<user>[^:@/\s]*)(?::(?P<pass>[^@/\s]*))?@)?(?P<host>[A-Za-z0-9_.\-]+)",
+        )
+        .expect("url regex")
+    });
+    let texts = c
+        .env
+        .iter()
+        .map(|v| (v.name.clone(), v.value.as_str()))
+        .chain(
+            c.entrypoint
+                .iter()
+                .chain(&c.command)
+                .map(|a| ("the command line".to_owned(), a.as_str())),
+        );
+    let mut out = Vec::new();
+    for (from, text) in texts {
+        for m in re.captures_iter(text) {
+            out.push(ClientUrl {
+                scheme: m["scheme"].to_ascii_lowercase(),
+                user: m
+                    .name("user")
+                    .map(|u| u.as_str().to_owned())
+                    .filter(|u| !u.is_empty()),
+                password: m.name("pass").map(|p| p.as_str().to_owned()),
+                host: m["host"].to_owned(),
+                from: from.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn env_of<'c>(c: &'c ContainerSnapshot, name: &str) -> Option<&'c str> {
+    c.env
+        .iter()
+        .rev()
+        .find(|v| v.name == name)
+        .map(|v| v.value.as_str())
+}
+
+/// What a database server is configured to accept: (user, password variable, password), from
+/// the official images' variables.
+fn server_login(
+    server: &ContainerSnapshot,
+    scheme: &str,
+) -> Option<(String, &'static str, String)> {
+    let (user_var, default_user, pass_vars): (&str, &str, &[&'static str]) = match scheme {
+        s if s.starts_with("postgres") => ("POSTGRES_USER", "postgres", &["POSTGRES_PASSWORD"]),
+        s if s.starts_with("mysql") || s.starts_with("mariadb") => (
+            "MYSQL_USER",
+            "root",
+            &["MYSQL_PASSWORD", "MARIADB_PASSWORD"],
+        ),
+        _ => return None,
+    };
+    let user = env_of(server, user_var)
+        .filter(|u| !u.is_empty())
+        .unwrap_or(default_user)
+        .to_owned();
+    pass_vars
+        .iter()
+        .find_map(|v| env_of(server, v).map(|p| (user.clone(), *v, p.to_owned())))
+}
+
+/// Whether a Redis server requires a password: `--requirepass` on its command line, or the
+/// `REDIS_PASSWORD` of images that take one. `None` when neither says (a config file may).
+fn redis_requires_password(server: &ContainerSnapshot) -> Option<String> {
+    let argv: Vec<&String> = server.entrypoint.iter().chain(&server.command).collect();
+    let words: Vec<&str> = argv.iter().flat_map(|a| a.split_whitespace()).collect();
+    if let Some(i) = words
+        .iter()
+        .position(|w| *w == "--requirepass" || *w == "requirepass")
+        && words
+            .get(i + 1)
+            .is_some_and(|p| !p.is_empty() && *p != "\"\"" && *p != "''")
+    {
+        return Some("--requirepass on its command line".into());
+    }
+    env_of(server, "REDIS_PASSWORD")
+        .filter(|p| !p.is_empty())
+        .map(|_| "REDIS_PASSWORD in its environment".into())
+}
+
+/// The URL passwords of the client against what its servers are configured with. Values are
+/// compared, never shown; a value the redactor masked (a bundle) cannot be compared.
+fn passwords(spec: &ProbeSpec, expect: DependencyExpectation, ctx: &Ctx<'_>) -> ProbeResult {
+    let c = ctx.container;
+    // The user an authentication error names, to focus on that login.
+    static USER: OnceLock<Regex> = OnceLock::new();
+    let user_re = USER.get_or_init(|| {
+        Regex::new(
+            r#"(?:password authentication failed|Access denied) for user ["']?(?P<u>[^"'@\s]+)"#,
+        )
+        .expect("user regex")
+    });
+    let named_user = ctx
+        .hints
+        .iter()
+        .find_map(|h| user_re.captures(h).map(|m| m["u"].to_owned()));
+    let mut facts = Vec::new();
+    let mut confirmed: Option<(String, ClientUrl)> = None;
+    let mut ruled_out: Option<String> = None;
+    let mut unknown: Option<String> = None;
+    for url in client_urls(c) {
+        let Target::Service(svc, servers) = resolve(ctx.snapshot, &url.host) else {
+            continue;
+        };
+        let Some(server) = servers.first() else {
+            continue;
+        };
+        // A server's own URL of itself (a shared env_file) is no client's.
+        if svc == c.service {
+            continue;
+        }
+        match expect {
+            DependencyExpectation::UrlPasswordStale => {
+                let Some((user, var, configured)) = server_login(server, &url.scheme) else {
+                    continue;
+                };
+                let url_user = url.user.clone().unwrap_or_default();
+                if named_user.as_ref().is_some_and(|n| *n != url_user) || url_user != user {
+                    continue;
+                }
+                let Some(given) = &url.password else {
+                    continue;
+                };
+                let masked = |p: &str| p.contains(crate::redact::MASK);
+                if masked(given) || masked(&configured) {
+                    unknown.get_or_insert(format!(
+                        "{}'s password and {svc}'s {var} were masked: they cannot be compared",
+                        url.from
+                    ));
+                    continue;
+                }
+                let same = *given == configured;
+                facts.push(format!(
+                    "{} logs in to {svc} as {user} with {} password than {svc}'s {var}",
+                    url.from,
+                    if same { "the same" } else { "another" }
+                ));
+                if same {
+                    ruled_out.get_or_insert(format!(
+                        "{}'s password for {user} is {svc}'s {var}",
+                        url.from
+                    ));
+                } else {
+                    confirmed.get_or_insert((
+                        format!(
+                            "{}'s password for {user} is not {svc}'s {var}: on a fresh volume the server has {var}, and refuses this URL",
+                            url.from
+                        ),
+                        url,
+                    ));
+                }
+            }
+            DependencyExpectation::UrlPasswordMissing => {
+                if !url.scheme.starts_with("redis") {
+                    continue;
+                }
+                let Some(how) = redis_requires_password(server) else {
+                    unknown.get_or_insert(format!(
+                        "{svc} sets no password on its command line or in its environment (a config file may)"
+                    ));
+                    continue;
+                };
+                let has = url.password.as_deref().is_some_and(|p| !p.is_empty());
+                facts.push(format!(
+                    "{} connects to {svc} {} a password; {svc} requires one ({how})",
+                    url.from,
+                    if has { "with" } else { "without" }
+                ));
+                if has {
+                    ruled_out.get_or_insert(format!("{} gives {svc} a password", url.from));
+                } else {
+                    confirmed.get_or_insert((
+                        format!(
+                            "{} connects to {svc} without a password, and {svc} requires one ({how})",
+                            url.from
+                        ),
+                        url,
+                    ));
+                }
+            }
+            _ => unreachable!("password expectations only"),
+        }
+    }
+    match (confirmed, ruled_out, unknown) {
+        (Some((summary, url)), _, _) => {
+            ProbeResult::new(spec, Outcome::Confirmed, summary, &facts).with("variable", url.from)
+        }
+        (None, Some(summary), _) => ProbeResult::new(spec, Outcome::RuledOut, summary, &facts),
+        (None, None, Some(why)) => ProbeResult::unknown(spec, why, &facts),
+        (None, None, None) => ProbeResult::unknown(
+            spec,
+            format!(
+                "{} has no URL with a login to a server of the stack",
+                c.name
+            ),
+            &facts,
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::probes::Options;
+    use crate::stack::snapshot::testing::{container, stack, with_env};
+
+    fn run_on(
+        all: Vec<ContainerSnapshot>,
+        client: &str,
+        expect: DependencyExpectation,
+    ) -> ProbeResult {
+        let snapshot = stack(all);
+        let c = snapshot
+            .containers
+            .iter()
+            .find(|c| c.service == client)
+            .expect("client");
+        let ctx = Ctx {
+            snapshot: &snapshot,
+            container: c,
+            docker: None,
+            opts: &Options::default(),
+            hints: &[],
+        };
+        probe(&[ProbeSpec::Dependency { expect }], &ctx).remove(0)
+    }
+
+    fn db(password: &str) -> ContainerSnapshot {
+        with_env(
+            with_env(container("db"), "POSTGRES_USER", "analylit"),
+            "POSTGRES_PASSWORD",
+            password,
+        )
+    }
+
+    #[test]
+    fn a_client_url_with_another_password_than_the_server_is_stale() {
+        let web = with_env(
+            container("web"),
+            "DATABASE_URL",
+            "postgresql://analylit:old-secret@db:5432/analylit",
+        );
+        let r = run_on(
+            vec![db("new-secret"), web.clone()],
+            "web",
+            DependencyExpectation::UrlPasswordStale,
+        );
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert!(!format!("{r:?}").contains("secret"), "no password shown");
+        assert_eq!(r.data["variable"], "DATABASE_URL");
+        let r = run_on(
+            vec![db("old-secret"), web.clone()],
+            "web",
+            DependencyExpectation::UrlPasswordStale,
+        );
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
+        let r = run_on(
+            vec![db("***"), web],
+            "web",
+            DependencyExpectation::UrlPasswordStale,
+        );
+        assert!(matches!(r.outcome, Outcome::Unknown(_)), "masked: {r:?}");
+    }
+
+    #[test]
+    fn a_redis_url_without_the_password_the_server_requires() {
+        let mut redis = container("redis");
+        redis.command = vec![
+            "redis-server".into(),
+            "--requirepass".into(),
+            "s3cret".into(),
+        ];
+        let mut worker = container("worker");
+        worker.command = vec![
+            "rq".into(),
+            "worker".into(),
+            "--url".into(),
+            "redis://redis:6379/0".into(),
+        ];
+        let r = run_on(
+            vec![redis.clone(), worker],
+            "worker",
+            DependencyExpectation::UrlPasswordMissing,
+        );
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert!(
+            r.summary
+                .starts_with("the command line connects to redis without a password")
+        );
+        let web = with_env(
+            container("web"),
+            "REDIS_URL",
+            "redis://:s3cret@redis:6379/0",
+        );
+        let r = run_on(
+            vec![redis, web.clone()],
+            "web",
+            DependencyExpectation::UrlPasswordMissing,
+        );
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
+        let r = run_on(
+            vec![container("redis"), web],
+            "web",
+            DependencyExpectation::UrlPasswordMissing,
+        );
+        assert!(matches!(r.outcome, Outcome::Unknown(_)), "{r:?}");
+    }
+
+    #[test]
+    fn network_aliases_are_names_of_the_stack_and_dotted_env_hosts_are_not_judged() {
+        let mut db = container("db");
+        db.networks = vec![crate::stack::snapshot::NetworkAttachment {
+            name: "default".into(),
+            ip: String::new(),
+            aliases: vec!["postgres".into()],
+        }];
+        let web = with_env(
+            with_env(
+                container("web"),
+                "DATABASE_URL",
+                "postgresql://u:p@postgres/x",
+            ),
+            "API_URL",
+            "https://api.example.com/v1",
+        );
+        let r = run_on(vec![db, web], "web", DependencyExpectation::NotAService);
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
+    }
 
     #[test]
     fn hosts_are_read_from_client_error_wordings() {

@@ -79,9 +79,95 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             DockerExpectation::HealthToolMissing => tool_missing(spec, ctx).await,
             DockerExpectation::MemoryLimitHit => memory_limit(spec, ctx.container),
             DockerExpectation::StartPeriodShort => start_period(spec, ctx.container),
+            DockerExpectation::GpuRuntimeMissing => {
+                let reservation = match &ctx.snapshot.compose {
+                    Some(m) => Ok(m
+                        .service(&ctx.container.service)
+                        .and_then(|s| s.gpu_reservation)
+                        .map(|pos| (m.file.display().to_string(), pos.line))),
+                    None => Err("no compose file to read the service's reservations from".into()),
+                };
+                let runtimes = match ctx.docker() {
+                    Ok(d) => engine_runtimes(d, ctx.opts.timeout).await,
+                    Err(why) => Err(why),
+                };
+                gpu_runtime(spec, &ctx.container.service, reservation, runtimes)
+            }
         });
     }
     out
+}
+
+/// The runtimes the engine is configured with (`runc`, `nvidia`, …), from `docker info`.
+pub async fn engine_runtimes(
+    docker: &bollard::Docker,
+    timeout: Duration,
+) -> Result<Vec<String>, String> {
+    match tokio::time::timeout(timeout, docker.info()).await {
+        Ok(Ok(info)) => {
+            let mut names: Vec<String> = info.runtimes.unwrap_or_default().into_keys().collect();
+            names.sort();
+            Ok(names)
+        }
+        Ok(Err(e)) => Err(format!(
+            "the engine's info: {}",
+            crate::stack::connect::error_chain(&e)
+        )),
+        Err(_) => Err(format!("the engine's info: no answer within {timeout:?}")),
+    }
+}
+
+/// A GPU reservation (`file`, line; `Err` when there is no compose model to read) against the engine's runtimes: without an `nvidia` runtime
+/// the engine cannot create the container (`could not select device driver "nvidia" with
+/// capabilities: [[gpu]]`). Pure: pre-flight asks the same question before `up`.
+pub fn gpu_runtime(
+    spec: &ProbeSpec,
+    service: &str,
+    reservation: Result<Option<(String, u32)>, String>,
+    runtimes: Result<Vec<String>, String>,
+) -> ProbeResult {
+    let (file, line) = match reservation {
+        Err(why) => return ProbeResult::unknown(spec, why, &[]),
+        Ok(None) => {
+            return ProbeResult::new(
+                spec,
+                Outcome::RuledOut,
+                format!("{service} reserves no GPU"),
+                &[],
+            );
+        }
+        Ok(Some(at)) => at,
+    };
+    let name = std::path::Path::new(&file)
+        .file_name()
+        .map_or(file.clone(), |n| n.to_string_lossy().into_owned());
+    let mut facts = vec![format!(
+        "{name}:{line}: {service} reserves NVIDIA GPUs (deploy.resources.reservations.devices)"
+    )];
+    match runtimes {
+        Err(why) => ProbeResult::unknown(spec, why, &facts),
+        Ok(list) => {
+            facts.push(format!("the engine's runtimes: {}", list.join(", ")));
+            if list.iter().any(|r| r.contains("nvidia")) {
+                ProbeResult::new(
+                    spec,
+                    Outcome::RuledOut,
+                    "the engine has the NVIDIA runtime".into(),
+                    &facts,
+                )
+            } else {
+                ProbeResult::new(
+                    spec,
+                    Outcome::Confirmed,
+                    format!(
+                        "{service} reserves NVIDIA GPUs ({name}:{line}), and the engine has no NVIDIA runtime: the container cannot be created"
+                    ),
+                    &facts,
+                )
+                .with("compose_line", line.to_string())
+            }
+        }
+    }
 }
 
 async fn tool_missing(spec: &ProbeSpec, ctx: &Ctx<'_>) -> ProbeResult {

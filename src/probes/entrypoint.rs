@@ -292,9 +292,9 @@ pub async fn probe(
     specs: &[crate::rules::ProbeSpec],
     ctx: &super::Ctx<'_>,
 ) -> Vec<super::ProbeResult> {
+    use super::ProbeResult;
     use super::archive::{self, ArchiveError, Entry};
-    use super::{Outcome, ProbeResult};
-    use crate::rules::{EntrypointExpectation, ProbeSpec};
+    use crate::rules::ProbeSpec;
 
     let c = ctx.container;
     let all = |outcome: &dyn Fn(&ProbeSpec) -> ProbeResult| specs.iter().map(outcome).collect();
@@ -338,6 +338,19 @@ pub async fn probe(
             return all(&|s| ProbeResult::unknown(s, why.clone(), &[]));
         }
     };
+    judge(specs, &path, &facts)
+}
+
+/// Judge every `entrypoint` spec on the facts of the script at `path` (as the image holds it, or
+/// as a build would copy it): pure, so the live probe and pre-flight give the same answers.
+pub fn judge(
+    specs: &[crate::rules::ProbeSpec],
+    path: &str,
+    facts: &ScriptFacts,
+) -> Vec<super::ProbeResult> {
+    use super::{Outcome, ProbeResult};
+    use crate::rules::{EntrypointExpectation, ProbeSpec};
+    let all = |outcome: &dyn Fn(&ProbeSpec) -> ProbeResult| specs.iter().map(outcome).collect();
     let described = vec![format!(
         "{path}: mode {:04o}, first line {}{}{}",
         facts.mode & 0o7777,
@@ -378,6 +391,28 @@ pub async fn probe(
                 "it has no `#!` line",
                 "it starts with `#!` (or is a binary)",
             ),
+            EntrypointExpectation::BadFirstBytes => {
+                let bad = facts.bom || (facts.shebang.is_none() && !facts.elf);
+                if !bad {
+                    return ProbeResult::unknown(
+                        spec,
+                        format!(
+                            "{path} starts with `#!` (or is a binary): the image may be built for another platform"
+                        ),
+                        &described,
+                    )
+                    .with("path", path.to_owned());
+                }
+                (
+                    true,
+                    if facts.bom {
+                        "it starts with a UTF-8 BOM: the kernel does not see its `#!`"
+                    } else {
+                        "it has no `#!` line: the kernel does not know how to run it"
+                    },
+                    "",
+                )
+            }
         };
         ProbeResult::new(
             spec,
@@ -385,7 +420,7 @@ pub async fn probe(
             format!("{path}: {}", if holds { yes } else { no }),
             &described,
         )
-        .with("path", path.clone())
+        .with("path", path.to_owned())
     })
 }
 

@@ -27,6 +27,7 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = embed![
     "flower-db-empty",
     "flower-db-locked",
     "flower-db-needs-recovery",
+    "gpu-runtime-missing",
     "gunicorn-worker-reinit",
     "gunicorn-worker-timeout",
     "gunicorn-worker-timeout-lock",

@@ -503,6 +503,9 @@ pub enum FixAction {
     Chown { path: Template },
     /// `lf-line-ends`: rewrite the script's source in the build context with LF line ends.
     LfLineEnds { path: Template },
+    /// `exec-bit`: give the script's source in the build context its execute bit (and git's
+    /// index, when git tracks it).
+    ExecBit { path: Template },
     /// `depends-on-healthy`: in the compose file, wait for the dependency to be healthy.
     DependsOnHealthy,
     /// `raise-start-period`: in the compose file, give the health check a start_period above the
@@ -524,6 +527,7 @@ impl FixAction {
         "move-aside",
         "chown",
         "lf-line-ends",
+        "exec-bit",
         "depends-on-healthy",
         "raise-start-period",
         "python-healthcheck",
@@ -538,6 +542,7 @@ impl FixAction {
             FixAction::MoveAside { .. } => "move-aside",
             FixAction::Chown { .. } => "chown",
             FixAction::LfLineEnds { .. } => "lf-line-ends",
+            FixAction::ExecBit { .. } => "exec-bit",
             FixAction::DependsOnHealthy => "depends-on-healthy",
             FixAction::RaiseStartPeriod => "raise-start-period",
             FixAction::PythonHealthcheck => "python-healthcheck",
@@ -547,7 +552,10 @@ impl FixAction {
 
     /// Whether the action takes a `path`.
     pub fn takes_path(name: &str) -> bool {
-        matches!(name, "backup" | "move-aside" | "chown" | "lf-line-ends")
+        matches!(
+            name,
+            "backup" | "move-aside" | "chown" | "lf-line-ends" | "exec-bit"
+        )
     }
 }
 

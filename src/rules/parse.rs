@@ -634,6 +634,7 @@ impl Cx<'_> {
             "move-aside" => FixAction::MoveAside { path: path() },
             "chown" => FixAction::Chown { path: path() },
             "lf-line-ends" => FixAction::LfLineEnds { path: path() },
+            "exec-bit" => FixAction::ExecBit { path: path() },
             "depends-on-healthy" => FixAction::DependsOnHealthy,
             "raise-start-period" => FixAction::RaiseStartPeriod,
             "python-healthcheck" => FixAction::PythonHealthcheck,

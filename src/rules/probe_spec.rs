@@ -133,6 +133,12 @@ probe_kinds! {
         /// No bind of gunicorn's effective configuration (config file, `GUNICORN_CMD_ARGS`, command
         /// line) serves the health check URL's port.
         HealthPortUnbound = "health-port-unbound",
+        /// A module uses syntax newer than the image's Python (a PEP 701 f-string on 3.11, a
+        /// `match` on 3.9): it does not compile there.
+        SyntaxNewer = "syntax-newer",
+        /// One Flask extension class is bound twice to one app (`init_app` or its constructor),
+        /// in one place that runs at start-up.
+        ExtensionRegisteredTwice = "extension-registered-twice",
     }
 
     /// Classify Flower's GDBM state file (`--db`) from its header bytes, read through the
@@ -166,6 +172,10 @@ probe_kinds! {
         Bom = "bom",
         /// No `#!` line.
         NoShebang = "no-shebang",
+        /// A UTF-8 BOM before `#!`, or no `#!` line in a file that is no binary: the kernel
+        /// cannot run it (`exec format error`). First bytes that are fine leave it unknown: the
+        /// image may be built for another platform.
+        BadFirstBytes = "bad-first-bytes",
     }
 
     /// Connect to PostgreSQL with the app's URL (a published loopback port, else from inside the
@@ -228,6 +238,9 @@ probe_kinds! {
         MemoryLimitHit = "memory-limit-hit",
         /// The health check turned healthy later than start_period + interval × retries allows.
         StartPeriodShort = "start-period-short",
+        /// The service reserves NVIDIA GPUs (`deploy.resources.reservations.devices`) and the
+        /// engine has no NVIDIA runtime.
+        GpuRuntimeMissing = "gpu-runtime-missing",
     }
 
     /// The port the health check asks against the ports the server says it listens on (its
@@ -246,6 +259,12 @@ probe_kinds! {
         NotAService = "not-a-service",
         /// The dependency the client talks to is up and answering now.
         TargetUp = "target-up",
+        /// The password in the client's URL for a database service differs from the one that
+        /// service is configured with (`POSTGRES_PASSWORD`, `MYSQL_PASSWORD`, …).
+        UrlPasswordStale = "url-password-stale",
+        /// The server requires a password (`--requirepass`, `REDIS_PASSWORD`) and the client's
+        /// URL for it gives none.
+        UrlPasswordMissing = "url-password-missing",
     }
 }
 

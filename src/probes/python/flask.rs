@@ -613,6 +613,25 @@ fn teardown_like(name: &str, params: &[String]) -> bool {
         )
 }
 
+/// Command-like: named like a CLI command (`init_db_command`, `cmd_seed`) and talking to the
+/// terminal through `click.echo`/`click.secho`.
+fn command_like(name: &str, def: Node, src: &str) -> bool {
+    let n = name.to_lowercase();
+    let named = n.ends_with("_command") || n.starts_with("cmd_") || n.starts_with("command_");
+    let Some(body) = syntax::body(def) else {
+        return false;
+    };
+    let mut echoes = false;
+    syntax::walk_body(body, |s| {
+        if s.kind() == "call"
+            && syntax::callee(s, src).is_some_and(|c| c == "click.echo" || c == "click.secho")
+        {
+            echoes = true;
+        }
+    });
+    named && echoes
+}
+
 /// Route-like: returns what a view returns (`jsonify(..)`, a `(body, status)` tuple, a
 /// `Response`), or is named like a health or index endpoint.
 fn route_like(name: &str, def: Node, src: &str) -> bool {
@@ -697,6 +716,8 @@ pub(crate) fn undecorated_handlers(p: &Project) -> Vec<Handler> {
             HandlerKind::Teardown
         } else if route_like(name, def, src) {
             HandlerKind::Route
+        } else if command_like(name, def, src) {
+            HandlerKind::Command
         } else {
             continue;
         };
@@ -716,6 +737,7 @@ pub(crate) fn undecorated_handlers(p: &Project) -> Vec<Handler> {
             HandlerKind::Teardown => {
                 app_var(p, m, def).map(|a| format!("@{a}.teardown_appcontext"))
             }
+            HandlerKind::Command => app_var(p, m, def).map(|a| format!("@{a}.cli.command(...)")),
         };
         out.push(Handler {
             function: name.to_owned(),

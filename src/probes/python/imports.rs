@@ -249,8 +249,17 @@ pub(crate) fn none_rebound(p: &Project) -> Vec<NoneRebound> {
     for m in p.tree.modules() {
         let scope = p.scope(m.name());
         let mut seen = std::collections::HashSet::new();
-        for (name, value) in p.module_values(m) {
+        let values = p.module_values(m);
+        for (name, value) in &values {
+            let (name, value) = (name.clone(), *value);
             if value.kind() != "none" || !seen.insert(name.clone()) {
+                continue;
+            }
+            // Bound again at module level (`engine = create_engine(...)` further down): an
+            // importer copies that value, not the None.
+            if values.iter().any(|(n, v)| {
+                *n == name && v.start_byte() > value.start_byte() && v.kind() != "none"
+            }) {
                 continue;
             }
             let Some(rebound) = scope.global_rebinds.get(&name).and_then(|l| l.first()) else {

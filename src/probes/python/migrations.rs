@@ -83,10 +83,31 @@ const NOT_TABLES: &[&str] = &[
 /// Whether `path` is a migration file: a `.sql` file under a `migrations` folder, or a Python file
 /// there that is an Alembic revision.
 pub fn is_migration(path: &str, text: &str) -> bool {
-    let in_folder = path
-        .split('/')
-        .any(|seg| matches!(seg, "migrations" | "migration" | "versions" | "alembic"));
-    in_folder && (path.ends_with(".sql") || (path.ends_with(".py") && REVISION.is_match(text)))
+    in_migrations_folder(path)
+        && (path.ends_with(".sql") || (path.ends_with(".py") && REVISION.is_match(text)))
+}
+
+/// Whether a service runs the migrations: its command names a migration tool or module
+/// (`alembic upgrade head`, `flask db upgrade`, `python -m app.migrate`, `manage.py migrate`), or
+/// the Python it runs drives Alembic or opens the migrations folder by name. A service that only
+/// has the folder in its image (the web app beside a one-shot `migrate`) does not.
+pub fn runs_migrations<'a>(command: &str, sources: impl IntoIterator<Item = &'a str>) -> bool {
+    static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\balembic\b|\bdb\s+upgrade\b|migrat(?:e|ions?)\b").expect("command regex")
+    });
+    static SOURCE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?m)^\s*(?:from|import)\s+(?:alembic|flask_migrate)\b|['"](?:\./)?(?:migrations?|alembic)/?['"]"#,
+        )
+        .expect("source regex")
+    });
+    COMMAND.is_match(command) || sources.into_iter().any(|t| SOURCE.is_match(t))
+}
+
+/// Whether `path` lies under a folder migrations live in (`migrations`, `versions`, `alembic`).
+pub fn in_migrations_folder(path: &str) -> bool {
+    path.split('/')
+        .any(|seg| matches!(seg, "migrations" | "migration" | "versions" | "alembic"))
 }
 
 /// The migration files among `files` (path, text), in the order they run.
@@ -214,6 +235,22 @@ pub fn order_of(migrations: &[Migration], table: &str) -> TableOrder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn who_runs_the_migrations() {
+        for cmd in [
+            "alembic upgrade head",
+            "flask db upgrade",
+            "python3 -m backend.migrate",
+            "python manage.py migrate --noinput",
+        ] {
+            assert!(runs_migrations(cmd, []), "{cmd}");
+        }
+        let web = "gunicorn -c backend/config/gunicorn.conf.py backend.server:app";
+        assert!(!runs_migrations(web, ["\"\"\"The schema belongs to migrations/.\"\"\""]));
+        assert!(runs_migrations(web, ["HERE = ROOT / \"migrations\"\n"]));
+        assert!(runs_migrations(web, ["from alembic import command\n"]));
+    }
 
     fn files(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()

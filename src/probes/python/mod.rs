@@ -26,12 +26,14 @@
 //! [`tree::MAX_FILE_BYTES`]; walks are iterative; call chains, resolution hops and blueprint
 //! nesting have fixed depths.
 mod builtins;
+mod extensions;
 mod flask;
 pub mod gunicorn;
 mod hooks;
 mod imports;
 mod init;
 pub mod migrations;
+pub mod newer;
 pub mod probe;
 mod project;
 mod scope;
@@ -39,11 +41,13 @@ mod shell;
 mod syntax;
 mod tree;
 
+pub use extensions::TwiceRegistered;
 pub use flask::match_route;
 pub use gunicorn::{
     ConfigFile, Effective, FlaskCommand, Gunicorn, HookRuns, effective, gunicorn_invocation,
     read_config, script_runs_flask_command,
 };
+pub use newer::{NewerSyntax, PyVersion, newer_than};
 pub use tree::{
     MAX_FILE_BYTES, MAX_FILES, MAX_TOTAL_BYTES, Module, SkipReason, Skipped, SourceFile, SourceTree,
 };
@@ -235,6 +239,9 @@ pub enum HandlerKind {
     Route,
     /// Looks like a teardown function (`shutdown_session(exception=None)`).
     Teardown,
+    /// Looks like a CLI command (`init_db_command()`, talks through `click.echo`): without
+    /// `@app.cli.command(...)`, `flask <command>` says `No such command`.
+    Command,
 }
 
 /// A handler-like function with no decorator and no reference.
@@ -341,6 +348,8 @@ pub struct Analysis {
     pub hook_init: Vec<HookInit>,
     /// Modules the master imports before forking, and why.
     pub master_imports: Vec<MasterImport>,
+    /// One Flask extension class bound twice to one app in one place.
+    pub extension_registered_twice: Vec<TwiceRegistered>,
 }
 
 /// The stack of the thread an analysis runs on: the scope binder recurses with the syntax (up
@@ -421,6 +430,7 @@ fn analyse_here(tree: &SourceTree, startup: &Startup) -> Analysis {
             })
             .collect(),
         skipped: tree.skipped().to_vec(),
+        extension_registered_twice: extensions::registered_twice(&p),
     }
 }
 

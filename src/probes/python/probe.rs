@@ -20,8 +20,8 @@ use super::gunicorn::{
 };
 use super::migrations;
 use super::{
-    Analysis, Finding, HandlerKind, MasterReason, RouteMatch, SourceFile, SourceTree, Startup,
-    WsgiTarget, analyse_startup, match_route,
+    Analysis, Finding, HandlerKind, MasterReason, PyVersion, RouteMatch, SourceFile, SourceTree,
+    Startup, WsgiTarget, analyse_startup, match_route, newer_than,
 };
 use crate::probes::archive::{self, Entry, TreeLimits};
 use crate::probes::{Ctx, Outcome, ProbeResult, entrypoint, http};
@@ -54,6 +54,9 @@ pub struct Observation {
     health_port: Option<(u16, String)>,
     /// The migration files, in the order they run.
     migrations: Vec<migrations::Migration>,
+    /// The image's Python version and where it was read (`PYTHON_VERSION`, a traceback's
+    /// `/usr/lib/python3.11/` path, or what pre-flight read in the Dockerfile).
+    python: Option<(PyVersion, String)>,
     facts: Vec<String>,
 }
 
@@ -61,6 +64,11 @@ impl Observation {
     /// The analysis of the source.
     pub fn analysis(&self) -> &Analysis {
         &self.analysis
+    }
+
+    /// The source read and parsed.
+    pub fn source(&self) -> &SourceTree {
+        &self.source
     }
 
     /// gunicorn's settings, when it runs.
@@ -72,6 +80,39 @@ impl Observation {
     pub fn facts(&self) -> &[String] {
         &self.facts
     }
+
+    /// The image's Python version, when known, and where it was read.
+    pub fn python(&self) -> Option<&(PyVersion, String)> {
+        self.python.as_ref()
+    }
+
+    /// Set the image's Python version from what the caller knows better (pre-flight reads it
+    /// from the Dockerfile's base image).
+    pub fn set_python(&mut self, version: PyVersion, from: String) {
+        self.python = Some((version, from));
+    }
+}
+
+/// The image's Python, from what the container shows: `PYTHON_VERSION` (the official images set
+/// it), else a `pythonX.Y` directory in a log line or the evidence (a traceback's
+/// `/usr/lib/python3.11/importlib/__init__.py`).
+fn python_of(c: &ContainerSnapshot, hints: &[String]) -> Option<(PyVersion, String)> {
+    if let Some(v) = c.env.iter().find(|v| v.name == "PYTHON_VERSION")
+        && let Some(version) = PyVersion::parse(&v.value)
+    {
+        return Some((version, format!("PYTHON_VERSION={}", v.value)));
+    }
+    static DIR: OnceLock<Regex> = OnceLock::new();
+    let re = DIR.get_or_init(|| Regex::new(r"/python(3\.\d+)/").expect("regex"));
+    hints
+        .iter()
+        .map(String::as_str)
+        .chain(c.logs.lines.iter().map(|l| l.text.as_str()))
+        .find_map(|t| {
+            let m = re.captures(t)?;
+            let v = PyVersion::parse(&m[1])?;
+            Some((v, format!("a python{v} path in the logs")))
+        })
 }
 
 type Failed = (String, Vec<String>);
@@ -484,6 +525,7 @@ fn build(
             .map(|u| u.target.split('?').next().unwrap_or_default().to_owned()),
         health_port: health.map(|u| (u.port, u.url)),
         migrations,
+        python: python_of(c, hints),
         facts,
     }
 }
@@ -741,6 +783,7 @@ fn judge(
                     match h.kind {
                         HandlerKind::Route => "view",
                         HandlerKind::Teardown => "teardown function",
+                        HandlerKind::Command => "CLI command",
                     },
                     h.suggested_decorator
                         .as_deref()
@@ -914,9 +957,15 @@ fn judge(
             }
         }
         E::MigrationOrder | E::MigrationsInOrder => {
-            let (outcome, summary) = migration_judgement(obs, hints, expect);
+            let (outcome, summary, table) = migration_judgement(obs, hints, expect);
             match outcome {
-                Some(o) => r(o, summary, vec![]),
+                Some(o) => {
+                    let judged = r(o, summary, vec![]);
+                    match table {
+                        Some(t) => judged.with("table", t),
+                        None => judged,
+                    }
+                }
                 None => ProbeResult::unknown(spec, summary, &facts),
             }
         }
@@ -925,6 +974,91 @@ fn judge(
             match outcome {
                 Some(o) => r(o, summary, more),
                 None => ProbeResult::unknown(spec, summary, &facts),
+            }
+        }
+        E::SyntaxNewer => {
+            let Some((version, from)) = &obs.python else {
+                return ProbeResult::unknown(
+                    spec,
+                    "the image's Python version is not known".into(),
+                    &facts,
+                );
+            };
+            let seen = format!("the image's Python: {version} ({from})");
+            let newer = newer_than(&obs.source, *version);
+            // The file the traceback names first, when it names one.
+            static FILE: OnceLock<Regex> = OnceLock::new();
+            let file_re = FILE.get_or_init(|| Regex::new(r#"File "([^"]+)""#).expect("regex"));
+            let named: Vec<String> = hints
+                .iter()
+                .flat_map(|h| file_re.captures_iter(h).map(|c| c[1].to_owned()))
+                .collect();
+            let hit = newer
+                .iter()
+                .find(|n| named.contains(&n.at.file))
+                .or(newer.first());
+            match hit {
+                Some(n) => {
+                    let more: Vec<String> = std::iter::once(seen)
+                        .chain(newer.iter().filter(|o| o.at != n.at).take(8).map(|o| {
+                            format!("also {}: {} (Python {})", o.at, o.construct, o.needs)
+                        }))
+                        .collect();
+                    r(
+                        Outcome::Confirmed,
+                        format!(
+                            "{}: {} needs Python {}; the image has {version}",
+                            n.at, n.construct, n.needs
+                        ),
+                        more,
+                    )
+                    .with("file", n.at.file.clone())
+                    .with("line", n.at.line.to_string())
+                }
+                None => r(
+                    Outcome::RuledOut,
+                    format!("every module read compiles under Python {version}"),
+                    vec![seen],
+                ),
+            }
+        }
+        E::ExtensionRegisteredTwice => {
+            static EXT: OnceLock<Regex> = OnceLock::new();
+            let ext_re = EXT
+                .get_or_init(|| Regex::new(r"A '([\w.]+)' instance has already").expect("regex"));
+            let named = first(hints, ext_re).map(|c| c[1].to_owned());
+            let list = &a.extension_registered_twice;
+            let hit = list
+                .iter()
+                .find(|t| named.as_ref().is_none_or(|n| n.ends_with(&t.extension)));
+            match hit {
+                Some(t) => r(
+                    Outcome::Confirmed,
+                    format!(
+                        "{}: `{}` is bound to `{}` again (first at {}), both in {}",
+                        t.second, t.extension, t.app, t.first, t.place
+                    ),
+                    list.iter()
+                        .filter(|o| !std::ptr::eq(*o, t))
+                        .map(|o| {
+                            format!(
+                                "also {}: `{}` again (first at {})",
+                                o.second, o.extension, o.first
+                            )
+                        })
+                        .collect(),
+                )
+                .with("file", t.second.file.clone())
+                .with("line", t.second.line.to_string())
+                .with("extension", t.extension.clone()),
+                None => r(
+                    Outcome::RuledOut,
+                    match named {
+                        Some(n) => format!("no place binds `{n}` twice to one app in the source"),
+                        None => "no Flask extension class is bound twice to one app".into(),
+                    },
+                    vec![],
+                ),
             }
         }
         E::HealthPortUnbound => {
@@ -990,30 +1124,62 @@ fn judge(
     }
 }
 
-/// `migration-order` and `migrations-in-order`, for the table the error names.
+/// `migration-order` and `migrations-in-order`, for the table the error names; with no error
+/// (pre-flight, before anything ran), `migration-order` looks for any table a migration uses
+/// before a later one creates it. Also returns the table judged.
 fn migration_judgement(
     obs: &Observation,
     hints: &[String],
     expect: PythonExpectation,
-) -> (Option<Outcome>, String) {
+) -> (Option<Outcome>, String, Option<String>) {
     use migrations::TableOrder;
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(r#"relation "(?:\w+\.)?([^"]+)" does not exist"#).expect("relation pattern")
     });
-    let Some(table) = hints
+    if obs.migrations.is_empty() {
+        return (
+            None,
+            "no migration file was found in the image".into(),
+            None,
+        );
+    }
+    let misordered = expect == PythonExpectation::MigrationOrder;
+    let named = hints
         .iter()
         .find_map(|h| re.captures(h))
-        .map(|c| c[1].to_owned())
-    else {
-        return (None, "the error names no table".into());
+        .map(|c| c[1].to_owned());
+    let table = match named {
+        Some(t) => t,
+        None if misordered => {
+            let first = obs
+                .migrations
+                .iter()
+                .flat_map(|m| m.uses.iter().map(|(t, _)| t.as_str()))
+                .find(|t| {
+                    matches!(
+                        migrations::order_of(&obs.migrations, t),
+                        TableOrder::Misordered { .. }
+                    )
+                });
+            match first {
+                Some(t) => t.to_owned(),
+                None => {
+                    return (
+                        Some(Outcome::RuledOut),
+                        format!(
+                            "every table the {} migration(s) use is created before it is used",
+                            obs.migrations.len()
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
+        None => return (None, "the error names no table".into(), None),
     };
-    if obs.migrations.is_empty() {
-        return (None, "no migration file was found in the image".into());
-    }
     let at = |(path, line): &(String, u32)| format!("{path}:{line}");
-    let misordered = expect == PythonExpectation::MigrationOrder;
-    match migrations::order_of(&obs.migrations, &table) {
+    let (outcome, summary) = match migrations::order_of(&obs.migrations, &table) {
         TableOrder::Misordered {
             used_by,
             created_by,
@@ -1045,7 +1211,8 @@ fn migration_judgement(
             ),
         ),
         TableOrder::Unmentioned => (None, format!("no migration mentions {table}")),
-    }
+    };
+    (outcome, summary, Some(table))
 }
 
 /// `celery -A proj worker`, `celery --app=proj.celery:app worker` → `proj` / `proj.celery`.
@@ -1704,6 +1871,61 @@ def when_ready(server):
             PythonExpectation::HealthPortUnbound,
         );
         assert_eq!(r.outcome, Outcome::RuledOut, "the command line wins: {r:?}");
+    }
+
+    #[test]
+    fn syntax_newer_than_the_images_python_from_its_traceback_paths() {
+        let server =
+            "from flask import Flask\nd = {}\nlog = f\"{d[\"k\"]}\"\napp = Flask(__name__)\n";
+        let logs = [(
+            "2026-11-21T10:00:00.0Z",
+            "  File \"/usr/lib/python3.11/importlib/__init__.py\", line 126, in import_module",
+        )];
+        let o = obs(&[("server.py", server)], &["gunicorn", "server:app"], &logs);
+        let r = judge_one(&o, PythonExpectation::SyntaxNewer);
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert_eq!(
+            r.summary,
+            "/app/server.py:3: an f-string reusing its own quote inside a replacement field needs Python 3.12; the image has 3.11"
+        );
+        assert_eq!(r.data["line"], "3");
+
+        let mut newer = obs(&[("server.py", server)], &["gunicorn", "server:app"], &[]);
+        assert!(matches!(
+            judge_one(&newer, PythonExpectation::SyntaxNewer).outcome,
+            Outcome::Unknown(_)
+        ));
+        newer.set_python(PyVersion::new(3, 12), "the Dockerfile".into());
+        let r = judge_one(&newer, PythonExpectation::SyntaxNewer);
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
+    }
+
+    #[test]
+    fn an_extension_bound_twice_is_confirmed_with_both_places() {
+        let server = "\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+db = SQLAlchemy()
+
+def create_app():
+    app = Flask(__name__)
+    db.init_app(app)
+    db.init_app(app)
+    return app
+
+app = create_app()
+";
+        let o = obs(&[("server.py", server)], &["gunicorn", "server:app"], &[]);
+        let r = judge_one(&o, PythonExpectation::ExtensionRegisteredTwice);
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert_eq!(
+            r.summary,
+            "/app/server.py:8: `SQLAlchemy` is bound to `app` again (first at /app/server.py:7), both in create_app"
+        );
+        let once = server.replacen("    db.init_app(app)\n", "", 1);
+        let o = obs(&[("server.py", &once)], &["gunicorn", "server:app"], &[]);
+        let r = judge_one(&o, PythonExpectation::ExtensionRegisteredTwice);
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub(crate) struct ModuleScope {
     pub undefined: Vec<(String, u32)>,
     /// `from x import *` somewhere: the module binds names this analysis cannot know.
     pub star_import: bool,
+    /// `globals()[name] = …` or `globals().update(…)`: the module binds names at run time.
+    pub dynamic_globals: bool,
     /// The binder went too deep and stopped: bindings may be missing.
     pub truncated: bool,
     /// Strings of `__all__ = [...]` / `__all__ += [...]`: (name, line).
@@ -43,9 +45,10 @@ pub(crate) struct ModuleScope {
 }
 
 impl ModuleScope {
-    /// Whether the module's bindings are all known (no star import, not truncated).
+    /// Whether the module's bindings are all known (no star import, no writes through
+    /// `globals()`, not truncated).
     pub(crate) fn complete(&self) -> bool {
-        !self.star_import && !self.truncated
+        !self.star_import && !self.dynamic_globals && !self.truncated
     }
 
     /// Whether `name` is bound at module level, as far as can be known. A module with a star
@@ -67,7 +70,23 @@ pub(crate) fn analyse(module: &Module) -> ModuleScope {
         out: ModuleScope::default(),
     };
     b.visit(module.root(), 0);
+    b.out.dynamic_globals = writes_globals(src);
     b.finish()
+}
+
+/// Whether the source binds module names through `globals()` (`globals()["x"] = 1`,
+/// `globals().update(...)`, `globals().setdefault(...)`).
+fn writes_globals(src: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    src.contains("globals()")
+        && RE
+            .get_or_init(|| {
+                regex::Regex::new(
+                    r"globals\(\)\s*(?:\[[^\]\n]*\]\s*=[^=]|\.(?:update|setdefault)\s*\()",
+                )
+                .expect("regex")
+            })
+            .is_match(src)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -695,6 +714,16 @@ def outer():
     fn lambda_params_and_defaults() {
         let src = "k = 1\nf = lambda a, b=k: a + b + c\n";
         assert_eq!(names(src), ["c"]);
+    }
+
+    #[test]
+    fn names_bound_through_globals_are_not_reported() {
+        let src = "for n in ('a', 'b'):\n    globals()[n] = n\nprint(a)\n";
+        assert!(names(src).is_empty());
+        let src = "globals().update(x=1)\nprint(x)\n";
+        assert!(names(src).is_empty());
+        let src = "print(globals()['y'])\nprint(z)\n";
+        assert_eq!(names(src), ["z"], "reading globals() binds nothing");
     }
 
     #[test]

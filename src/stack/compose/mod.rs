@@ -17,7 +17,8 @@
 //! the `.env` reader used by [`load`].
 //!
 //! What is out of scope: override files (`docker-compose.override.yml`, several `-f`),
-//! `extends:`, `include:` and profiles. The model is plain data and keeps secrets as written;
+//! `extends:` and `include:`; profiles are read (`profiles:`) but not applied here. The model
+//! is plain data and keeps secrets as written;
 //! redaction happens when something is shown, and error messages never quote environment
 //! values.
 mod dotenv;
@@ -30,6 +31,11 @@ mod values;
 mod tests;
 
 pub use values::{parse_bytes, parse_duration};
+
+/// Parse the text of an `.env` (or `env_file:`) file into `(key, value)` pairs, in file order.
+pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
+    dotenv::parse(text)
+}
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -116,6 +122,22 @@ pub struct ComposeService {
     pub networks: Vec<String>,
     /// `aliases` from every network of the mapping form.
     pub aliases: Vec<String>,
+    /// `working_dir`, as written (interpolated).
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    /// `profiles`: the service starts only when one of them is active.
+    #[serde(default)]
+    pub profiles: Vec<String>,
+    /// `build.dockerfile` (relative to the context), when the long form names one.
+    #[serde(default)]
+    pub dockerfile: Option<String>,
+    /// `build.args` (list or mapping form); a name without a value has `None`.
+    #[serde(default)]
+    pub build_args: Vec<(String, Option<String>)>,
+    /// Where a device reservation asks for NVIDIA GPUs (`deploy.resources.reservations.devices`
+    /// with `driver: nvidia` or `capabilities: [gpu]`), when one does.
+    #[serde(default)]
+    pub gpu_reservation: Option<Pos>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

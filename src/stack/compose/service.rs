@@ -47,7 +47,24 @@ pub(crate) fn service(
         let (v, at) = (&e.value, e.key_pos);
         match e.key.as_str() {
             "image" => svc.image = text(v, "image", at)?,
-            "build" => svc.build = build(v, at)?,
+            "build" => {
+                svc.build = build(v, at)?;
+                if let Kind::Map(_) = &v.kind {
+                    if let Some(d) = v.get("dockerfile") {
+                        svc.dockerfile = text(&d.value, "build.dockerfile", d.key_pos)?;
+                    }
+                    if let Some(a) = v.get("args") {
+                        svc.build_args = build_args(&a.value, a.key_pos)?;
+                    }
+                }
+            }
+            "working_dir" => svc.working_dir = text(v, "working_dir", at)?,
+            "profiles" => {
+                svc.profiles = text_items(v, "profiles", at)?
+                    .into_iter()
+                    .map(|(t, _)| t)
+                    .collect()
+            }
             "container_name" => svc.container_name = text(v, "container_name", at)?,
             "depends_on" => svc.depends_on = depends_on(v, at)?,
             "healthcheck" => svc.healthcheck = healthcheck(v, at)?,
@@ -61,7 +78,10 @@ pub(crate) fn service(
             "ports" => svc.ports = ports(v, at)?,
             "restart" => svc.restart = text(v, "restart", at)?,
             "mem_limit" => svc.mem_limit = bytes(v, "mem_limit", at)?,
-            "deploy" => deploy_memory = deploy_mem(v)?,
+            "deploy" => {
+                deploy_memory = deploy_mem(v)?;
+                svc.gpu_reservation = gpu_reservation(v);
+            }
             "stop_grace_period" => {
                 svc.stop_grace_period = duration(v, "stop_grace_period", at)?;
             }
@@ -618,6 +638,54 @@ fn networks(node: &Node, at: Pos) -> Result<(Vec<String>, Vec<String>), Fail> {
 }
 
 /// `deploy.resources.limits.memory`, honoured by v2 (and v1 with `--compatibility`).
+/// `build.args`: `- NAME=value` / `- NAME` items, or a `NAME: value` mapping.
+fn build_args(node: &Node, at: Pos) -> Result<Vec<(String, Option<String>)>, Fail> {
+    match &node.kind {
+        Kind::Null => Ok(Vec::new()),
+        Kind::Seq(_) => Ok(text_items(node, "build.args", at)?
+            .into_iter()
+            .map(|(t, _)| match t.split_once('=') {
+                Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+                None => (t, None),
+            })
+            .collect()),
+        Kind::Map(entries) => entries
+            .iter()
+            .map(|e| Ok((e.key.clone(), text(&e.value, "build.args", e.key_pos)?)))
+            .collect(),
+        Kind::Scalar(_) => Err(shape_error("build.args", "a list or a mapping", node, at)),
+    }
+}
+
+/// Where `deploy.resources.reservations.devices` asks for an NVIDIA GPU.
+fn gpu_reservation(deploy: &Node) -> Option<Pos> {
+    let devices = deploy
+        .get("resources")
+        .and_then(|r| r.value.get("reservations"))
+        .and_then(|r| r.value.get("devices"))?;
+    let Kind::Seq(items) = &devices.value.kind else {
+        return None;
+    };
+    items.iter().find_map(|item| {
+        let driver = item
+            .get("driver")
+            .and_then(|d| d.value.scalar().map(|s| s.value.to_ascii_lowercase()));
+        let gpu_capability = item
+            .get("capabilities")
+            .is_some_and(|c| match &c.value.kind {
+                Kind::Seq(caps) => caps.iter().any(|cap| match &cap.kind {
+                    Kind::Scalar(s) => s.value == "gpu",
+                    Kind::Seq(inner) => inner
+                        .iter()
+                        .any(|i| i.scalar().is_some_and(|s| s.value == "gpu")),
+                    _ => false,
+                }),
+                _ => false,
+            });
+        (driver.as_deref() == Some("nvidia") || gpu_capability).then_some(item.pos)
+    })
+}
+
 fn deploy_mem(deploy: &Node) -> Result<Option<u64>, Fail> {
     let memory = deploy
         .get("resources")
