@@ -335,15 +335,27 @@ pub fn read(input: impl Read) -> Result<Bundle, BundleError> {
 
 /// What `check` does, with the bundle for the stack: match, replay the recorded probes, chain.
 pub async fn diagnose(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
+    diagnose_with(bundle, rules, None).await
+}
+
+/// [`diagnose`], with the project's working tree answering the static probes the bundle did not
+/// record.
+pub async fn diagnose_with(
+    bundle: &Bundle,
+    rules: &RuleSet,
+    tree: Option<&dyn crate::probes::WorkingTree>,
+) -> Diagnosis {
+    use crate::probes::Probing;
     let snapshot = &bundle.snapshot;
     let diagnosis = crate::engine::diagnose(snapshot, rules);
-    let mut diagnosis = crate::engine::confirm::confirm(
-        diagnosis,
-        snapshot,
-        rules,
-        crate::probes::Probing::Replay(&bundle.probes),
-    )
-    .await;
+    let probing = match tree {
+        Some(tree) => Probing::Offline {
+            replay: &bundle.probes,
+            tree,
+        },
+        None => Probing::Replay(&bundle.probes),
+    };
+    let mut diagnosis = crate::engine::confirm::confirm(diagnosis, snapshot, rules, probing).await;
     crate::engine::chain::chain(&mut diagnosis.findings, snapshot, rules);
     diagnosis.project = format!("{} (from a bundle)", snapshot.project);
     diagnosis

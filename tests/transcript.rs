@@ -368,6 +368,57 @@ fn check_logs_names_name_not_defined_without_docker() {
     assert_eq!(ids(&report), ["name-not-defined"]);
 }
 
+/// Where the compose project is on disk (the current directory, or `-f`), the source probes of an
+/// offline check answer from the working tree and say so; elsewhere they need the live stack.
+#[test]
+fn check_logs_in_the_project_folder_confirms_from_the_working_tree() {
+    let stack = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/stacks/name-not-defined");
+    let confirmed = |report: &Value| {
+        let f = finding(report, "name-not-defined");
+        assert_eq!(f["service"], "web");
+        let python = &f["probes"][0];
+        assert_eq!(python["kind"], "python", "{f:#}");
+        assert_eq!(python["outcome"], "confirmed", "{f:#}");
+        assert!(
+            python["summary"]
+                .as_str()
+                .unwrap()
+                .contains("server_v4_complete.py:14: `init_db` is used"),
+            "{python:#}"
+        );
+        assert!(
+            python["facts"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("read from the working tree"),
+            "{python:#}"
+        );
+    };
+    let transcript = path_of("name-not-defined.ts.log");
+    let mut cmd = doctor();
+    cmd.current_dir(&stack)
+        .args(["check", "--logs", &transcript, "--format", "json"]);
+    let (code, out, err) = run(cmd, "");
+    assert_eq!(code, 1, "{err}");
+    confirmed(&serde_json::from_str(&out).expect("json"));
+
+    let compose = stack.join("docker-compose.yml");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let mut cmd = doctor();
+    cmd.current_dir(elsewhere.path()).args([
+        "check",
+        "-f",
+        compose.to_str().unwrap(),
+        "--logs",
+        &transcript,
+        "--format",
+        "json",
+    ]);
+    let (code, out, err) = run(cmd, "");
+    assert_eq!(code, 1, "{err}");
+    confirmed(&serde_json::from_str(&out).expect("json"));
+}
+
 // --- plain logs -----------------------------------------------------------------------------
 
 #[test]

@@ -67,7 +67,15 @@ pub(super) fn check_from(args: &CheckArgs, path: &Path) -> Result<i32, DoctorErr
             bundle.manifest.tool_version
         );
     }
-    let diagnosis = runtime()?.block_on(bundles::diagnose(&bundle, &set));
+    // In the project's own folder (its compose project has the bundle's name), or with -f, the
+    // working tree answers the static probes the bundle did not record.
+    let tree = super::preflight::working_tree(&args.stack)
+        .filter(|t| !args.stack.files.is_empty() || t.project_name() == bundle.manifest.project);
+    let diagnosis = runtime()?.block_on(bundles::diagnose_with(
+        &bundle,
+        &set,
+        tree.as_ref().map(|t| t as &dyn crate::probes::WorkingTree),
+    ));
     if !machine_stdout && !args.stack.quiet {
         eprintln!(
             "diagnosing {} as captured at {} (project {})",

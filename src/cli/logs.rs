@@ -45,12 +45,14 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
     let pasted = pasted.finish(&project);
     let snapshot = &pasted.snapshot;
     let diagnosis = engine::diagnose(snapshot, &set);
-    let mut diagnosis = runtime()?.block_on(engine::confirm::confirm(
-        diagnosis,
-        snapshot,
-        &set,
-        Probing::Live(None),
-    ));
+    // Where the compose project is on disk, the source probes answer from its files.
+    let tree = super::preflight::working_tree(&args.stack);
+    let probing = match &tree {
+        Some(tree) => Probing::Offline { replay: &[], tree },
+        None => Probing::Live(None),
+    };
+    let mut diagnosis =
+        runtime()?.block_on(engine::confirm::confirm(diagnosis, snapshot, &set, probing));
     engine::chain::chain(&mut diagnosis.findings, snapshot, &set);
     pasted.apply(&mut diagnosis);
     diagnosis.project = if project.is_empty() {

@@ -81,10 +81,13 @@ fn parse_base(spec: &str) -> Result<(String, preflight::image::BuildSource), Str
 }
 
 /// The compose files: `-f`, else every file of COMPOSE_FILE, else the one compose finds.
-fn compose_files(args: &PreflightArgs) -> Result<Vec<PathBuf>, DoctorError> {
+fn compose_files(
+    files: &[PathBuf],
+    project_name: Option<&str>,
+) -> Result<Vec<PathBuf>, DoctorError> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    if !args.files.is_empty() {
-        return Ok(args.files.iter().map(|f| cwd.join(f)).collect());
+    if !files.is_empty() {
+        return Ok(files.iter().map(|f| cwd.join(f)).collect());
     }
     if let Ok(list) = std::env::var("COMPOSE_FILE")
         && !list.is_empty()
@@ -99,7 +102,7 @@ fn compose_files(args: &PreflightArgs) -> Result<Vec<PathBuf>, DoctorError> {
             return Ok(files);
         }
     }
-    let inputs = project::ProjectInputs::from_process(args.project_name.clone(), vec![]);
+    let inputs = project::ProjectInputs::from_process(project_name.map(str::to_owned), vec![]);
     project::choose(&inputs)
         .and_then(|c| c.compose_file)
         .map(|f| vec![f])
@@ -119,7 +122,7 @@ fn inputs(args: &PreflightArgs) -> Result<Inputs, DoctorError> {
         args.profiles.clone()
     };
     Ok(Inputs {
-        files: compose_files(args)?,
+        files: compose_files(&args.files, args.project_name.as_deref())?,
         project_name: args
             .project_name
             .clone()
@@ -128,6 +131,34 @@ fn inputs(args: &PreflightArgs) -> Result<Inputs, DoctorError> {
         profiles,
         bases: args.bases.clone(),
     })
+}
+
+/// The project's working tree for an offline `check` (`--logs`, `--from`), when a compose file
+/// is on disk (`-f`, COMPOSE_FILE, or compose's own search from here): the static probes answer
+/// from it. `None`, said on stderr unless quiet, when there is none or it cannot be read.
+pub(super) fn working_tree(stack: &StackArgs) -> Option<preflight::Tree> {
+    let files = compose_files(&stack.files, stack.project_name.as_deref()).ok()?;
+    let inputs = Inputs {
+        files: files.clone(),
+        project_name: stack
+            .project_name
+            .clone()
+            .or_else(|| std::env::var("COMPOSE_PROJECT_NAME").ok())
+            .filter(|n| !n.is_empty()),
+        profiles: vec![],
+        bases: vec![],
+    };
+    match prepare(&inputs, &Configs::new()) {
+        Ok(prepared) => Some(preflight::Tree::new(prepared, &files[0])),
+        Err(e) => {
+            if !stack.quiet {
+                eprintln!(
+                    "note: the working tree was not read ({e}); source probes need the live stack"
+                );
+            }
+            None
+        }
+    }
 }
 
 type Configs = BTreeMap<String, preflight::image::BaseConfig>;

@@ -225,6 +225,45 @@ fn judge(
     }
 }
 
+/// One static probe asked of the working tree for an offline diagnosis: the evidence's own
+/// texts focus the python judgement (the name the pasted `NameError` names), as they focus the
+/// live probe; without them it is judged as pre-flight judges it. `None` when the probe needs
+/// the running stack or does not apply. The result is placed in the working tree.
+pub(crate) fn judge_from_tree(
+    spec: &ProbeSpec,
+    svc: &Service,
+    input: &ServiceInput,
+    project: &Project,
+    snapshot: &StackSnapshot,
+    hints: &[String],
+) -> Option<ProbeResult> {
+    if !asked(spec) {
+        return None;
+    }
+    let opts = Options::default();
+    let ctx = Ctx {
+        snapshot,
+        container: &svc.container,
+        docker: None,
+        opts: &opts,
+        hints,
+    };
+    let result = match spec {
+        ProbeSpec::Python { .. } if !hints.is_empty() => {
+            let obs = input.obs.as_ref().ok()?;
+            probes::python::probe::judge_all(std::slice::from_ref(spec), obs, hints).remove(0)
+        }
+        _ => judge(
+            spec,
+            svc,
+            input,
+            &ctx,
+            &EngineFacts::offline("diagnosing offline"),
+        )?,
+    };
+    Some(place(result, svc, project))
+}
+
 /// What the live probe learns from the error text, pre-flight takes from the analysis: the name
 /// or import to judge, one that fails at import first (a start-up failure before a request-time
 /// one), worded as Python's own error so the probe focuses on it.

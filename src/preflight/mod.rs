@@ -37,7 +37,7 @@ use crate::probes::entrypoint;
 use crate::probes::python::gunicorn::{ConfigSource, config_location, start_dir};
 use crate::probes::python::gunicorn_invocation;
 use crate::probes::python::migrations;
-use crate::probes::python::probe::observe_files;
+use crate::probes::python::probe::{Observation, observe_files};
 use crate::rules::RuleSet;
 use crate::stack::snapshot::StackSnapshot;
 use checks::{Script, ServiceInput, ToolQuestion};
@@ -227,6 +227,143 @@ pub async fn inspect_images(
         );
     }
     out
+}
+
+/// The working tree, asked by an offline diagnosis (`check --logs`, `check --from` run where the
+/// compose project is on disk): each service's static probes, from the files its image would be
+/// built from.
+pub struct Tree {
+    prepared: Prepared,
+    /// The folder of the first compose file, for the report's words.
+    dir: PathBuf,
+}
+
+impl Tree {
+    /// The tree of `prepared`. A service whose entry point is not known from the files (a base
+    /// image built elsewhere carries its `CMD`, and an offline check asks no engine) is observed
+    /// through every Python file its image would hold: the evidence's own texts say what to look
+    /// for, which pre-flight, with no evidence, cannot afford to guess.
+    pub fn new(mut prepared: Prepared, compose_file: &std::path::Path) -> Tree {
+        let dir = compose_file.parent().map(PathBuf::from).unwrap_or_default();
+        for (svc, input) in prepared
+            .project
+            .services
+            .iter()
+            .zip(prepared.inputs.iter_mut())
+        {
+            if input.obs.is_err()
+                && let Some(view) = svc.view.as_deref()
+                && let Some(obs) = every_python_file(svc, view)
+            {
+                input.obs = Ok(obs);
+            }
+        }
+        Tree { prepared, dir }
+    }
+
+    /// The compose project's name, as compose would name it.
+    pub fn project_name(&self) -> &str {
+        &self.prepared.project.name
+    }
+}
+
+impl crate::probes::WorkingTree for Tree {
+    fn judge(
+        &self,
+        service: &str,
+        spec: &crate::rules::ProbeSpec,
+        hints: &[String],
+    ) -> Option<crate::probes::ProbeResult> {
+        let p = &self.prepared;
+        let at = p.project.services.iter().position(|s| s.name == service)?;
+        let mut r = checks::judge_from_tree(
+            spec,
+            &p.project.services[at],
+            &p.inputs[at],
+            &p.project,
+            &p.snapshot,
+            hints,
+        )?;
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let dir = match self.dir.strip_prefix(&cwd) {
+            Ok(rel) if rel.as_os_str().is_empty() => ".".to_owned(),
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => self.dir.display().to_string(),
+        };
+        r.facts.insert(
+            0,
+            format!(
+                "read from the working tree ({dir}), not from the image: an image built from \
+                 other sources may differ"
+            ),
+        );
+        r.data.insert("source".into(), "working tree".into());
+        Some(r)
+    }
+}
+
+/// The observation of every Python file of `view` (bounded in count and bytes), or `None` when
+/// it holds none.
+fn every_python_file(svc: &Service, view: &ImageView) -> Option<Observation> {
+    const MAX_BYTES: usize = 32 * 1024 * 1024;
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    let mut bytes = 0;
+    for path in view.files.keys().filter(|p| p.ends_with(".py")) {
+        if files.len() >= MAX_PREFLIGHT_FILES || bytes >= MAX_BYTES {
+            break;
+        }
+        if let Some(text) = read_text(view, path) {
+            bytes += text.len();
+            files.insert(path.clone(), text);
+        }
+    }
+    if files.is_empty() {
+        return None;
+    }
+    // Where the files are read from: the container's working directory when the files say it,
+    // else the image's, else the folder every file is under.
+    let mut c = svc.container.clone();
+    if c.working_dir.trim_end_matches('/').is_empty() {
+        c.working_dir = if view.workdir.trim_end_matches('/').is_empty() {
+            common_dir(files.keys().map(String::as_str))
+        } else {
+            view.workdir.clone()
+        };
+    }
+    let mut obs = observe_files(&c, &files, &[]).ok()?;
+    if obs.python().is_none()
+        && let Some((v, from)) = &view.python
+    {
+        obs.set_python(*v, from.clone());
+    }
+    Some(obs)
+}
+
+/// The deepest folder all of `paths` (absolute) lie under.
+fn common_dir<'a>(paths: impl IntoIterator<Item = &'a str>) -> String {
+    let mut common: Option<Vec<&str>> = None;
+    for p in paths {
+        let dirs: Vec<&str> = p
+            .rsplit_once('/')
+            .map_or("", |(d, _)| d)
+            .split('/')
+            .collect();
+        common = Some(match common {
+            None => dirs,
+            Some(c) => c
+                .iter()
+                .zip(&dirs)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| *a)
+                .collect(),
+        });
+    }
+    let joined = common.unwrap_or_default().join("/");
+    if joined.is_empty() {
+        "/".into()
+    } else {
+        joined
+    }
 }
 
 /// Judge the prepared project with every rule's static probes.

@@ -136,6 +136,17 @@ pub struct Recorded {
     pub result: ProbeResult,
 }
 
+/// The static half of the probes, answered from the project's files on disk rather than from the
+/// image: what an offline diagnosis (pasted logs, a bundle) can still confirm when it runs where
+/// the compose project lives. Implemented by pre-flight, which reads the working tree the way it
+/// does before a start.
+pub trait WorkingTree {
+    /// `spec`'s judgement for the compose service `service`, focused by `hints` (the evidence
+    /// texts), or `None` when the files cannot answer it (a probe that needs the running stack, a
+    /// service the project does not have). The result says it came from the working tree.
+    fn judge(&self, service: &str, spec: &ProbeSpec, hints: &[String]) -> Option<ProbeResult>;
+}
+
 /// Where the confirm stage gets its probe results.
 #[derive(Clone, Copy)]
 pub enum Probing<'a> {
@@ -144,15 +155,12 @@ pub enum Probing<'a> {
     /// Replay the results a bundle recorded. A probe it did not record runs only when it reads
     /// nothing but the snapshot (compose, dependency); any other says it needs the live stack.
     Replay(&'a [Recorded]),
-}
-
-impl Probing<'_> {
-    fn docker(&self) -> Option<&Docker> {
-        match self {
-            Probing::Live(docker) => *docker,
-            Probing::Replay(_) => None,
-        }
-    }
+    /// Offline, with the project's working tree on disk: what `replay` recorded first (nothing,
+    /// for pasted logs), then the snapshot-only probes, then what the working tree answers.
+    Offline {
+        replay: &'a [Recorded],
+        tree: &'a dyn WorkingTree,
+    },
 }
 
 /// Run `specs` for `ctx.container` the way `probing` says. `ctx.docker` is ignored.
@@ -161,12 +169,13 @@ pub async fn run_or_replay(
     ctx: &Ctx<'_>,
     probing: Probing<'_>,
 ) -> Vec<ProbeResult> {
-    let Probing::Replay(recorded) = probing else {
-        let live = Ctx {
-            docker: probing.docker(),
-            ..*ctx
-        };
-        return run(specs, &live).await;
+    let (recorded, tree) = match probing {
+        Probing::Live(docker) => {
+            let live = Ctx { docker, ..*ctx };
+            return run(specs, &live).await;
+        }
+        Probing::Replay(recorded) => (recorded, None),
+        Probing::Offline { replay, tree } => (replay, Some(tree)),
     };
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
@@ -175,31 +184,48 @@ pub async fn run_or_replay(
                 && r.result.kind == spec.kind()
                 && r.result.expect == spec.expectation()
         });
-        out.push(match found {
-            Some(r) => {
-                let mut replayed = r.result.clone();
-                replayed
-                    .facts
-                    .push("(replayed: as recorded when the bundle was captured)".to_owned());
-                replayed
-            }
-            None if matches!(
-                spec,
-                ProbeSpec::Compose { .. } | ProbeSpec::Dependency { .. } | ProbeSpec::Ports { .. }
-            ) =>
-            {
-                let offline = Ctx {
-                    docker: None,
-                    ..*ctx
-                };
-                run(std::slice::from_ref(spec), &offline).await.remove(0)
-            }
-            None => ProbeResult::unknown(
-                spec,
-                "not recorded in the bundle, and it needs the live stack to run".to_owned(),
-                &[],
-            ),
-        });
+        if let Some(r) = found {
+            let mut replayed = r.result.clone();
+            replayed
+                .facts
+                .push("(replayed: as recorded when the bundle was captured)".to_owned());
+            out.push(replayed);
+            continue;
+        }
+        let snapshot_only = matches!(
+            spec,
+            ProbeSpec::Compose { .. } | ProbeSpec::Dependency { .. } | ProbeSpec::Ports { .. }
+        );
+        let mut result = None;
+        if snapshot_only {
+            let offline = Ctx {
+                docker: None,
+                ..*ctx
+            };
+            result = Some(run(std::slice::from_ref(spec), &offline).await.remove(0));
+        }
+        let unanswered = result
+            .as_ref()
+            .is_none_or(|r| matches!(r.outcome, Outcome::Unknown(_)));
+        if unanswered
+            && let Some(tree) = tree
+            && let Some(from_tree) = tree.judge(&ctx.container.service, spec, ctx.hints)
+        {
+            result = Some(from_tree);
+        }
+        out.push(result.unwrap_or_else(|| {
+            let why = match (tree.is_some(), recorded.is_empty()) {
+                (true, true) => {
+                    "needs the live stack (diagnosing offline); the working tree does not answer it"
+                }
+                (true, false) => {
+                    "not recorded in the bundle, and the working tree does not answer it: it \
+                     needs the live stack to run"
+                }
+                (false, _) => "not recorded in the bundle, and it needs the live stack to run",
+            };
+            ProbeResult::unknown(spec, why.to_owned(), &[])
+        }));
     }
     out
 }
