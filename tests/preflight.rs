@@ -649,6 +649,23 @@ fn depends_on_a_database_without_service_healthy() {
         "{}",
         f.summary
     );
+    // With a cache listed first, the database is the dependency the class is about.
+    let compose = COMPOSE
+        .replace(
+            "  web:\n",
+            "  cache:\n    image: redis:7\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n  web:\n",
+        )
+        .replace(
+            "    depends_on:\n      db:\n        condition: service_healthy\n",
+            "    depends_on:\n      cache:\n        condition: service_started\n      db:\n        condition: service_started\n",
+        );
+    let d = Written::new(&[("docker-compose.yml", &compose)]).run();
+    let (id, service, summary) = first_problem(&d).unwrap();
+    assert_eq!(
+        (id.as_str(), service.as_str()),
+        ("depends-on-not-healthy", "web")
+    );
+    assert!(summary.contains("waits only for db to start"), "{summary}");
     // A short depends_on on a service that is no server is no finding.
     let compose = COMPOSE.replace(
         "  web:\n",

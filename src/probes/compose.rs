@@ -53,11 +53,14 @@ fn started_only(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResul
     // The dependencies the client's errors name; every server-like dependency otherwise.
     let named: Vec<String> = ctx.hints.iter().flat_map(|t| hosts_in_text(t)).collect();
     let targets: Vec<String> = if named.is_empty() {
-        service
+        // The class is about PostgreSQL: a database server among them is judged first.
+        let mut deps: Vec<String> = service
             .depends_on
             .iter()
             .map(|d| d.service.clone())
-            .collect()
+            .collect();
+        deps.sort_by_key(|d| !is_postgres_server(ctx, d));
+        deps
     } else {
         named
     };
@@ -118,6 +121,20 @@ fn started_only(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResul
             ProbeResult::unknown(spec, format!("{name} has no dependency to check"), &facts)
         }
     }
+}
+
+/// Whether the service `name` of the stack is itself a PostgreSQL server (by its image's own name
+/// or its program, as [`super::endpoint::urls_of`] tells servers from clients).
+fn is_postgres_server(ctx: &Ctx<'_>, name: &str) -> bool {
+    ctx.snapshot
+        .containers
+        .iter()
+        .filter(|c| c.service == name)
+        .any(|c| {
+            super::endpoint::urls_of(c, |s| s == super::endpoint::Scheme::Postgres)
+                .iter()
+                .any(|u| u.host == name)
+        })
 }
 
 fn env_unset(spec: &ProbeSpec, m: &ComposeModel) -> ProbeResult {
