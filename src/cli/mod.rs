@@ -472,17 +472,18 @@ fn check(args: CheckArgs) -> Result<i32, DoctorError> {
     Ok(if diagnosis.has_problems() { 1 } else { 0 })
 }
 
-/// The printer for a format; `colour` only matters to the table, `context` to html and markdown.
+/// The printer for a format; `terminal` (stdout is one) only matters to the table, for its
+/// colour and width, `context` to html and markdown.
 fn printer<'a>(
     format: ReportFormat,
     set: &'a RuleSet,
-    colour: bool,
+    terminal: bool,
     context: &report::Context<'a>,
 ) -> Box<dyn Report + 'a> {
     match format {
         ReportFormat::Table => Box::new(report::Table {
-            colour,
-            width: None,
+            colour: report::colour_wanted(terminal),
+            width: terminal.then(report::terminal_width).flatten(),
         }),
         ReportFormat::Json => Box::new(report::Json),
         ReportFormat::Junit => Box::new(report::Junit { rules: set }),
@@ -517,18 +518,13 @@ fn print_report(
         format
     };
     let mut out = stdout.lock();
-    printer(
-        format,
-        set,
-        report::colour_wanted(stdout.is_terminal()),
-        context,
-    )
-    .render(diagnosis, &mut out)
-    .and_then(|_| out.flush())
-    .map_err(|e| DoctorError::Io {
-        what: "writing the report".into(),
-        reason: e.to_string(),
-    })
+    printer(format, set, stdout.is_terminal(), context)
+        .render(diagnosis, &mut out)
+        .and_then(|_| out.flush())
+        .map_err(|e| DoctorError::Io {
+            what: "writing the report".into(),
+            reason: e.to_string(),
+        })
 }
 
 fn list_rules(set: &RuleSet, format: Format) {

@@ -20,7 +20,7 @@ pub use json::{JSON_SCHEMA_VERSION, Json};
 pub use junit::Junit;
 pub use markdown::Markdown;
 pub use sarif::Sarif;
-pub use table::Table;
+pub use table::{Table, terminal_width};
 
 use crate::engine::{Diagnosis, Finding};
 use crate::redact::Redactor;

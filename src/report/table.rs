@@ -9,8 +9,43 @@ use std::io::{self, Write};
 
 pub struct Table {
     pub colour: bool,
-    /// Fixed width for stable output (tests); `None` = the terminal's.
+    /// The width to fit: the terminal's when writing to one, a fixed one in tests; `None` (a
+    /// pipe or a file) leaves lines whole.
     pub width: Option<u16>,
+}
+
+/// The width of the terminal on stdout, when stdout is one.
+pub fn terminal_width() -> Option<u16> {
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| w.0)
+}
+
+/// Lines longer than `width` broken at word boundaries, each continuation indented under the
+/// text it continues (the line's own indent plus four), so a terminal never breaks a word of the
+/// evidence. Colour escapes take no width. A single word longer than the line stays whole.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        if textwrap::core::display_width(body) <= width {
+            out.push_str(line);
+            continue;
+        }
+        let indent = body.len() - body.trim_start_matches(' ').len();
+        let hanging = " ".repeat((indent + 4).min(width / 2));
+        let options = textwrap::Options::new(width)
+            .subsequent_indent(&hanging)
+            .break_words(false)
+            .word_separator(textwrap::WordSeparator::AsciiSpace)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation)
+            .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
+        let rows = textwrap::wrap(body, options);
+        out.push_str(&rows.join("\n"));
+        out.push_str(newline);
+    }
+    out
 }
 
 impl Table {
@@ -133,6 +168,17 @@ fn short_ts(ts: &str) -> String {
 
 impl Report for Table {
     fn render(&self, d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
+        let Some(width) = self.width else {
+            return self.render_lines(d, out);
+        };
+        let mut buf = Vec::new();
+        self.render_lines(d, &mut buf)?;
+        out.write_all(wrap(&String::from_utf8_lossy(&buf), usize::from(width).max(20)).as_bytes())
+    }
+}
+
+impl Table {
+    fn render_lines(&self, d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
         let mut t = comfy_table::Table::new();
         t.load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
@@ -217,5 +263,34 @@ fn next_step(f: &crate::engine::Finding) -> String {
             None => format!("next: {} ({more})", fix.title),
         },
         None => format!("next: {more}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn long_lines_break_between_words_under_their_text() {
+        let text = "● error x on web: one two three four five six\n    log   web | alpha beta gamma delta\nshort\n";
+        let wrapped = wrap(text, 24);
+        assert_eq!(
+            wrapped,
+            "● error x on web: one\n    two three four five\n    six\n    log   web | alpha\n        beta gamma delta\nshort\n"
+        );
+        for line in wrapped.lines() {
+            assert!(textwrap::core::display_width(line) <= 24, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn colour_takes_no_width_and_a_long_word_stays_whole() {
+        let red = "\x1b[1;31merror\x1b[0m fits";
+        assert_eq!(wrap(red, 10), red);
+        assert_eq!(
+            wrap("a /very/long/path/name", 8),
+            "a\n    /very/long/path/name"
+        );
+        assert_eq!(wrap("see analylit-doctor", 16), "see\n    analylit-doctor");
     }
 }
