@@ -6,18 +6,13 @@
 //! (a CRLF → LF fix would otherwise show lines that look identical) and a byte-order mark as
 //! `<U+FEFF>`.
 //!
-//! Lines are matched with Myers' O(ND) algorithm after trimming the common head and tail; the
-//! inputs are small text files and the fixes change a few lines, so the edit distance stays
-//! small. Memory is bounded: beyond [`MAX_LINES`] changed lines or [`MAX_COST`] line edits the
-//! changed middle is shown as one deletion followed by one insertion, which is still a correct
-//! diff, only a less minimal one.
+//! The line matching is `similar`'s Myers diff. It is bounded in time ([`DEADLINE`]): past it,
+//! the diff it gives is still correct, only less minimal.
+use similar::{Algorithm, TextDiff};
+use std::time::Duration;
 
-/// Most lines (old plus new, after the common head and tail are trimmed) given to the
-/// line matcher; beyond, the middle is replaced whole.
-pub const MAX_LINES: usize = 20_000;
-/// Most line insertions plus deletions the matcher looks for (its memory grows with the
-/// square of this); beyond, the middle is replaced whole.
-pub const MAX_COST: usize = 1_000;
+/// How long the line matcher may look for a minimal diff.
+pub const DEADLINE: Duration = Duration::from_millis(500);
 /// Lines of context around each change, as `diff -u`.
 const CONTEXT: usize = 3;
 
@@ -27,255 +22,18 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
-    let (a, b) = (split(old), split(new));
-    let ops = script(&a, &b);
-    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
-    for hunk in hunks(&ops) {
-        render_hunk(&mut out, &ops[hunk.0..hunk.1], &a, &b);
-    }
-    out
+    let (old, new) = (visible(old), visible(new));
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Myers)
+        .timeout(DEADLINE)
+        .diff_lines(&old, &new);
+    diff.unified_diff()
+        .context_radius(CONTEXT)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string()
 }
 
-/// One line: its text without the `\n`, and whether the `\n` was there (only the last line
-/// of a file can lack it, and diff(1) then counts it as a different line).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Line<'a> {
-    text: &'a str,
-    newline: bool,
-}
-
-fn split(text: &str) -> Vec<Line<'_>> {
-    text.split_inclusive('\n')
-        .map(|l| match l.strip_suffix('\n') {
-            Some(text) => Line {
-                text,
-                newline: true,
-            },
-            None => Line {
-                text: l,
-                newline: false,
-            },
-        })
-        .collect()
-}
-
-/// One step of the edit script; `old` and `new` are the line indices before the step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Op {
-    kind: Kind,
-    old: usize,
-    new: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Equal,
-    Delete,
-    Insert,
-}
-
-/// The edit script from `a` to `b`, in order, with every change block written as its
-/// deletions then its insertions (as diff(1) shows them).
-fn script(a: &[Line], b: &[Line]) -> Vec<Op> {
-    let head = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let tail = a[head..]
-        .iter()
-        .rev()
-        .zip(b[head..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (mid_a, mid_b) = (&a[head..a.len() - tail], &b[head..b.len() - tail]);
-    let mut ops: Vec<Op> = (0..head)
-        .map(|i| Op {
-            kind: Kind::Equal,
-            old: i,
-            new: i,
-        })
-        .collect();
-    let middle = if mid_a.len() + mid_b.len() <= MAX_LINES {
-        myers(mid_a, mid_b, MAX_COST)
-    } else {
-        None
-    };
-    let middle = middle.unwrap_or_else(|| replace_whole(mid_a.len(), mid_b.len()));
-    ops.extend(middle.into_iter().map(|(kind, old, new)| Op {
-        kind,
-        old: old + head,
-        new: new + head,
-    }));
-    let (old_end, new_end) = (a.len() - tail, b.len() - tail);
-    ops.extend((0..tail).map(|i| Op {
-        kind: Kind::Equal,
-        old: old_end + i,
-        new: new_end + i,
-    }));
-    deletions_first(&mut ops);
-    ops
-}
-
-/// Every line of `a` deleted, then every line of `b` inserted.
-fn replace_whole(a: usize, b: usize) -> Vec<(Kind, usize, usize)> {
-    (0..a)
-        .map(|i| (Kind::Delete, i, 0))
-        .chain((0..b).map(|j| (Kind::Insert, a, j)))
-        .collect()
-}
-
-/// Myers' greedy shortest edit script, `None` when it needs more than `max_cost` steps.
-/// Each op is (kind, old index, new index), the indices before the op.
-fn myers(a: &[Line], b: &[Line], max_cost: usize) -> Option<Vec<(Kind, usize, usize)>> {
-    let (n, m) = (a.len() as isize, b.len() as isize);
-    let max = (n + m) as usize;
-    let offset = max as isize + 1;
-    let mut v = vec![0isize; 2 * max + 3];
-    // trace[d] holds v for k in -(d+1)..=(d+1) as it was before step d.
-    let mut trace: Vec<Vec<isize>> = Vec::new();
-    for d in 0..=max.min(max_cost) as isize {
-        trace.push(v[(offset - d - 1) as usize..=(offset + d + 1) as usize].to_vec());
-        for k in (-d..=d).step_by(2) {
-            let at = |k: isize| v[(offset + k) as usize];
-            let mut x = if k == -d || (k != d && at(k - 1) < at(k + 1)) {
-                at(k + 1)
-            } else {
-                at(k - 1) + 1
-            };
-            let mut y = x - k;
-            while x < n && y < m && a[x as usize] == b[y as usize] {
-                x += 1;
-                y += 1;
-            }
-            v[(offset + k) as usize] = x;
-            if x >= n && y >= m {
-                return Some(backtrack(&trace, n, m));
-            }
-        }
-    }
-    None
-}
-
-fn backtrack(trace: &[Vec<isize>], n: isize, m: isize) -> Vec<(Kind, usize, usize)> {
-    let mut ops = Vec::new();
-    let (mut x, mut y) = (n, m);
-    for (d, v) in trace.iter().enumerate().rev() {
-        let d = d as isize;
-        let at = |k: isize| v[(k + d + 1) as usize];
-        let k = x - y;
-        let prev_k = if k == -d || (k != d && at(k - 1) < at(k + 1)) {
-            k + 1
-        } else {
-            k - 1
-        };
-        let prev_x = at(prev_k);
-        let prev_y = prev_x - prev_k;
-        while x > prev_x && y > prev_y {
-            x -= 1;
-            y -= 1;
-            ops.push((Kind::Equal, x as usize, y as usize));
-        }
-        if d > 0 {
-            if x == prev_x {
-                y -= 1;
-                ops.push((Kind::Insert, x as usize, y as usize));
-            } else {
-                x -= 1;
-                ops.push((Kind::Delete, x as usize, y as usize));
-            }
-        }
-    }
-    ops.reverse();
-    ops
-}
-
-/// Reorder each run of changes as its deletions then its insertions, fixing the indices.
-fn deletions_first(ops: &mut [Op]) {
-    let mut i = 0;
-    while i < ops.len() {
-        if ops[i].kind == Kind::Equal {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < ops.len() && ops[i].kind != Kind::Equal {
-            i += 1;
-        }
-        let run = &mut ops[start..i];
-        let (old0, new0) = (run[0].old, run[0].new);
-        let deletes = run.iter().filter(|o| o.kind == Kind::Delete).count();
-        let inserts = run.len() - deletes;
-        for (j, op) in run.iter_mut().enumerate() {
-            *op = if j < deletes {
-                Op {
-                    kind: Kind::Delete,
-                    old: old0 + j,
-                    new: new0,
-                }
-            } else {
-                Op {
-                    kind: Kind::Insert,
-                    old: old0 + deletes,
-                    new: new0 + (j - deletes),
-                }
-            };
-        }
-        debug_assert_eq!(run.len(), deletes + inserts);
-    }
-}
-
-/// Hunks as half-open ranges of `ops`: each change with [`CONTEXT`] equal lines around it,
-/// changes whose contexts touch or overlap sharing one hunk.
-fn hunks(ops: &[Op]) -> Vec<(usize, usize)> {
-    let changes: Vec<usize> = (0..ops.len())
-        .filter(|&i| ops[i].kind != Kind::Equal)
-        .collect();
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    for &i in &changes {
-        let start = i.saturating_sub(CONTEXT);
-        let end = (i + 1 + CONTEXT).min(ops.len());
-        match out.last_mut() {
-            Some(last) if start <= last.1 => last.1 = end,
-            _ => out.push((start, end)),
-        }
-    }
-    out
-}
-
-fn render_hunk(out: &mut String, ops: &[Op], a: &[Line], b: &[Line]) {
-    let Some(first) = ops.first() else {
-        return;
-    };
-    let old_count = ops.iter().filter(|o| o.kind != Kind::Insert).count();
-    let new_count = ops.iter().filter(|o| o.kind != Kind::Delete).count();
-    out.push_str(&format!(
-        "@@ -{} +{} @@\n",
-        range(first.old, old_count),
-        range(first.new, new_count)
-    ));
-    for op in ops {
-        let (mark, line) = match op.kind {
-            Kind::Equal => (' ', a[op.old]),
-            Kind::Delete => ('-', a[op.old]),
-            Kind::Insert => ('+', b[op.new]),
-        };
-        out.push(mark);
-        out.push_str(&visible(line.text));
-        out.push('\n');
-        if !line.newline {
-            out.push_str("\\ No newline at end of file\n");
-        }
-    }
-}
-
-/// diff(1)'s range: `start` alone for one line, `start,count` otherwise, and for an empty
-/// range the line before it.
-fn range(first_index: usize, count: usize) -> String {
-    match count {
-        0 => format!("{first_index},0"),
-        1 => format!("{}", first_index + 1),
-        _ => format!("{},{count}", first_index + 1),
-    }
-}
-
-/// The line with the characters a terminal would not show drawn visibly.
+/// The text with the characters a terminal would not show drawn visibly.
 fn visible(text: &str) -> String {
     text.replace('\r', "␍").replace('\u{feff}', "<U+FEFF>")
 }
@@ -390,13 +148,14 @@ mod tests {
     }
 
     #[test]
-    fn beyond_the_cost_limit_the_middle_is_replaced_whole() {
+    fn every_line_changed_in_a_large_file() {
         let old: String = (0..3000).map(|i| format!("{i}\r\n")).collect();
         let new = old.replace('\r', "");
         let diff = unified("big", &old, &new);
         assert!(diff.starts_with("--- a/big\n+++ b/big\n@@ -1,3000 +1,3000 @@\n-0␍\n"));
         assert_eq!(diff.lines().filter(|l| l.starts_with('-')).count(), 3001);
         assert_eq!(diff.lines().filter(|l| l.starts_with('+')).count(), 3001);
+        assert_eq!(apply(&old.replace('\r', "␍"), &diff), new);
     }
 
     #[test]

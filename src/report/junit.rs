@@ -7,11 +7,14 @@
 //! summary as its message and its evidence lines (and `caused by`) as its text. A finding whose
 //! rule or service is not in the checked set (`unclassified-failure`) gets a case of its own.
 //! For pasted input, a `<property name="input">` per input says what was read.
-//! The XML is written by hand: the few constructs are escaped here, and characters XML 1.0
-//! cannot carry are dropped.
-use super::Report;
+//! The XML is written by `quick-junit`, which escapes it and drops what XML 1.0 cannot carry
+//! (colour escapes included).
+use super::Report as Printer;
 use crate::engine::{Confirmation, Diagnosis, Evidence, Finding};
 use crate::rules::RuleSet;
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite, XmlString,
+};
 use std::io::{self, Write};
 
 /// The JUnit printer: needs the rules to list the checks that passed.
@@ -55,66 +58,39 @@ impl Junit<'_> {
     }
 }
 
-impl Report for Junit<'_> {
+impl Printer for Junit<'_> {
     fn render(&self, d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
-        let cases = self.cases(d);
-        let failed = cases.iter().filter(|c| !c.failures.is_empty()).count();
-        let counts = format!(
-            "tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\"",
-            cases.len()
-        );
-        writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-        writeln!(out, r#"<testsuites name="analylit-doctor" {counts}>"#)?;
-        writeln!(
-            out,
-            r#"  <testsuite name="analylit-doctor" {counts} hostname="{}">"#,
-            escape(&d.project)
-        )?;
-        if let Some(input) = &d.input {
-            writeln!(out, "    <properties>")?;
-            for s in &input.sources {
-                writeln!(
-                    out,
-                    r#"      <property name="input" value="{}"/>"#,
-                    escape(&s.summary)
-                )?;
-            }
-            writeln!(out, "    </properties>")?;
+        let mut suite = TestSuite::new("analylit-doctor");
+        suite
+            .extra
+            .insert("hostname".into(), XmlString::new(&d.project));
+        for s in d.input.iter().flat_map(|i| &i.sources) {
+            suite.add_property(Property::new("input", s.summary.as_str()));
         }
-        for c in &cases {
-            let head = format!(
-                r#"    <testcase classname="{}" name="{}""#,
-                escape(c.service),
-                escape(c.rule)
-            );
-            let Some(first) = c.failures.first() else {
-                writeln!(out, "{head}/>")?;
-                continue;
+        for c in self.cases(d) {
+            let status = match c.failures.first() {
+                None => TestCaseStatus::success(),
+                Some(first) => {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    let message: Vec<&str> =
+                        c.failures.iter().map(|f| f.summary.as_str()).collect();
+                    let text: Vec<String> = c.failures.iter().map(|f| details(f)).collect();
+                    status
+                        .set_message(message.join("; "))
+                        .set_type(first.severity.as_str())
+                        .set_description(text.join("\n"));
+                    status
+                }
             };
-            writeln!(out, "{head}>")?;
-            let message = c
-                .failures
-                .iter()
-                .map(|f| f.summary.as_str())
-                .collect::<Vec<_>>()
-                .join("; ");
-            let text = c
-                .failures
-                .iter()
-                .map(|f| details(f))
-                .collect::<Vec<_>>()
-                .join("\n");
-            writeln!(
-                out,
-                r#"      <failure message="{}" type="{}">{}</failure>"#,
-                escape(&message),
-                first.severity.as_str(),
-                escape(&text)
-            )?;
-            writeln!(out, "    </testcase>")?;
+            let mut case = TestCase::new(c.rule, status);
+            case.set_classname(c.service);
+            suite.add_test_case(case);
         }
-        writeln!(out, "  </testsuite>")?;
-        writeln!(out, "</testsuites>")
+        let mut report = Report::new("analylit-doctor");
+        report.add_test_suite(suite);
+        report
+            .serialize(out)
+            .map_err(|e| io::Error::other(e.to_string()))
     }
 }
 
@@ -158,39 +134,4 @@ fn details(f: &Finding) -> String {
         None => {}
     }
     lines.join("\n")
-}
-
-/// Escape for XML text and double-quoted attributes; drop what XML 1.0 cannot hold (control
-/// characters other than tab, LF, CR; U+FFFE, U+FFFF). LF and CR are written as references so
-/// attribute values keep them.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn escapes_markup_and_drops_what_xml_cannot_hold() {
-        assert_eq!(
-            escape("a<b & \"c\" 'd'>\u{1b}[31m\n"),
-            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;[31m&#10;"
-        );
-    }
 }

@@ -67,7 +67,7 @@ pub(crate) fn nearby<'c>(
         .filter(|(c, _)| *c != name)
         .filter_map(|(c, defined)| {
             let cl = c.to_lowercase();
-            let d = levenshtein(&lower, &cl);
+            let d = strsim::levenshtein(&lower, &cl);
             let contains =
                 lower.len() >= 3 && cl.len() >= 3 && (cl.contains(&lower) || lower.contains(&cl));
             let exact_part = c.contains(name) || name.contains(c);
@@ -81,21 +81,6 @@ pub(crate) fn nearby<'c>(
         .take(MAX_NEARBY)
         .map(|(_, _, _, c)| c)
         .collect()
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Cycles among the modules of the tree through imports that run at import time (imports in
