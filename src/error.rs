@@ -90,3 +90,42 @@ pub enum DoctorError {
     #[diagnostic(code(doctor::io))]
     Io { what: String, reason: String },
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every `doctor::…` diagnostic code in the sources, with the file that declares it.
+    fn codes() -> Vec<(String, String)> {
+        let re = regex::Regex::new(r"code\((doctor(?:::[a-z_]+)+)\)").expect("code regex");
+        let mut out = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("src is readable") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("source");
+                    for c in re.captures_iter(&text) {
+                        out.push((c[1].to_owned(), path.display().to_string()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn diagnostic_codes_are_unique() {
+        let all = codes();
+        assert!(all.len() >= 10, "the scan found only {all:?}");
+        let mut seen = std::collections::BTreeMap::new();
+        for (code, file) in &all {
+            if let Some(first) = seen.insert(code.clone(), file.clone()) {
+                panic!("{code} is declared twice: in {first} and in {file}");
+            }
+        }
+    }
+}
