@@ -177,3 +177,28 @@ fn unknown_project_lists_the_known_ones() {
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("no containers for compose project"), "{err}");
 }
+
+/// A reader that goes away (`| head`) ends the doctor quietly with success, whatever it prints:
+/// no panic on the closed pipe.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bundles/healthy.tar.gz");
+    let bundle = bundle.to_str().unwrap();
+    for args in [
+        &["rules", "list", "--format", "json"][..],
+        &["explain"][..],
+        &["check", "--from", bundle, "--format", "json"][..],
+    ] {
+        let mut child = doctor()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -26,7 +26,7 @@ pub(super) fn snapshot(args: SnapshotArgs) -> Result<i32, DoctorError> {
         reason: e.reason,
     })?;
     progress.done();
-    println!(
+    outln!(
         "wrote {}: project {}, {} container(s), {} probe result(s), {} finding(s) above info",
         args.output.display(),
         manifest.project,
@@ -39,11 +39,11 @@ pub(super) fn snapshot(args: SnapshotArgs) -> Result<i32, DoctorError> {
             .count(),
     );
     if manifest.redacted.is_empty() {
-        println!("redacted: nothing secret was found");
+        outln!("redacted: nothing secret was found");
     } else {
-        println!("redacted: {}", manifest.redacted.join(", "));
+        outln!("redacted: {}", manifest.redacted.join(", "));
     }
-    println!(
+    outln!(
         "diagnose it anywhere, without Docker: analylit-doctor check --from {}",
         args.output.display()
     );

@@ -406,7 +406,7 @@ pub(super) fn backups(args: &CheckArgs) -> Result<i32, DoctorError> {
     let root = backup_root(choice.compose_file.as_deref());
     let list = crate::fix::backup::list(&root);
     if list.is_empty() {
-        println!("No backups in {}.", root.display());
+        outln!("No backups in {}.", root.display());
         return Ok(0);
     }
     let mut t = comfy_table::Table::new();
@@ -426,8 +426,8 @@ pub(super) fn backups(args: &CheckArgs) -> Result<i32, DoctorError> {
             m.done.len().to_string(),
         ]);
     }
-    println!("{t}");
-    println!("(in {})", root.display());
+    outln!("{t}");
+    outln!("(in {})", root.display());
     Ok(0)
 }
 
@@ -454,7 +454,7 @@ pub(super) fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
                 })?;
             }
             let _ = b.finish(backup::State::Restored);
-            println!(
+            outln!(
                 "Restored {} project file(s) of {} for {} on {}.",
                 b.manifest.entries.len(),
                 id,
@@ -491,7 +491,7 @@ pub(super) fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
             reason: e.to_string(),
         })?;
     let _ = b.finish(backup::State::Restored);
-    println!(
+    outln!(
         "Restored {} item(s) of {} for {} on {}.",
         b.manifest.entries.len(),
         id,

@@ -7,6 +7,27 @@ use crate::report::{self, Report};
 use crate::rules::{self, RuleSet};
 use crate::stack::snapshot::StackSnapshot;
 
+/// `println!` for what the command prints on stdout: a reader that went away (`| head`) ends the
+/// program quietly, as a pipe's writer should, instead of a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::cli::stdout_failed(e);
+        }
+    }};
+}
+
+/// Writing stdout failed: a closed pipe ends the program with success (the reader has what it
+/// wanted); anything else is an error.
+pub(crate) fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: writing to stdout: {e}");
+    std::process::exit(2);
+}
+
 mod bundle;
 mod fix;
 mod logs;
@@ -518,13 +539,19 @@ fn print_report(
         format
     };
     let mut out = stdout.lock();
-    printer(format, set, stdout.is_terminal(), context)
+    let written = printer(format, set, stdout.is_terminal(), context)
         .render(diagnosis, &mut out)
-        .and_then(|_| out.flush())
-        .map_err(|e| DoctorError::Io {
+        .and_then(|_| out.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            stdout_failed(e);
+        }
+        return Err(DoctorError::Io {
             what: "writing the report".into(),
             reason: e.to_string(),
-        })
+        });
+    }
+    Ok(())
 }
 
 fn list_rules(set: &RuleSet, format: Format) {
@@ -540,7 +567,7 @@ fn list_rules(set: &RuleSet, format: Format) {
                     })
                 })
                 .collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&rows).expect("rules serialise")
             );
@@ -561,8 +588,8 @@ fn list_rules(set: &RuleSet, format: Format) {
                     r.title.clone(),
                 ]);
             }
-            println!("{t}");
-            println!("{} rules", set.len());
+            outln!("{t}");
+            outln!("{} rules", set.len());
         }
     }
 }
@@ -575,7 +602,7 @@ fn rules_test(dir: Option<&std::path::Path>, format: Format) -> Result<i32, Doct
     }));
     let failed = outcomes.iter().filter(|o| !o.passed).count();
     match format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&outcomes).expect("outcomes serialise")
         ),
@@ -594,10 +621,10 @@ fn rules_test(dir: Option<&std::path::Path>, format: Format) -> Result<i32, Doct
                     o.detail.clone(),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
             let rules: std::collections::BTreeSet<&str> =
                 outcomes.iter().map(|o| o.rule.as_str()).collect();
-            println!(
+            outln!(
                 "{} case(s) of {} rule(s): {} passed, {failed} failed",
                 outcomes.len(),
                 rules.len(),
@@ -643,13 +670,13 @@ fn explain_all(set: &RuleSet) -> Result<i32, DoctorError> {
         sections.entry(section).or_default().push(r);
     }
     for (section, rules) in sections {
-        println!("{section}. {}", catalogue::section_title(section));
+        outln!("{section}. {}", catalogue::section_title(section));
         for r in rules {
-            println!("  {:<36} {}", r.id, r.title);
+            outln!("  {:<36} {}", r.id, r.title);
         }
-        println!();
+        outln!();
     }
-    println!("`analylit-doctor explain <id>` tells one class: symptoms, probes, fix.");
+    outln!("`analylit-doctor explain <id>` tells one class: symptoms, probes, fix.");
     Ok(0)
 }
 
@@ -671,38 +698,38 @@ fn explain(set: &RuleSet, id: &str) -> Result<i32, DoctorError> {
         );
         return Ok(2);
     };
-    println!("{} — {}", r.id, r.title);
-    println!("severity: {}", r.severity.as_str());
-    println!("\n{}\n", r.explanation.trim());
-    println!("symptoms:");
+    outln!("{} — {}", r.id, r.title);
+    outln!("severity: {}", r.severity.as_str());
+    outln!("\n{}\n", r.explanation.trim());
+    outln!("symptoms:");
     for s in &r.symptoms {
         let req = if s.required() { " (required)" } else { "" };
         match s {
-            rules::Symptom::Logs { regex, .. } => println!("  log    /{}/{req}", regex.as_str()),
+            rules::Symptom::Logs { regex, .. } => outln!("  log    /{}/{req}", regex.as_str()),
             rules::Symptom::Health { regex, .. } => {
-                println!("  health /{}/{req}", regex.as_str())
+                outln!("  health /{}/{req}", regex.as_str())
             }
-            rules::Symptom::State { predicate, .. } => println!("  state  {predicate}{req}"),
+            rules::Symptom::State { predicate, .. } => outln!("  state  {predicate}{req}"),
         }
     }
     if let Some(f) = &r.fix {
-        println!("\nfix ({}): {}", f.safety.as_str(), f.title.as_str());
+        outln!("\nfix ({}): {}", f.safety.as_str(), f.title.as_str());
         for (i, step) in f.steps.iter().enumerate() {
-            println!("  {}. {}", i + 1, step.render_named());
+            outln!("  {}. {}", i + 1, step.render_named());
         }
         if !f.actions.is_empty() {
             let actions: Vec<&str> = f.actions.iter().map(|a| a.name()).collect();
-            println!("  `analylit-doctor fix` does: {}", actions.join(" → "));
+            outln!("  `analylit-doctor fix` does: {}", actions.join(" → "));
         }
     }
     if !r.probes.is_empty() {
-        println!("\nconfirmed by probes:");
+        outln!("\nconfirmed by probes:");
         for p in &r.probes {
-            println!("  {p}");
+            outln!("  {p}");
         }
     }
     if let Some(class) = catalogue::class_of(&r.id) {
-        println!(
+        outln!(
             "\ncatalogue: section {} ({}), class {}",
             class.section,
             catalogue::section_title(class.section),
@@ -711,9 +738,9 @@ fn explain(set: &RuleSet, id: &str) -> Result<i32, DoctorError> {
     }
     let related = related(set, &r.id);
     if !related.is_empty() {
-        println!("related classes:");
+        outln!("related classes:");
         for id in related {
-            println!("  analylit-doctor explain {id}");
+            outln!("  analylit-doctor explain {id}");
         }
     }
     let references: Vec<&String> = r
@@ -722,11 +749,11 @@ fn explain(set: &RuleSet, id: &str) -> Result<i32, DoctorError> {
         .filter(|reference| !reference.starts_with("FAILURES.md"))
         .collect();
     if !references.is_empty() {
-        println!("\nreferences:");
+        outln!("\nreferences:");
         for reference in references {
-            println!("  {reference}");
+            outln!("  {reference}");
         }
     }
-    println!("\nrule file: {}", r.source.path);
+    outln!("\nrule file: {}", r.source.path);
     Ok(0)
 }

@@ -81,9 +81,9 @@ pub(super) fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorErro
         None => {
             if args.format == ReportFormat::Table || args.output.is_some() {
                 for (service, (after, how)) in &up_after {
-                    println!("{service:<20} {how:<22} after {:.1}s", after.as_secs_f64());
+                    outln!("{service:<20} {how:<22} after {:.1}s", after.as_secs_f64());
                 }
-                println!("✓ every service of {project} is up");
+                outln!("✓ every service of {project} is up");
             }
             if !matches!(args.format, ReportFormat::Table | ReportFormat::Json)
                 || (args.output.is_some() && args.format != ReportFormat::Table)
@@ -101,7 +101,7 @@ pub(super) fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorErro
                         serde_json::json!({"service": s, "state": how, "after_secs": after.as_secs_f64()})
                     })
                     .collect();
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"project": project, "verdict": "up", "services": rows})
                 );
