@@ -417,6 +417,33 @@ fn check_logs_in_the_project_folder_confirms_from_the_working_tree() {
     let (code, out, err) = run(cmd, "");
     assert_eq!(code, 1, "{err}");
     confirmed(&serde_json::from_str(&out).expect("json"));
+
+    // compose up's daemon error names the script its base image starts: the working tree's
+    // copy has no execute bit.
+    let stack =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/stacks/entrypoint-not-executable");
+    let mut cmd = doctor();
+    cmd.current_dir(&stack).args([
+        "check",
+        "--logs",
+        &path_of("entrypoint-not-executable.up.log"),
+        "--format",
+        "json",
+    ]);
+    let (code, out, err) = run(cmd, "");
+    assert_eq!(code, 1, "{err}");
+    let report: Value = serde_json::from_str(&out).expect("json");
+    let f = finding(&report, "entrypoint-not-executable");
+    let probe = &f["probes"][0];
+    assert_eq!(probe["kind"], "entrypoint", "{f:#}");
+    assert_eq!(probe["outcome"], "confirmed", "{f:#}");
+    assert!(
+        probe["summary"]
+            .as_str()
+            .unwrap()
+            .contains("entrypoint.sh: it has no execute bit"),
+        "{probe:#}"
+    );
 }
 
 // --- plain logs -----------------------------------------------------------------------------

@@ -69,9 +69,14 @@ pub async fn confirm_with(
             }
         }
         for e in &f.evidence {
-            if let Evidence::Log { text, .. } | Evidence::Health { text, .. } = e
-                && !plan[at].2.contains(text)
-            {
+            // What the service said, and the engine's own error for it (`.State.Error`, which
+            // names the script that could not start).
+            let text = match e {
+                Evidence::Log { text, .. } | Evidence::Health { text, .. } => text,
+                Evidence::State { field, value, .. } if field == "error" => value,
+                Evidence::State { .. } => continue,
+            };
+            if !plan[at].2.contains(text) {
                 plan[at].2.push(text.clone());
             }
         }

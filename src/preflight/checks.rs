@@ -229,10 +229,12 @@ fn judge(
 /// texts focus the python judgement (the name the pasted `NameError` names), as they focus the
 /// live probe; without them it is judged as pre-flight judges it. `None` when the probe needs
 /// the running stack or does not apply. The result is placed in the working tree.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn judge_from_tree(
     spec: &ProbeSpec,
     svc: &Service,
     input: &ServiceInput,
+    script: Option<&Script>,
     project: &Project,
     snapshot: &StackSnapshot,
     hints: &[String],
@@ -249,6 +251,9 @@ pub(crate) fn judge_from_tree(
         hints,
     };
     let result = match spec {
+        ProbeSpec::Entrypoint { .. } if let Some(s) = script.or(input.script.as_ref()) => {
+            entrypoint::judge(std::slice::from_ref(spec), &s.path, &s.facts).remove(0)
+        }
         ProbeSpec::Python { .. } if !hints.is_empty() => {
             let obs = input.obs.as_ref().ok()?;
             probes::python::probe::judge_all(std::slice::from_ref(spec), obs, hints).remove(0)

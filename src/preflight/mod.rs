@@ -276,10 +276,21 @@ impl crate::probes::WorkingTree for Tree {
     ) -> Option<crate::probes::ProbeResult> {
         let p = &self.prepared;
         let at = p.project.services.iter().position(|s| s.name == service)?;
+        let svc = &p.project.services[at];
+        // A script the files do not say the service starts (its base image carries the
+        // entrypoint) is the one the evidence names, when the view holds it.
+        let named = match (spec, &p.inputs[at].script, svc.view.as_deref()) {
+            (crate::rules::ProbeSpec::Entrypoint { .. }, None, Some(view)) => hints
+                .iter()
+                .find_map(|h| script_named(view, h))
+                .and_then(|path| script_at(&p.project, view, path)),
+            _ => None,
+        };
         let mut r = checks::judge_from_tree(
             spec,
-            &p.project.services[at],
+            svc,
             &p.inputs[at],
+            named.as_ref(),
             &p.project,
             &p.snapshot,
             hints,
@@ -300,6 +311,33 @@ impl crate::probes::WorkingTree for Tree {
         r.data.insert("source".into(), "working tree".into());
         Some(r)
     }
+}
+
+/// The image path of the script an error names (`exec: "./entrypoint.sh": permission denied`,
+/// `exec /app/run.sh: exec format error`): as given when absolute, else under the image's working
+/// directory, else the one file of the view with that name.
+fn script_named(view: &ImageView, text: &str) -> Option<String> {
+    static EXEC: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"exec(?:ve)?:? "?([^\s":]+)"?: (?:permission denied|no such file|exec format error)"#,
+        )
+        .expect("exec regex")
+    });
+    let named = EXEC.captures(text)?.get(1)?.as_str();
+    if named.starts_with('/') {
+        return view.file(named).map(|_| named.to_owned());
+    }
+    let rel = named.trim_start_matches("./");
+    if !view.workdir.trim_end_matches('/').is_empty() {
+        let path = image::clean(&format!("{}/{rel}", view.workdir));
+        if view.file(&path).is_some() {
+            return Some(path);
+        }
+    }
+    let suffix = format!("/{rel}");
+    let mut found = view.files.keys().filter(|k| k.ends_with(&suffix));
+    let first = found.next()?;
+    found.next().is_none().then(|| first.clone())
 }
 
 /// The observation of every Python file of `view` (bounded in count and bytes), or `None` when
@@ -454,6 +492,11 @@ fn service_input(project: &Project, svc: &Service, extra: &[Entry]) -> ServiceIn
 fn script(project: &Project, svc: &Service, view: &ImageView) -> Option<Script> {
     let c = &svc.container;
     let path = entrypoint::script_path(&c.entrypoint, &c.command, &c.working_dir)?;
+    script_at(project, view, path)
+}
+
+/// The script at `path` in the image, as its view holds it.
+fn script_at(project: &Project, view: &ImageView, path: String) -> Option<Script> {
     let source = view.file(&path)?.clone();
     let meta = std::fs::metadata(&source.host).ok()?;
     let mut bytes = Vec::new();
