@@ -247,7 +247,10 @@ mod tests {
             assert!(runs_migrations(cmd, []), "{cmd}");
         }
         let web = "gunicorn -c backend/config/gunicorn.conf.py backend.server:app";
-        assert!(!runs_migrations(web, ["\"\"\"The schema belongs to migrations/.\"\"\""]));
+        assert!(!runs_migrations(
+            web,
+            ["\"\"\"The schema belongs to migrations/.\"\"\""]
+        ));
         assert!(runs_migrations(web, ["HERE = ROOT / \"migrations\"\n"]));
         assert!(runs_migrations(web, ["from alembic import command\n"]));
     }
