@@ -253,6 +253,7 @@ impl Redactor {
                         self.add(word);
                         self.sources.insert("-a (redis-cli)".to_owned());
                     } else if matches!(flag.as_str(), "-u" | "--user" | "--proxy-user")
+                        && !word.contains("://")
                         && let Some((_, pw)) = word.split_once(':')
                     {
                         self.add(pw);
@@ -264,6 +265,7 @@ impl Redactor {
                         self.add(unquote(value));
                         self.sources.insert(flag.to_owned());
                     } else if matches!(flag, "--user" | "--proxy-user")
+                        && !value.contains("://")
                         && let Some((_, pw)) = value.split_once(':')
                     {
                         self.add(pw);
@@ -275,7 +277,9 @@ impl Redactor {
                     self.add(v);
                     self.sources.insert("-a (redis-cli)".to_owned());
                 }
-                if let Some(v) = word.strip_prefix("-u").filter(|v| v.contains(':'))
+                if let Some(v) = word
+                    .strip_prefix("-u")
+                    .filter(|v| v.contains(':') && !v.contains("://"))
                     && let Some((_, pw)) = v.split_once(':')
                 {
                     self.add(pw);
@@ -639,6 +643,10 @@ mod learned_tests {
         ] {
             assert_eq!(r.text(&format!("saw {s} here")), "saw *** here", "{s}");
         }
+        // `rq worker -u URL` names a URL, not a user: only its password is secret.
+        let mut rq = Redactor::default();
+        rq.learn_argv(words("rq worker -u redis://redis:6379/0 default").iter());
+        assert!(rq.is_empty());
         // `-a` to another program is not a password.
         let mut other = Redactor::default();
         other.learn_argv(words("cp -a /src /dst").iter());
