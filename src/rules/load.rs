@@ -90,7 +90,7 @@ pub(crate) fn load(inputs: Vec<FileInput>, io: Vec<Problem>) -> Result<RuleSet, 
         }
     }
     if problems.is_empty()
-        && let Err(problem) = sets_compile(&rules, &sources)
+        && let Some(problem) = set_overflow(&rules, &sources)
     {
         problems.push(problem);
     }
@@ -105,16 +105,14 @@ pub(crate) fn load(inputs: Vec<FileInput>, io: Vec<Problem>) -> Result<RuleSet, 
 /// compiling alone does not make the set fit the regex size limits. The rule whose patterns
 /// make the set overflow (rules added in load order, embedded first) is the one reported, with
 /// its patterns underlined.
-fn sets_compile(rules: &[Rule], sources: &[Source]) -> Result<(), Problem> {
+fn set_overflow(rules: &[Rule], sources: &[Source]) -> Option<Problem> {
     let Err((kind, reason)) = crate::engine::matcher::check_sets(rules.iter()) else {
-        return Ok(());
+        return None;
     };
     let culprit = (0..rules.len())
         .find(|&n| crate::engine::matcher::check_sets(rules[..=n].iter()).is_err())
         .unwrap_or(rules.len().saturating_sub(1));
-    let (Some(rule), Some(source)) = (rules.get(culprit), sources.get(culprit)) else {
-        return Ok(());
-    };
+    let (rule, source) = (rules.get(culprit)?, sources.get(culprit)?);
     let text = source.inner().as_str();
     let mut problem = Problem::new(
         Code::PatternSetTooBig,
@@ -146,7 +144,7 @@ fn sets_compile(rules: &[Rule], sources: &[Source]) -> Result<(), Problem> {
     if !labelled && let Some(at) = text.find(&rule.id) {
         problem = problem.label(at..at + rule.id.len(), "this rule's patterns");
     }
-    Err(problem)
+    Some(problem)
 }
 
 fn duplicate(first: &Parsed, again: &Parsed) -> Problem {
