@@ -21,6 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'analylit-doctor' {
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -52,6 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
@@ -75,6 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the engine, in seconds')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Do not ask the Docker engine: the health check''s program in the base image and the NVIDIA runtime are reported as not checked')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
@@ -101,6 +104,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
@@ -122,7 +126,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Log lines read per container (the most recent ones)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the bundle (.tar.gz)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the bundle (.tar.gz)')
-            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file. Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs and `--requirepass`-style arguments are always masked')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -142,6 +146,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
@@ -166,6 +171,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
@@ -190,6 +196,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format report to FILE; the table still goes to the terminal')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'After the report, apply the safe fixes (with `check`; `fix` implies it)')
@@ -202,6 +209,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
             break
         }
         'analylit-doctor;rules' {
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the rules (embedded, plus those of --rules DIR)')
@@ -212,6 +220,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
         'analylit-doctor;rules;list' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'rules')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -219,6 +228,7 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
         'analylit-doctor;rules;test' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'Test the rule files of DIR (bundle paths are relative to each file''s folder)')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -240,16 +250,19 @@ Register-ArgumentCompleter -Native -CommandName 'analylit-doctor' -ScriptBlock {
         }
         'analylit-doctor;explain' {
             [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'rules')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'analylit-doctor;completions' {
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'analylit-doctor;man' {
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

@@ -119,12 +119,16 @@ _analylit__doctor() {
 
     case "${cmd}" in
         analylit__doctor)
-            opts="-h -V --help --version check preflight wait snapshot fix backups restore rules explain completions man help"
+            opts="-h -V --redact --help --version check preflight wait snapshot fix backups restore rules explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --redact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -133,7 +137,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__backups)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,6 +188,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redact)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -195,7 +203,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__check)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -246,6 +254,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redact)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -257,12 +269,16 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__completions)
-            opts="-h --help bash elvish fish powershell zsh"
+            opts="-h --redact --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --redact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -271,13 +287,17 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__explain)
-            opts="-h --rules --help"
+            opts="-h --rules --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redact)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -289,7 +309,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__fix)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,6 +360,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redact)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -561,12 +585,16 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__man)
-            opts="-h --help"
+            opts="-h --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --redact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -575,7 +603,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__preflight)
-            opts="-p -f -o -q -y -h --project-name --file --profile --base --rules --format --output --offline --connect-timeout --quiet --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -o -q -y -h --project-name --file --profile --base --rules --format --output --offline --connect-timeout --quiet --fix --unsafe-fixes --yes --dry-run --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -625,6 +653,10 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --redact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -633,7 +665,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__restore)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -687,6 +719,10 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --redact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -695,12 +731,16 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__rules)
-            opts="-h --help list test help"
+            opts="-h --redact --help list test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --redact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -765,7 +805,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__rules__subcmd__list)
-            opts="-h --format --rules --help"
+            opts="-h --format --rules --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -779,6 +819,10 @@ _analylit__doctor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --redact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -787,7 +831,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__rules__subcmd__test)
-            opts="-h --format --rules --help"
+            opts="-h --format --rules --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -798,6 +842,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redact)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -863,7 +911,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__wait)
-            opts="-p -f -q -o -y -h --timeout --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --help"
+            opts="-p -f -q -o -y -h --timeout --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -918,6 +966,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redact)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

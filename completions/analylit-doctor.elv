@@ -18,6 +18,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
     }
     var completions = [
         &'analylit-doctor'= {
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -48,6 +49,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
             cand --logs 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable'
             cand --from 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it'
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -70,6 +72,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -o 'Write the --format report to FILE; the table still goes to the terminal'
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
             cand --connect-timeout 'Bound on reaching the engine, in seconds'
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand --offline 'Do not ask the Docker engine: the health check''s program in the base image and the NVIDIA runtime are reported as not checked'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
@@ -95,6 +98,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
             cand --logs 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable'
             cand --from 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it'
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -115,7 +119,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand --tail 'Log lines read per container (the most recent ones)'
             cand -o 'Where to write the bundle (.tar.gz)'
             cand --output 'Where to write the bundle (.tar.gz)'
-            cand --redact 'Also mask the values of this variable, in every service and in the compose file. Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs and `--requirepass`-style arguments are always masked'
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand -h 'Print help'
@@ -134,6 +138,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
             cand --logs 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable'
             cand --from 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it'
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -157,6 +162,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
             cand --logs 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable'
             cand --from 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it'
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -180,6 +186,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand --output 'Write the --format report to FILE; the table still goes to the terminal'
             cand --logs 'Diagnose from pasted output, without Docker: FILE, - (stdin), or SERVICE=FILE for a plain log of one service. Recognises and splits, in any mix: compose logs transcripts, compose up output (the daemon''s errors), docker inspect JSON (whole, State or Health), docker events, kernel OOM-killer lines, compose/docker ps tables, plain logs. Repeatable'
             cand --from 'Diagnose a bundle written by `analylit-doctor snapshot`, without Docker: the probes'' results are replayed from it'
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -q 'No progress output'
             cand --quiet 'No progress output'
             cand --fix 'After the report, apply the safe fixes (with `check`; `fix` implies it)'
@@ -191,6 +198,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'analylit-doctor;rules'= {
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -h 'Print help'
             cand --help 'Print help'
             cand list 'List the rules (embedded, plus those of --rules DIR)'
@@ -200,12 +208,14 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
         &'analylit-doctor;rules;list'= {
             cand --format 'format'
             cand --rules 'rules'
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'analylit-doctor;rules;test'= {
             cand --format 'format'
             cand --rules 'Test the rule files of DIR (bundle paths are relative to each file''s folder)'
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -222,14 +232,17 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
         }
         &'analylit-doctor;explain'= {
             cand --rules 'rules'
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'analylit-doctor;completions'= {
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'analylit-doctor;man'= {
+            cand --redact 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked'
             cand -h 'Print help'
             cand --help 'Print help'
         }

@@ -37,6 +37,41 @@ pub const BUNDLE_VERSION: u32 = 1;
 /// a few MiB).
 const MAX_ENTRY: u64 = 64 << 20;
 
+/// The most a bundle may decompress to, all entries together (known or skipped): a gzip bomb or
+/// a tar of many entries stops here, not at the end of the disk or memory.
+const MAX_TOTAL: u64 = 160 << 20;
+/// The most entries a bundle may hold (it writes five).
+const MAX_ENTRIES: usize = 1024;
+
+/// A reader that fails once more than `left` bytes went through it.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    max_total: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // One byte more tells a stream that ends exactly at the cap from a bigger one.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(format!(
+                    "it decompresses to more than {} MiB",
+                    self.max_total >> 20
+                ))),
+            };
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 const MANIFEST: &str = "manifest.json";
 const SNAPSHOT: &str = "snapshot.json";
 const PROBES: &str = "probes.json";
@@ -262,7 +297,20 @@ fn redact_value(value: Value, redactor: &Redactor) -> Value {
 
 /// Read a bundle written by [`write`].
 pub fn read(input: impl Read) -> Result<Bundle, BundleError> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(input));
+    read_capped(input, MAX_TOTAL, MAX_ENTRIES)
+}
+
+/// [`read`] with its bounds given: the decompressed bytes of all entries, and their number.
+fn read_capped(
+    input: impl Read,
+    max_total: u64,
+    max_entries: usize,
+) -> Result<Bundle, BundleError> {
+    let mut archive = tar::Archive::new(Capped {
+        inner: flate2::read::GzDecoder::new(input),
+        left: max_total,
+        max_total,
+    });
     let mut manifest = None;
     let mut snapshot = None;
     let mut probes = None;
@@ -271,7 +319,12 @@ pub fn read(input: impl Read) -> Result<Bundle, BundleError> {
     let entries = archive
         .entries()
         .map_err(|e| err(format!("not a tar.gz bundle: {e}")))?;
-    for entry in entries {
+    for (n, entry) in entries.enumerate() {
+        if n >= max_entries {
+            return Err(err(format!(
+                "it holds more than {max_entries} entries (a bundle has five)"
+            )));
+        }
         let entry = entry.map_err(|e| err(format!("not a tar.gz bundle: {e}")))?;
         let name = entry
             .path()
@@ -465,6 +518,45 @@ mod tests {
                 (name, bytes)
             })
             .collect()
+    }
+
+    /// A tar.gz of `entries` (name, size of zeros or the given bytes).
+    fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        for (name, bytes) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *bytes).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn bombs_and_entry_floods_stop_at_the_total_caps() {
+        let good = written(&[]);
+        assert!(read_capped(good.as_slice(), 1 << 20, 16).is_ok());
+        // A skipped entry that decompresses past the total cap.
+        let zeros = vec![0u8; 3 << 20];
+        let bomb = tar_gz(&[("junk.bin", &zeros), ("manifest.json", b"{}")]);
+        assert!(bomb.len() < 64 << 10, "compressed: {}", bomb.len());
+        let e = read_capped(bomb.as_slice(), 1 << 20, 16).expect_err("bomb");
+        assert!(e.reason.contains("more than 1 MiB"), "{}", e.reason);
+        // Many tiny entries.
+        let names: Vec<String> = (0..40).map(|i| format!("e{i}")).collect();
+        let many: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+        let e = read_capped(tar_gz(&many).as_slice(), 1 << 20, 16).expect_err("flood");
+        assert!(e.reason.contains("more than 16 entries"), "{}", e.reason);
+        // Truncated before its entries end: an error, never a panic (a cut in gzip's trailer
+        // may still read: the entries are whole). tests/fuzz.rs cuts everywhere.
+        for cut in [0, 1, 10, good.len() / 3, good.len() / 2] {
+            assert!(read(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        let _ = read(&good[..good.len() - 1]);
     }
 
     #[test]

@@ -1,19 +1,26 @@
 //! CLI behaviour that needs no compose stack: generated files are fresh, rule commands work,
 //! errors are clear and exit 2 within their bound.
+mod support;
+
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
+use support::child::run_bounded;
 
 fn doctor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
 }
 
+/// No command here takes more than this; a hang fails the test instead of hanging it.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// What starting a process and printing an error may take on a loaded machine, beyond the
+/// bound under test.
+const SLACK: Duration = Duration::from_secs(6);
+
 fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().expect("run analylit-doctor");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let ran = run_bounded(cmd, LIMIT);
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 const SHELLS: [(&str, &str); 5] = [
@@ -126,10 +133,19 @@ fn bad_rule_dir_is_a_miette_report_and_exit_2() {
 fn daemon_down_is_a_clear_error_within_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("no-such.sock");
-    let (code, out, err) = run(doctor()
-        .args(["check", "-p", "analylit", "--connect-timeout", "2"])
-        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
-        .env("NO_COLOR", "1"));
+    let ran = run_bounded(
+        doctor()
+            .args(["check", "-p", "analylit", "--connect-timeout", "2"])
+            .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+            .env("NO_COLOR", "1"),
+        LIMIT,
+    );
+    let (code, out, err) = (ran.code, ran.stdout, ran.stderr);
+    assert!(
+        ran.elapsed < Duration::from_secs(2) + SLACK,
+        "took {:?} for a 2 s connect timeout",
+        ran.elapsed
+    );
     assert_eq!(code, 2);
     assert!(out.is_empty());
     assert!(err.contains("cannot reach the Docker engine"), "{err}");
@@ -142,18 +158,30 @@ fn silent_daemon_is_bounded_by_the_connect_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("silent.sock");
     let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-    let keep = std::thread::spawn(move || {
-        let held: Vec<_> = listener.incoming().take(3).collect();
-        std::thread::sleep(std::time::Duration::from_secs(5));
-        drop(held);
+    // Every connection is accepted and held, unanswered, for longer than the test may take:
+    // only the doctor's own bound can end it. (The thread is never joined; it ends with the
+    // test process.)
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().take(16) {
+            held.push(conn);
+        }
+        std::thread::sleep(LIMIT * 2);
     });
-    let (code, _, err) = run(doctor()
-        .args(["check", "-p", "analylit", "--connect-timeout", "1"])
-        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
-        .env("NO_COLOR", "1"));
-    assert_eq!(code, 2);
-    assert!(err.contains("no answer within"), "{err}");
-    drop(keep);
+    let ran = run_bounded(
+        doctor()
+            .args(["check", "-p", "analylit", "--connect-timeout", "1"])
+            .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+            .env("NO_COLOR", "1"),
+        LIMIT,
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("no answer within"), "{}", ran.stderr);
+    assert!(
+        ran.elapsed < Duration::from_secs(1) + SLACK,
+        "took {:?} for a 1 s connect timeout",
+        ran.elapsed
+    );
 }
 
 #[test]

@@ -1,8 +1,12 @@
 //! Rule files: the loader's diagnostics (snapshots of exactly what a user sees), overrides, and
 //! each embedded rule's patterns against example lines quoting the catalogue's wordings.
+use analylit_doctor::engine::matcher;
 use analylit_doctor::rules::{
     self, Code, Rule, RuleSet, RulesError, StateFacts, Symptom, load_embedded, load_files,
     load_with_overrides,
+};
+use analylit_doctor::stack::snapshot::{
+    ContainerSnapshot, Health as HealthState, HealthResult, LogLine, Stream,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -650,33 +654,92 @@ fn every_rule_has_positive_and_negative_examples() {
 // Look-alikes: whole rules against a service's evidence, with the documented semantics
 // ---------------------------------------------------------------------------------------------
 
-/// The matching semantics of `rules` module docs, as a reference for these tests: every required
-/// symptom holds and at least one holds.
-fn fires(rule: &Rule, logs: &[&str], health: &[&str], state: &StateFacts) -> bool {
-    let holds: Vec<(bool, bool)> = rule
-        .symptoms
+/// One container of service `web` with these log lines, health outputs and state: what the
+/// matcher reads.
+fn container(logs: &[&str], health: &[&str], state: &StateFacts) -> ContainerSnapshot {
+    let mut c = ContainerSnapshot {
+        id: "web-id".into(),
+        name: "lab_web_1".into(),
+        service: "web".into(),
+        number: Some(1),
+        image: "lab/web".into(),
+        ..Default::default()
+    };
+    c.state.status = state.status.clone();
+    c.state.running = matches!(state.status.as_str(), "running" | "restarting");
+    c.state.restarting = state.restarting;
+    c.state.oom_killed = state.oom_killed;
+    c.state.exit_code = state.exit_code.unwrap_or(0);
+    c.state.error = state.error.clone();
+    c.state.started_at = if state.exit_code.is_some() || c.state.running {
+        "2026-01-01T00:00:00Z".into()
+    } else {
+        "0001-01-01T00:00:00Z".into()
+    };
+    c.restart_count = state.restarts;
+    c.logs.lines = logs
         .iter()
-        .map(|s| {
-            let ok = match s {
-                Symptom::Logs {
-                    regex, at_least, ..
-                } => logs.iter().filter(|l| regex.is_match(l)).count() >= *at_least,
-                Symptom::Health {
-                    regex, at_least, ..
-                } => health.iter().filter(|l| regex.is_match(l)).count() >= *at_least,
-                Symptom::State { predicate, .. } => predicate.holds(state),
-            };
-            (s.required(), ok)
+        .map(|text| LogLine {
+            ts: None,
+            stream: Stream::Stdout,
+            text: (*text).to_owned(),
         })
         .collect();
-    holds.iter().all(|(req, ok)| !req || *ok) && holds.iter().any(|(_, ok)| *ok)
+    c.health = state.health.as_ref().map(|status| HealthState {
+        status: status.clone(),
+        failing_streak: if status == "unhealthy" { 3 } else { 0 },
+        log: health
+            .iter()
+            .map(|output| HealthResult {
+                start: "2026-01-01T00:00:30Z".into(),
+                end: "2026-01-01T00:00:31Z".into(),
+                exit_code: if status == "healthy" { 0 } else { 1 },
+                output: (*output).to_owned(),
+            })
+            .collect(),
+    });
+    c
 }
 
+/// The ids of the rules the engine's own matcher fires on that container (whatever the rules'
+/// `services` say: these tests are about symptoms), handled lines included.
 fn firing(set: &RuleSet, logs: &[&str], health: &[&str], state: &StateFacts) -> Vec<String> {
-    set.iter()
-        .filter(|r| fires(r, logs, health, state))
-        .map(|r| r.id.clone())
-        .collect()
+    let c = container(logs, health, state);
+    assert_eq!(
+        matcher::facts(&c),
+        *state,
+        "the test container does not carry the state it was given"
+    );
+    let m = matcher::Matcher::new(set);
+    let mut ids: Vec<String> = m
+        .match_service("web", &[&c])
+        .into_iter()
+        .map(|f| f.rule.id.clone())
+        .collect();
+    // Rules limited to other services' names, matched as if this were one of theirs.
+    for rule in set.iter().filter(|r| !r.applies_to("web")) {
+        let mut other = c.clone();
+        let name = ["db", "postgres", "redis", "worker", "flower", "celery"]
+            .into_iter()
+            .find(|n| rule.applies_to(n));
+        if let Some(name) = name {
+            other.service = name.into();
+            ids.extend(
+                m.match_service(name, &[&other])
+                    .into_iter()
+                    .filter(|f| f.rule.id == rule.id)
+                    .map(|f| f.rule.id.clone()),
+            );
+        }
+    }
+    let order: Vec<&str> = set.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_by_key(|id| order.iter().position(|o| o == id));
+    ids.dedup();
+    ids
+}
+
+fn fires(set: &RuleSet, id: &str, logs: &[&str], health: &[&str], state: &StateFacts) -> bool {
+    firing(set, logs, health, state).iter().any(|f| f == id)
 }
 
 const GUNICORN_UP: &[&str] = &[
@@ -801,14 +864,22 @@ fn a_404_with_an_init_error_per_worker_is_a_worker_reinit() {
     }
     // A single error line (the entrypoint's own init) is not enough.
     let once = [GUNICORN_UP, &[error]].concat();
-    assert!(!fires(reinit, &once, &health, &web_state("unhealthy")));
+    assert!(!fires(
+        &set,
+        &reinit.id,
+        &once,
+        &health,
+        &web_state("unhealthy")
+    ));
 }
 
 #[test]
 fn a_missing_role_is_not_a_wrong_password() {
     let set = embedded();
+    // A running container's exit code is inspect's 0.
     let exited = StateFacts {
         status: "running".into(),
+        exit_code: Some(0),
         ..StateFacts::default()
     };
     let role_missing = [

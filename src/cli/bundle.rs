@@ -16,7 +16,7 @@ pub(super) fn snapshot(args: SnapshotArgs) -> Result<i32, DoctorError> {
             probes: &recorded,
             diagnosis: &diagnosis,
             rules: &live.set,
-            redact: &args.redact,
+            redact: &[],
             diffs: &diffs,
         },
         &args.output,

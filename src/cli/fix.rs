@@ -90,7 +90,7 @@ pub(super) fn fix_session(
     use crate::rules::{FixAction, Safety};
     let plans = plan::plans(&diagnosis, &live.set);
     // Plans quote project files (a compose diff shows its environment): mask every secret.
-    let redactor = crate::redact::Redactor::for_snapshot(&snapshot);
+    let redactor = crate::redact::Redactor::for_output(&snapshot);
     // Stopping a container waits for its grace period: longer than a diagnosis's bound.
     let docker = live.docker.clone().with_timeout(Duration::from_secs(180));
     let mut out: Box<dyn Write> = if to_stderr {

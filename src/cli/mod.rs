@@ -55,6 +55,13 @@ Exit codes:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Also mask the values of this variable, in every service and in the compose file, in
+    /// everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables
+    /// whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs,
+    /// `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:`
+    /// headers are always masked.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub redact: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -195,11 +202,6 @@ pub struct SnapshotArgs {
     /// Where to write the bundle (.tar.gz).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: PathBuf,
-    /// Also mask the values of this variable, in every service and in the compose file.
-    /// Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …),
-    /// passwords in URLs and `--requirepass`-style arguments are always masked.
-    #[arg(long, value_name = "NAME")]
-    pub redact: Vec<String>,
 }
 
 /// How far fixes may go.
@@ -257,13 +259,19 @@ pub fn run() -> i32 {
     match execute(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
+            // An error may quote what it failed on (a URL, a command's output): masked too.
+            let text = format!("{:?}", miette::Report::new(e));
+            eprintln!(
+                "{}",
+                crate::redact::Redactor::with_names(&[]).document(&text)
+            );
             2
         }
     }
 }
 
 fn execute(cli: Cli) -> Result<i32, DoctorError> {
+    crate::redact::set_redact_names(cli.redact.clone());
     match cli.command {
         Command::Check(args) => check(args),
         Command::Preflight(args) => preflight::preflight(args),
@@ -496,6 +504,18 @@ fn check(args: CheckArgs) -> Result<i32, DoctorError> {
 /// The printer for a format; `terminal` (stdout is one) only matters to the table, for its
 /// colour and width, `context` to html and markdown.
 fn printer<'a>(
+    format: ReportFormat,
+    set: &'a RuleSet,
+    terminal: bool,
+    context: &report::Context<'a>,
+) -> Box<dyn Report + 'a> {
+    Box::new(report::Redacted {
+        inner: bare_printer(format, set, terminal, context),
+        redactor: context.redactor(),
+    })
+}
+
+fn bare_printer<'a>(
     format: ReportFormat,
     set: &'a RuleSet,
     terminal: bool,

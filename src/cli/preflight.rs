@@ -275,7 +275,7 @@ fn fix_session(
 ) -> Result<i32, DoctorError> {
     let flags = &args.fix;
     let plans = plan::plans(&diagnosis, set);
-    let redactor = crate::redact::Redactor::for_snapshot(&prepared.snapshot);
+    let redactor = crate::redact::Redactor::for_output(&prepared.snapshot);
     let mut out: Box<dyn Write> = if to_stderr {
         Box::new(std::io::stderr().lock())
     } else {

@@ -200,17 +200,12 @@ fn target<'s>(snapshot: &'s StackSnapshot, f: &Finding) -> Option<&'s ContainerS
         .or_else(|| of_service().next())
 }
 
+/// A probe result with its texts masked. Its located `data` stays raw: a fix writes it back
+/// (the health URL into the compose file); printers mask it with [`Redactor::diagnosis`].
 fn redacted(r: &ProbeResult, redactor: &Redactor) -> ProbeResult {
     ProbeResult {
-        kind: r.kind.clone(),
-        expect: r.expect.clone(),
-        outcome: match &r.outcome {
-            Outcome::Unknown(why) => Outcome::Unknown(redactor.text(why)),
-            other => other.clone(),
-        },
-        summary: redactor.text(&r.summary),
-        facts: r.facts.iter().map(|f| redactor.text(f)).collect(),
         data: r.data.clone(),
+        ..redactor.probe(r)
     }
 }
 

@@ -26,10 +26,65 @@ type HealthHits<'s> = BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, i64, 
 
 pub struct Matcher<'r> {
     rules: Vec<&'r Rule>,
-    logs: RegexSet,
+    logs: PatternSet,
     logs_of: Vec<(usize, usize)>,
-    health: RegexSet,
+    health: PatternSet,
     health_of: Vec<(usize, usize)>,
+}
+
+/// The patterns of one symptom kind, compiled as one [`RegexSet`]. Rule loading checks that the
+/// set compiles under the regex size limits ([`check_sets`]); should one still not, each
+/// pattern is tried alone (slower, the same answers) rather than failing.
+enum PatternSet {
+    Set(RegexSet),
+    Each(Vec<regex::Regex>),
+}
+
+impl PatternSet {
+    fn new(patterns: &[String], regexes: Vec<regex::Regex>) -> PatternSet {
+        match RegexSet::new(patterns) {
+            Ok(set) => PatternSet::Set(set),
+            Err(_) => PatternSet::Each(regexes),
+        }
+    }
+
+    fn matches(&self, text: &str) -> Vec<usize> {
+        match self {
+            PatternSet::Set(set) => set.matches(text).into_iter().collect(),
+            PatternSet::Each(all) => all
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.is_match(text))
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
+}
+
+/// The log and health patterns of `rules`, in matcher order.
+fn patterns<'a>(rules: impl Iterator<Item = &'a Rule>) -> [Vec<&'a regex::Regex>; 2] {
+    let (mut logs, mut health) = (vec![], vec![]);
+    for rule in rules {
+        for symptom in &rule.symptoms {
+            match symptom {
+                Symptom::Logs { regex, .. } => logs.push(regex),
+                Symptom::Health { regex, .. } => health.push(regex),
+                Symptom::State { .. } => {}
+            }
+        }
+    }
+    [logs, health]
+}
+
+/// Whether the patterns of `rules` compile together as the matcher's sets (each compiling alone
+/// does not make a set of them fit the size limits): `Err` with the kind (`logs`/`health`) and
+/// the regex crate's reason.
+pub fn check_sets<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<(), (&'static str, String)> {
+    let [logs, health] = patterns(rules);
+    for (kind, list) in [("logs", logs), ("health", health)] {
+        RegexSet::new(list.iter().map(|r| r.as_str())).map_err(|e| (kind, e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// One symptom that held, with the lines that made it hold.
@@ -98,13 +153,14 @@ impl<'r> Matcher<'r> {
                 }
             }
         }
+        let [log_regexes, health_regexes] = patterns(rules.iter().copied());
+        let owned = |v: Vec<&regex::Regex>| v.into_iter().cloned().collect();
         Matcher {
-            rules,
-            // Each pattern compiled alone when the rule was loaded, so the set compiles too.
-            logs: RegexSet::new(&logs).expect("rule log patterns compile"),
+            logs: PatternSet::new(&logs, owned(log_regexes)),
             logs_of,
-            health: RegexSet::new(&health).expect("rule health patterns compile"),
+            health: PatternSet::new(&health, owned(health_regexes)),
             health_of,
+            rules,
         }
     }
 
@@ -132,7 +188,7 @@ impl<'r> Matcher<'r> {
         for c in containers {
             let handled = super::handled::handled_lines(c);
             for (i, line) in c.logs.lines.iter().enumerate() {
-                for idx in self.logs.matches(&line.text).iter() {
+                for idx in self.logs.matches(&line.text) {
                     let key = self.logs_of[idx];
                     if applies[key.0] {
                         log_hits.entry(key).or_default().push((c, line));
@@ -144,7 +200,7 @@ impl<'r> Matcher<'r> {
             }
             for result in c.health.iter().flat_map(|h| &h.log) {
                 for out in result.output.lines() {
-                    for idx in self.health.matches(out).iter() {
+                    for idx in self.health.matches(out) {
                         let key = self.health_of[idx];
                         if applies[key.0] {
                             health_hits.entry(key).or_default().push((

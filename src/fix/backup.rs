@@ -122,7 +122,9 @@ impl Backup {
         created: &str,
     ) -> Result<Backup, BackupError> {
         let dir = root.join(&id);
-        std::fs::create_dir_all(dir.join("files")).map_err(|e| err(&dir, e))?;
+        private_dir(&dir)
+            .and_then(|()| private_dir(&dir.join("files")))
+            .map_err(|e| err(&dir, e))?;
         let b = Backup {
             dir,
             manifest: Manifest {
@@ -194,11 +196,31 @@ impl Backup {
     }
 }
 
+/// Write `bytes` to `path`, readable by its owner only (a backup holds project files, `.env`
+/// and compose files with their passwords), and sync it to disk.
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let mut f = std::fs::File::create(path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    // An existing file keeps its mode through `open`: narrow it too.
+    #[cfg(unix)]
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     f.write_all(bytes)?;
     f.sync_all()
+}
+
+/// A backup folder readable by its owner only.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 /// Every backup under `root`, oldest first (unreadable folders are skipped).
@@ -230,6 +252,15 @@ mod tests {
         )
         .unwrap();
         let stored = b.store(b"gdbm bytes").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&b.dir.join(&stored)), 0o600, "a stored original");
+            assert_eq!(mode(&b.dir.join("manifest.json")), 0o600, "the manifest");
+            assert_eq!(mode(&b.dir), 0o700, "the backup folder");
+            assert_eq!(mode(&b.dir.join("files")), 0o700);
+        }
         let sha = sha256(b"gdbm bytes");
         b.record(Entry::HostFile {
             path: "/x".into(),

@@ -32,6 +32,26 @@ pub trait Report {
     fn render(&self, diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<()>;
 }
 
+/// Any printer, its output redacted twice: every text of the diagnosis is masked before it is
+/// rendered (short secrets as whole tokens), then the rendered document once more (secrets as
+/// the format escapes them, URL passwords, `Authorization:` credentials, secret query
+/// parameters), so a printer that shows something new cannot leak it.
+pub struct Redacted<'a> {
+    pub inner: Box<dyn Report + 'a>,
+    pub redactor: std::borrow::Cow<'a, Redactor>,
+}
+
+impl Report for Redacted<'_> {
+    fn render(&self, diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
+        let mut masked = diagnosis.clone();
+        self.redactor.diagnosis(&mut masked);
+        let mut buf = Vec::new();
+        self.inner.render(&masked, &mut buf)?;
+        let text = String::from_utf8_lossy(&buf);
+        out.write_all(self.redactor.document(&text).as_bytes())
+    }
+}
+
 /// What a printer may draw on besides the diagnosis. Everything is optional: a diagnosis made
 /// without a stack (preflight, pasted logs) renders without a timeline, and one made without the
 /// project's files (a bundle) without diffs.
@@ -47,13 +67,13 @@ pub struct Context<'a> {
     pub redactor: Option<&'a Redactor>,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
     /// The redactor to use: the given one, else one learned from the snapshot, else one that
     /// masks what any text shows of itself (URL passwords).
-    fn redactor(&self) -> std::borrow::Cow<'_, Redactor> {
+    pub fn redactor(&self) -> std::borrow::Cow<'a, Redactor> {
         match (self.redactor, self.snapshot) {
             (Some(r), _) => std::borrow::Cow::Borrowed(r),
-            (None, Some(s)) => std::borrow::Cow::Owned(Redactor::for_snapshot(s)),
+            (None, Some(s)) => std::borrow::Cow::Owned(Redactor::for_output(s)),
             (None, None) => std::borrow::Cow::Owned(Redactor::default()),
         }
     }

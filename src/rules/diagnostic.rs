@@ -63,6 +63,8 @@ codes! {
     UnknownConfirms => "unknown-confirms",
     /// A `[[probe]]` whose `kind` is no known probe kind.
     UnknownProbeKind => "unknown-probe-kind",
+    /// Patterns that compile alone but not together in the matcher's set (size limits).
+    PatternSetTooBig => "pattern-set-too-big",
 }
 
 impl fmt::Display for Code {

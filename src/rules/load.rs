@@ -1,7 +1,8 @@
 //! Loading several rule files: per-file parsing and validation, then the checks that need all
 //! files at once (duplicate ids, overrides, `confirms` targets).
+use super::Rule;
 use super::RuleSet;
-use super::diagnostic::{Code, Problem, RulesError};
+use super::diagnostic::{Code, Problem, RulesError, Source};
 use super::parse::{FileInput, Parsed, parse_file};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -76,19 +77,74 @@ pub(crate) fn load(inputs: Vec<FileInput>, io: Vec<Problem>) -> Result<RuleSet, 
 
     let mut problems = io;
     let mut rules = Vec::new();
+    let mut sources = Vec::new();
     for (i, mut p) in parsed.into_iter().enumerate() {
         if dropped.contains(&i) {
             continue;
         }
         p.problems.sort_by_key(Problem::offset);
         problems.append(&mut p.problems);
-        rules.extend(p.rule);
+        if let Some(rule) = p.rule {
+            rules.push(rule);
+            sources.push(p.source);
+        }
+    }
+    if problems.is_empty()
+        && let Some(problem) = set_overflow(&rules, &sources)
+    {
+        problems.push(problem);
     }
     if !problems.is_empty() {
         return Err(RulesError::new(problems));
     }
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(RuleSet { rules })
+}
+
+/// The matcher scans each line once with all the rules' patterns in one set: each pattern
+/// compiling alone does not make the set fit the regex size limits. The rule whose patterns
+/// make the set overflow (rules added in load order, embedded first) is the one reported, with
+/// its patterns underlined.
+fn set_overflow(rules: &[Rule], sources: &[Source]) -> Option<Problem> {
+    let Err((kind, reason)) = crate::engine::matcher::check_sets(rules.iter()) else {
+        return None;
+    };
+    let culprit = (0..rules.len())
+        .find(|&n| crate::engine::matcher::check_sets(rules[..=n].iter()).is_err())
+        .unwrap_or(rules.len().saturating_sub(1));
+    let (rule, source) = (rules.get(culprit)?, sources.get(culprit)?);
+    let text = source.inner().as_str();
+    let mut problem = Problem::new(
+        Code::PatternSetTooBig,
+        format!(
+            "the {kind} patterns of `{}` do not fit in one pattern set with the other rules'",
+            rule.id
+        ),
+        source,
+    )
+    .help(format!(
+        "{reason}; each pattern compiles alone, but together they exceed the regex size \
+         limit: use fewer or smaller counted repetitions (`{{n}}`) and character classes"
+    ));
+    let mut labelled = false;
+    for symptom in &rule.symptoms {
+        let regex = match symptom {
+            crate::rules::Symptom::Logs { regex, .. } if kind == "logs" => regex,
+            crate::rules::Symptom::Health { regex, .. } if kind == "health" => regex,
+            _ => continue,
+        };
+        if let Some(at) = text
+            .find(regex.as_str())
+            .filter(|_| !regex.as_str().is_empty())
+        {
+            problem = problem.label(at..at + regex.as_str().len(), "this pattern");
+            labelled = true;
+        }
+    }
+    if !labelled && let Some(at) = text.find(&rule.id) {
+        problem = problem.label(at..at + rule.id.len(), "this rule's patterns");
+    }
+    Some(problem)
 }
 
 fn duplicate(first: &Parsed, again: &Parsed) -> Problem {
@@ -153,4 +209,48 @@ pub(crate) fn read_dir(dir: &Path) -> (Vec<FileInput>, Vec<Problem>) {
         }
     }
     (inputs, problems)
+}
+
+#[cfg(test)]
+mod set_tests {
+    use super::super::load_files;
+    use super::Code;
+
+    /// A counted repetition that compiles alone but not twice in one set.
+    fn big_pattern() -> String {
+        (1..=40)
+            .map(|k| format!(r"\w{{{}}}", k * 50))
+            .find(|p| {
+                regex::Regex::new(p).is_ok() && regex::RegexSet::new([p.as_str(), p]).is_err()
+            })
+            .expect("a pattern that fits alone and not twice")
+    }
+
+    fn rule(id: &str, pattern: &str) -> (String, String) {
+        (
+            format!("rules/{id}.toml"),
+            format!(
+                "id = \"{id}\"\ntitle = \"t\"\nseverity = \"error\"\nsummary = \"s\"\n\
+                 explanation = \"e\"\neffect = true\n\n[[symptom]]\nlogs = '{pattern}'\n"
+            ),
+        )
+    }
+
+    #[test]
+    fn patterns_too_big_together_are_a_spanned_rule_error_not_a_panic() {
+        let p = big_pattern();
+        let files = [rule("big-one", &p), rule("big-two", &p)];
+        let err = load_files(&files).expect_err("the set does not fit");
+        let problems = err.problems();
+        assert_eq!(problems.len(), 1, "{err:?}");
+        assert_eq!(problems[0].code(), Code::PatternSetTooBig);
+        assert_eq!(problems[0].file(), Some("rules/big-two.toml"));
+        let text = &files[1].1;
+        let at = text.find(&p).expect("pattern in the file");
+        assert_eq!(problems[0].offset(), at, "the label is on the pattern");
+        // Alone, each loads, and the matcher works.
+        let set = load_files(&files[..1]).expect("one fits");
+        let m = crate::engine::matcher::Matcher::new(&set);
+        assert_eq!(m.rules_matching_line(&"x".repeat(3000)).count(), 1);
+    }
 }

@@ -2,5 +2,6 @@
 #![allow(dead_code)]
 
 pub mod bundle;
+pub mod child;
 pub mod lab;
 pub mod scenario;
