@@ -220,3 +220,6 @@ fn binds_re(name: &str) -> regex::Regex {
 fn short(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
+
+#[cfg(test)]
+mod tests;

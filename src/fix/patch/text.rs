@@ -115,6 +115,6 @@ mod tests {
     #[test]
     fn tokens_stand_alone() {
         let s = "gunicorn m:application x.m:application m:application2 'm:application'";
-        assert_eq!(token_positions(s, "m:application"), vec![9, 58]);
+        assert_eq!(token_positions(s, "m:application"), vec![9, 55]);
     }
 }
