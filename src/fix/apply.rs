@@ -268,7 +268,23 @@ impl Applier<'_> {
                 self.helper(service, &["chown", &format!("{uid}:{gid}"), "--", path])
                     .await
             }
-            FixAction::Recreate { build } => self.recreate(service, *build).await,
+            FixAction::Recreate { build } => match &plan.patch {
+                Some(p) if !p.services.is_empty() => self.recreate_all(&p.services, true).await,
+                _ => self.recreate(service, *build).await,
+            },
+            FixAction::PatchSource => {
+                let services = plan
+                    .patch
+                    .as_ref()
+                    .map(|p| p.services.clone())
+                    .unwrap_or_default();
+                backup.manifest.rebuild = if services.is_empty() {
+                    vec![service.to_owned()]
+                } else {
+                    services
+                };
+                self.host().apply_patch(backup, plan)
+            }
             FixAction::LfLineEnds { .. }
             | FixAction::ExecBit { .. }
             | FixAction::DependsOnHealthy
@@ -489,6 +505,11 @@ impl Applier<'_> {
 
     /// `compose up -d [--build] <service>` with the compose CLI (v1 or v2), bounded.
     async fn recreate(&self, service: &str, build: bool) -> Result<(), ApplyError> {
+        self.recreate_all(&[service.to_owned()], build).await
+    }
+
+    /// `compose up -d [--build] <services…>` with the compose CLI (v1 or v2), bounded.
+    pub async fn recreate_all(&self, services: &[String], build: bool) -> Result<(), ApplyError> {
         let file = self.compose_file.as_ref().ok_or_else(|| {
             ApplyError::Step("no compose file to recreate the service from".into())
         })?;
@@ -506,7 +527,7 @@ impl Applier<'_> {
         if build {
             args.push("--build".into());
         }
-        args.push(service.to_owned());
+        args.extend(services.iter().cloned());
         let mut cmd = tokio::process::Command::new(&program);
         cmd.args(&args)
             .current_dir(file.parent().unwrap_or(Path::new(".")))
@@ -562,6 +583,10 @@ impl Applier<'_> {
                 }
                 Entry::HostFile { .. } => restore_host(backup, entry)?,
             }
+        }
+        if !backup.manifest.rebuild.is_empty() {
+            // A source patch ran in rebuilt images: rebuild them from the originals.
+            return self.recreate_all(&backup.manifest.rebuild, true).await;
         }
         self.start(&service).await
     }
@@ -625,6 +650,50 @@ impl HostFiles<'_> {
         }
         write_atomically(&file, edit.new.as_bytes())
             .map_err(|e| ApplyError::Step(format!("writing {}: {e}", file.display())))
+    }
+
+    /// Write a source patch: every file is checked first against the text the plan showed (a
+    /// file changed since then stops the patch before anything is written), then backed up,
+    /// then written.
+    pub fn apply_patch(&self, backup: &mut Backup, plan: &Plan) -> Result<(), ApplyError> {
+        let patch = plan
+            .patch
+            .as_ref()
+            .ok_or_else(|| ApplyError::Step("no patch was prepared for this plan".into()))?;
+        for (file, edit) in &patch.edits {
+            let now = std::fs::read(file)
+                .map_err(|e| ApplyError::Step(format!("reading {}: {e}", file.display())))?;
+            if sha256(&now) != sha256(edit.old.as_bytes()) {
+                return Err(ApplyError::Step(format!(
+                    "{} changed since the diagnosis: not patched (run the doctor again)",
+                    file.display()
+                )));
+            }
+        }
+        for (file, edit) in &patch.edits {
+            let path = file.display().to_string();
+            if backup
+                .manifest
+                .entries
+                .iter()
+                .any(|e| matches!(e, Entry::HostFile { path: p, .. } if *p == path))
+            {
+                continue;
+            }
+            let stored = backup.store(edit.old.as_bytes())?;
+            backup.record(Entry::HostFile {
+                path,
+                stored,
+                sha256: sha256(edit.old.as_bytes()),
+                mode: None,
+                git_mode: None,
+            })?;
+        }
+        for (file, edit) in &patch.edits {
+            write_atomically(file, edit.new.as_bytes())
+                .map_err(|e| ApplyError::Step(format!("writing {}: {e}", file.display())))?;
+        }
+        Ok(())
     }
 
     /// The script's source, its mode now and the mode git's index records: what `exec-bit`

@@ -23,6 +23,20 @@ pub struct Plan {
     pub blocked: Option<String>,
     /// The values the probes located (`path`, `uid`, `dependency`, …).
     pub data: BTreeMap<String, String>,
+    /// For a `patch-source` step: the patch, computed by the session before it shows the plan.
+    pub patch: Option<PreparedPatch>,
+    /// The finding's evidence texts (which name, which module), for the patch.
+    pub hints: Vec<String>,
+}
+
+/// A source patch mapped onto the project's files: each file's path on this host and the edit,
+/// whose `old` is the file's text when the plan was made (checked again before writing).
+#[derive(Debug, Clone)]
+pub struct PreparedPatch {
+    pub how: Vec<String>,
+    pub edits: Vec<(std::path::PathBuf, crate::fix::edit::Edit)>,
+    /// Every service built from a context holding a patched file: rebuilt and recreated.
+    pub services: Vec<String>,
 }
 
 /// One resolved step.
@@ -96,6 +110,16 @@ fn plan(f: &Finding, rules: &RuleSet) -> Option<Plan> {
         steps,
         blocked,
         data,
+        patch: None,
+        hints: f
+            .evidence
+            .iter()
+            .filter_map(|e| match e {
+                crate::engine::Evidence::Log { text, .. }
+                | crate::engine::Evidence::Health { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect(),
     })
 }
 
@@ -193,6 +217,11 @@ fn step(a: &FixAction, service: &str, data: &BTreeMap<String, String>) -> Result
                 true,
             )
         }
+        FixAction::PatchSource => s(
+            format!("patch the project's source that {service} runs (the diff below)"),
+            None,
+            true,
+        ),
         FixAction::Recreate { build } => s(
             format!(
                 "recreate {service} (compose up -d{} {service})",

@@ -25,8 +25,11 @@ pub fn patch(input: &Input<'_>) -> Result<SourcePatch, PatchError> {
         .module(&nr.module)
         .ok_or_else(|| refuse(format!("{} is not in the source read", nr.module)))?;
     let accessor = format!("get_{}", nr.name);
-    let def = regex::Regex::new(&format!(r"(?m)^def\s+{}\s*\(\s*\)", regex::escape(&accessor)))
-        .expect("escaped");
+    let def = regex::Regex::new(&format!(
+        r"(?m)^def\s+{}\s*\(\s*\)",
+        regex::escape(&accessor)
+    ))
+    .expect("escaped");
     if !def.is_match(home.text()) {
         return Err(refuse(format!(
             "{} has no `{accessor}()` accessor: import the module and read `{}.{}` late, by hand",
@@ -79,17 +82,34 @@ fn rewrite(
     let import_line = super::text::line(src, line).unwrap_or_default();
     let head = format!("from {module} import ");
     let Some(list) = import_line.trim_start().strip_prefix(&head) else {
-        return Err(refuse(format!("{}:{line} is not a one-line `{head}…`", short(m.path()))));
+        return Err(refuse(format!(
+            "{}:{line} is not a one-line `{head}…`",
+            short(m.path())
+        )));
     };
     if list.contains(['(', '\\', ';', '#']) {
-        return Err(refuse(format!("{}:{line}: a form this patch does not rewrite", short(m.path()))));
+        return Err(refuse(format!(
+            "{}:{line}: a form this patch does not rewrite",
+            short(m.path())
+        )));
     }
     let names: Vec<&str> = list.split(',').map(str::trim).collect();
     if !names.contains(&name) {
-        return Err(refuse(format!("{}:{line} imports `{name}` under another name", short(m.path()))));
+        return Err(refuse(format!(
+            "{}:{line} imports `{name}` under another name",
+            short(m.path())
+        )));
     }
-    let mut new_names: Vec<&str> = names.iter().copied().filter(|n| *n != name && *n != accessor).collect();
-    let at = names.iter().position(|n| *n == name).unwrap_or(0).min(new_names.len());
+    let mut new_names: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| *n != name && *n != accessor)
+        .collect();
+    let at = names
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or(0)
+        .min(new_names.len());
     new_names.insert(at, accessor);
     let new_import = format!(
         "{}{head}{}",
@@ -113,14 +133,28 @@ fn rewrite(
             let field_is = |f: &str| {
                 parent.is_some_and(|p| p.child_by_field_name(f).is_some_and(|c| c.id() == n.id()))
             };
-            if matches!(pk, "import_from_statement" | "dotted_name" | "aliased_import") {
+            if matches!(
+                pk,
+                "import_from_statement" | "dotted_name" | "aliased_import"
+            ) {
                 continue;
             }
-            if pk == "attribute" && field_is("attribute") || pk == "keyword_argument" && field_is("name") {
+            if pk == "attribute" && field_is("attribute")
+                || pk == "keyword_argument" && field_is("name")
+            {
                 continue;
             }
-            if matches!(pk, "parameters" | "default_parameter" | "typed_parameter" | "global_statement" | "nonlocal_statement")
-                || (matches!(pk, "assignment" | "augmented_assignment" | "for_statement" | "as_pattern_target") && field_is("left"))
+            if matches!(
+                pk,
+                "parameters"
+                    | "default_parameter"
+                    | "typed_parameter"
+                    | "global_statement"
+                    | "nonlocal_statement"
+            ) || (matches!(
+                pk,
+                "assignment" | "augmented_assignment" | "for_statement" | "as_pattern_target"
+            ) && field_is("left"))
             {
                 assigned = true;
                 continue;
@@ -153,5 +187,10 @@ pub fn holds(input: &Input<'_>, after: &Analysis) -> Option<String> {
         .none_rebound
         .iter()
         .find(|a| a.module == nr.module && a.name == nr.name && !a.imported_at.is_empty())
-        .map(|a| format!("`{}` is still copied by value at {}", a.name, a.imported_at[0]))
+        .map(|a| {
+            format!(
+                "`{}` is still copied by value at {}",
+                a.name, a.imported_at[0]
+            )
+        })
 }

@@ -23,7 +23,12 @@ fn decorator(input: &Input<'_>, h: &Handler, views: usize) -> Result<(String, St
             .and_then(|d| d.strip_prefix('@'))
             .and_then(|d| d.strip_suffix(suffix))
             .map(str::to_owned)
-            .ok_or_else(|| format!("which app or blueprint `{}` belongs to is unknown", h.function))
+            .ok_or_else(|| {
+                format!(
+                    "which app or blueprint `{}` belongs to is unknown",
+                    h.function
+                )
+            })
     };
     match h.kind {
         HandlerKind::Teardown => {
@@ -51,7 +56,10 @@ fn decorator(input: &Input<'_>, h: &Handler, views: usize) -> Result<(String, St
                 .health_path
                 .as_deref()
                 .ok_or("no health-check path to give the view")?;
-            if matches!(match_route(&input.analysis.routes, health), RouteMatch::Exact(_)) {
+            if matches!(
+                match_route(&input.analysis.routes, health),
+                RouteMatch::Exact(_)
+            ) {
                 return Err(format!(
                     "the health path {health} is served already: the rule of `{}` is unknown",
                     h.function
@@ -78,7 +86,12 @@ fn decorator(input: &Input<'_>, h: &Handler, views: usize) -> Result<(String, St
                 Some(r) => r.prefix.clone().unwrap_or_default(),
                 None => String::new(),
             };
-            if siblings.is_empty() && input.tree.modules().any(|m| m.text().contains(&format!("register_blueprint({bp}"))) {
+            if siblings.is_empty()
+                && input
+                    .tree
+                    .modules()
+                    .any(|m| m.text().contains(&format!("register_blueprint({bp}")))
+            {
                 return Err(format!(
                     "`{bp}` has no other route to take its prefix from: the rule of `{}` is for a person to write",
                     h.function
@@ -116,15 +129,22 @@ fn module_line<'a>(input: &'a Input<'_>, file: &str, line: u32) -> Option<&'a st
 pub fn patch(input: &Input<'_>) -> Result<SourcePatch, PatchError> {
     let handlers = &input.analysis.undecorated_handlers;
     if handlers.is_empty() {
-        return Err(PatchError::NothingFound("handler without its decorator".into()));
+        return Err(PatchError::NothingFound(
+            "handler without its decorator".into(),
+        ));
     }
-    let views = handlers.iter().filter(|h| h.kind == HandlerKind::Route).count();
+    let views = handlers
+        .iter()
+        .filter(|h| h.kind == HandlerKind::Route)
+        .count();
     let mut texts: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut how = Vec::new();
     let mut left = Vec::new();
     // Bottom-up per file, so line numbers stay right.
     let mut order: Vec<&Handler> = handlers.iter().collect();
-    order.sort_by(|a, b| (&a.at.file, std::cmp::Reverse(a.at.line)).cmp(&(&b.at.file, std::cmp::Reverse(b.at.line))));
+    order.sort_by(|a, b| {
+        (&a.at.file, std::cmp::Reverse(a.at.line)).cmp(&(&b.at.file, std::cmp::Reverse(b.at.line)))
+    });
     for h in order {
         match decorator(input, h, views) {
             Ok((deco, why)) => {
@@ -137,7 +157,11 @@ pub fn patch(input: &Input<'_>) -> Result<SourcePatch, PatchError> {
                 let line = format!("{}{deco}", super::text::indent(def_line));
                 entry.1 = super::text::insert_before(&entry.1, h.at.line, &line)
                     .ok_or_else(|| refuse(format!("{} has no line {}", h.at.file, h.at.line)))?;
-                how.push(format!("{}:{}: {deco}: {why}", short(&h.at.file), h.at.line));
+                how.push(format!(
+                    "{}:{}: {deco}: {why}",
+                    short(&h.at.file),
+                    h.at.line
+                ));
             }
             Err(why) => left.push(why),
         }
@@ -162,16 +186,17 @@ pub fn patch(input: &Input<'_>) -> Result<SourcePatch, PatchError> {
 /// Whether a patched handler is still undecorated, or the health path still unserved.
 pub fn holds(input: &Input<'_>, after: &Analysis) -> Option<String> {
     if let Some(h) = after.undecorated_handlers.iter().find(|h| {
-        input
-            .analysis
-            .undecorated_handlers
-            .iter()
-            .any(|b| b.function == h.function && b.at.file == h.at.file && h.kind != HandlerKind::Route)
+        input.analysis.undecorated_handlers.iter().any(|b| {
+            b.function == h.function && b.at.file == h.at.file && h.kind != HandlerKind::Route
+        })
     }) {
         return Some(format!("`{}` still has no decorator", h.function));
     }
     let health = input.health_path.as_deref()?;
-    let served_before = matches!(match_route(&input.analysis.routes, health), RouteMatch::Exact(_));
+    let served_before = matches!(
+        match_route(&input.analysis.routes, health),
+        RouteMatch::Exact(_)
+    );
     match match_route(&after.routes, health) {
         RouteMatch::Exact(_) => None,
         _ if served_before => None,

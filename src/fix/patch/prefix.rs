@@ -13,7 +13,11 @@ pub fn patch(input: &Input<'_>) -> Result<SourcePatch, PatchError> {
         .ok_or_else(|| refuse("no health-check path to match the routes against"))?;
     let route = match match_route(&input.analysis.routes, health) {
         RouteMatch::PrefixDoubled { route } | RouteMatch::PrefixMissing { route } => route,
-        _ => return Err(PatchError::NothingFound(format!("route one prefix away from {health}"))),
+        _ => {
+            return Err(PatchError::NothingFound(format!(
+                "route one prefix away from {health}"
+            )));
+        }
     };
     let prefix = route.prefix.as_deref().unwrap_or("").trim_end_matches('/');
     let rule = health

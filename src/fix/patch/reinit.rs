@@ -76,13 +76,21 @@ pub fn patch(input: &Input<'_>) -> Result<SourcePatch, PatchError> {
         let t = l.trim();
         !t.is_empty() && !t.starts_with('#')
     };
-    let opens = ls[..i].iter().rev().find(code).is_some_and(|l| l.trim_end().ends_with(':'));
+    let opens = ls[..i]
+        .iter()
+        .rev()
+        .find(code)
+        .is_some_and(|l| l.trim_end().ends_with(':'));
     let next_in_block = ls[i + 1..]
         .iter()
         .find(code)
         .is_some_and(|l| super::text::indent(l).len() >= ind);
     let new = if opens && !next_in_block {
-        super::text::replace_line(text, step.at.line, &format!("{}pass", super::text::indent(line)))
+        super::text::replace_line(
+            text,
+            step.at.line,
+            &format!("{}pass", super::text::indent(line)),
+        )
     } else {
         super::text::remove_line(text, step.at.line)
     }

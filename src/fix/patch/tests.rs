@@ -27,10 +27,17 @@ fn read_dir(root: &Path, into: &mut BTreeMap<String, String>) {
 fn stack(name: &str) -> (BTreeMap<String, String>, String) {
     let mut files = BTreeMap::new();
     read_dir(&fixtures().join("app"), &mut files);
-    read_dir(&fixtures().join("stacks").join(name).join("app"), &mut files);
-    let compose =
-        std::fs::read_to_string(fixtures().join("stacks").join(name).join("docker-compose.yml"))
-            .unwrap();
+    read_dir(
+        &fixtures().join("stacks").join(name).join("app"),
+        &mut files,
+    );
+    let compose = std::fs::read_to_string(
+        fixtures()
+            .join("stacks")
+            .join(name)
+            .join("docker-compose.yml"),
+    )
+    .unwrap();
     let re = regex::Regex::new(r"http://localhost:5001(/[^ ]*)").unwrap();
     let health = re.captures(&compose).unwrap()[1].to_owned();
     (files, health)
@@ -89,7 +96,11 @@ fn diff(p: &SourcePatch, path: &str) -> String {
 
 fn changed(d: &str) -> Vec<&str> {
     d.lines()
-        .filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+++") && !l.starts_with("---"))
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
         .collect()
 }
 
@@ -129,7 +140,11 @@ fn route_not_decorated_restores_route_and_teardown() {
     let d = diff(&p, "/app/server_v4_complete.py");
     assert_eq!(changed(&d), ["+    @app.teardown_appcontext"], "{d}");
     let healthy = std::fs::read_to_string(fixtures().join("app/server_v4_complete.py")).unwrap();
-    let c = p.changes.iter().find(|c| c.path.ends_with("server_v4_complete.py")).unwrap();
+    let c = p
+        .changes
+        .iter()
+        .find(|c| c.path.ends_with("server_v4_complete.py"))
+        .unwrap();
     assert_eq!(c.new, healthy);
 }
 
@@ -151,7 +166,11 @@ fn blueprint_prefix_mismatch_gives_the_prefix_once() {
 fn gunicorn_worker_reinit_removes_the_per_worker_call() {
     let p = patched("gunicorn-worker-reinit", "gunicorn-worker-reinit");
     let d = diff(&p, "/app/server_v4_complete.py");
-    assert_eq!(changed(&d), ["-        app_globals.initialize_app()"], "{d}");
+    assert_eq!(
+        changed(&d),
+        ["-        app_globals.initialize_app()"],
+        "{d}"
+    );
     assert!(p.how[0].contains("flask init-db"), "{:?}", p.how);
 }
 
@@ -174,8 +193,13 @@ fn engine_used_before_init_reads_through_the_accessor() {
 #[test]
 fn wsgi_app_not_found_points_at_the_bound_variable() {
     let (files, health) = stack("wsgi-app-not-found");
-    let p = propose_on(&files, &health, "wsgi-app-not-found", "server_v4_complete:application")
-        .unwrap();
+    let p = propose_on(
+        &files,
+        &health,
+        "wsgi-app-not-found",
+        "server_v4_complete:application",
+    )
+    .unwrap();
     let d = diff(&p, "/app/entrypoint.sh");
     assert_eq!(
         changed(&d),
@@ -191,8 +215,16 @@ fn wsgi_app_not_found_points_at_the_bound_variable() {
 fn the_healthy_app_gets_no_patch() {
     let (files, _) = stack("healthy");
     for class in CLASSES {
-        let r = propose_on(&files, "/api/settings/profiles", class, "server_v4_complete:app");
-        assert!(matches!(r, Err(PatchError::NothingFound(_))), "{class}: {r:?}");
+        let r = propose_on(
+            &files,
+            "/api/settings/profiles",
+            class,
+            "server_v4_complete:app",
+        );
+        assert!(
+            matches!(r, Err(PatchError::NothingFound(_))),
+            "{class}: {r:?}"
+        );
     }
 }
 
@@ -204,14 +236,33 @@ fn a_target_written_twice_is_not_patched() {
         "/app/entrypoint.sh".into(),
         format!("{script}# or: gunicorn server_v4_complete:application\n"),
     );
-    let r = propose_on(&files, &health, "wsgi-app-not-found", "server_v4_complete:application");
-    assert!(matches!(&r, Err(PatchError::Refused(why)) if why.contains("more than one place")), "{r:?}");
+    let r = propose_on(
+        &files,
+        &health,
+        "wsgi-app-not-found",
+        "server_v4_complete:application",
+    );
+    assert!(
+        matches!(&r, Err(PatchError::Refused(why)) if why.contains("more than one place")),
+        "{r:?}"
+    );
 }
 
 #[test]
 fn a_name_defined_in_two_modules_is_not_guessed() {
     let (mut files, health) = stack("name-not-defined");
-    files.insert("/app/utils/other.py".into(), "def init_db():\n    pass\n".into());
-    let r = propose_on(&files, &health, "name-not-defined", "server_v4_complete:app");
-    assert!(matches!(&r, Err(PatchError::Refused(why)) if why.contains("2 modules")), "{r:?}");
+    files.insert(
+        "/app/utils/other.py".into(),
+        "def init_db():\n    pass\n".into(),
+    );
+    let r = propose_on(
+        &files,
+        &health,
+        "name-not-defined",
+        "server_v4_complete:app",
+    );
+    assert!(
+        matches!(&r, Err(PatchError::Refused(why)) if why.contains("2 modules")),
+        "{r:?}"
+    );
 }

@@ -13,7 +13,9 @@ pub fn patch(input: &Input<'_>) -> Result<SourcePatch, PatchError> {
         .wsgi
         .as_ref()
         .filter(|w| w.module_found && !w.var_bound)
-        .ok_or_else(|| PatchError::NothingFound("gunicorn target naming an unbound variable".into()))?;
+        .ok_or_else(|| {
+            PatchError::NothingFound("gunicorn target naming an unbound variable".into())
+        })?;
     let var = w
         .candidates
         .iter()
@@ -47,7 +49,11 @@ pub fn patch(input: &Input<'_>) -> Result<SourcePatch, PatchError> {
             return Err(refuse(format!(
                 "`{old_target}` is written in more than one place ({}): which one gunicorn runs \
                  is for a person to say",
-                places.iter().map(|(p, _, _)| short(p)).collect::<Vec<_>>().join(", ")
+                places
+                    .iter()
+                    .map(|(p, _, _)| short(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
     };
