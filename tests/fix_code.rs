@@ -124,7 +124,10 @@ fn fix_code(id: &str, file: &str, diff: &[&str]) {
     let before = std::fs::read(&path).expect("project file");
     let (code, out, err) = doctor(&lab, &["fix", "--yes", "--unsafe-fixes"]);
     assert_eq!(code, 0, "{id}: fix --yes --unsafe-fixes\n{out}\n{err}");
-    assert!(out.contains(&format!("{id} no longer fires")), "{id}: {out}");
+    assert!(
+        out.contains(&format!("{id} no longer fires")),
+        "{id}: {out}"
+    );
     assert!(
         !out.contains("Lab-Pg-Secret") && !err.contains("Lab-Pg-Secret"),
         "{id}: a secret in the fix's output:\n{out}\n{err}"
@@ -143,7 +146,11 @@ fn fix_code(id: &str, file: &str, diff: &[&str]) {
         Some(&before[..]),
         "{id}: the backup does not hold the original: {manifest}"
     );
-    let backup_id = dir.file_name().expect("name").to_string_lossy().into_owned();
+    let backup_id = dir
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
     let (code, out, err) = doctor(&lab, &["restore", &backup_id]);
     assert_eq!(code, 0, "{id}: restore\n{out}\n{err}");
     assert_eq!(std::fs::read(&path).expect("file"), before, "{id}: restore");
@@ -234,8 +241,8 @@ fn two_faults_in_two_rounds() {
     if !docker_or_skip(id) {
         return;
     }
-    let second = support::scenario::stacks_dir()
-        .join("blueprint-prefix-mismatch/app/api/settings.py");
+    let second =
+        support::scenario::stacks_dir().join("blueprint-prefix-mismatch/app/api/settings.py");
     let lab = Lab::up_with(id, |dir| {
         std::fs::create_dir_all(dir.join("app/api")).expect("dir");
         std::fs::copy(&second, dir.join("app/api/settings.py")).expect("copy");
@@ -248,7 +255,9 @@ fn two_faults_in_two_rounds() {
     );
     let (code, out, err) = doctor(&lab, &["fix", "--yes", "--unsafe-fixes"]);
     assert_eq!(code, 0, "two faults: fix\n{out}\n{err}");
-    let round2 = out.find("Round 2").unwrap_or_else(|| panic!("no second round:\n{out}"));
+    let round2 = out
+        .find("Round 2")
+        .unwrap_or_else(|| panic!("no second round:\n{out}"));
     assert!(
         out[..round2].contains("name-not-defined no longer fires"),
         "round 1 fixes the import:\n{out}"

@@ -213,13 +213,8 @@ pub(super) fn fix_session(
                 }
                 if let FixAction::PatchSource = s.action {
                     if let Some(p) = &plan.patch {
-                        for how in &p.how {
-                            w(&mut out, format!("      {how}"));
-                        }
-                        for (_, edit) in &p.edits {
-                            for line in edit.diff().lines() {
-                                w(&mut out, format!("      {line}"));
-                            }
+                        for line in p.lines(&redactor) {
+                            w(&mut out, format!("      {line}"));
                         }
                     }
                 } else if let crate::rules::FixAction::ExecBit { .. } = s.action {
@@ -434,7 +429,15 @@ pub(super) fn fix_session(
                         Ok(()) => {
                             w(
                                 &mut out,
-                                "  rolled back: the originals are in place again".into(),
+                                if backup.manifest.rebuild.is_empty() {
+                                    "  rolled back: the originals are in place again".into()
+                                } else {
+                                    format!(
+                                        "  rolled back: the original sources are in place \
+                                         again, and {} rebuilt from them",
+                                        backup.manifest.rebuild.join(", ")
+                                    )
+                                },
                             );
                             let _ = backup.finish(State::RolledBack);
                         }

@@ -29,6 +29,24 @@ pub struct Plan {
     pub hints: Vec<String>,
 }
 
+impl PreparedPatch {
+    /// What a plan shows of the patch: how and why, then each file's diff, every line masked
+    /// (a diff's context may quote a URL with its password, or a secret the stack's
+    /// environment holds).
+    pub fn lines(&self, redactor: &crate::redact::Redactor) -> Vec<String> {
+        self.how
+            .iter()
+            .cloned()
+            .chain(
+                self.edits
+                    .iter()
+                    .flat_map(|(_, e)| e.diff().lines().map(str::to_owned).collect::<Vec<_>>()),
+            )
+            .map(|l| redactor.text(&l))
+            .collect()
+    }
+}
+
 /// A source patch mapped onto the project's files: each file's path on this host and the edit,
 /// whose `old` is the file's text when the plan was made (checked again before writing).
 #[derive(Debug, Clone)]
@@ -231,4 +249,34 @@ fn step(a: &FixAction, service: &str, data: &BTreeMap<String, String>) -> Result
             false,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_patch_shows_no_secret() {
+        let old =
+            "URL = \"postgresql://analylit:Pg-S3cret@db/analylit\"\nKEY = \"k-9f8e7d\"\nx = 1\n";
+        let p = PreparedPatch {
+            how: vec!["restore the export".into()],
+            edits: vec![(
+                "app/settings.py".into(),
+                crate::fix::edit::Edit {
+                    path: "app/settings.py".into(),
+                    old: old.into(),
+                    new: format!("{old}y = x\n"),
+                },
+            )],
+            services: vec!["web".into()],
+        };
+        let mut r = crate::redact::Redactor::default();
+        r.learn_var("SECRET_KEY", "k-9f8e7d");
+        let shown = p.lines(&r).join("\n");
+        assert!(shown.contains("+y = x"), "{shown}");
+        assert!(shown.contains("restore the export"), "{shown}");
+        assert!(!shown.contains("Pg-S3cret"), "{shown}");
+        assert!(!shown.contains("k-9f8e7d"), "{shown}");
+    }
 }
