@@ -266,3 +266,74 @@ fn a_name_defined_in_two_modules_is_not_guessed() {
         "{r:?}"
     );
 }
+
+/// A patch over two files, one of which changed since the plan was shown: nothing is written,
+/// nothing is backed up, both files keep their bytes.
+#[test]
+fn a_patch_that_cannot_apply_leaves_every_file_as_it_was() {
+    use crate::fix::apply::HostFiles;
+    use crate::fix::backup::{Backup, sha256};
+    use crate::fix::plan::{Plan, PreparedPatch};
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.py"), dir.path().join("b.py"));
+    std::fs::write(&a, "import x\n").unwrap();
+    std::fs::write(&b, "import y\n").unwrap();
+    let edit = |path: &Path, old: &str, new: &str| {
+        (
+            path.to_path_buf(),
+            crate::fix::edit::Edit {
+                path: path.display().to_string(),
+                old: old.into(),
+                new: new.into(),
+            },
+        )
+    };
+    let patch = PreparedPatch {
+        how: vec![],
+        // b.py's text at plan time was not what it is now.
+        edits: vec![
+            edit(&a, "import x\n", "import x\nfrom m import n\n"),
+            edit(&b, "import z\n", "import z\nfrom m import n\n"),
+        ],
+        services: vec!["web".into()],
+    };
+    let plan = Plan {
+        finding: "name-not-defined".into(),
+        service: "web".into(),
+        title: String::new(),
+        safety: crate::rules::Safety::Unsafe,
+        words: vec![],
+        steps: vec![],
+        blocked: None,
+        data: BTreeMap::new(),
+        patch: Some(patch),
+        hints: vec![],
+    };
+    let snapshot = crate::stack::snapshot::testing::stack(vec![]);
+    let host = HostFiles {
+        snapshot: &snapshot,
+        compose_file: None,
+    };
+    let sums = || {
+        [&a, &b]
+            .map(|p| sha256(&std::fs::read(p).unwrap()))
+            .to_vec()
+    };
+    let before = sums();
+    let mut backup = Backup::create(
+        &dir.path().join("backups"),
+        "t".into(),
+        "name-not-defined",
+        "web",
+        "p",
+        "now",
+    )
+    .unwrap();
+    let err = host
+        .apply_patch(&mut backup, &plan)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("changed since the diagnosis"), "{err}");
+    assert_eq!(sums(), before);
+    assert!(backup.manifest.entries.is_empty());
+}
