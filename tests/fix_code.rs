@@ -16,9 +16,14 @@ use std::time::Duration;
 use support::lab::{Lab, docker_or_skip, run_bounded};
 
 fn doctor(lab: &Lab, args: &[&str]) -> (i32, String, String) {
+    doctor_with(lab, args, &[])
+}
+
+fn doctor_with(lab: &Lab, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = run_bounded(
         Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
             .args(args)
+            .envs(env.iter().copied())
             .args(["-q", "-p", &lab.project])
             .current_dir(&lab.dir)
             .stdin(std::process::Stdio::null()),
@@ -116,13 +121,17 @@ fn backed_up(dir: &Path, manifest: &Value, file: &Path) -> Option<Vec<u8>> {
 
 /// One stack: fix, check the outcome, restore.
 fn fix_code(id: &str, file: &str, diff: &[&str]) {
+    fix_code_with(id, file, diff, &[]);
+}
+
+fn fix_code_with(id: &str, file: &str, diff: &[&str], env: &[(&str, &str)]) {
     if !docker_or_skip(id) {
         return;
     }
     let lab = Lab::up(id);
     let path = lab.dir.join(file);
     let before = std::fs::read(&path).expect("project file");
-    let (code, out, err) = doctor(&lab, &["fix", "--yes", "--unsafe-fixes"]);
+    let (code, out, err) = doctor_with(&lab, &["fix", "--yes", "--unsafe-fixes"], env);
     assert_eq!(code, 0, "{id}: fix --yes --unsafe-fixes\n{out}\n{err}");
     assert!(
         out.contains(&format!("{id} no longer fires")),
@@ -230,6 +239,20 @@ fn wsgi_app_not_found() {
             "-exec gunicorn -w 3 -b 0.0.0.0:5001 --access-logfile - server_v4_complete:application",
             "+exec gunicorn -w 3 -b 0.0.0.0:5001 --access-logfile - server_v4_complete:app",
         ],
+    );
+}
+
+/// With no compose CLI on the PATH (neither `docker-compose` nor `docker compose`), the Engine
+/// API builds the image from the patched context and recreates the container.
+#[test]
+fn without_a_compose_cli_the_engine_rebuilds() {
+    let empty = tempfile::tempdir().expect("temp dir");
+    let path = empty.path().display().to_string();
+    fix_code_with(
+        "route-not-decorated",
+        "app/api/health.py",
+        &["+@health_bp.route(\"/health\")"],
+        &[("PATH", &path)],
     );
 }
 
