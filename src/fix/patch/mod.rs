@@ -97,6 +97,12 @@ pub fn propose(class: &str, input: &Input<'_>) -> Result<SourcePatch, PatchError
         "gunicorn-worker-reinit" => reinit::patch(input)?,
         "engine-used-before-init" => accessor::patch(input)?,
         "wsgi-app-not-found" => wsgi::patch(input)?,
+        "import-name-missing-cycle" => {
+            return Err(refuse(
+                "an import cycle: turning one of its imports into a late import changes when \
+                 code runs, and which one is for a person to choose",
+            ));
+        }
         other => return Err(refuse(format!("no source patch for {other}"))),
     };
     if patch.changes.is_empty() || patch.changes.iter().all(|c| c.old == c.new) {
