@@ -55,6 +55,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -78,6 +79,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -102,6 +104,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -141,6 +144,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -164,6 +168,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -187,6 +192,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

@@ -58,6 +58,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s `name:` or directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -s f -l file -d 'Compose file; repeat it for override files, later ones winning (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
@@ -79,6 +80,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand prefligh
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l timeout -d 'Give up after this many seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
@@ -101,6 +103,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
@@ -131,6 +134,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l 
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
@@ -152,6 +156,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
@@ -173,6 +178,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list test help" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list test help" -f -a "list" -d 'List the rules (embedded, plus those of --rules DIR)'
