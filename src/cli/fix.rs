@@ -369,7 +369,9 @@ pub(super) fn fix_session(
                 continue;
             }
             // Verify: the service comes back, and the rule no longer fires there.
-            let healthy = live.rt.block_on(applier.wait_healthy(&plan.service));
+            let healthy = live
+                .rt
+                .block_on(applier.wait_healthy_or_failed(&plan.service, plan.patch.is_some()));
             let (after_snapshot, after) = live.diagnose(&Progress(None))?;
             let still = after.findings.iter().any(|f| {
                 f.id == plan.finding

@@ -388,16 +388,37 @@ impl Applier<'_> {
     /// Wait (bounded) until every container of `service` runs, is healthy when it has a health
     /// check, and stays so with no new restart for a few seconds.
     pub async fn wait_healthy(&self, service: &str) -> Result<String, String> {
+        self.wait_healthy_or_failed(service, false).await
+    }
+
+    /// [`Applier::wait_healthy`]; with `settle_on_failure`, also stop waiting as soon as the
+    /// service shows a verdict: a fresh `unhealthy` (its latest check failed), a restart, or an
+    /// exit — what `wait` stops on. After a source patch that is the answer: the next failure
+    /// of a cascade, or a patch that did not help.
+    pub async fn wait_healthy_or_failed(
+        &self,
+        service: &str,
+        settle_on_failure: bool,
+    ) -> Result<String, String> {
         let deadline = Instant::now() + SERVICE_WAIT;
         let started = Instant::now();
         let mut stable_since: Option<(Instant, i64)> = None;
+        let mut first_restarts: Option<i64> = None;
         loop {
             let mut all_ok = true;
+            let mut failed: Option<String> = None;
             let mut restarts = 0;
             let mut last = String::new();
             for c in self.containers(service).await.map_err(|e| e.to_string())? {
                 match self.facts(&c.id).await {
                     Ok(f) => {
+                        if f.health.as_deref() == Some("unhealthy")
+                            && f.last_check_passed == Some(false)
+                        {
+                            failed = Some(format!("{} is unhealthy", c.name));
+                        } else if !f.running && !f.restarting && f.exit_code != 0 {
+                            failed = Some(format!("{} exited with {}", c.name, f.exit_code));
+                        }
                         restarts += f.restarts;
                         let running = f.is_running();
                         let ok = running
@@ -413,6 +434,16 @@ impl Applier<'_> {
                     }
                     Err(e) => return Err(e.to_string()),
                 }
+            }
+            let base = *first_restarts.get_or_insert(restarts);
+            if restarts > base {
+                failed = Some(format!("{service} restarted {} time(s)", restarts - base));
+            }
+            if settle_on_failure && let Some(why) = failed {
+                return Err(format!(
+                    "{why} ({}s after the fix)",
+                    started.elapsed().as_secs()
+                ));
             }
             stable_since = match (all_ok, stable_since) {
                 (true, Some((t, r))) if r == restarts => Some((t, r)),

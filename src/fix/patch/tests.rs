@@ -337,3 +337,56 @@ fn a_patch_that_cannot_apply_leaves_every_file_as_it_was() {
     assert_eq!(sums(), before);
     assert!(backup.manifest.entries.is_empty());
 }
+
+#[test]
+fn a_cli_command_gets_its_name_back() {
+    let (mut files, health) = stack("healthy");
+    let server = files["/app/server_v4_complete.py"].replace(
+        "        \"\"\"Create the schema and the default data (idempotent).\"\"\"\n        _init_db_command()\n",
+        "        _init_db_command()\n        click.echo(\"ok\")\n",
+    ).replace("def init_db_command_wrapper", "def seed_command");
+    let lost = server.replace("    @app.cli.command(\"init-db\")\n", "");
+    assert_ne!(lost, server);
+    files.insert("/app/server_v4_complete.py".into(), lost);
+    let p = propose_on(
+        &files,
+        &health,
+        "route-not-decorated",
+        "server_v4_complete:app",
+    )
+    .unwrap();
+    let d = diff(&p, "/app/server_v4_complete.py");
+    assert_eq!(changed(&d), ["+    @app.cli.command(\"seed\")"], "{d}");
+}
+
+#[test]
+fn without_the_entrypoints_own_init_the_worker_init_stays() {
+    let (mut files, health) = stack("gunicorn-worker-reinit");
+    let script = files["/app/entrypoint.sh"].replace("flask init-db", "true");
+    files.insert("/app/entrypoint.sh".into(), script);
+    let r = propose_on(
+        &files,
+        &health,
+        "gunicorn-worker-reinit",
+        "server_v4_complete:app",
+    );
+    assert!(
+        matches!(&r, Err(PatchError::Refused(why)) if why.contains("no `flask` init")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn an_import_cycle_is_left_to_a_person() {
+    let (files, health) = stack("import-name-missing");
+    let r = propose_on(
+        &files,
+        &health,
+        "import-name-missing-cycle",
+        "server_v4_complete:app",
+    );
+    assert!(
+        matches!(&r, Err(PatchError::Refused(why)) if why.contains("cycle")),
+        "{r:?}"
+    );
+}
