@@ -31,8 +31,17 @@ pub(super) fn previews(
     };
     let mut out = Vec::new();
     for plan in plan::plans(diagnosis, &live.set) {
+        let patches = plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, crate::rules::FixAction::PatchSource));
         let edits: Vec<crate::fix::edit::Edit> = if plan.blocked.is_some() {
             import_patch(&preview, &plan).into_iter().collect()
+        } else if patches {
+            // The source patch `fix --unsafe-fixes` would apply, proven the same way.
+            prepare_patch(live, &live.docker, snapshot, compose_file.as_deref(), &plan)
+                .map(|p| p.edits.into_iter().map(|(_, e)| e).collect())
+                .unwrap_or_default()
         } else {
             plan.steps
                 .iter()
