@@ -121,16 +121,56 @@ fn backed_up(dir: &Path, manifest: &Value, file: &Path) -> Option<Vec<u8>> {
 
 /// One stack: fix, check the outcome, restore.
 fn fix_code(id: &str, file: &str, diff: &[&str]) {
-    fix_code_with(id, file, diff, &[]);
+    fix_code_with(id, file, diff, &[], false);
 }
 
-fn fix_code_with(id: &str, file: &str, diff: &[&str], env: &[(&str, &str)]) {
+/// With `no_rebuild_first`, `fix --no-rebuild` runs first: it stops after the patch (the project
+/// file patched and backed up, the running container left as it was, exit 1: not verified), and
+/// `restore` undoes it; then the full fix.
+fn fix_code_with(
+    id: &str,
+    file: &str,
+    diff: &[&str],
+    env: &[(&str, &str)],
+    no_rebuild_first: bool,
+) {
     if !docker_or_skip(id) {
         return;
     }
     let lab = Lab::up(id);
     let path = lab.dir.join(file);
     let before = std::fs::read(&path).expect("project file");
+    if no_rebuild_first {
+        let web = lab.container_of("web");
+        let (code, out, err) = doctor(&lab, &["fix", "--yes", "--unsafe-fixes", "--no-rebuild"]);
+        assert_eq!(code, 1, "{id}: --no-rebuild is not verified\n{out}\n{err}");
+        assert!(
+            out.contains("patched, not rebuilt (--no-rebuild)"),
+            "{id}: {out}"
+        );
+        assert_ne!(
+            std::fs::read(&path).expect("file"),
+            before,
+            "{id}: not patched"
+        );
+        assert_eq!(
+            lab.container_of("web"),
+            web,
+            "{id}: --no-rebuild recreated web"
+        );
+        let backups = backup(&lab, id);
+        assert_eq!(backups[0].1["state"], "applied", "{id}: {}", backups[0].1);
+        let backup_id = backups[0]
+            .0
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let (code, out, err) = doctor(&lab, &["restore", &backup_id]);
+        assert_eq!(code, 0, "{id}: restore\n{out}\n{err}");
+        assert_eq!(std::fs::read(&path).expect("file"), before, "{id}: restore");
+        std::fs::remove_dir_all(lab.dir.join(".analylit-doctor")).expect("remove backups");
+    }
     let (code, out, err) = doctor_with(&lab, &["fix", "--yes", "--unsafe-fixes"], env);
     assert_eq!(code, 0, "{id}: fix --yes --unsafe-fixes\n{out}\n{err}");
     assert!(
@@ -230,15 +270,18 @@ fn engine_used_before_init() {
     );
 }
 
+/// Also `--no-rebuild` first, then the full fix.
 #[test]
 fn wsgi_app_not_found() {
-    fix_code(
+    fix_code_with(
         "wsgi-app-not-found",
         "app/entrypoint.sh",
         &[
             "-exec gunicorn -w 3 -b 0.0.0.0:5001 --access-logfile - server_v4_complete:application",
             "+exec gunicorn -w 3 -b 0.0.0.0:5001 --access-logfile - server_v4_complete:app",
         ],
+        &[],
+        true,
     );
 }
 
@@ -253,6 +296,7 @@ fn without_a_compose_cli_the_engine_rebuilds() {
         "app/api/health.py",
         &["+@health_bp.route(\"/health\")"],
         &[("PATH", &path)],
+        false,
     );
 }
 
