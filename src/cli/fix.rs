@@ -145,14 +145,23 @@ pub(super) fn fix_session(
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let (mut applied, mut held, mut manual, mut failed, mut skipped) = (0, 0, 0, 0, 0);
     let mut current = snapshot;
-    let mut attempted: Vec<(String, String)> = Vec::new();
+    // What each round tried: the finding, its service, and the name it is about when a probe
+    // located one (a second `name-not-defined` for another name is a new failure).
+    let key = |p: &plan::Plan| {
+        (
+            p.finding.clone(),
+            p.service.clone(),
+            p.data.get("name").cloned().unwrap_or_default(),
+        )
+    };
+    let mut attempted: Vec<(String, String, String)> = Vec::new();
     let mut round = 1;
     loop {
         // Whether a fix of this round removed its cause and the diagnosis after it shows the next.
         let mut progressed = false;
         let mut latest: Option<Diagnosis> = None;
         for plan in plans.iter_mut() {
-            attempted.push((plan.finding.clone(), plan.service.clone()));
+            attempted.push(key(plan));
             w(&mut out, String::new());
             w(
                 &mut out,
@@ -382,10 +391,18 @@ pub(super) fn fix_session(
                 .rt
                 .block_on(applier.wait_healthy_or_failed(&plan.service, plan.patch.is_some()));
             let (after_snapshot, after) = live.diagnose(&Progress(None))?;
+            // The same failure: the same rule on the service, about the same name when the
+            // probe located one (after `init_db` is imported, a NameError for another name is
+            // the next failure, not this one).
             let still = after.findings.iter().any(|f| {
                 f.id == plan.finding
                     && f.service == plan.service
                     && f.severity > crate::rules::Severity::Info
+                    && plan.data.get("name").is_none_or(|n| {
+                        let names: Vec<&String> =
+                            f.probes.iter().filter_map(|p| p.data.get("name")).collect();
+                        names.is_empty() || names.contains(&n)
+                    })
             });
             // A cascade: the cause is gone and the next failure now shows on the service, one the
             // doctor has a fix for. The patch stays; the next round fixes that one.
@@ -396,7 +413,7 @@ pub(super) fn fix_session(
                         .find(|p| {
                             p.service == plan.service
                                 && p.blocked.is_none()
-                                && !attempted.contains(&(p.finding.clone(), p.service.clone()))
+                                && !attempted.contains(&key(p))
                         })
                         .map(|p| p.finding)
                 })
@@ -474,7 +491,7 @@ pub(super) fn fix_session(
             .map(|d| {
                 plan::plans(d, &live.set)
                     .into_iter()
-                    .filter(|p| !attempted.contains(&(p.finding.clone(), p.service.clone())))
+                    .filter(|p| !attempted.contains(&key(p)))
                     .collect()
             })
             .unwrap_or_default();
