@@ -137,7 +137,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__backups)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --redact --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,7 +203,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__check)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --redact --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,7 +309,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__fix)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --redact --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,7 +603,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__preflight)
-            opts="-p -f -o -q -y -h --project-name --file --profile --base --rules --format --output --offline --connect-timeout --quiet --fix --unsafe-fixes --yes --dry-run --redact --help"
+            opts="-p -f -o -q -y -h --project-name --file --profile --base --rules --format --output --offline --connect-timeout --quiet --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -665,7 +665,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__restore)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --redact --help"
+            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -911,7 +911,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__wait)
-            opts="-p -f -q -o -y -h --timeout --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --redact --help"
+            opts="-p -f -q -o -y -h --timeout --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -57,6 +57,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -81,6 +82,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -106,6 +108,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -146,6 +149,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -170,6 +174,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -194,6 +199,7 @@ set edit:completion:arg-completer[analylit-doctor] = {|@words|
             cand -y 'Apply without asking'
             cand --yes 'Apply without asking'
             cand --dry-run 'Print every plan and change nothing'
+            cand --no-rebuild 'Stop after patching the project''s source: no rebuild, no restart, no verification (for people who deploy another way)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

@@ -60,6 +60,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s `name:` or directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -s f -l file -d 'Compose file; repeat it for override files, later ones winning (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
@@ -82,6 +83,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand prefligh
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand preflight" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l timeout -d 'Give up after this many seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
@@ -105,6 +107,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
@@ -136,6 +139,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l 
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
@@ -158,6 +162,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
@@ -180,6 +185,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l unsafe-fixes -d 'Also apply unsafe fixes (they change data or configuration)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s y -l yes -d 'Apply without asking'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l dry-run -d 'Print every plan and change nothing'
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l no-rebuild -d 'Stop after patching the project\'s source: no rebuild, no restart, no verification (for people who deploy another way)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list test help" -l redact -d 'Also mask the values of this variable, in every service and in the compose file, in everything printed or written (reports, plans, diffs, bundles). Repeatable. Variables whose names say secret (PASSWORD, SECRET, TOKEN, API_KEY, AUTH, …), passwords in URLs, `--requirepass`-style arguments, `redis-cli -a`, `curl -u user:pw` and `Authorization:` headers are always masked' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand rules; and not __fish_seen_subcommand_from list test help" -s h -l help -d 'Print help'

@@ -67,13 +67,43 @@ use Seen::{Cli, Health, Http, Log, State};
 /// (section F: the finding the engine makes when no rule matches; it has no rule file).
 pub const CATALOGUE: &[CatalogueEntry] = &[
     // A. Application initialisation
-    entry("gunicorn-worker-reinit", 'A', "manual", &[Log, Health, Cli]),
+    entry(
+        "gunicorn-worker-reinit",
+        'A',
+        "unsafe (source patch)",
+        &[Log, Health, Cli],
+    ),
     entry("init-ddl-race", 'A', "manual", &[Log]),
-    entry("engine-used-before-init", 'A', "manual", &[Log]),
-    entry("import-name-missing", 'A', "manual", &[Log, State]),
-    entry("blueprint-prefix-mismatch", 'A', "manual", &[Health, Http]),
-    entry("name-not-defined", 'A', "manual", &[Log, State]),
-    entry("route-not-decorated", 'A', "manual", &[Health, Http]),
+    entry(
+        "engine-used-before-init",
+        'A',
+        "unsafe (source patch)",
+        &[Log],
+    ),
+    entry(
+        "import-name-missing",
+        'A',
+        "unsafe (source patch)",
+        &[Log, State],
+    ),
+    entry(
+        "blueprint-prefix-mismatch",
+        'A',
+        "unsafe (source patch)",
+        &[Health, Http],
+    ),
+    entry(
+        "name-not-defined",
+        'A',
+        "unsafe (source patch)",
+        &[Log, State],
+    ),
+    entry(
+        "route-not-decorated",
+        'A',
+        "unsafe (source patch)",
+        &[Health, Http],
+    ),
     entry("wsgi-app-not-found", 'A', "unsafe", &[Log, State]),
     entry("app-context-at-import", 'A', "manual", &[Log, State]),
     entry("gunicorn-worker-timeout", 'A', "unsafe", &[Log, Health]),

@@ -219,6 +219,10 @@ pub struct FixFlags {
     /// Print every plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Stop after patching the project's source: no rebuild, no restart, no verification (for
+    /// people who deploy another way).
+    #[arg(long)]
+    pub no_rebuild: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

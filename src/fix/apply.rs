@@ -268,7 +268,23 @@ impl Applier<'_> {
                 self.helper(service, &["chown", &format!("{uid}:{gid}"), "--", path])
                     .await
             }
-            FixAction::Recreate { build } => self.recreate(service, *build).await,
+            FixAction::Recreate { build } => match &plan.patch {
+                Some(p) if !p.services.is_empty() => self.recreate_all(&p.services, true).await,
+                _ => self.recreate(service, *build).await,
+            },
+            FixAction::PatchSource => {
+                let services = plan
+                    .patch
+                    .as_ref()
+                    .map(|p| p.services.clone())
+                    .unwrap_or_default();
+                backup.manifest.rebuild = if services.is_empty() {
+                    vec![service.to_owned()]
+                } else {
+                    services
+                };
+                self.host().apply_patch(backup, plan)
+            }
             FixAction::LfLineEnds { .. }
             | FixAction::ExecBit { .. }
             | FixAction::DependsOnHealthy
@@ -372,16 +388,37 @@ impl Applier<'_> {
     /// Wait (bounded) until every container of `service` runs, is healthy when it has a health
     /// check, and stays so with no new restart for a few seconds.
     pub async fn wait_healthy(&self, service: &str) -> Result<String, String> {
+        self.wait_healthy_or_failed(service, false).await
+    }
+
+    /// [`Applier::wait_healthy`]; with `settle_on_failure`, also stop waiting as soon as the
+    /// service shows a verdict: a fresh `unhealthy` (its latest check failed), a restart, or an
+    /// exit — what `wait` stops on. After a source patch that is the answer: the next failure
+    /// of a cascade, or a patch that did not help.
+    pub async fn wait_healthy_or_failed(
+        &self,
+        service: &str,
+        settle_on_failure: bool,
+    ) -> Result<String, String> {
         let deadline = Instant::now() + SERVICE_WAIT;
         let started = Instant::now();
         let mut stable_since: Option<(Instant, i64)> = None;
+        let mut first_restarts: Option<i64> = None;
         loop {
             let mut all_ok = true;
+            let mut failed: Option<String> = None;
             let mut restarts = 0;
             let mut last = String::new();
             for c in self.containers(service).await.map_err(|e| e.to_string())? {
                 match self.facts(&c.id).await {
                     Ok(f) => {
+                        if f.health.as_deref() == Some("unhealthy")
+                            && f.last_check_passed == Some(false)
+                        {
+                            failed = Some(format!("{} is unhealthy", c.name));
+                        } else if !f.running && !f.restarting && f.exit_code != 0 {
+                            failed = Some(format!("{} exited with {}", c.name, f.exit_code));
+                        }
                         restarts += f.restarts;
                         let running = f.is_running();
                         let ok = running
@@ -397,6 +434,16 @@ impl Applier<'_> {
                     }
                     Err(e) => return Err(e.to_string()),
                 }
+            }
+            let base = *first_restarts.get_or_insert(restarts);
+            if restarts > base {
+                failed = Some(format!("{service} restarted {} time(s)", restarts - base));
+            }
+            if settle_on_failure && let Some(why) = failed {
+                return Err(format!(
+                    "{why} ({}s after the fix)",
+                    started.elapsed().as_secs()
+                ));
             }
             stable_since = match (all_ok, stable_since) {
                 (true, Some((t, r))) if r == restarts => Some((t, r)),
@@ -489,12 +536,21 @@ impl Applier<'_> {
 
     /// `compose up -d [--build] <service>` with the compose CLI (v1 or v2), bounded.
     async fn recreate(&self, service: &str, build: bool) -> Result<(), ApplyError> {
+        self.recreate_all(&[service.to_owned()], build).await
+    }
+
+    /// `compose up -d [--build] <services…>` with the compose CLI (v1 or v2), bounded.
+    pub async fn recreate_all(&self, services: &[String], build: bool) -> Result<(), ApplyError> {
         let file = self.compose_file.as_ref().ok_or_else(|| {
             ApplyError::Step("no compose file to recreate the service from".into())
         })?;
-        let (program, mut args) = compose_cli().ok_or_else(|| {
-            ApplyError::Step("neither docker-compose nor docker compose is installed".into())
-        })?;
+        let Some((program, mut args)) = compose_cli() else {
+            // No compose CLI: the Engine API builds and recreates, service by service.
+            for service in services {
+                self.rebuild_with_engine(service, build).await?;
+            }
+            return Ok(());
+        };
         args.extend([
             "-p".to_owned(),
             self.snapshot.project.clone(),
@@ -506,7 +562,7 @@ impl Applier<'_> {
         if build {
             args.push("--build".into());
         }
-        args.push(service.to_owned());
+        args.extend(services.iter().cloned());
         let mut cmd = tokio::process::Command::new(&program);
         cmd.args(&args)
             .current_dir(file.parent().unwrap_or(Path::new(".")))
@@ -526,6 +582,153 @@ impl Applier<'_> {
                     .unwrap_or_default()
             )))
         }
+    }
+
+    /// Without a compose CLI: build `service`'s image from its build context through the Engine
+    /// API, tagged as the image its containers run, then replace each container by one of the
+    /// same name and configuration (environment, mounts, ports, networks and aliases, labels)
+    /// from the new image, and start it. The image the old containers ran is removed when nothing
+    /// uses it any more.
+    pub async fn rebuild_with_engine(&self, service: &str, build: bool) -> Result<(), ApplyError> {
+        use bollard::models::{EndpointSettings, NetworkingConfig};
+        let targets = self.containers(service).await?;
+        let first = targets
+            .first()
+            .ok_or_else(|| ApplyError::Step(format!("no container of {service}")))?;
+        let inspect = self
+            .docker
+            .inspect_container(&first.id, None)
+            .await
+            .map_err(engine("inspecting a container"))?;
+        let tag = inspect
+            .config
+            .as_ref()
+            .and_then(|c| c.image.clone())
+            .ok_or_else(|| ApplyError::Step(format!("{service}'s container names no image")))?;
+        let old_image = inspect.image.clone().unwrap_or_default();
+        if build {
+            let dir = self
+                .compose_file
+                .as_ref()
+                .and_then(|f| f.parent())
+                .unwrap_or(Path::new("."))
+                .to_path_buf();
+            let context = self
+                .snapshot
+                .compose
+                .as_ref()
+                .and_then(|m| m.service(service))
+                .and_then(|s| s.build.clone())
+                .map(|b| dir.join(b))
+                .ok_or_else(|| {
+                    ApplyError::Step(format!(
+                        "{service} is not built from a context of this project"
+                    ))
+                })?;
+            let tarball = context_tar(&context)?;
+            let opts = bollard::query_parameters::BuildImageOptionsBuilder::default()
+                .dockerfile("Dockerfile")
+                .t(&tag)
+                .rm(true)
+                .build();
+            let run = async {
+                let mut stream =
+                    self.docker
+                        .build_image(opts, None, Some(bollard::body_full(tarball.into())));
+                let mut last = String::new();
+                while let Some(item) = stream.next().await {
+                    let info = item.map_err(engine("building the image"))?;
+                    if let Some(e) = info.error_detail.and_then(|d| d.message) {
+                        return Err(ApplyError::Step(format!("building {tag}: {e}")));
+                    }
+                    if let Some(s) = info.stream.filter(|s| !s.trim().is_empty()) {
+                        last = s.trim().to_owned();
+                    }
+                }
+                Ok(last)
+            };
+            tokio::time::timeout(Duration::from_secs(600), run)
+                .await
+                .map_err(|_| ApplyError::Step(format!("building {tag} took over 600s")))??;
+        }
+        for t in targets {
+            let i = self
+                .docker
+                .inspect_container(&t.id, None)
+                .await
+                .map_err(engine("inspecting a container"))?;
+            let config = i.config.clone().unwrap_or_default();
+            let mut body: ContainerCreateBody = serde_json::to_value(&config)
+                .and_then(serde_json::from_value)
+                .map_err(|e| {
+                    ApplyError::Step(format!("copying {}'s configuration: {e}", t.name))
+                })?;
+            body.image = Some(tag.clone());
+            body.host_config = i.host_config.clone();
+            let short_id: String = t.id.chars().take(12).collect();
+            let networks: Vec<(String, EndpointSettings)> = i
+                .network_settings
+                .as_ref()
+                .and_then(|n| n.networks.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, e)| {
+                    let aliases = e.aliases.map(|a| {
+                        a.into_iter()
+                            .filter(|a| *a != short_id && !t.id.starts_with(a.as_str()))
+                            .collect::<Vec<_>>()
+                    });
+                    (
+                        name,
+                        EndpointSettings {
+                            aliases,
+                            links: e.links,
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect();
+            body.networking_config = Some(NetworkingConfig {
+                endpoints_config: Some(networks.into_iter().collect()),
+            });
+            let opts = StopContainerOptionsBuilder::default().t(10).build();
+            match self.docker.stop_container(&t.id, Some(opts)).await {
+                Ok(())
+                | Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 304, ..
+                }) => {}
+                Err(e) => return Err(engine("stopping a container")(e)),
+            }
+            let rm = RemoveContainerOptionsBuilder::default().force(true).build();
+            self.docker
+                .remove_container(&t.id, Some(rm))
+                .await
+                .map_err(engine("removing the old container"))?;
+            let opts = CreateContainerOptionsBuilder::default()
+                .name(&t.name)
+                .build();
+            let created = self
+                .docker
+                .create_container(Some(opts), body)
+                .await
+                .map_err(engine("creating the new container"))?;
+            self.docker
+                .start_container(&created.id, None)
+                .await
+                .map_err(engine("starting the new container"))?;
+        }
+        if build && !old_image.is_empty() {
+            // Best effort: fails (and is left) while another container still uses it.
+            let _ = self
+                .docker
+                .remove_image(
+                    &old_image,
+                    None::<bollard::query_parameters::RemoveImageOptions>,
+                    None,
+                )
+                .await;
+        }
+        Ok(())
     }
 
     /// Put every backed-up original back: files into the service's container (stopped first),
@@ -562,6 +765,10 @@ impl Applier<'_> {
                 }
                 Entry::HostFile { .. } => restore_host(backup, entry)?,
             }
+        }
+        if !backup.manifest.rebuild.is_empty() {
+            // A source patch ran in rebuilt images: rebuild them from the originals.
+            return self.recreate_all(&backup.manifest.rebuild, true).await;
         }
         self.start(&service).await
     }
@@ -625,6 +832,50 @@ impl HostFiles<'_> {
         }
         write_atomically(&file, edit.new.as_bytes())
             .map_err(|e| ApplyError::Step(format!("writing {}: {e}", file.display())))
+    }
+
+    /// Write a source patch: every file is checked first against the text the plan showed (a
+    /// file changed since then stops the patch before anything is written), then backed up,
+    /// then written.
+    pub fn apply_patch(&self, backup: &mut Backup, plan: &Plan) -> Result<(), ApplyError> {
+        let patch = plan
+            .patch
+            .as_ref()
+            .ok_or_else(|| ApplyError::Step("no patch was prepared for this plan".into()))?;
+        for (file, edit) in &patch.edits {
+            let now = std::fs::read(file)
+                .map_err(|e| ApplyError::Step(format!("reading {}: {e}", file.display())))?;
+            if sha256(&now) != sha256(edit.old.as_bytes()) {
+                return Err(ApplyError::Step(format!(
+                    "{} changed since the diagnosis: not patched (run the doctor again)",
+                    file.display()
+                )));
+            }
+        }
+        for (file, edit) in &patch.edits {
+            let path = file.display().to_string();
+            if backup
+                .manifest
+                .entries
+                .iter()
+                .any(|e| matches!(e, Entry::HostFile { path: p, .. } if *p == path))
+            {
+                continue;
+            }
+            let stored = backup.store(edit.old.as_bytes())?;
+            backup.record(Entry::HostFile {
+                path,
+                stored,
+                sha256: sha256(edit.old.as_bytes()),
+                mode: None,
+                git_mode: None,
+            })?;
+        }
+        for (file, edit) in &patch.edits {
+            write_atomically(file, edit.new.as_bytes())
+                .map_err(|e| ApplyError::Step(format!("writing {}: {e}", file.display())))?;
+        }
+        Ok(())
     }
 
     /// The script's source, its mode now and the mode git's index records: what `exec-bit`
@@ -957,4 +1208,43 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     f.sync_all()?;
     std::fs::set_permissions(&tmp, perms)?;
     std::fs::rename(&tmp, path)
+}
+
+/// The build context as a tar stream for the Engine's `/build`: the files `.dockerignore` lets
+/// through, with their modes; bounded in count and bytes.
+fn context_tar(context: &Path) -> Result<Vec<u8>, ApplyError> {
+    use crate::preflight::image::{DockerIgnore, list_files};
+    const MAX_CONTEXT_BYTES: u64 = 512 * 1024 * 1024;
+    let ignore = DockerIgnore::for_build(context, &context.join("Dockerfile"));
+    let listing = list_files(context, &ignore);
+    if listing.truncated {
+        return Err(ApplyError::Step(format!(
+            "{} holds more files than the doctor sends to a build: rebuild with compose",
+            context.display()
+        )));
+    }
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut total = 0u64;
+    for (rel, path) in &listing.files {
+        total += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if total > MAX_CONTEXT_BYTES {
+            return Err(ApplyError::Step(format!(
+                "{} is over {} MiB: rebuild with compose",
+                context.display(),
+                MAX_CONTEXT_BYTES >> 20
+            )));
+        }
+        builder
+            .append_path_with_name(path, rel)
+            .map_err(|e| ApplyError::Step(format!("packing {}: {e}", path.display())))?;
+    }
+    // The Dockerfile even when .dockerignore lists it (the builder needs it).
+    if !listing.files.contains_key("Dockerfile") {
+        builder
+            .append_path_with_name(context.join("Dockerfile"), "Dockerfile")
+            .map_err(|e| ApplyError::Step(format!("packing the Dockerfile: {e}")))?;
+    }
+    builder
+        .into_inner()
+        .map_err(|e| ApplyError::Step(format!("packing {}: {e}", context.display())))
 }

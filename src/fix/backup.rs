@@ -61,6 +61,8 @@ pub enum State {
     Applying,
     /// Every step ran and the verification passed.
     Verified,
+    /// Every step ran; nothing verified it (`--no-rebuild`: the patched source is not running).
+    Applied,
     /// Every step ran, the verification failed, the originals were put back.
     RolledBack,
     /// Every step ran, the verification failed, and putting the originals back failed too: they
@@ -81,6 +83,9 @@ pub struct Manifest {
     /// The steps that ran, as shown in the plan.
     pub done: Vec<String>,
     pub state: State,
+    /// The services rebuilt after a source patch: rebuilt again when the originals go back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rebuild: Vec<String>,
 }
 
 /// An open backup folder.
@@ -136,6 +141,7 @@ impl Backup {
                 entries: vec![],
                 done: vec![],
                 state: State::BackedUp,
+                rebuild: vec![],
             },
         };
         b.save()?;

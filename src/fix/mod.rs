@@ -11,4 +11,5 @@ pub mod apply;
 pub mod backup;
 pub mod diff;
 pub mod edit;
+pub mod patch;
 pub mod plan;

@@ -23,6 +23,38 @@ pub struct Plan {
     pub blocked: Option<String>,
     /// The values the probes located (`path`, `uid`, `dependency`, …).
     pub data: BTreeMap<String, String>,
+    /// For a `patch-source` step: the patch, computed by the session before it shows the plan.
+    pub patch: Option<PreparedPatch>,
+    /// The finding's evidence texts (which name, which module), for the patch.
+    pub hints: Vec<String>,
+}
+
+impl PreparedPatch {
+    /// What a plan shows of the patch: how and why, then each file's diff, every line masked
+    /// (a diff's context may quote a URL with its password, or a secret the stack's
+    /// environment holds).
+    pub fn lines(&self, redactor: &crate::redact::Redactor) -> Vec<String> {
+        self.how
+            .iter()
+            .cloned()
+            .chain(
+                self.edits
+                    .iter()
+                    .flat_map(|(_, e)| e.diff().lines().map(str::to_owned).collect::<Vec<_>>()),
+            )
+            .map(|l| redactor.text(&l))
+            .collect()
+    }
+}
+
+/// A source patch mapped onto the project's files: each file's path on this host and the edit,
+/// whose `old` is the file's text when the plan was made (checked again before writing).
+#[derive(Debug, Clone)]
+pub struct PreparedPatch {
+    pub how: Vec<String>,
+    pub edits: Vec<(std::path::PathBuf, crate::fix::edit::Edit)>,
+    /// Every service built from a context holding a patched file: rebuilt and recreated.
+    pub services: Vec<String>,
 }
 
 /// One resolved step.
@@ -96,6 +128,16 @@ fn plan(f: &Finding, rules: &RuleSet) -> Option<Plan> {
         steps,
         blocked,
         data,
+        patch: None,
+        hints: f
+            .evidence
+            .iter()
+            .filter_map(|e| match e {
+                crate::engine::Evidence::Log { text, .. }
+                | crate::engine::Evidence::Health { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect(),
     })
 }
 
@@ -193,6 +235,11 @@ fn step(a: &FixAction, service: &str, data: &BTreeMap<String, String>) -> Result
                 true,
             )
         }
+        FixAction::PatchSource => s(
+            format!("patch the project's source that {service} runs (the diff below)"),
+            None,
+            true,
+        ),
         FixAction::Recreate { build } => s(
             format!(
                 "recreate {service} (compose up -d{} {service})",
@@ -202,4 +249,34 @@ fn step(a: &FixAction, service: &str, data: &BTreeMap<String, String>) -> Result
             false,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_patch_shows_no_secret() {
+        let old =
+            "URL = \"postgresql://analylit:Pg-S3cret@db/analylit\"\nKEY = \"k-9f8e7d\"\nx = 1\n";
+        let p = PreparedPatch {
+            how: vec!["restore the export".into()],
+            edits: vec![(
+                "app/settings.py".into(),
+                crate::fix::edit::Edit {
+                    path: "app/settings.py".into(),
+                    old: old.into(),
+                    new: format!("{old}y = x\n"),
+                },
+            )],
+            services: vec!["web".into()],
+        };
+        let mut r = crate::redact::Redactor::default();
+        r.learn_var("SECRET_KEY", "k-9f8e7d");
+        let shown = p.lines(&r).join("\n");
+        assert!(shown.contains("+y = x"), "{shown}");
+        assert!(shown.contains("restore the export"), "{shown}");
+        assert!(!shown.contains("Pg-S3cret"), "{shown}");
+        assert!(!shown.contains("k-9f8e7d"), "{shown}");
+    }
 }

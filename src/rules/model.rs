@@ -516,6 +516,9 @@ pub enum FixAction {
     PythonHealthcheck,
     /// `recreate`: `compose up -d [--build] <service>` so a changed file takes effect.
     Recreate { build: bool },
+    /// `patch-source`: the smallest edit to the project's own source that removes the finding's
+    /// cause ([`crate::fix::patch`]), proven on a re-analysis before it is offered.
+    PatchSource,
 }
 
 impl FixAction {
@@ -532,6 +535,7 @@ impl FixAction {
         "raise-start-period",
         "python-healthcheck",
         "recreate",
+        "patch-source",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -547,6 +551,7 @@ impl FixAction {
             FixAction::RaiseStartPeriod => "raise-start-period",
             FixAction::PythonHealthcheck => "python-healthcheck",
             FixAction::Recreate { .. } => "recreate",
+            FixAction::PatchSource => "patch-source",
         }
     }
 

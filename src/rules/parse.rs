@@ -639,6 +639,7 @@ impl Cx<'_> {
             "raise-start-period" => FixAction::RaiseStartPeriod,
             "python-healthcheck" => FixAction::PythonHealthcheck,
             "recreate" => FixAction::Recreate { build },
+            "patch-source" => FixAction::PatchSource,
             _ => unreachable!("one of FixAction::NAMES"),
         };
         (self.problems.len() == before).then_some(action)

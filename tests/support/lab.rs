@@ -179,7 +179,7 @@ impl Lab {
         Some(format!("{sum} {uid}:{gid}"))
     }
 
-    fn container_of(&self, service: &str) -> String {
+    pub fn container_of(&self, service: &str) -> String {
         let out = run_bounded(
             Command::new("docker").args([
                 "ps",
@@ -294,6 +294,12 @@ impl Lab {
     /// Bring the stack `id` up and wait until its scenario's `settled` conditions hold.
     /// Panics (after tearing down) when they do not hold within the bound.
     pub fn up(id: &str) -> Lab {
+        Lab::up_with(id, |_| {})
+    }
+
+    /// [`Lab::up`], with `prepare` run on the stack's copy before `up` (a second fault laid over
+    /// the first).
+    pub fn up_with(id: &str, prepare: impl FnOnce(&std::path::Path)) -> Lab {
         let lock = MachineLock::take();
         ensure_images();
         let scenario = Scenario::load(id);
@@ -303,6 +309,7 @@ impl Lab {
             .expect("temp dir");
         let dir = copy.path().join(id);
         copy_tree(&stacks_dir().join(id), &dir);
+        prepare(&dir);
         let mut lab = Lab {
             scenario,
             project: id.to_string(),

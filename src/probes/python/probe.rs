@@ -332,6 +332,61 @@ async fn observe(ctx: &Ctx<'_>) -> Result<Observation, Failed> {
     Ok(build(c, plan, settled, files, tree.truncated, ctx.hints))
 }
 
+/// The files the probe reads out of `c` (the entrypoint script, gunicorn's config file, the
+/// app's `.py` files), path → text, for [`observe_files`]: what a source patch is computed on.
+pub async fn read_files(
+    docker: &bollard::Docker,
+    c: &ContainerSnapshot,
+    timeout: std::time::Duration,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut files = BTreeMap::new();
+    let read_text = |path: String| async move {
+        match archive::read(docker, &c.id, &path, SCRIPT_BYTES, timeout).await {
+            Ok(Entry::File { head, .. }) => ConfigRead::Text(String::from_utf8_lossy(&head).into()),
+            Ok(other) => ConfigRead::Unreadable(format!("{} is not a file", other.path())),
+            Err(archive::ArchiveError::Absent(_)) => ConfigRead::Absent,
+            Err(e) => ConfigRead::Unreadable(e.to_string()),
+        }
+    };
+    let script = match script_path(c) {
+        Some(path) => match read_text(path.clone()).await {
+            ConfigRead::Text(t) => Some((path, t)),
+            _ => None,
+        },
+        None => None,
+    };
+    if let Some((p, t)) = &script {
+        files.insert(p.clone(), t.clone());
+    }
+    let plan = plan(c, script);
+    let read = match config_file_path(&plan) {
+        Some(path) => {
+            let r = read_text(path.to_owned()).await;
+            if let ConfigRead::Text(t) = &r {
+                files.insert(path.to_owned(), t.clone());
+            }
+            Some(r)
+        }
+        None => None,
+    };
+    let settled = settle(c, &plan, read);
+    let root = checked_root(c, &settled).map_err(|(why, _)| why)?;
+    let tree = archive::read_tree(
+        docker,
+        &c.id,
+        &root,
+        &keep,
+        TreeLimits::default(),
+        timeout * 3,
+    )
+    .await
+    .map_err(|e| format!("reading {root}: {e}"))?;
+    for (path, bytes) in tree.files {
+        files.insert(path, String::from_utf8_lossy(&bytes).into_owned());
+    }
+    Ok(files)
+}
+
 /// The probe's observation of a container whose files are given in memory (path → text): the
 /// entrypoint script, gunicorn's config file and the app's `.py` files, as the image holds them.
 /// The same steps as the live probe, with no Engine.
