@@ -291,4 +291,15 @@ mod tests {
         assert_eq!(ProbeSpec::parse("http-route", "nope"), None);
         assert_eq!(ProbeSpec::expectations("nope"), None);
     }
+
+    /// A bundle records every kind's version: a kind without one could change unnoticed.
+    #[test]
+    fn every_probe_kind_has_a_version() {
+        let mut kinds: Vec<&str> = ProbeSpec::KINDS.to_vec();
+        let mut versioned: Vec<&str> = crate::probes::VERSIONS.iter().map(|(k, _)| *k).collect();
+        kinds.sort_unstable();
+        versioned.sort_unstable();
+        assert_eq!(kinds, versioned);
+        assert!(crate::probes::VERSIONS.iter().all(|(_, v)| *v >= 1));
+    }
 }
