@@ -784,4 +784,5 @@ lab_tests! {
     group_postgres => "group-postgres",
     group_redis => "group-redis",
     group_runtime => "group-runtime",
+    group_python => "group-python",
 }

@@ -41,7 +41,8 @@ use std::time::Duration;
 /// were recorded count as version 1.
 pub const VERSIONS: &[(&str, u32)] = &[
     ("http-route", 1),
-    ("python", 1),
+    // 2: the route map is that of the app the gunicorn target serves, not of every module.
+    ("python", 2),
     ("gdbm", 1),
     ("file", 1),
     ("entrypoint", 1),

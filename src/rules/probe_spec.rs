@@ -160,6 +160,10 @@ probe_kinds! {
         ReadOnlyMount = "read-only-mount",
         /// The path is a directory where a file is expected.
         IsDirectory = "is-directory",
+        /// The path belongs to another uid than the one the container runs as (not root).
+        NotOwner = "not-owner",
+        /// The path grants its group write access or others any access (more than u=rwx,g=rx).
+        ModeTooOpen = "mode-too-open",
     }
 
     /// The bytes and mode of the script the container starts.
