@@ -425,7 +425,11 @@ mod tests {
             }
             // As live: the server's own log matched the client's class too, and a probe ruled
             // it out there.
-            let mut server = finding("pg-role-missing", "db", r#"DETAIL:  Role "app" does not exist."#);
+            let mut server = finding(
+                "pg-role-missing",
+                "db",
+                r#"DETAIL:  Role "app" does not exist."#,
+            );
             server
                 .ruled_out
                 .push("pg-auth-failed-client-url: the server's password works".into());
@@ -437,7 +441,11 @@ mod tests {
         assert_eq!(folded.len(), 1, "{folded:#?}");
         assert_eq!(folded[0].id, "pg-role-missing");
         assert_eq!(folded[0].effects[0].id, "pg-auth-failed-client-url");
-        assert_eq!(list(true).len(), 2, "a confirmed client class stays a cause");
+        assert_eq!(
+            list(true).len(),
+            2,
+            "a confirmed client class stays a cause"
+        );
     }
 
     #[test]

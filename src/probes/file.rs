@@ -202,11 +202,17 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
                     // container's configuration does not say.
                     ProbeResult::unknown(
                         spec,
-                        format!("{} starts as root: the uid its server runs as is not known", c.name),
+                        format!(
+                            "{} starts as root: the uid its server runs as is not known",
+                            c.name
+                        ),
                         &facts,
                     )
                 } else if o == *uid {
-                    r(Outcome::RuledOut, format!("{checked} belongs to {user} (uid {uid})"))
+                    r(
+                        Outcome::RuledOut,
+                        format!("{checked} belongs to {user} (uid {uid})"),
+                    )
                 } else {
                     r(
                         Outcome::Confirmed,

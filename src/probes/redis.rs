@@ -813,7 +813,15 @@ mod tests {
         let said = "`Running mode=standalone, port=6379.` in redis-queue's log";
         let judged = |same| {
             let ports = Ports { other: None, same };
-            judge_port(&spec, RedisExpectation::PortMismatch, &obs, &url, ports, &[]).outcome
+            judge_port(
+                &spec,
+                RedisExpectation::PortMismatch,
+                &obs,
+                &url,
+                ports,
+                &[],
+            )
+            .outcome
         };
         assert_eq!(judged(Some(said)), Outcome::RuledOut);
         assert!(matches!(judged(None), Outcome::Unknown(_)));

@@ -406,17 +406,22 @@ fn analyse_here(tree: &SourceTree, startup: &Startup) -> Analysis {
     // The routes of the app gunicorn serves: those of the modules its target can import. A
     // tree often holds other apps (a status service beside the main one); without a target
     // found in the tree, every module's.
-    let served: Option<BTreeSet<&str>> = entry
-        .filter(|e| p.tree.module(&e.module).is_some())
-        .map(|e| {
-            hooks::reachable_from(&p, std::slice::from_ref(&e.module))
-                .into_iter()
-                .map(|m| m.path())
-                .collect()
-        });
+    let served: Option<BTreeSet<&str>> =
+        entry
+            .filter(|e| p.tree.module(&e.module).is_some())
+            .map(|e| {
+                hooks::reachable_from(&p, std::slice::from_ref(&e.module))
+                    .into_iter()
+                    .map(|m| m.path())
+                    .collect()
+            });
     let routes = flask::routes(&p)
         .into_iter()
-        .filter(|r| served.as_ref().is_none_or(|s| s.contains(r.at.file.as_str())))
+        .filter(|r| {
+            served
+                .as_ref()
+                .is_none_or(|s| s.contains(r.at.file.as_str()))
+        })
         .collect();
     let (init_at_import, schema_at_import) = init::init_at_import(&p, &reached);
     let hooks = hooks::analyse(&p, startup, &closure);
