@@ -94,6 +94,18 @@ pub struct Manifest {
     /// Where secrets were found and masked: variable names, command-line flags. Names only.
     pub redacted: Vec<String>,
     pub entries: Vec<String>,
+    /// The version of every probe kind at capture time ([`crate::probes::VERSIONS`]); empty in
+    /// bundles written before versions were recorded.
+    #[serde(default)]
+    pub probe_versions: std::collections::BTreeMap<String, u32>,
+}
+
+impl Manifest {
+    /// The version of probe `kind` this bundle's results were recorded with (1 when the bundle
+    /// predates recorded versions).
+    pub fn probe_version(&self, kind: &str) -> u32 {
+        self.probe_versions.get(kind).copied().unwrap_or(1)
+    }
 }
 
 /// Which rules made the recorded diagnosis.
@@ -190,6 +202,10 @@ pub fn write(capture: &Capture<'_>, out: impl Write) -> Result<Manifest, BundleE
         entries: [MANIFEST, SNAPSHOT, PROBES, DIAGNOSIS, REPORT]
             .map(str::to_owned)
             .to_vec(),
+        probe_versions: crate::probes::VERSIONS
+            .iter()
+            .map(|(kind, v)| ((*kind).to_owned(), *v))
+            .collect(),
     };
     // The manifest names variables, never values; it is redacted like the rest all the same.
     let manifest_json = redact_json(&manifest, &redactor)?;
@@ -605,6 +621,9 @@ mod tests {
         assert_eq!(back.snapshot.containers.len(), snap.containers.len());
         assert_eq!(back.snapshot.project, snap.project);
         assert_eq!(back.manifest.bundle_version, BUNDLE_VERSION);
+        for (kind, v) in crate::probes::VERSIONS {
+            assert_eq!(back.manifest.probe_version(kind), *v, "{kind}");
+        }
         assert_eq!(back.manifest.containers, vec!["db_1", "web_1"]);
         assert!(back.diagnosis.is_some());
         assert!(back.manifest.entries.iter().any(|e| e == "report.html"));

@@ -72,20 +72,50 @@ fn assert_doctor(lab: &Lab) -> Value {
         );
     } else {
         assert_eq!(code, 1, "{}: exit code\n{stdout}\n{stderr}", scenario.id);
-        let first = findings
+        let head = findings
             .first()
             .unwrap_or_else(|| panic!("no finding:\n{stdout}"));
-        assert_eq!(
-            first["id"],
+        if scenario.also.is_empty() {
+            assert_eq!(
+                head["id"],
+                scenario.class(),
+                "{}: first finding:\n{stdout}",
+                scenario.id
+            );
+            assert_eq!(
+                head["service"],
+                scenario.service.as_deref().unwrap_or_default(),
+                "service of the first finding:\n{stdout}"
+            );
+        } else {
+            // A grouped stack: its causes rank by when each broke; the first is one of them.
+            let key = (
+                head["id"].as_str().unwrap_or_default().to_owned(),
+                head["service"].as_str().unwrap_or_default().to_owned(),
+            );
+            assert!(
+                scenario.causes().contains(&key),
+                "{}: the first finding {key:?} is none of the stack's causes {:?}:\n{stdout}",
+                scenario.id,
+                scenario.causes()
+            );
+            for also in &scenario.also {
+                assert_also(scenario, also, findings, &stdout);
+            }
+        }
+        let first = cause(
+            findings,
             scenario.class(),
-            "{}: first finding:\n{stdout}",
-            scenario.id
-        );
-        assert_eq!(
-            first["service"],
             scenario.service.as_deref().unwrap_or_default(),
-            "service of the first finding:\n{stdout}"
-        );
+        )
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: {} on {:?} is not reported as a cause:\n{stdout}",
+                scenario.id,
+                scenario.class(),
+                scenario.service
+            )
+        });
         let confirmed: Vec<&str> = first["probes"]
             .as_array()
             .into_iter()
@@ -221,6 +251,74 @@ fn assert_doctor(lab: &Lab) -> Value {
     report
 }
 
+/// The top-level finding `id` on `service`, when it is reported above info.
+fn cause<'a>(findings: &'a [Value], id: &str, service: &str) -> Option<&'a Value> {
+    findings
+        .iter()
+        .find(|f| f["id"] == id && f["service"] == service && f["severity"] != "info")
+}
+
+/// One more failure of a grouped stack: reported as a cause, on its service, confirmed by a probe
+/// (the one named, if any), with one of its decisive lines in its own evidence.
+fn assert_also(
+    scenario: &support::scenario::Scenario,
+    also: &support::scenario::Also,
+    findings: &[Value],
+    stdout: &str,
+) {
+    let id = &scenario.id;
+    let f = cause(findings, &also.id, &also.service).unwrap_or_else(|| {
+        panic!(
+            "{id}: {} on {} is not reported as a cause:\n{stdout}",
+            also.id, also.service
+        )
+    });
+    let confirmed: Vec<&str> = f["probes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["outcome"] == "confirmed")
+        .filter_map(|p| p["kind"].as_str())
+        .collect();
+    match (&also.confirmed_by, also.unconfirmed) {
+        (Some(kind), _) => assert!(
+            confirmed.contains(&kind.as_str()),
+            "{id}: {} is not confirmed by a `{kind}` probe:\n{stdout}",
+            also.id
+        ),
+        (None, false) => assert!(
+            !confirmed.is_empty(),
+            "{id}: no probe confirms {}:\n{stdout}",
+            also.id
+        ),
+        (None, true) => {}
+    }
+    // Its own evidence only: a line folded in from another service's effect decides nothing.
+    let own: Vec<String> = f["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| match (e["text"].as_str(), e["field"].as_str()) {
+            (Some(text), _) => Some(text.to_owned()),
+            (None, Some(field)) => Some(format!(
+                "state:{field}={}",
+                e["value"].as_str().unwrap_or_default()
+            )),
+            _ => None,
+        })
+        .collect();
+    let patterns: Vec<Regex> = also
+        .evidence
+        .iter()
+        .map(|p| Regex::new(p).expect("also pattern"))
+        .collect();
+    assert!(
+        own.iter().any(|t| patterns.iter().any(|re| re.is_match(t))),
+        "{id}: none of the decisive lines of {} is in its evidence {own:?}:\n{stdout}",
+        also.id
+    );
+}
+
 /// `snapshot` then `check --from`, on the bring-up the live check judged (before any fix): the
 /// bundle holds no secret, and its offline diagnosis names the live check's first finding. With
 /// `CAPTURE_BUNDLES` set, the bundle is kept as `fixtures/bundles/<id>.tar.gz` for the tests that
@@ -239,11 +337,21 @@ fn assert_bundle(lab: &Lab, live: &Value) {
     let offline: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{id}: check --from is not JSON ({e}):\n{stdout}\n{stderr}"));
     let want = bundle::first_cause(live);
-    assert_eq!(
-        bundle::first_cause(&offline),
-        want,
-        "{id}: check --from names another first finding than the live check:\n{stdout}"
-    );
+    if lab.scenario.also.is_empty() {
+        assert_eq!(
+            bundle::first_cause(&offline),
+            want,
+            "{id}: check --from names another first finding than the live check:\n{stdout}"
+        );
+    } else {
+        let findings = offline["findings"].as_array().cloned().unwrap_or_default();
+        for (class, service) in lab.scenario.causes() {
+            assert!(
+                cause(&findings, &class, &service).is_some(),
+                "{id}: check --from does not report {class} on {service}:\n{stdout}"
+            );
+        }
+    }
     assert_eq!(
         code,
         if want.is_some() { 1 } else { 0 },
@@ -673,4 +781,8 @@ lab_tests! {
     real_gunicorn_hook_reinit => "real-gunicorn-hook-reinit",
     real_hung_lock => "real-hung-lock",
     unclassified_worker_crash => "unclassified-worker-crash",
+    group_postgres => "group-postgres",
+    group_redis => "group-redis",
+    group_runtime => "group-runtime",
+    group_python => "group-python",
 }

@@ -134,6 +134,17 @@ pub fn chain(findings: &mut Vec<Finding>, snapshot: &StackSnapshot, rules: &Rule
             return false;
         }
         let cause_is_server = depends_on(&g, &effect.service).contains(&cause.service);
+        // A server's cause whose rule names the client's class among those it explains (a role
+        // that does not exist explains the client's `password authentication failed`), unless a
+        // probe confirmed the client's own class. Before the same-class test: the server may
+        // have ruled that class out on its own side, which says nothing of the client's.
+        let named = rules
+            .get(&cause.id)
+            .is_some_and(|r| r.confirms.contains(&effect.id))
+            && !matches!(effect.confirmation, Some(Confirmation::Confirmed { .. }));
+        if cause_is_server && named {
+            return true;
+        }
         // The cause's own class, or a look-alike it ruled out on its service (the generic
         // `tables-missing` a migration-order finding replaced), seen at the other end.
         let same_class = cause.id == effect.id
@@ -395,6 +406,46 @@ mod tests {
         ];
         chain(&mut list, &lab(false), &rules());
         assert_eq!(list.len(), 2, "{list:#?}");
+    }
+
+    /// Seen on the lab's group-postgres: a role missing on the server explains the client's
+    /// `password authentication failed`, which alone reads like a stale URL.
+    #[test]
+    fn a_client_class_the_servers_cause_names_folds_under_it_unless_confirmed() {
+        let list = |client_confirmed: bool| {
+            let mut client = finding(
+                "pg-auth-failed-client-url",
+                "web",
+                r#"FATAL:  password authentication failed for user "app""#,
+            );
+            if client_confirmed {
+                client.confirmation = Some(Confirmation::Confirmed {
+                    by: vec!["postgres".into()],
+                });
+            }
+            // As live: the server's own log matched the client's class too, and a probe ruled
+            // it out there.
+            let mut server = finding(
+                "pg-role-missing",
+                "db",
+                r#"DETAIL:  Role "app" does not exist."#,
+            );
+            server
+                .ruled_out
+                .push("pg-auth-failed-client-url: the server's password works".into());
+            let mut list = vec![client, server];
+            chain(&mut list, &lab(false), &rules());
+            list
+        };
+        let folded = list(false);
+        assert_eq!(folded.len(), 1, "{folded:#?}");
+        assert_eq!(folded[0].id, "pg-role-missing");
+        assert_eq!(folded[0].effects[0].id, "pg-auth-failed-client-url");
+        assert_eq!(
+            list(true).len(),
+            2,
+            "a confirmed client class stays a cause"
+        );
     }
 
     #[test]

@@ -189,6 +189,56 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
                     r(Outcome::RuledOut, format!("{path} is not a directory"))
                 }
             }
+            FileExpectation::NotOwner => {
+                let (Ok((uid, _)), Some((o, g, _))) = (&ids, owner) else {
+                    return ProbeResult::unknown(
+                        spec,
+                        "cannot tell the owner or the user".into(),
+                        &facts,
+                    );
+                };
+                if *uid == 0 {
+                    // An entrypoint started as root drops to the server's own user, which the
+                    // container's configuration does not say.
+                    ProbeResult::unknown(
+                        spec,
+                        format!(
+                            "{} starts as root: the uid its server runs as is not known",
+                            c.name
+                        ),
+                        &facts,
+                    )
+                } else if o == *uid {
+                    r(
+                        Outcome::RuledOut,
+                        format!("{checked} belongs to {user} (uid {uid})"),
+                    )
+                } else {
+                    r(
+                        Outcome::Confirmed,
+                        format!("{checked} belongs to {o}:{g}, while {user} runs as uid {uid}"),
+                    )
+                }
+            }
+            FileExpectation::ModeTooOpen => match owner {
+                Some((_, _, mode)) if checked == path => {
+                    if mode & 0o027 != 0 {
+                        r(
+                            Outcome::Confirmed,
+                            format!(
+                                "{path} has mode {:04o}: more than u=rwx,g=rx",
+                                mode & 0o7777
+                            ),
+                        )
+                    } else {
+                        r(
+                            Outcome::RuledOut,
+                            format!("{path} has mode {:04o}", mode & 0o7777),
+                        )
+                    }
+                }
+                _ => ProbeResult::unknown(spec, format!("{path}: no mode to read"), &facts),
+            },
             FileExpectation::NotWritable => {
                 let (Ok((uid, gid)), Some((o, g, mode))) = (&ids, owner) else {
                     return ProbeResult::unknown(

@@ -33,6 +33,34 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The version of each probe kind's behaviour: what it asks and how it concludes. Bump a kind's
+/// number whenever that changes, and recapture the lab's bundles (`CAPTURE_BUNDLES=1 cargo test
+/// --test lab`): a bundle records these numbers in its manifest (`probe_versions`), `check
+/// --from` replays the results it recorded, and tests/bundles.rs fails on a bundle whose
+/// results of a kind were recorded by an older version of it. Bundles written before versions
+/// were recorded count as version 1.
+pub const VERSIONS: &[(&str, u32)] = &[
+    ("http-route", 1),
+    // 2: the route map is that of the app the gunicorn target serves, not of every module.
+    ("python", 2),
+    ("gdbm", 1),
+    ("file", 1),
+    ("entrypoint", 1),
+    ("postgres", 1),
+    // 2: a refusal on the port Redis names (the URL's) rules out a port mismatch.
+    ("redis", 2),
+    ("compose", 1),
+    ("docker", 1),
+    ("ports", 1),
+    ("dependency", 1),
+];
+
+/// The current version of probe `kind` ([`VERSIONS`]), or `None` for a kind this build does not
+/// know.
+pub fn version(kind: &str) -> Option<u32> {
+    VERSIONS.iter().find(|(k, _)| *k == kind).map(|(_, v)| *v)
+}
+
 /// What a probe concluded about a finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

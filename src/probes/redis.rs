@@ -477,23 +477,29 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
         )
     });
     let mut other = None;
+    // Where Redis says it listens, when that is the URL's own port.
+    let mut same_port = None;
     if wants_other
         && matches!(obs.ping, RedisReply::Refused | RedisReply::Reset)
         && let Some(server) = endpoint::server_named(ctx.snapshot, &url.host)
         && let Some((port, said)) = own_port(server)
-        && port != url.port
-        && let Ok(route) = endpoint::route(ctx.snapshot, ctx.container, &url.host, port)
-        && let Ok((there, via)) = ping_along(&route, ctx, &url).await
     {
-        facts.push(format!(
-            "Redis listens on {port} ({said}); PING via {via}: {}",
-            there.ping
-        ));
-        other = Some(OtherPort {
-            port,
-            said,
-            answer: there.ping,
-        });
+        if port == url.port {
+            facts.push(format!("Redis listens on {port} ({said}), the URL's port"));
+            same_port = Some(said);
+        } else if let Ok(route) = endpoint::route(ctx.snapshot, ctx.container, &url.host, port)
+            && let Ok((there, via)) = ping_along(&route, ctx, &url).await
+        {
+            facts.push(format!(
+                "Redis listens on {port} ({said}); PING via {via}: {}",
+                there.ping
+            ));
+            other = Some(OtherPort {
+                port,
+                said,
+                answer: there.ping,
+            });
+        }
     }
     specs
         .iter()
@@ -503,7 +509,11 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             };
             let judged = match expect {
                 RedisExpectation::Refused | RedisExpectation::PortMismatch => {
-                    judge_port(spec, *expect, &obs, &url, other.as_ref(), &facts)
+                    let ports = Ports {
+                        other: other.as_ref(),
+                        same: same_port.as_deref(),
+                    };
+                    judge_port(spec, *expect, &obs, &url, ports, &facts)
                 }
                 _ => judge(spec, *expect, &obs, &facts),
             };
@@ -591,15 +601,24 @@ struct OtherPort {
     answer: RedisReply,
 }
 
+/// What the server says of its own port: another one (and what a client gets there), or the
+/// URL's (where it says so).
+#[derive(Clone, Copy)]
+struct Ports<'a> {
+    other: Option<&'a OtherPort>,
+    same: Option<&'a str>,
+}
+
 /// `refused` and `port-mismatch`: the URL's port, against the server's own.
 fn judge_port(
     spec: &ProbeSpec,
     expect: RedisExpectation,
     obs: &RedisObservation,
     url: &endpoint::ServiceUrl,
-    other: Option<&OtherPort>,
+    ports: Ports<'_>,
     facts: &[String],
 ) -> ProbeResult {
+    let other = ports.other;
     use RedisExpectation as E;
     let r = |o: Outcome, s: String| ProbeResult::new(spec, o, s, facts);
     let refused = matches!(obs.ping, RedisReply::Refused | RedisReply::Reset);
@@ -633,12 +652,23 @@ fn judge_port(
                 ),
                 facts,
             ),
-            None => ProbeResult::unknown(
-                spec,
-                "nothing answers on the URL's port, and Redis says nowhere it listens on another"
-                    .into(),
-                facts,
-            ),
+            // Redis says it listens on the very port it refuses: the address it binds, or a
+            // guard, refuses the client, not a port mismatch.
+            None => match ports.same {
+                Some(said) => r(
+                    Outcome::RuledOut,
+                    format!(
+                        "Redis listens on the URL's port {} ({said}), and refuses the client there",
+                        url.port
+                    ),
+                ),
+                None => ProbeResult::unknown(
+                    spec,
+                    "nothing answers on the URL's port, and Redis says nowhere it listens on another"
+                        .into(),
+                    facts,
+                ),
+            },
         },
         (E::PortMismatch, false, _)
             if !matches!(obs.ping, RedisReply::Timeout(_) | RedisReply::Other(_)) =>
@@ -760,6 +790,41 @@ mod tests {
             parse(b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", 0),
             Err(Fail::TooLarge)
         ));
+    }
+
+    /// Seen on the lab's group-redis: a Redis bound to 127.0.0.1 refuses its clients on the
+    /// port its log names, the URL's; that is no port mismatch.
+    #[test]
+    fn a_refusal_on_the_port_redis_names_rules_out_a_port_mismatch() {
+        let url = endpoint::urls_in_argv(&["redis://redis-queue:6379/0".to_owned()])
+            .pop()
+            .expect("a url");
+        let spec = ProbeSpec::Redis {
+            expect: RedisExpectation::PortMismatch,
+        };
+        let obs = RedisObservation {
+            ping: RedisReply::Refused,
+            server_message: None,
+            rdb_last_bgsave_status: None,
+            dir: None,
+            protected_mode: None,
+            loading: false,
+        };
+        let said = "`Running mode=standalone, port=6379.` in redis-queue's log";
+        let judged = |same| {
+            let ports = Ports { other: None, same };
+            judge_port(
+                &spec,
+                RedisExpectation::PortMismatch,
+                &obs,
+                &url,
+                ports,
+                &[],
+            )
+            .outcome
+        };
+        assert_eq!(judged(Some(said)), Outcome::RuledOut);
+        assert!(matches!(judged(None), Outcome::Unknown(_)));
     }
 
     #[test]

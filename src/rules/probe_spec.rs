@@ -160,6 +160,10 @@ probe_kinds! {
         ReadOnlyMount = "read-only-mount",
         /// The path is a directory where a file is expected.
         IsDirectory = "is-directory",
+        /// The path belongs to another uid than the one the container runs as (not root).
+        NotOwner = "not-owner",
+        /// The path grants its group write access or others any access (more than u=rwx,g=rx).
+        ModeTooOpen = "mode-too-open",
     }
 
     /// The bytes and mode of the script the container starts.
@@ -290,5 +294,16 @@ mod tests {
         }
         assert_eq!(ProbeSpec::parse("http-route", "nope"), None);
         assert_eq!(ProbeSpec::expectations("nope"), None);
+    }
+
+    /// A bundle records every kind's version: a kind without one could change unnoticed.
+    #[test]
+    fn every_probe_kind_has_a_version() {
+        let mut kinds: Vec<&str> = ProbeSpec::KINDS.to_vec();
+        let mut versioned: Vec<&str> = crate::probes::VERSIONS.iter().map(|(k, _)| *k).collect();
+        kinds.sort_unstable();
+        versioned.sort_unstable();
+        assert_eq!(kinds, versioned);
+        assert!(crate::probes::VERSIONS.iter().all(|(_, v)| *v >= 1));
     }
 }

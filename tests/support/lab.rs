@@ -337,6 +337,14 @@ impl Lab {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        for args in lab.scenario.lab.after_up.clone() {
+            let out = lab.compose(&args, Duration::from_secs(120));
+            assert!(
+                out.status.success(),
+                "{id}: after_up step {args:?} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         lab.wait_settled(started);
         lab
     }

@@ -42,6 +42,30 @@ pub struct Scenario {
     /// What `analylit-doctor fix` must do on this stack, when the lab judges it.
     #[serde(default)]
     pub doctor_fix: Option<FixSpec>,
+    /// A grouped stack reproduces more failures, on services independent of each other: each
+    /// must be a cause the doctor reports (above info), on its service, confirmed and with a
+    /// decisive line of its own. The first finding is then any of the stack's causes (they rank
+    /// by when they broke), and the scenario's own class is judged wherever it stands.
+    #[serde(default)]
+    pub also: Vec<Also>,
+}
+
+/// One more failure of a grouped stack.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Also {
+    /// The catalogue id.
+    pub id: String,
+    /// The service at fault.
+    pub service: String,
+    /// Regexes: at least one must match a line of the finding's own evidence.
+    pub evidence: Vec<String>,
+    /// The probe kind expected to confirm it (default: any probe, unless `unconfirmed`).
+    #[serde(default)]
+    pub confirmed_by: Option<String>,
+    /// The class has no probe of its own: its evidence alone decides.
+    #[serde(default)]
+    pub unconfirmed: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +108,10 @@ pub struct LabSpec {
     /// Compose arguments run, in order, before `up -d` (e.g. a `run --rm` that prepares a volume).
     #[serde(default)]
     pub prepare: Vec<Vec<String>>,
+    /// Compose arguments run, in order, right after `up -d` (e.g. a `stop` that a service
+    /// answers badly).
+    #[serde(default)]
+    pub after_up: Vec<Vec<String>>,
     /// The stack has settled when every one of these holds.
     pub settled: Vec<Settled>,
 }
@@ -144,6 +172,16 @@ impl Scenario {
     /// The catalogue id the doctor must name first (`healthy`: none).
     pub fn class(&self) -> &str {
         self.class.as_deref().unwrap_or(&self.id)
+    }
+
+    /// Every `(id, service)` the stack must be diagnosed with: its own class, then `also`.
+    pub fn causes(&self) -> Vec<(String, String)> {
+        let mut out = vec![(
+            self.class().to_owned(),
+            self.service.clone().unwrap_or_default(),
+        )];
+        out.extend(self.also.iter().map(|a| (a.id.clone(), a.service.clone())));
+        out
     }
 
     pub fn is_healthy(&self) -> bool {

@@ -56,6 +56,31 @@ pub(crate) fn import_closure_from<'a>(
     order
 }
 
+/// Every module `starts` can import, at module level or inside a function (an app factory's
+/// `from api import register_blueprints`): what a served app may route.
+pub(crate) fn reachable_from<'a>(p: &Project<'a>, starts: &[String]) -> Vec<&'a Module> {
+    let mut seen = BTreeSet::new();
+    let mut order = Vec::new();
+    let mut queue: VecDeque<String> = starts.iter().cloned().collect();
+    while let Some(name) = queue.pop_front() {
+        let parts: Vec<&str> = name.split('.').collect();
+        for i in 1..=parts.len() {
+            let prefix = parts[..i].join(".");
+            let Some(m) = p.tree.module(&prefix) else {
+                continue;
+            };
+            if !seen.insert(prefix.clone()) {
+                continue;
+            }
+            order.push(m);
+            for imp in p.imports(m.name()).iter() {
+                queue.extend(imp.targets(p.tree, m.name()));
+            }
+        }
+    }
+    order
+}
+
 struct Master {
     list: Vec<MasterImport>,
     names: BTreeSet<String>,

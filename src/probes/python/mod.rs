@@ -403,6 +403,26 @@ fn analyse_here(tree: &SourceTree, startup: &Startup) -> Analysis {
             .filter(|m| Some(m.name()) != startup.config_module.as_deref())
             .collect(),
     };
+    // The routes of the app gunicorn serves: those of the modules its target can import. A
+    // tree often holds other apps (a status service beside the main one); without a target
+    // found in the tree, every module's.
+    let served: Option<BTreeSet<&str>> =
+        entry
+            .filter(|e| p.tree.module(&e.module).is_some())
+            .map(|e| {
+                hooks::reachable_from(&p, std::slice::from_ref(&e.module))
+                    .into_iter()
+                    .map(|m| m.path())
+                    .collect()
+            });
+    let routes = flask::routes(&p)
+        .into_iter()
+        .filter(|r| {
+            served
+                .as_ref()
+                .is_none_or(|s| s.contains(r.at.file.as_str()))
+        })
+        .collect();
     let (init_at_import, schema_at_import) = init::init_at_import(&p, &reached);
     let hooks = hooks::analyse(&p, startup, &closure);
     Analysis {
@@ -417,7 +437,7 @@ fn analyse_here(tree: &SourceTree, startup: &Startup) -> Analysis {
         import_cycles: imports::import_cycles(&p),
         none_rebound: imports::none_rebound(&p),
         undecorated_handlers: flask::undecorated_handlers(&p),
-        routes: flask::routes(&p),
+        routes,
         app_context_at_import: flask::app_context_at_import(&p),
         wsgi: entry.map(|e| flask::wsgi_check(&p, e)),
         syntax_errors: tree
@@ -480,6 +500,39 @@ mod tests {
             "create_app()"
         );
         assert_eq!(WsgiTarget::parse(":app"), None);
+    }
+
+    /// Seen on the lab's group-python: a status service beside the main app; its health check
+    /// asks a route only the main app has, which the status app does not serve.
+    #[test]
+    fn the_route_map_is_the_served_apps() {
+        let t = tree(&[
+            (
+                "server.py",
+                "from flask import Flask\ndef create_app():\n    from api import bp\n    app = Flask(__name__)\n    app.register_blueprint(bp, url_prefix='/api')\n    return app\n",
+            ),
+            (
+                "api.py",
+                "from flask import Blueprint\nbp = Blueprint('api', __name__)\n@bp.route('/health')\ndef health():\n    return 'ok'\n",
+            ),
+            (
+                "status.py",
+                "from flask import Flask\napp = Flask(__name__)\n@app.route('/status')\ndef status():\n    return 'ok'\n",
+            ),
+        ]);
+        let urls = |target: &str| -> Vec<String> {
+            let target = WsgiTarget::parse(target).expect("target");
+            analyse(&t, Some(&target))
+                .routes
+                .into_iter()
+                .map(|r| r.url)
+                .collect()
+        };
+        assert_eq!(urls("status:app"), ["/status"]);
+        // Imported inside the factory: still the served app's.
+        assert_eq!(urls("server:create_app()"), ["/api/health"]);
+        // A target the tree does not hold: every module's routes.
+        assert_eq!(urls("elsewhere:app").len(), 2);
     }
 
     #[test]
