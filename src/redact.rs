@@ -44,6 +44,12 @@ static VAR_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("variable reference pattern")
 });
 
+/// Values of secret-named variables that are switches, not secrets.
+const NOT_SECRETS: [&str; 12] = [
+    "true", "false", "yes", "no", "on", "off", "none", "null", "enabled", "disabled", "required",
+    "optional",
+];
+
 /// Programs whose `-a X` is a password (`redis-cli -a X`, `keydb-cli`).
 const DASH_A_PROGRAMS: [&str; 3] = ["redis-cli", "keydb-cli", "valkey-cli"];
 
@@ -338,6 +344,11 @@ impl Redactor {
     pub fn add(&mut self, secret: &str) {
         let secret = secret.trim();
         if secret.is_empty() || secret.contains(MASK) || VAR_REFERENCE.is_match(secret) {
+            return;
+        }
+        // A switch (`AUTH_ENABLED=true`, `REDIS_PASSWORD_REQUIRED=no`) says nothing secret, and
+        // masking its word would mask it in every sentence and document shown.
+        if NOT_SECRETS.iter().any(|w| w.eq_ignore_ascii_case(secret)) {
             return;
         }
         if secret.len() < SHORT {
@@ -733,6 +744,15 @@ mod learned_tests {
             r.text("L4bel-pw Hc-list-pw Dotenv-tok-1 hello ${API_TOKEN}"),
             "*** *** *** hello ${API_TOKEN}"
         );
+    }
+
+    #[test]
+    fn switches_are_no_secrets() {
+        let mut r = Redactor::default();
+        r.learn_var("AUTH_ENABLED", "true");
+        r.learn_var("REDIS_PASSWORD_REQUIRED", "no");
+        assert!(r.is_empty());
+        assert_eq!(r.document("{\"automatic\": true}"), "{\"automatic\": true}");
     }
 
     #[test]
