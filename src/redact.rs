@@ -495,7 +495,6 @@ impl Redactor {
     }
 }
 
-/// `value` without one pair of surrounding quotes.
 /// A password written as documentation writes one, not a value: `PASSWORD`, `REDIS_PASSWORD`,
 /// `<password>`, `${PG_PASSWORD}`, `$PASS`. (A rule's own text shows `redis://:PASSWORD@…`.)
 fn is_placeholder(pw: &str) -> bool {
@@ -512,6 +511,7 @@ fn is_placeholder(pw: &str) -> bool {
     caps || angle || var || pw == MASK
 }
 
+/// `value` without one pair of surrounding quotes.
 fn unquote(value: &str) -> &str {
     let v = value.trim();
     for q in ['"', '\''] {
