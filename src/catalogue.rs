@@ -198,6 +198,92 @@ pub const CATALOGUE: &[CatalogueEntry] = &[
     entry("unclassified-failure", 'F', "–", &[]),
 ];
 
+/// The ids of `shared/FAILURES.md`'s tables, in its order: the catalogue's own text, kept here so
+/// the tests need no file outside the repository (when the file is there, a test checks that
+/// this list is still its list).
+pub const FAILURES_MD_IDS: &[&str] = &[
+    "gunicorn-worker-reinit",
+    "init-ddl-race",
+    "engine-used-before-init",
+    "import-name-missing",
+    "blueprint-prefix-mismatch",
+    "name-not-defined",
+    "route-not-decorated",
+    "wsgi-app-not-found",
+    "app-context-at-import",
+    "gunicorn-worker-timeout",
+    "port-in-use-in-container",
+    "python-syntax-newer",
+    "flask-extension-registered-twice",
+    "flower-db-needs-recovery",
+    "flower-db-bad-header",
+    "flower-db-empty",
+    "volume-permission-denied",
+    "volume-read-only",
+    "mount-is-directory",
+    "flower-db-locked",
+    "entrypoint-crlf",
+    "entrypoint-not-executable",
+    "exec-format-error",
+    "host-port-conflict",
+    "oom-killed",
+    "killed-after-grace",
+    "restart-loop",
+    "healthcheck-tool-missing",
+    "healthcheck-start-period-short",
+    "healthcheck-port-mismatch",
+    "health-route-missing",
+    "env-var-unset",
+    "depends-on-not-healthy",
+    "host-unresolvable",
+    "pg-auth-failed",
+    "pg-role-missing",
+    "pg-database-missing",
+    "pg-starting-up",
+    "pg-version-mismatch",
+    "pg-data-permissions",
+    "pg-data-ownership",
+    "tables-missing",
+    "alembic-revision-missing",
+    "redis-misconf-rdb",
+    "redis-noauth",
+    "redis-wrongpass",
+    "redis-protected-mode",
+    "redis-bind-localhost",
+    "broker-unreachable",
+    "celery-unregistered-task",
+    "rq-localhost-url",
+    "socketio-redis-publish",
+];
+
+/// The section headings of `shared/FAILURES.md`, as written there: the rules' `references`
+/// point at their anchors ([`section_anchor`]).
+pub const SECTION_HEADINGS: &[(char, &str)] = &[
+    ('A', "A. Application initialisation (seeds 1 and 2)"),
+    ('B', "B. Flower / GDBM (seed 3)"),
+    ('C', "C. Containers and health checks"),
+    ('D', "D. Ordering, networking, PostgreSQL"),
+    ('E', "E. Redis, Celery, RQ, Socket.IO"),
+    ('F', "F. When no class matches"),
+];
+
+/// The anchor GitHub gives a section's heading (lowercase, punctuation dropped, spaces to
+/// `-`): what a rule's `references = ["FAILURES.md#…"]` names.
+pub fn section_anchor(section: char) -> Option<String> {
+    let (_, heading) = SECTION_HEADINGS.iter().find(|(s, _)| *s == section)?;
+    Some(heading_anchor(heading))
+}
+
+/// GitHub's anchor for a heading.
+pub fn heading_anchor(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
 /// The title of a catalogue section, by its letter.
 pub fn section_title(section: char) -> &'static str {
     match section {
@@ -259,16 +345,41 @@ mod tests {
 
     #[test]
     fn every_id_of_failures_md_is_listed() {
-        // FAILURES.md lives outside the crate; check it when it is there (the lead's checkout).
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/FAILURES.md");
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return;
-        };
-        for line in text.lines().filter(|l| l.starts_with("| `")) {
-            let id = line[3..].split('`').next().unwrap_or_default();
+        // The catalogue's ids as kept in the repository: each has its entry, once.
+        assert!(FAILURES_MD_IDS.len() >= 50, "{}", FAILURES_MD_IDS.len());
+        let unique: BTreeSet<&str> = FAILURES_MD_IDS.iter().copied().collect();
+        assert_eq!(unique.len(), FAILURES_MD_IDS.len(), "an id listed twice");
+        for id in FAILURES_MD_IDS {
             assert!(
                 entry_for(id).is_some(),
                 "{id} is in FAILURES.md, not in CATALOGUE"
+            );
+        }
+        for (section, heading) in SECTION_HEADINGS {
+            assert!(heading.starts_with(&format!("{section}. ")), "{heading}");
+        }
+        assert_eq!(
+            section_anchor('B').as_deref(),
+            Some("b-flower--gdbm-seed-3")
+        );
+        // Where the shared file is at hand (the lead's checkout), the repository's copy of its
+        // ids and headings must still be what it says.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/FAILURES.md");
+        if let Ok(text) = std::fs::read_to_string(path) {
+            let ids: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("| `"))
+                .map(|l| l[3..].split('`').next().unwrap_or_default())
+                .collect();
+            assert_eq!(
+                ids, FAILURES_MD_IDS,
+                "FAILURES.md's ids changed: update FAILURES_MD_IDS"
+            );
+            let headings: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("## ")).collect();
+            let ours: Vec<&str> = SECTION_HEADINGS.iter().map(|(_, h)| *h).collect();
+            assert_eq!(
+                headings, ours,
+                "FAILURES.md's headings changed: update SECTION_HEADINGS"
             );
         }
     }

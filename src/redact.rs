@@ -44,6 +44,12 @@ static VAR_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("variable reference pattern")
 });
 
+/// Values of secret-named variables that are switches, not secrets.
+const NOT_SECRETS: [&str; 12] = [
+    "true", "false", "yes", "no", "on", "off", "none", "null", "enabled", "disabled", "required",
+    "optional",
+];
+
 /// Programs whose `-a X` is a password (`redis-cli -a X`, `keydb-cli`).
 const DASH_A_PROGRAMS: [&str; 3] = ["redis-cli", "keydb-cli", "valkey-cli"];
 
@@ -340,6 +346,11 @@ impl Redactor {
         if secret.is_empty() || secret.contains(MASK) || VAR_REFERENCE.is_match(secret) {
             return;
         }
+        // A switch (`AUTH_ENABLED=true`, `REDIS_PASSWORD_REQUIRED=no`) says nothing secret, and
+        // masking its word would mask it in every sentence and document shown.
+        if NOT_SECRETS.iter().any(|w| w.eq_ignore_ascii_case(secret)) {
+            return;
+        }
         if secret.len() < SHORT {
             if !self.short.iter().any(|s| s == secret) {
                 self.short.push(secret.to_string());
@@ -484,7 +495,6 @@ impl Redactor {
     }
 }
 
-/// `value` without one pair of surrounding quotes.
 /// A password written as documentation writes one, not a value: `PASSWORD`, `REDIS_PASSWORD`,
 /// `<password>`, `${PG_PASSWORD}`, `$PASS`. (A rule's own text shows `redis://:PASSWORD@…`.)
 fn is_placeholder(pw: &str) -> bool {
@@ -501,6 +511,7 @@ fn is_placeholder(pw: &str) -> bool {
     caps || angle || var || pw == MASK
 }
 
+/// `value` without one pair of surrounding quotes.
 fn unquote(value: &str) -> &str {
     let v = value.trim();
     for q in ['"', '\''] {
@@ -733,6 +744,15 @@ mod learned_tests {
             r.text("L4bel-pw Hc-list-pw Dotenv-tok-1 hello ${API_TOKEN}"),
             "*** *** *** hello ${API_TOKEN}"
         );
+    }
+
+    #[test]
+    fn switches_are_no_secrets() {
+        let mut r = Redactor::default();
+        r.learn_var("AUTH_ENABLED", "true");
+        r.learn_var("REDIS_PASSWORD_REQUIRED", "no");
+        assert!(r.is_empty());
+        assert_eq!(r.document("{\"automatic\": true}"), "{\"automatic\": true}");
     }
 
     #[test]

@@ -196,7 +196,7 @@ fn unknown_project_lists_the_known_ones() {
             std::env::var_os("CI").is_none(),
             "CI requires a Docker engine"
         );
-        eprintln!("SKIP: no Docker engine");
+        support::record_skip("unknown_project_lists_the_known_ones", "no Docker engine");
         return;
     }
     let (code, out, err) = run(doctor()

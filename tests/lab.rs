@@ -32,26 +32,74 @@ fn doctor(lab: &Lab, format: &str) -> (i32, String, String) {
     )
 }
 
-/// The finding's (and its effects') evidence as `text` lines for logs and health, and as
-/// `state:<field>=<value>` for state fields.
-fn evidence_texts(finding: &Value) -> Vec<String> {
-    let mut out: Vec<String> = finding["evidence"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| match (e["text"].as_str(), e["field"].as_str()) {
-            (Some(text), _) => Some(text.to_owned()),
-            (None, Some(field)) => Some(format!(
-                "state:{field}={}",
-                e["value"].as_str().unwrap_or_default()
-            )),
-            _ => None,
+/// Whether a container name (`proj_web_1`, `proj-web-1`, `web`) is one of `service`'s.
+fn of_service(container: &str, project: &str, service: &str) -> bool {
+    container == service
+        || [
+            format!("{project}_{service}_"),
+            format!("{project}-{service}-"),
+        ]
+        .iter()
+        .any(|prefix| {
+            container
+                .strip_prefix(prefix.as_str())
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
         })
-        .collect();
+}
+
+/// The evidence of `service` in the finding and its effects on that same service, as `text`
+/// lines for logs and health and as `state:<field>=<value>` for state fields: an effect folded
+/// under it from another service, or a line of another service's container, decides nothing.
+fn evidence_texts(finding: &Value, project: &str, service: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if finding["service"] == service {
+        out.extend(
+            finding["evidence"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| {
+                    e["container"]
+                        .as_str()
+                        .is_some_and(|c| of_service(c, project, service))
+                })
+                .filter_map(|e| match (e["text"].as_str(), e["field"].as_str()) {
+                    (Some(text), _) => Some(text.to_owned()),
+                    (None, Some(field)) => Some(format!(
+                        "state:{field}={}",
+                        e["value"].as_str().unwrap_or_default()
+                    )),
+                    _ => None,
+                }),
+        );
+    }
     for effect in finding["effects"].as_array().into_iter().flatten() {
-        out.extend(evidence_texts(effect));
+        out.extend(evidence_texts(effect, project, service));
     }
     out
+}
+
+#[test]
+fn decisive_lines_count_only_on_the_findings_own_service() {
+    let finding = serde_json::json!({
+        "service": "web",
+        "evidence": [
+            {"kind": "log", "container": "lab_web_1", "text": "own line"},
+            {"kind": "log", "container": "lab_web2_1", "text": "a look-alike service's line"},
+        ],
+        "effects": [
+            {"service": "worker", "evidence": [
+                {"kind": "log", "container": "lab_worker_1", "text": "an effect's line"}
+            ], "effects": []},
+            {"service": "web", "evidence": [
+                {"kind": "state", "container": "lab-web-2", "field": "error", "value": "x"}
+            ], "effects": []},
+        ],
+    });
+    assert_eq!(
+        evidence_texts(&finding, "lab", "web"),
+        ["own line", "state:error=x"]
+    );
 }
 
 /// Judge the live `check`; returns its JSON report.
@@ -191,7 +239,11 @@ fn assert_doctor(lab: &Lab) -> Value {
                 scenario.id
             );
         }
-        let texts = evidence_texts(first);
+        let texts = evidence_texts(
+            first,
+            &lab.project,
+            scenario.service.as_deref().unwrap_or_default(),
+        );
         // Log and health lines, and state fields the engine sets in words (`error`): an exit code
         // or a restart count alone decides nothing.
         let decisive: Vec<Regex> = scenario
@@ -378,26 +430,28 @@ fn lab_case(id: &str) {
     }
     let live = assert_doctor(&lab);
     assert_bundle(&lab, &live);
-    if matches!(lab.scenario.class(), "healthy" | "gunicorn-worker-reinit") {
-        assert_wait(&lab);
-    }
+    assert_wait(&lab);
     if lab.scenario.doctor_fix.is_some() {
         assert_fix(&lab);
     }
 }
 
-/// `wait` on a settled stack: the healthy one is up (exit 0, a time per service); a failing one
-/// gets the diagnosis at once (exit 1, the scenario's id first). `wait` is given a long timeout
-/// and the run a short bound: waiting out the timeout would be killed, and fail.
+/// `wait` on every settled stack, in the bring-up the check judged: a healthy one is up (exit 0,
+/// a time per service); a failing one gets the diagnosis (exit 1, the scenario's id first on its
+/// service) before `wait`'s own timeout — reaching the timeout would also exit 1, so the time
+/// it took is what tells the two apart.
 fn assert_wait(lab: &Lab) {
+    const TIMEOUT: Duration = Duration::from_secs(60);
     let id = &lab.scenario.id;
+    let started = std::time::Instant::now();
     let out = run_bounded(
         Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
-            .args(["wait", "--timeout", "600", "--format", "json", "-q"])
-            .args(["-p", &lab.project])
+            .args(["wait", "--timeout", &TIMEOUT.as_secs().to_string()])
+            .args(["--format", "json", "-q", "-p", &lab.project])
             .current_dir(&lab.dir),
-        Duration::from_secs(90),
+        TIMEOUT + Duration::from_secs(60),
     );
+    let elapsed = started.elapsed();
     let (code, stdout, stderr) = (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -406,6 +460,16 @@ fn assert_wait(lab: &Lab) {
     let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!("{id}: wait --format json is not JSON ({e}):\n{stdout}\n{stderr}")
     });
+    assert!(
+        elapsed < TIMEOUT,
+        "{id}: wait took {elapsed:?}, its whole {TIMEOUT:?} timeout: it did not see the stack \
+         {}\n{stdout}\n{stderr}",
+        if lab.scenario.is_healthy() {
+            "up"
+        } else {
+            "fail"
+        }
+    );
     if lab.scenario.is_healthy() {
         assert_eq!(code, 0, "{id}: wait\n{stdout}\n{stderr}");
         assert_eq!(report["verdict"], "up", "{stdout}");
@@ -416,9 +480,12 @@ fn assert_wait(lab: &Lab) {
     } else {
         assert_eq!(code, 1, "{id}: wait\n{stdout}\n{stderr}");
         assert_eq!(
-            report["findings"][0]["id"],
-            lab.scenario.class(),
-            "{id}: wait\n{stdout}"
+            bundle::first_cause(&report),
+            Some((
+                lab.scenario.class().to_owned(),
+                lab.scenario.service.clone().unwrap_or_default()
+            )),
+            "{id}: wait's first finding\n{stdout}"
         );
     }
 }
@@ -679,7 +746,8 @@ fn assert_fix(lab: &Lab) {
                 still.is_empty(),
                 "{id}: still reported after the fix:\n{out}"
             );
-            let _ = code;
+            // Fixed means the stack is healthy again: nothing above info, exit 0.
+            assert_eq!(code, 0, "{id}: check after the fix\n{out}");
             // The backup holds the originals byte for byte.
             let dirs: Vec<_> = std::fs::read_dir(backups.join("backups"))
                 .expect("a backup folder")
