@@ -70,6 +70,15 @@ pub enum DoctorError {
         known: String,
     },
 
+    #[error("no services or tasks for Swarm stack {stack:?}")]
+    #[diagnostic(
+        code(doctor::no_stack),
+        help(
+            "Deploy it first (`docker stack deploy -c docker-compose.yml NAME`) on a manager node, and point DOCKER_HOST or DOCKER_CONTEXT at that manager. Stacks here: {known}"
+        )
+    )]
+    NoStack { stack: String, known: String },
+
     #[error("cannot tell which compose project to check")]
     #[diagnostic(
         code(doctor::no_project),

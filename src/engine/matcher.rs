@@ -130,7 +130,20 @@ pub fn facts(c: &ContainerSnapshot) -> StateFacts {
         oom_killed: c.oom_killed_recently(),
         health: c.health.as_ref().map(|h| h.status.clone()),
         restarts: c.restart_count,
-        error: c.state.error.clone(),
+        error: match &c.task {
+            Some(t) if c.state.error.is_empty() => t.error.clone(),
+            _ => c.state.error.clone(),
+        },
+        task_state: c.task.as_ref().map(|t| t.state.clone()),
+        replicas: c
+            .task
+            .as_ref()
+            .map(|t| (t.service_running, t.service_desired)),
+        update_state: c
+            .task
+            .as_ref()
+            .map(|t| t.update_state.clone())
+            .filter(|u| !u.is_empty()),
     }
 }
 
