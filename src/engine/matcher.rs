@@ -340,7 +340,7 @@ fn captures(rule: &Rule, hits: &[SymptomHit]) -> BTreeMap<String, String> {
         let text: Option<String> = match &hit.kind {
             HitKind::Logs { lines, .. } => lines.last().map(|(_, l)| l.text.clone()),
             HitKind::Health { lines, .. } => lines.last().map(|(_, _, t)| t.clone()),
-            HitKind::State(c) => Some(c.state.error.clone()),
+            HitKind::State(c) => Some(facts(c).error),
         };
         let Some(text) = text else { continue };
         let Some(caps) = re.captures(&text) else {

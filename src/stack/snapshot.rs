@@ -128,6 +128,9 @@ pub struct SwarmTask {
     pub service_desired: u64,
     #[serde(default)]
     pub update_state: String,
+    /// The service's placement constraints and reservations, in words (copied for evidence).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placement: Vec<String>,
 }
 
 impl StackSnapshot {

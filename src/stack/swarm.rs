@@ -172,6 +172,31 @@ fn strip_digest(image: &str) -> String {
     image.split('@').next().unwrap_or(image).to_string()
 }
 
+/// A task in a passing state on its way to running (no container yet, or one not started).
+fn in_transit(t: &Task) -> bool {
+    let status = t.status.clone().unwrap_or_default();
+    matches!(
+        word(&status.state).as_str(),
+        "new" | "allocated" | "assigned" | "accepted" | "preparing" | "ready" | "starting"
+    ) || (word(&status.state) == "pending" && status.err.as_deref().unwrap_or("").is_empty())
+}
+
+/// The task that tells what happens in a slot, and the earlier ones: the latest, unless it is a
+/// replacement still on its way after one that failed (Swarm replaces a failed task at once;
+/// the failed one holds the error and the container).
+fn telling(list: &[Task]) -> Option<(&Task, Vec<&Task>)> {
+    let first = list.first()?;
+    let pick = if in_transit(first) {
+        list.iter()
+            .position(|t| !task_error(t).is_empty())
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let earlier = list.iter().skip(pick + 1).collect();
+    Some((&list[pick], earlier))
+}
+
 /// The tasks of one service, grouped by slot (by node for global services), newest first.
 fn slots(tasks: &[Task], service_id: &str) -> BTreeMap<String, Vec<Task>> {
     let mut out: BTreeMap<String, Vec<Task>> = BTreeMap::new();
@@ -225,7 +250,30 @@ pub fn task_facts(t: &Task, earlier: &[Task], service: &SwarmService) -> SwarmTa
         service_running: service.running,
         service_desired: service.desired,
         update_state: service.update_state.clone(),
+        placement: placement_words(service),
     }
+}
+
+/// `node.labels.tier == db`, `reserves 64 CPUs`, `reserves 512 MiB`.
+fn placement_words(s: &SwarmService) -> Vec<String> {
+    let mut out: Vec<String> = s
+        .constraints
+        .iter()
+        .map(|c| format!("constraint {c}"))
+        .collect();
+    if s.reserved_nano_cpus > 0 {
+        out.push(format!(
+            "reserves {} CPUs",
+            s.reserved_nano_cpus as f64 / 1e9
+        ));
+    }
+    if s.reserved_memory > 0 {
+        out.push(format!(
+            "reserves {} MiB",
+            s.reserved_memory / (1024 * 1024)
+        ));
+    }
+    out
 }
 
 /// A container made from a task's spec: what would run, not started, for a task this engine
@@ -342,15 +390,15 @@ pub async fn collect(
         let service = service_facts(s, stack);
         let id = s.id.clone().unwrap_or_default();
         for (_, list) in slots(&tasks, &id) {
-            let Some((latest, earlier)) = list.split_first() else {
+            let Some((latest, earlier)) = telling(&list) else {
                 continue;
             };
-            // A slot whose service was scaled down, or a task already replaced: not running,
-            // and not meant to.
+            // A slot whose service was scaled down: not running, and not meant to.
             if word(&latest.desired_state) == "remove" {
                 continue;
             }
-            let mut task = task_facts(latest, earlier, &service);
+            let earlier: Vec<Task> = earlier.into_iter().cloned().collect();
+            let mut task = task_facts(latest, &earlier, &service);
             let failures = earlier
                 .iter()
                 .filter(|t| {
@@ -455,7 +503,7 @@ pub async fn look(
             });
         }
         for (_, list) in slots(&tasks, s.id.as_deref().unwrap_or_default()) {
-            let Some((latest, earlier)) = list.split_first() else {
+            let Some((latest, earlier)) = telling(&list) else {
                 continue;
             };
             if word(&latest.desired_state) == "remove" {
