@@ -403,8 +403,11 @@ impl StatePredicate {
     /// Whether the predicate tests something as telling as a log line: the engine's error text
     /// (`.State.Error`) or the kernel's OOM verdict.
     pub fn is_decisive(&self) -> bool {
+        // A Swarm task's state, its service's replica count and update state are the
+        // manager's own verdicts, as telling as the engine's error text.
         self.error.is_some()
             || self.oom_killed == Some(true)
+            || self.task_state.is_some()
             || self.update_state.is_some()
             || self.replicas_running.is_some()
     }

@@ -24,6 +24,10 @@ pub const STACK_LABEL: &str = "com.docker.stack.namespace";
 
 /// How many earlier task errors of a slot are kept.
 const EARLIER_KEPT: usize = 5;
+/// How many of a slot's earlier containers have their log and events read with the current one.
+const EARLIER_CONTAINERS_READ: usize = 2;
+/// Carries a container's earlier containers' ids from the reads to the events (removed after).
+const PREVIOUS_LABEL: &str = "analylit-doctor.previous-containers";
 
 /// An enum of bollard's as the engine spells it (`rollback_completed`).
 fn word<T: Serialize>(v: &Option<T>) -> String {
@@ -415,19 +419,57 @@ pub async fn collect(
                 .and_then(|c| c.container_id.clone())
                 .filter(|c| here.contains(c));
             task.container_here = container_id.is_some();
+            // The slot's earlier containers on this engine, newest first: under compose one
+            // container keeps its log and events across restarts; under Swarm each restart is a
+            // new container, so the slot's recent ones are read as one.
+            let previous: Vec<String> = earlier
+                .iter()
+                .filter_map(|t| {
+                    t.status
+                        .as_ref()?
+                        .container_status
+                        .as_ref()?
+                        .container_id
+                        .clone()
+                })
+                .filter(|c| here.contains(c) && Some(c) != container_id.as_ref())
+                .take(EARLIER_CONTAINERS_READ)
+                .collect();
             let fallback = container_from_spec(latest, &service, stack);
             let docker = docker.clone();
             jobs.push(async move {
                 let mut c = match container_id {
                     Some(cid) => match docker.inspect_container(&cid, None).await {
                         Ok(i) => {
-                            let logs = read_logs(&docker, &cid, limits).await;
+                            let mut logs = LogTail::default();
+                            for id in previous.iter().rev() {
+                                let older = read_logs(&docker, id, limits).await;
+                                logs.truncated |= older.truncated;
+                                logs.lines.extend(older.lines);
+                            }
+                            let current = read_logs(&docker, &cid, limits).await;
+                            logs.truncated |= current.truncated;
+                            logs.lines.extend(current.lines);
+                            if logs.lines.len() > limits.lines {
+                                let cut = logs.lines.len() - limits.lines;
+                                logs.lines.drain(..cut);
+                                logs.truncated = true;
+                            }
                             collect::container_snapshot(i, logs)
                         }
                         Err(_) => fallback.clone(),
                     },
                     None => fallback.clone(),
                 };
+                for id in previous {
+                    c.labels
+                        .entry(PREVIOUS_LABEL.into())
+                        .and_modify(|v| {
+                            v.push(',');
+                            v.push_str(&id);
+                        })
+                        .or_insert(id);
+                }
                 c.service = fallback.service.clone();
                 c.number = fallback.number;
                 c.restart_count += failures;
@@ -448,7 +490,15 @@ pub async fn collect(
     containers.sort_by(|a, b| (&a.service, a.number).cmp(&(&b.service, b.number)));
     let mut events = recent_events(docker, &format!("{STACK_LABEL}={stack}")).await;
     for c in &mut containers {
-        c.events = events.remove(&c.id).unwrap_or_default();
+        let mut list = events.remove(&c.id).unwrap_or_default();
+        // What ended the slot's earlier runs (`die`, `oom`), as a restarted container's own.
+        if let Some(previous) = c.labels.remove(PREVIOUS_LABEL) {
+            for id in previous.split(',') {
+                list.extend(events.remove(id).unwrap_or_default());
+            }
+        }
+        list.sort_by(|a, b| a.time.cmp(&b.time));
+        c.events = list;
     }
     facts.sort_by(|a, b| a.name.cmp(&b.name));
 
