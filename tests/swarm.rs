@@ -245,7 +245,7 @@ fn evidence_text(f: &Value) -> String {
         .join("\n")
 }
 
-fn confirmed_by<'a>(f: &'a Value) -> Vec<(&'a str, &'a str)> {
+fn confirmed_by(f: &Value) -> Vec<(&str, &str)> {
     f["probes"]
         .as_array()
         .into_iter()

@@ -215,7 +215,7 @@ fn slots(tasks: &[Task], service_id: &str) -> BTreeMap<String, Vec<Task>> {
         out.entry(key).or_default().push(t.clone());
     }
     for list in out.values_mut() {
-        list.sort_by(|a, b| created(b).cmp(&created(a)));
+        list.sort_by_key(|t| std::cmp::Reverse(created(t)));
     }
     out
 }
@@ -407,7 +407,7 @@ pub async fn collect(
                 .iter()
                 .filter(|t| {
                     matches!(
-                        word(&t.status.as_ref().and_then(|s| s.state.clone())).as_str(),
+                        word(&t.status.as_ref().and_then(|s| s.state)).as_str(),
                         "failed" | "rejected"
                     )
                 })
@@ -565,7 +565,7 @@ pub async fn look(
                 .iter()
                 .filter(|t| {
                     matches!(
-                        word(&t.status.as_ref().and_then(|s| s.state.clone())).as_str(),
+                        word(&t.status.as_ref().and_then(|s| s.state)).as_str(),
                         "failed" | "rejected"
                     )
                 })
