@@ -137,7 +137,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__backups)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
+            opts="-p -f -q -o -y -h --project-name --file --stack --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -156,6 +156,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stack)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -203,7 +207,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__check)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
+            opts="-p -f -q -o -y -h --project-name --file --stack --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,6 +226,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stack)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -309,7 +317,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__fix)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
+            opts="-p -f -q -o -y -h --project-name --file --stack --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -328,6 +336,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stack)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -665,7 +677,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__restore)
-            opts="-p -f -q -o -y -h --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
+            opts="-p -f -q -o -y -h --project-name --file --stack --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -684,6 +696,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stack)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -857,7 +873,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__snapshot)
-            opts="-p -f -q -o -h --project-name --file --rules --quiet --connect-timeout --tail --output --redact --help"
+            opts="-p -f -q -o -h --project-name --file --stack --rules --quiet --connect-timeout --tail --output --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -876,6 +892,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stack)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -911,7 +931,7 @@ _analylit__doctor() {
             return 0
             ;;
         analylit__subcmd__doctor__subcmd__wait)
-            opts="-p -f -q -o -y -h --timeout --project-name --file --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
+            opts="-p -f -q -o -y -h --timeout --project-name --file --stack --rules --quiet --connect-timeout --tail --format --output --logs --from --fix --unsafe-fixes --yes --dry-run --no-rebuild --redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -934,6 +954,10 @@ _analylit__doctor() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stack)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,6 +41,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "man
 complete -c analylit-doctor -n "__fish_analylit_doctor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l stack -d 'A Swarm stack (`docker stack deploy … NAME`) instead of a compose project: its services, their tasks and the tasks\' containers. Found without it too when the project name names a stack and no compose project has containers' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand check" -l tail -d 'Log lines read per container (the most recent ones)' -r
@@ -88,6 +89,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand prefligh
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l timeout -d 'Give up after this many seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l stack -d 'A Swarm stack (`docker stack deploy … NAME`) instead of a compose project: its services, their tasks and the tasks\' containers. Found without it too when the project name names a stack and no compose project has containers' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l tail -d 'Log lines read per container (the most recent ones)' -r
@@ -111,6 +113,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -l
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -l stack -d 'A Swarm stack (`docker stack deploy … NAME`) instead of a compose project: its services, their tasks and the tasks\' containers. Found without it too when the project name names a stack and no compose project has containers' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -l tail -d 'Log lines read per container (the most recent ones)' -r
@@ -120,6 +123,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand snapshot" -s h -l help -d 'Print help'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l stack -d 'A Swarm stack (`docker stack deploy … NAME`) instead of a compose project: its services, their tasks and the tasks\' containers. Found without it too when the project name names a stack and no compose project has containers' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l tail -d 'Log lines read per container (the most recent ones)' -r
@@ -143,6 +147,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -l 
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand fix" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l stack -d 'A Swarm stack (`docker stack deploy … NAME`) instead of a compose project: its services, their tasks and the tasks\' containers. Found without it too when the project name names a stack and no compose project has containers' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -l tail -d 'Log lines read per container (the most recent ones)' -r
@@ -166,6 +171,7 @@ complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups"
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand backups" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s p -l project-name -d 'Compose project name (default: COMPOSE_PROJECT_NAME, else the compose file\'s directory)' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -s f -l file -d 'Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above)' -r -F
+complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l stack -d 'A Swarm stack (`docker stack deploy … NAME`) instead of a compose project: its services, their tasks and the tasks\' containers. Found without it too when the project name names a stack and no compose project has containers' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l rules -d 'Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule' -r -F
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l connect-timeout -d 'Bound on reaching the engine, in seconds' -r
 complete -c analylit-doctor -n "__fish_analylit_doctor_using_subcommand restore" -l tail -d 'Log lines read per container (the most recent ones)' -r

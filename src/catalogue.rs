@@ -196,6 +196,14 @@ pub const CATALOGUE: &[CatalogueEntry] = &[
     entry("socketio-redis-publish", 'E', "unsafe", &[Log]),
     // F. When no class matches
     entry("unclassified-failure", 'F', "–", &[]),
+    // G. Swarm stacks: what only `docker stack deploy` does (read from the manager's service and
+    // task states, the task error as `.State.Error`; the ignored keys from the compose model).
+    entry("swarm-replicas-none-running", 'G', "manual", &[State]),
+    entry("swarm-placement-impossible", 'G', "manual", &[State]),
+    entry("swarm-update-rolled-back", 'G', "manual", &[State]),
+    entry("swarm-ingress-port-taken", 'G', "manual", &[State, Cli]),
+    entry("swarm-image-missing", 'G', "manual", &[State]),
+    entry("swarm-compose-keys-ignored", 'G', "manual", &[State]),
 ];
 
 /// The ids of `shared/FAILURES.md`'s tables, in its order: the catalogue's own text, kept here so
@@ -293,6 +301,7 @@ pub fn section_title(section: char) -> &'static str {
         'D' => "Ordering, networking, PostgreSQL",
         'E' => "Redis, Celery, RQ, Socket.IO",
         'F' => "When no class matches",
+        'G' => "Swarm stacks",
         _ => "Other",
     }
 }
@@ -339,7 +348,7 @@ mod tests {
                 "{} is not kebab-case",
                 e.id
             );
-            assert!(('A'..='F').contains(&e.section), "{}: section", e.id);
+            assert!(('A'..='G').contains(&e.section), "{}: section", e.id);
         }
     }
 

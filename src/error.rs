@@ -38,9 +38,24 @@ pub enum DoctorError {
     #[error("unsupported Docker host {host:?} (from {from})")]
     #[diagnostic(
         code(doctor::unsupported_host),
-        help("Use a unix:// socket or a tcp:// address.")
+        help(
+            "Use a unix:// socket, a tcp:// address (with DOCKER_TLS_VERIFY=1 for TLS) or ssh://[user@]host[:port]."
+        )
     )]
     UnsupportedHost { host: String, from: String },
+
+    #[error("cannot use the TLS material for {host} (from {from}): {reason}")]
+    #[diagnostic(
+        code(doctor::tls_material),
+        help(
+            "With DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH (default ~/.docker) must hold ca.pem, cert.pem and key.pem, as `docker --tlsverify` needs them; a context keeps its own under ~/.docker/contexts/tls/. Verification cannot be skipped: give the engine's CA."
+        )
+    )]
+    TlsMaterial {
+        host: String,
+        from: String,
+        reason: String,
+    },
 
     #[error("no containers for compose project {project:?} ({how})")]
     #[diagnostic(
@@ -54,6 +69,15 @@ pub enum DoctorError {
         how: String,
         known: String,
     },
+
+    #[error("no services or tasks for Swarm stack {stack:?}")]
+    #[diagnostic(
+        code(doctor::no_stack),
+        help(
+            "Deploy it first (`docker stack deploy -c docker-compose.yml NAME`) on a manager node, and point DOCKER_HOST or DOCKER_CONTEXT at that manager. Stacks here: {known}"
+        )
+    )]
+    NoStack { stack: String, known: String },
 
     #[error("cannot tell which compose project to check")]
     #[diagnostic(

@@ -1,3 +1,5 @@
 fn main() {
-    std::process::exit(analylit_doctor::cli::run());
+    let code = analylit_doctor::cli::run();
+    analylit_doctor::stack::connect::close_tunnels();
+    std::process::exit(code);
 }

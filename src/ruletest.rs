@@ -154,6 +154,23 @@ fn inline_snapshot(service: &str, logs: &str, health: &str, state: &CaseState) -
     c.state.exit_code = state.exit_code.unwrap_or(0);
     c.state.oom_killed = state.oom_killed;
     c.state.error = state.error.clone().unwrap_or_default();
+    if state.task_state.is_some() || state.update_state.is_some() {
+        // A Swarm task: the error is the manager's, not the container's.
+        let (running, desired) = (
+            state.replicas_running.unwrap_or(0),
+            state.replicas_desired.unwrap_or(1),
+        );
+        c.task = Some(crate::stack::snapshot::SwarmTask {
+            state: state.task_state.unwrap_or("running").to_owned(),
+            desired_state: "running".into(),
+            error: std::mem::take(&mut c.state.error),
+            service_running: running,
+            service_desired: desired,
+            update_state: state.update_state.unwrap_or_default().to_owned(),
+            ..Default::default()
+        });
+        snapshot.backend.kind = crate::stack::snapshot::BackendKind::Swarm;
+    }
     c.state.started_at = "2026-01-01T00:00:00Z".into();
     if !c.state.running {
         c.state.finished_at = "2026-01-01T00:01:00Z".into();

@@ -175,6 +175,7 @@ fn stack(containers: Vec<ContainerSnapshot>) -> StackSnapshot {
         containers,
         compose: None,
         compose_error: None,
+        backend: Default::default(),
     }
 }
 

@@ -510,6 +510,9 @@ const LINES: &[LineCase] = &[
     ("socketio-redis-publish", Log, "ERROR:socketio:Cannot publish to redis... retrying", Some(&[("outcome", "retrying")])),
     ("socketio-redis-publish", Log, "ERROR:socketio:Cannot publish to redis... giving up", Some(&[("outcome", "giving up")])),
     ("socketio-redis-publish", Log, "INFO:socketio:emitting event \"progress\" to all [/]", NONE),
+    // --- G. Swarm stacks (the deploy's own error, pasted) ---
+    ("swarm-ingress-port-taken", Log, "failed to create service lab_web: Error response from daemon: rpc error: code = InvalidArgument desc = port '8080' is already in use by service 'other_web' (ptw9z2qk) as an ingress port", Some(&[("port", "8080"), ("other", "other_web")])),
+    ("swarm-ingress-port-taken", Log, "Bind for 0.0.0.0:8080 failed: port is already allocated", NONE),
 ];
 
 /// `(rule, state, expected)`: whether one of the rule's `state` symptoms holds.
@@ -530,6 +533,14 @@ fn state_cases() -> Vec<(&'static str, StateFacts, bool)> {
         status: "running".into(),
         exit_code: Some(0),
         health: Some("healthy".into()),
+        ..StateFacts::default()
+    };
+    // A Swarm task in `state` with `error`, its service running `replicas` of 1.
+    let task = |state: &str, error: &str, replicas: u64| StateFacts {
+        status: if state == "running" { "running" } else { "created" }.into(),
+        error: error.into(),
+        task_state: Some(state.into()),
+        replicas: Some((replicas, 1)),
         ..StateFacts::default()
     };
     vec![
@@ -566,6 +577,24 @@ fn state_cases() -> Vec<(&'static str, StateFacts, bool)> {
         ("restart-loop", StateFacts { restarts: 1, ..exited(1) }, false),
         ("healthcheck-start-period-short", running.clone(), true),
         ("healthcheck-start-period-short", StateFacts { health: Some("unhealthy".into()), ..running.clone() }, false),
+        // G. Swarm stacks: task states and errors as `docker service ps` shows them (Docker 20.10).
+        ("swarm-replicas-none-running", task("failed", "task: non-zero exit (1)", 0), true),
+        ("swarm-replicas-none-running", task("running", "", 1), false),
+        ("swarm-replicas-none-running", exited(1), false),
+        ("swarm-placement-impossible", task("pending", "no suitable node (scheduling constraints not satisfied on 1 node)", 0), true),
+        ("swarm-placement-impossible", task("pending", "no suitable node (insufficient resources on 1 node)", 0), true),
+        ("swarm-placement-impossible", task("pending", "", 0), false),
+        ("swarm-placement-impossible", with_error("no suitable node (insufficient resources on 1 node)"), false),
+        ("swarm-image-missing", task("rejected", "No such image: analylit-lab/app:4.1", 0), true),
+        ("swarm-image-missing", task("rejected", "invalid mount config for type \"bind\": bind source path does not exist: /srv", 0), false),
+        ("swarm-image-missing", with_error("No such image: analylit-lab/app:4.1"), false),
+        ("swarm-ingress-port-taken", task("failed", "starting container failed: container f4b2: endpoint join on GW Network failed: driver failed programming external connectivity on endpoint gateway_8f2b (3431): Error starting userland proxy: listen tcp4 0.0.0.0:18080: bind: address already in use", 0), true),
+        ("swarm-ingress-port-taken", with_error("Error starting userland proxy: listen tcp4 0.0.0.0:5432: bind: address already in use"), false),
+        ("swarm-update-rolled-back", StateFacts { update_state: Some("rollback_completed".into()), ..task("running", "", 1) }, true),
+        ("swarm-update-rolled-back", StateFacts { update_state: Some("paused".into()), ..task("running", "", 1) }, true),
+        ("swarm-update-rolled-back", StateFacts { update_state: Some("completed".into()), ..task("running", "", 1) }, false),
+        ("swarm-compose-keys-ignored", task("failed", "task: non-zero exit (1)", 0), true),
+        ("swarm-compose-keys-ignored", exited(1), false),
     ]
 }
 

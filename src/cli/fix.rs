@@ -98,6 +98,14 @@ pub(super) fn fix_session(
 ) -> Result<i32, DoctorError> {
     use crate::fix::{apply::Applier, backup::State, plan};
     use crate::rules::{FixAction, Safety};
+    if live.swarm {
+        // The applier drives compose containers; a stack changes by deploying it again.
+        eprintln!(
+            "fixes are not applied to a Swarm stack: follow each finding's steps, then `docker \
+             stack deploy` it again"
+        );
+        return Ok(if diagnosis.has_problems() { 1 } else { 0 });
+    }
     let mut plans = plan::plans(&diagnosis, &live.set);
     // Plans quote project files (a compose diff shows its environment): mask every secret.
     let redactor = crate::redact::Redactor::for_output(&snapshot);

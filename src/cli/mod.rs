@@ -33,7 +33,7 @@ mod fix;
 mod logs;
 mod preflight;
 mod wait;
-use crate::stack::{collect, connect, project};
+use crate::stack::{collect, connect, project, swarm};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -154,6 +154,11 @@ pub struct StackArgs {
     /// Compose file (default: COMPOSE_FILE, else compose.yaml / docker-compose.yml here or above).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// A Swarm stack (`docker stack deploy … NAME`) instead of a compose project: its services,
+    /// their tasks and the tasks' containers. Found without it too when the project name names
+    /// a stack and no compose project has containers.
+    #[arg(long = "stack", value_name = "NAME", conflicts_with = "project_name")]
+    pub stack: Option<String>,
     /// Extra rule files: every *.toml in DIR is added; the same id overrides the embedded rule.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
@@ -365,6 +370,10 @@ struct Live {
     set: RuleSet,
     choice: project::ProjectChoice,
     tail: usize,
+    /// The stack is a Swarm stack named `choice.name`.
+    swarm: bool,
+    /// The engine is not this machine's own socket.
+    remote: bool,
 }
 
 impl Live {
@@ -373,7 +382,14 @@ impl Live {
         let set = rules::load_with_overrides(args.rules.as_deref())?;
         let inputs =
             project::ProjectInputs::from_process(args.project_name.clone(), args.files.clone());
-        let choice = project::choose(&inputs).ok_or(DoctorError::NoProject)?;
+        let choice = match (&args.stack, project::choose(&inputs)) {
+            (Some(stack), found) => project::ProjectChoice {
+                name: stack.clone(),
+                how: "--stack".into(),
+                compose_file: found.and_then(|c| c.compose_file),
+            },
+            (None, found) => found.ok_or(DoctorError::NoProject)?,
+        };
         let endpoint = connect::resolve_endpoint(&connect::EndpointEnv::from_process())?;
         let rt = runtime()?;
         progress.phase("connecting to the Docker engine");
@@ -381,12 +397,30 @@ impl Live {
             &endpoint,
             Duration::from_secs(args.connect_timeout),
         ))?;
+        // A project name that names a stack, with no compose container of that name: the stack.
+        let swarm = args.stack.is_some()
+            || rt.block_on(async {
+                let compose = collect::list_labelled(
+                    &docker,
+                    vec![format!("{}={}", collect::PROJECT_LABEL, choice.name)],
+                )
+                .await
+                .map(|l| l.is_empty())
+                .unwrap_or(false);
+                compose
+                    && swarm::is_manager(&docker).await
+                    && swarm::services(&docker, &choice.name)
+                        .await
+                        .is_ok_and(|s| !s.is_empty())
+            });
         Ok(Live {
             rt,
             docker,
             set,
             choice,
             tail: args.tail,
+            swarm,
+            remote: endpoint.remote(),
         })
     }
 
@@ -408,16 +442,35 @@ impl Live {
                 lines: self.tail,
                 ..Default::default()
             };
-            let snapshot = collect::collect(
-                &self.docker,
-                &choice.name,
-                choice
-                    .compose_file
-                    .as_ref()
-                    .map(|p| p.display().to_string()),
-                limits,
-            )
-            .await?;
+            let compose_file = choice
+                .compose_file
+                .as_ref()
+                .map(|p| p.display().to_string());
+            if self.swarm {
+                let snapshot = swarm::collect(
+                    &self.docker,
+                    &choice.name,
+                    compose_file,
+                    limits,
+                    self.remote,
+                )
+                .await?;
+                if snapshot.containers.is_empty() {
+                    let known = swarm::known_stacks(&self.docker).await;
+                    return Err(DoctorError::NoStack {
+                        stack: choice.name.clone(),
+                        known: if known.is_empty() {
+                            "none".into()
+                        } else {
+                            known.join(", ")
+                        },
+                    });
+                }
+                return Ok(snapshot);
+            }
+            let mut snapshot =
+                collect::collect(&self.docker, &choice.name, compose_file, limits).await?;
+            snapshot.backend.remote_engine = self.remote;
             if snapshot.containers.is_empty() {
                 let known = collect::known_projects(&self.docker).await;
                 return Err(DoctorError::NoContainers {

@@ -20,7 +20,11 @@ pub(super) fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorErro
             ("type".to_owned(), vec!["container".to_owned()]),
             (
                 "label".to_owned(),
-                vec![format!("com.docker.compose.project={project}")],
+                vec![if live.swarm {
+                    format!("{}={project}", crate::stack::swarm::STACK_LABEL)
+                } else {
+                    format!("com.docker.compose.project={project}")
+                }],
             ),
         ]);
         let opts = bollard::query_parameters::EventsOptions {
@@ -30,7 +34,12 @@ pub(super) fn wait(args: CheckArgs, timeout: Duration) -> Result<i32, DoctorErro
         };
         let mut events = live.docker.events(Some(opts));
         loop {
-            let services = match look(&live.docker, &project).await {
+            let looked = if live.swarm {
+                crate::stack::swarm::look(&live.docker, &project).await
+            } else {
+                look(&live.docker, &project).await
+            };
+            let services = match looked {
                 Ok(s) => s,
                 Err(e) => {
                     stop = Some(format!("the engine: {e}"));

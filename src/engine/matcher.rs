@@ -130,7 +130,20 @@ pub fn facts(c: &ContainerSnapshot) -> StateFacts {
         oom_killed: c.oom_killed_recently(),
         health: c.health.as_ref().map(|h| h.status.clone()),
         restarts: c.restart_count,
-        error: c.state.error.clone(),
+        error: match &c.task {
+            Some(t) if c.state.error.is_empty() => t.error.clone(),
+            _ => c.state.error.clone(),
+        },
+        task_state: c.task.as_ref().map(|t| t.state.clone()),
+        replicas: c
+            .task
+            .as_ref()
+            .map(|t| (t.service_running, t.service_desired)),
+        update_state: c
+            .task
+            .as_ref()
+            .map(|t| t.update_state.clone())
+            .filter(|u| !u.is_empty()),
     }
 }
 
@@ -327,7 +340,7 @@ fn captures(rule: &Rule, hits: &[SymptomHit]) -> BTreeMap<String, String> {
         let text: Option<String> = match &hit.kind {
             HitKind::Logs { lines, .. } => lines.last().map(|(_, l)| l.text.clone()),
             HitKind::Health { lines, .. } => lines.last().map(|(_, _, t)| t.clone()),
-            HitKind::State(c) => Some(c.state.error.clone()),
+            HitKind::State(c) => Some(facts(c).error),
         };
         let Some(text) = text else { continue };
         let Some(caps) = re.captures(&text) else {

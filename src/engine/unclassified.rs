@@ -334,6 +334,29 @@ pub fn state_evidence(c: &ContainerSnapshot) -> Vec<Evidence> {
     if !c.state.error.is_empty() {
         field("error", c.state.error.clone());
     }
+    // A Swarm task: what `docker service ps` and `docker service ls` show.
+    if let Some(t) = &c.task {
+        field(
+            "task",
+            format!("{} (desired {}) {}", t.state, t.desired_state, t.id),
+        );
+        if !t.error.is_empty() && t.error != c.state.error {
+            field("task error", t.error.clone());
+        }
+        field(
+            "replicas",
+            format!("{}/{}", t.service_running, t.service_desired),
+        );
+        if !t.update_state.is_empty() {
+            field("update", t.update_state.clone());
+        }
+        if !t.placement.is_empty() && t.state == "pending" {
+            field("placement", t.placement.join(", "));
+        }
+        if let Some(e) = t.earlier_errors.first().filter(|e| **e != t.error) {
+            field("earlier task error", e.clone());
+        }
+    }
     out
 }
 

@@ -66,6 +66,7 @@ impl Project {
             containers: self.services.iter().map(|s| s.container.clone()).collect(),
             compose: Some(self.model.clone()),
             compose_error: None,
+            backend: Default::default(),
         }
     }
 

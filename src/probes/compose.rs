@@ -28,6 +28,7 @@ pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
                 Ok(m) => match expect {
                     ComposeExpectation::DependsOnStartedOnly => started_only(spec, m, ctx),
                     ComposeExpectation::EnvUnset => env_unset(spec, m),
+                    ComposeExpectation::SwarmIgnoredKeys => swarm_ignored(spec, m, ctx),
                 },
             }
         })
@@ -135,6 +136,84 @@ fn is_postgres_server(ctx: &Ctx<'_>, name: &str) -> bool {
                 .iter()
                 .any(|u| u.host == name)
         })
+}
+
+/// The keys of a service `docker stack deploy` ignores: under compose they order, build, name
+/// and restart the containers; under Swarm nothing does (the restart policy is
+/// `deploy.restart_policy`, images must exist on the nodes, tasks start in any order).
+pub const SWARM_IGNORED_KEYS: [&str; 4] = ["depends_on", "build", "container_name", "restart"];
+
+fn swarm_ignored(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResult {
+    use crate::stack::snapshot::BackendKind;
+    if ctx.snapshot.backend.kind != BackendKind::Swarm {
+        return ProbeResult::unknown(spec, "the stack is not a Swarm stack".to_owned(), &[]);
+    }
+    let name = &ctx.container.service;
+    let Some(service) = m.service(name) else {
+        return ProbeResult::unknown(
+            spec,
+            format!("{} declares no service {name}", file_name(m)),
+            &[],
+        );
+    };
+    let file = file_name(m);
+    let mut used: Vec<(u32, String)> = SWARM_IGNORED_KEYS
+        .iter()
+        .filter_map(|key| {
+            let pos = service.key_pos.get(*key)?;
+            let what = match *key {
+                "depends_on" => format!(
+                    "depends_on {}",
+                    service
+                        .depends_on
+                        .iter()
+                        .map(|d| d.service.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "build" => format!("build {}", service.build.as_deref().unwrap_or(".")),
+                "container_name" => format!(
+                    "container_name {}",
+                    service.container_name.as_deref().unwrap_or_default()
+                ),
+                _ => format!("restart {}", service.restart.as_deref().unwrap_or_default()),
+            };
+            Some((pos.line, what))
+        })
+        .collect();
+    used.sort();
+    let facts: Vec<String> = used
+        .iter()
+        .map(|(line, what)| format!("{file}:{line}: {what} (ignored by docker stack deploy)"))
+        .collect();
+    match used.first() {
+        Some((line, _)) => ProbeResult::new(
+            spec,
+            Outcome::Confirmed,
+            format!(
+                "{name} relies on {} in {file}, which Swarm ignores",
+                used.iter()
+                    .map(|(_, w)| w.split(' ').next().unwrap_or_default().to_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            &facts,
+        )
+        .with(
+            "keys",
+            used.iter()
+                .map(|(_, w)| w.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+        .with("compose_line", line.to_string()),
+        None => ProbeResult::new(
+            spec,
+            Outcome::RuledOut,
+            format!("{name} uses no compose key Swarm ignores"),
+            &facts,
+        ),
+    }
 }
 
 fn env_unset(spec: &ProbeSpec, m: &ComposeModel) -> ProbeResult {

@@ -728,6 +728,40 @@ mod tests {
             containers,
             compose: None,
             compose_error: None,
+            backend: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_remote_engines_published_port_is_not_dialled_from_here() {
+        let mut db = container(
+            "db",
+            "analylit_db_1",
+            "running",
+            &[("5432/tcp", "127.0.0.1", "49153")],
+        );
+        db.networks = vec![crate::stack::snapshot::NetworkAttachment {
+            name: "analylit_default".into(),
+            ip: "10.0.1.7".into(),
+            aliases: vec!["db".into()],
+        }];
+        let mut web = container("web", "analylit_web_1", "running", &[]);
+        web.networks = db.networks.clone();
+        web.networks[0].ip = "10.0.1.8".into();
+        let mut s = stack(vec![db, web.clone()]);
+        assert!(matches!(
+            route(&s, &web, "db", 5432),
+            Ok(Route::Loopback { .. })
+        ));
+        s.backend.remote_engine = true;
+        match route(&s, &web, "db", 5432) {
+            Ok(Route::InNetwork(n)) => {
+                assert_eq!(
+                    (n.network.as_str(), n.dial.as_str()),
+                    ("analylit_default", "10.0.1.7")
+                )
+            }
+            other => panic!("{other:?}"),
         }
     }
 
@@ -861,8 +895,8 @@ pub(crate) fn target(
 }
 
 /// How a probe running for `client` reaches `host:port` as the client names it: the port the
-/// server publishes on 127.0.0.1 when there is one (see [`loopback_addr`]), else from inside the
-/// server's network ([`transport::in_network`]). The same reasons as [`loopback_addr`] when the
+/// server publishes on 127.0.0.1 when there is one (see [`loopback_addr`]) and the engine is this
+/// machine's, else from inside the server's network ([`transport::in_network`]). The same reasons as [`loopback_addr`] when the
 /// host is no running server of the stack; [`Unreachable::NotPublished`] only when the snapshot
 /// knows no network of the server.
 pub fn route(
@@ -871,10 +905,19 @@ pub fn route(
     host: &str,
     port: u16,
 ) -> Result<Route, Unreachable> {
-    match loopback_addr(snapshot, host, port) {
+    let service_of = || server_named(snapshot, host).map_or_else(|| host.to_owned(), service_name);
+    // A remote engine publishes on its own host: the published port is not ours to dial.
+    let published = match loopback_addr(snapshot, host, port) {
+        Ok(_) if snapshot.backend.remote_engine => Err(Unreachable::NotPublished {
+            service: service_of(),
+            port,
+        }),
+        other => other,
+    };
+    match published {
         Ok(addr) => Ok(Route::Loopback {
             addr,
-            service: server_named(snapshot, host).map_or_else(|| host.to_owned(), service_name),
+            service: service_of(),
             port,
         }),
         Err(Unreachable::NotPublished { service, port }) => server_named(snapshot, host)

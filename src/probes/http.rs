@@ -479,7 +479,10 @@ pub async fn observe(ctx: &Ctx<'_>) -> RouteObservation {
             return obs;
         }
     };
-    let route = match loopback_port(container, url.port) {
+    // A remote engine's published ports are on its own host: never dialled from here.
+    let published =
+        loopback_port(container, url.port).filter(|_| !ctx.snapshot.backend.remote_engine);
+    let route = match published {
         Some(port) => Route::Loopback {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             service: container.service.clone(),

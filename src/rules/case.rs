@@ -15,6 +15,9 @@
 //! logs = '''ImportError: cannot import name 'Session' from 'utils.database' '''
 //! health = '''curl: (7) Failed to connect'''             # optional: health-check output
 //! state = { status = "restarting", exit_code = 3, restarts = 4 }  # optional
+//! # a Swarm task instead: its state and error, the service's replicas and update state
+//! # state = { status = "created", task_state = "rejected", error = "No such image: app:4.1",
+//! #           replicas_running = 0, replicas_desired = 1, update_state = "paused" }
 //! expect = "match"
 //! ```
 //!
@@ -72,6 +75,13 @@ pub struct CaseState {
     /// `.State.Error`.
     pub error: Option<String>,
     pub health: Option<HealthStatus>,
+    /// Swarm: the container is a task in this state; `error` is then the task's error.
+    pub task_state: Option<&'static str>,
+    /// Swarm: the service's running and desired replicas (default 0 of 1).
+    pub replicas_running: Option<u64>,
+    pub replicas_desired: Option<u64>,
+    /// Swarm: the service's rolling-update state.
+    pub update_state: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]

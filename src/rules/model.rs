@@ -359,15 +359,57 @@ pub struct StatePredicate {
     pub oom_killed: Option<bool>,
     pub health: Option<HealthStatus>,
     pub restarts_at_least: Option<i64>,
-    /// Matched against `.State.Error`; its named captures fill placeholders.
+    /// Matched against `.State.Error` (for a Swarm task without an error of its container's
+    /// own, the task's error); its named captures fill placeholders.
     pub error: Option<Regex>,
+    /// Swarm: any of these task states (`failed`, `rejected`, `pending`, …).
+    pub task_state: Option<Vec<&'static str>>,
+    /// Swarm: exactly this many of the service's replicas running.
+    pub replicas_running: Option<u64>,
+    /// Swarm: any of these rolling-update states (`paused`, `rollback_completed`, …).
+    pub update_state: Option<Vec<&'static str>>,
 }
+
+/// The states of a Swarm task, as the engine spells them.
+pub const TASK_STATES: [&str; 15] = [
+    "new",
+    "allocated",
+    "pending",
+    "assigned",
+    "accepted",
+    "preparing",
+    "ready",
+    "starting",
+    "running",
+    "complete",
+    "shutdown",
+    "failed",
+    "rejected",
+    "remove",
+    "orphaned",
+];
+
+/// The states of a Swarm service's rolling update.
+pub const UPDATE_STATES: [&str; 6] = [
+    "updating",
+    "paused",
+    "completed",
+    "rollback_started",
+    "rollback_paused",
+    "rollback_completed",
+];
 
 impl StatePredicate {
     /// Whether the predicate tests something as telling as a log line: the engine's error text
     /// (`.State.Error`) or the kernel's OOM verdict.
     pub fn is_decisive(&self) -> bool {
-        self.error.is_some() || self.oom_killed == Some(true)
+        // A Swarm task's state, its service's replica count and update state are the
+        // manager's own verdicts, as telling as the engine's error text.
+        self.error.is_some()
+            || self.oom_killed == Some(true)
+            || self.task_state.is_some()
+            || self.update_state.is_some()
+            || self.replicas_running.is_some()
     }
 
     /// Whether every condition holds for `s`.
@@ -394,6 +436,19 @@ impl StatePredicate {
             && self.oom_killed.is_none_or(|o| o == s.oom_killed)
             && self.restarts_at_least.is_none_or(|n| s.restarts >= n)
             && self.error.as_ref().is_none_or(|re| re.is_match(&s.error))
+            && self.task_state.as_ref().is_none_or(|list| {
+                s.task_state
+                    .as_deref()
+                    .is_some_and(|have| list.contains(&have))
+            })
+            && self
+                .replicas_running
+                .is_none_or(|n| s.replicas.is_some_and(|(running, _)| running == n))
+            && self.update_state.as_ref().is_none_or(|list| {
+                s.update_state
+                    .as_deref()
+                    .is_some_and(|have| list.contains(&have))
+            })
     }
 }
 
@@ -446,6 +501,24 @@ impl fmt::Display for StatePredicate {
         if let Some(re) = &self.error {
             parts.push(format!("`.State.Error` matching /{}/", re.as_str()));
         }
+        if let Some(list) = &self.task_state {
+            parts.push(format!(
+                "a Swarm task {}",
+                or(list.iter().map(|s| s.to_string()).collect())
+            ));
+        }
+        if let Some(n) = self.replicas_running {
+            parts.push(format!(
+                "{n} replica{} running",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(list) = &self.update_state {
+            parts.push(format!(
+                "the rolling update {}",
+                or(list.iter().map(|s| s.replace('_', " ")).collect())
+            ));
+        }
         if parts.is_empty() {
             return f.write_str("any state");
         }
@@ -468,8 +541,14 @@ pub struct StateFacts {
     pub health: Option<String>,
     /// `.RestartCount` (top level of inspect, not under `.State`).
     pub restarts: i64,
-    /// `.State.Error` (empty when none).
+    /// `.State.Error` (empty when none); a Swarm task's error when its container has none.
     pub error: String,
+    /// Swarm: the task's state.
+    pub task_state: Option<String>,
+    /// Swarm: the service's running and desired replicas.
+    pub replicas: Option<(u64, u64)>,
+    /// Swarm: the service's rolling-update state, when it was updated.
+    pub update_state: Option<String>,
 }
 
 /// How to remove the cause.
@@ -655,6 +734,7 @@ mod tests {
             health: None,
             restarts: 4,
             error: String::new(),
+            ..Default::default()
         }
     }
 

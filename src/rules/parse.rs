@@ -6,6 +6,7 @@ use super::model::{
     ContainerStatus, Fix, FixAction, FixStep, HealthStatus, Rule, RuleOrigin, Safety,
     ServiceFilter, Severity, Side, StatePredicate, Symptom, Template,
 };
+use super::model::{TASK_STATES, UPDATE_STATES};
 use super::probe_spec::ProbeSpec;
 use regex::Regex;
 use std::collections::BTreeSet;
@@ -62,6 +63,9 @@ const STATE_KEYS: &[&str] = &[
     "health",
     "restarts_at_least",
     "error",
+    "task_state",
+    "replicas_running",
+    "update_state",
 ];
 const FIX_KEYS: &[&str] = &["title", "safety", "steps", "step"];
 const FIX_STEP_KEYS: &[&str] = &["action", "path", "build"];
@@ -544,6 +548,21 @@ impl Cx<'_> {
             p.error = self
                 .string(v, "error")
                 .and_then(|s| self.regex(&s, captures));
+        }
+        if let Some((_, v)) = lookup(table, "task_state") {
+            p.task_state = self.one_or_many(v, "task_state", |cx, item| {
+                let s = cx.string(item, "task_state")?;
+                cx.one_of(&s, "task_state", &TASK_STATES, |t| t)
+            });
+        }
+        if let Some((_, v)) = lookup(table, "replicas_running") {
+            p.replicas_running = self.count(v, "replicas_running", 0).map(|n| n as u64);
+        }
+        if let Some((_, v)) = lookup(table, "update_state") {
+            p.update_state = self.one_or_many(v, "update_state", |cx, item| {
+                let s = cx.string(item, "update_state")?;
+                cx.one_of(&s, "update_state", &UPDATE_STATES, |t| t)
+            });
         }
         (self.problems.len() == before).then_some(p)
     }

@@ -232,6 +232,9 @@ probe_kinds! {
         DependsOnStartedOnly = "depends-on-started-only",
         /// A variable the file uses is not set.
         EnvUnset = "env-unset",
+        /// In a Swarm stack, the service relies on keys `docker stack deploy` ignores
+        /// (`depends_on`, `build`, `container_name`, `restart`).
+        SwarmIgnoredKeys = "swarm-ignored-keys",
     }
 
     /// The container's inspect data and image, read through the Engine API.

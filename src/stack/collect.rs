@@ -37,7 +37,7 @@ impl Default for LogLimits {
     }
 }
 
-fn engine_err(doing: &str) -> impl Fn(bollard::errors::Error) -> DoctorError + '_ {
+pub(crate) fn engine_err(doing: &str) -> impl Fn(bollard::errors::Error) -> DoctorError + '_ {
     move |e| DoctorError::Engine {
         doing: doing.to_string(),
         reason: error_chain(&e),
@@ -108,7 +108,7 @@ pub async fn collect(
         .flatten()
         .collect();
     containers.sort_by(|a, b| (&a.service, a.number).cmp(&(&b.service, b.number)));
-    let mut events = recent_events(docker, project).await;
+    let mut events = recent_events(docker, &format!("{PROJECT_LABEL}={project}")).await;
     for c in &mut containers {
         c.events = events.remove(&c.id).unwrap_or_default();
     }
@@ -140,6 +140,7 @@ pub async fn collect(
         containers,
         compose,
         compose_error,
+        backend: Default::default(),
     })
 }
 
@@ -154,17 +155,17 @@ const EVENTS_KEPT: usize = 40;
 /// `health_status` date each run and each turn of its health for the report's timeline. Best
 /// effort: the engine keeps a bounded buffer of past events, and a failure or a slow answer here
 /// only leaves the lists empty.
-async fn recent_events(docker: &Docker, project: &str) -> HashMap<String, Vec<ContainerEvent>> {
+pub(crate) async fn recent_events(
+    docker: &Docker,
+    label: &str,
+) -> HashMap<String, Vec<ContainerEvent>> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     let filters: HashMap<String, Vec<String>> = HashMap::from([
         ("type".to_owned(), vec!["container".to_owned()]),
-        (
-            "label".to_owned(),
-            vec![format!("{PROJECT_LABEL}={project}")],
-        ),
+        ("label".to_owned(), vec![label.to_owned()]),
         (
             "event".to_owned(),
             // `health_status` matches its `health_status: healthy` forms (the engine's own rule).
@@ -210,7 +211,7 @@ async fn recent_events(docker: &Docker, project: &str) -> HashMap<String, Vec<Co
     out
 }
 
-async fn read_logs(docker: &Docker, id: &str, limits: LogLimits) -> LogTail {
+pub(crate) async fn read_logs(docker: &Docker, id: &str, limits: LogLimits) -> LogTail {
     let opts = LogsOptionsBuilder::default()
         .stdout(true)
         .stderr(true)
@@ -246,7 +247,7 @@ fn s(v: Option<String>) -> String {
     v.unwrap_or_default()
 }
 
-fn container_snapshot(
+pub(crate) fn container_snapshot(
     i: bollard::models::ContainerInspectResponse,
     logs: LogTail,
 ) -> ContainerSnapshot {
@@ -256,7 +257,11 @@ fn container_snapshot(
         .clone()
         .unwrap_or_default()
         .into_iter()
-        .filter(|(k, _)| k.starts_with("com.docker.compose."))
+        .filter(|(k, _)| {
+            k.starts_with("com.docker.compose.")
+                || k.starts_with("com.docker.swarm.")
+                || k.starts_with("com.docker.stack.")
+        })
         .collect();
     let st = i.state.unwrap_or_default();
     let health = st.health.map(|h| Health {
@@ -395,6 +400,7 @@ fn container_snapshot(
         labels,
         logs,
         events: vec![],
+        task: None,
     }
 }
 

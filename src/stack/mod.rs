@@ -7,4 +7,5 @@ pub mod logs;
 pub mod paste;
 pub mod project;
 pub mod snapshot;
+pub mod swarm;
 pub mod wait;

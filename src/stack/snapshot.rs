@@ -27,6 +27,110 @@ pub struct StackSnapshot {
     /// Why the compose file could not be read (`docker-compose.yml:4:9: …`), when it could not.
     #[serde(default)]
     pub compose_error: Option<String>,
+    /// Where the containers came from: a compose project or a Swarm stack, on this machine's
+    /// engine or a remote one. Bundles written before it existed read as compose, local.
+    #[serde(default)]
+    pub backend: Backend,
+}
+
+/// Which kind of stack a snapshot was read from, and through which engine.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Backend {
+    pub kind: BackendKind,
+    /// The engine was reached another way than this machine's own socket (`tcp://`, `ssh://`):
+    /// its published ports are on its own host, so probes never dial 127.0.0.1 for them.
+    #[serde(default)]
+    pub remote_engine: bool,
+    /// A Swarm stack's services, with their desired and running replicas (empty for compose).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<SwarmService>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Containers found by their `com.docker.compose.project` label.
+    #[default]
+    Compose,
+    /// A `docker stack deploy` stack: services found by `com.docker.stack.namespace`, their
+    /// tasks' containers as the containers.
+    Swarm,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Compose => "compose",
+            BackendKind::Swarm => "swarm",
+        }
+    }
+}
+
+/// One service of a Swarm stack, as the manager sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SwarmService {
+    /// The name in the compose file (`web`), without the stack's prefix.
+    pub name: String,
+    /// The engine's name (`lab_web`).
+    pub full_name: String,
+    pub image: String,
+    /// `replicated`, `global`, `replicated-job`, `global-job`.
+    pub mode: String,
+    pub desired: u64,
+    pub running: u64,
+    /// The rolling update's state (`updating`, `paused`, `rollback_completed`, …); empty when
+    /// the service was never updated.
+    #[serde(default)]
+    pub update_state: String,
+    #[serde(default)]
+    pub update_message: String,
+    /// Placement constraints (`node.labels.tier == db`).
+    #[serde(default)]
+    pub constraints: Vec<String>,
+    /// Reserved CPUs (in nano-CPUs) and memory (bytes) per task.
+    #[serde(default)]
+    pub reserved_nano_cpus: i64,
+    #[serde(default)]
+    pub reserved_memory: i64,
+    /// The names of the secrets and configs it mounts.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    #[serde(default)]
+    pub configs: Vec<String>,
+    /// Published ports: `8080:5001/tcp (ingress)`.
+    #[serde(default)]
+    pub ports: Vec<String>,
+}
+
+/// A Swarm task: the slot's latest, whose container (when this engine has it) is the snapshot's
+/// container; the facts `docker service ps` shows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SwarmTask {
+    pub id: String,
+    /// `running`, `failed`, `rejected`, `pending`, `shutdown`, `complete`, …
+    pub state: String,
+    pub desired_state: String,
+    /// `started`, `task: non-zero exit (1)`'s context: the manager's message.
+    pub message: String,
+    /// `task: non-zero exit (1)`, `No such image: …`, `no suitable node (…)`.
+    pub error: String,
+    pub node: String,
+    /// When the task last changed state (RFC 3339).
+    pub timestamp: String,
+    /// Whether the task's container is on this engine (else the container is made from the
+    /// task's spec, with no state of its own).
+    pub container_here: bool,
+    /// The errors of the slot's earlier tasks, newest first (at most five).
+    #[serde(default)]
+    pub earlier_errors: Vec<String>,
+    /// The service's running and desired replicas and its update state (copied for the rules).
+    pub service_running: u64,
+    pub service_desired: u64,
+    #[serde(default)]
+    pub update_state: String,
+    /// The service's placement constraints and reservations, in words (copied for evidence).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placement: Vec<String>,
 }
 
 impl StackSnapshot {
@@ -81,6 +185,9 @@ pub struct ContainerSnapshot {
     /// changed its mind (`create`, `start`, `health_status: …`) for the report's timeline.
     #[serde(default)]
     pub events: Vec<ContainerEvent>,
+    /// In a Swarm stack: the task this container runs (or would run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<SwarmTask>,
 }
 
 impl ContainerSnapshot {
@@ -267,6 +374,7 @@ pub(crate) mod testing {
             containers,
             compose: None,
             compose_error: None,
+            backend: Default::default(),
         }
     }
 }

@@ -2,7 +2,7 @@
 use super::{Cx, Value, lookup};
 use crate::rules::case::{CaseExpect, CaseInput, CaseState, RuleCase};
 use crate::rules::diagnostic::{Code, Problem};
-use crate::rules::model::{ContainerStatus, HealthStatus, Safety};
+use crate::rules::model::{ContainerStatus, HealthStatus, Safety, TASK_STATES, UPDATE_STATES};
 use std::collections::BTreeSet;
 use std::ops::Range;
 
@@ -16,6 +16,10 @@ const CASE_STATE_KEYS: &[&str] = &[
     "oom_killed",
     "error",
     "health",
+    "task_state",
+    "replicas_running",
+    "replicas_desired",
+    "update_state",
 ];
 const EXPECTS: [&str; 2] = ["match", "no-match"];
 
@@ -201,6 +205,22 @@ impl Cx<'_> {
             s.health = self
                 .string(v, "health")
                 .and_then(|h| self.one_of(&h, "health", &HealthStatus::ALL, |h| h.as_str()));
+        }
+        if let Some((_, v)) = lookup(table, "task_state") {
+            s.task_state = self
+                .string(v, "task_state")
+                .and_then(|t| self.one_of(&t, "task_state", &TASK_STATES, |t| t));
+        }
+        if let Some((_, v)) = lookup(table, "update_state") {
+            s.update_state = self
+                .string(v, "update_state")
+                .and_then(|t| self.one_of(&t, "update_state", &UPDATE_STATES, |t| t));
+        }
+        if let Some((_, v)) = lookup(table, "replicas_running") {
+            s.replicas_running = self.count(v, "replicas_running", 0).map(|n| n as u64);
+        }
+        if let Some((_, v)) = lookup(table, "replicas_desired") {
+            s.replicas_desired = self.count(v, "replicas_desired", 0).map(|n| n as u64);
         }
         (self.problems.len() == before).then_some(s)
     }

@@ -787,6 +787,7 @@ fn build(
         labels: cfg.labels,
         logs,
         events: p.events,
+        task: None,
     };
     (c, known)
 }

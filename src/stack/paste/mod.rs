@@ -650,6 +650,7 @@ impl Paste {
             containers: resolved.containers,
             compose: None,
             compose_error: None,
+            backend: Default::default(),
         };
         Pasted {
             snapshot,
@@ -831,6 +832,7 @@ pub fn snapshot_from_logs(
         containers,
         compose: None,
         compose_error: None,
+        backend: Default::default(),
     }
 }
 
