@@ -6,6 +6,7 @@ pub mod chain;
 pub mod confirm;
 pub mod finding;
 pub mod handled;
+pub mod literals;
 pub mod locate;
 pub mod matcher;
 pub mod unclassified;
