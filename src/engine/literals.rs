@@ -221,10 +221,13 @@ mod tests {
             ])
         );
         assert_eq!(
+            // `(?i)s` also matches the long s: sound, not a guess.
             lits(r"(?i)connection (refused|reset)"),
             Some(vec![
                 "connection refused".to_owned(),
-                "connection reset".to_owned()
+                "connection refu\u{17f}ed".to_owned(),
+                "connection reset".to_owned(),
+                "connection re\u{17f}et".to_owned(),
             ])
         );
         assert_eq!(

@@ -1,6 +1,9 @@
-//! Symptom matching: every log and health pattern of every rule is compiled once into a
-//! [`RegexSet`], so each line is scanned once whatever the number of rules; only the rules whose
-//! patterns matched re-run their own regex, to extract captures.
+//! Symptom matching: the required literals of every log pattern of every rule (see
+//! [`super::literals`]) are compiled once into one Aho-Corasick automaton, so each line is
+//! scanned once whatever the number of rules, and a line holding none of them costs nothing more
+//! (most lines). Only the patterns whose literals a line holds run their regex on it; the few
+//! patterns with no required literal run on every line. Health outputs (a few short lines) go
+//! through a [`RegexSet`]. The rules whose patterns matched re-run their own regex for captures.
 //!
 //! Lines a container that stays up logged as handled (at INFO, or "ignored": see
 //! [`super::handled`]) count last: a rule that fires only thanks to them is marked
@@ -13,7 +16,8 @@
 //! are supporting facts: many classes share an exit code.
 use crate::rules::{Rule, RuleSet, StateFacts, Symptom};
 use crate::stack::snapshot::{ContainerSnapshot, LogLine};
-use regex::RegexSet;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Regex, RegexSet};
 use std::collections::BTreeMap;
 
 /// How many matching lines per symptom are kept as evidence (the most recent ones).
@@ -24,9 +28,82 @@ type LogHits<'s> = BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, &'s LogL
 /// Matching health outputs per (rule, symptom): container, exit code, output line.
 type HealthHits<'s> = BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, i64, String)>>;
 
+/// Many patterns over one line: a literal prefilter, then the regexes of the candidates.
+struct Prefiltered {
+    /// The literals of every pattern, ASCII case ignored; `None` when no pattern has any.
+    literals: Option<AhoCorasick>,
+    /// Literal → the patterns it stands for.
+    of_literal: Vec<Vec<usize>>,
+    regexes: Vec<Regex>,
+    /// Patterns with no required literal: run on every line.
+    always: Vec<usize>,
+}
+
+impl Prefiltered {
+    fn new(patterns: &[String], regexes: Vec<Regex>) -> Self {
+        let mut lits: Vec<Vec<u8>> = Vec::new();
+        let mut of_literal: Vec<Vec<usize>> = Vec::new();
+        let mut index: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+        let mut always = Vec::new();
+        for (p, pattern) in patterns.iter().enumerate() {
+            match super::literals::required(pattern) {
+                Some(set) => {
+                    for lit in set {
+                        let i = *index.entry(lit.clone()).or_insert_with(|| {
+                            lits.push(lit);
+                            of_literal.push(vec![]);
+                            lits.len() - 1
+                        });
+                        of_literal[i].push(p);
+                    }
+                }
+                None => always.push(p),
+            }
+        }
+        let literals = (!lits.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&lits)
+                .expect("rule literals build an automaton")
+        });
+        Prefiltered {
+            literals,
+            of_literal,
+            regexes,
+            always,
+        }
+    }
+
+    /// Call `f` with the index of every pattern matching `line`, in increasing order. A line
+    /// holding no literal (most lines) allocates nothing and runs no regex.
+    fn each_match(&self, line: &str, mut f: impl FnMut(usize)) {
+        let hit = self.literals.as_ref().is_some_and(|ac| ac.is_match(line));
+        if !hit && self.always.is_empty() {
+            return;
+        }
+        let mut candidates = vec![false; self.regexes.len()];
+        if hit && let Some(ac) = &self.literals {
+            for m in ac.find_overlapping_iter(line) {
+                for &p in &self.of_literal[m.pattern().as_usize()] {
+                    candidates[p] = true;
+                }
+            }
+        }
+        for &p in &self.always {
+            candidates[p] = true;
+        }
+        for (p, _) in candidates.iter().enumerate().filter(|(_, c)| **c) {
+            if self.regexes[p].is_match(line) {
+                f(p);
+            }
+        }
+    }
+}
+
 pub struct Matcher<'r> {
     rules: Vec<&'r Rule>,
-    logs: PatternSet,
+    logs: Prefiltered,
     logs_of: Vec<(usize, usize)>,
     health: PatternSet,
     health_of: Vec<(usize, usize)>,
@@ -156,7 +233,7 @@ impl<'r> Matcher<'r> {
         let [log_regexes, health_regexes] = patterns(rules.iter().copied());
         let owned = |v: Vec<&regex::Regex>| v.into_iter().cloned().collect();
         Matcher {
-            logs: PatternSet::new(&logs, owned(log_regexes)),
+            logs: Prefiltered::new(&logs, owned(log_regexes)),
             logs_of,
             health: PatternSet::new(&health, owned(health_regexes)),
             health_of,
@@ -167,10 +244,9 @@ impl<'r> Matcher<'r> {
     /// The rules with a log pattern matching `line`: one pass of the set, whatever the number of
     /// rules (used to scan pasted or streamed logs, and by the matcher benchmark).
     pub fn rules_matching_line(&self, line: &str) -> impl Iterator<Item = &'r Rule> + '_ {
-        self.logs
-            .matches(line)
-            .into_iter()
-            .map(|idx| self.rules[self.logs_of[idx].0])
+        let mut out = Vec::new();
+        self.logs.each_match(line, |idx| out.push(self.rules[self.logs_of[idx].0]));
+        out.into_iter()
     }
 
     /// Match every rule that applies to `service` against its containers.
@@ -188,7 +264,7 @@ impl<'r> Matcher<'r> {
         for c in containers {
             let handled = super::handled::handled_lines(c);
             for (i, line) in c.logs.lines.iter().enumerate() {
-                for idx in self.logs.matches(&line.text) {
+                self.logs.each_match(&line.text, |idx| {
                     let key = self.logs_of[idx];
                     if applies[key.0] {
                         log_hits.entry(key).or_default().push((c, line));
@@ -196,7 +272,7 @@ impl<'r> Matcher<'r> {
                             firm_hits.entry(key).or_default().push((c, line));
                         }
                     }
-                }
+                });
             }
             for result in c.health.iter().flat_map(|h| &h.log) {
                 for out in result.output.lines() {
