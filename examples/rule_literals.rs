@@ -17,7 +17,10 @@ fn main() {
                 continue;
             };
             match literals::required(re.as_str()) {
-                Some(lits) => out.extend(lits.into_iter().map(|l| String::from_utf8_lossy(&l).into_owned())),
+                Some(lits) => out.extend(
+                    lits.into_iter()
+                        .map(|l| String::from_utf8_lossy(&l).into_owned()),
+                ),
                 None => eprintln!("no literal: {} {}", rule.id, re.as_str()),
             }
         }

@@ -241,7 +241,10 @@ mod tests {
         assert_eq!(lits(r"\d+"), None);
         assert_eq!(lits(r"foo|\w+"), None);
         assert_eq!(lits(r"(abc)?"), None);
-        assert_eq!(lits(r"(?i)k"), Some(vec!["k".to_owned(), "\u{212a}".to_owned()]));
+        assert_eq!(
+            lits(r"(?i)k"),
+            Some(vec!["k".to_owned(), "\u{212a}".to_owned()])
+        );
     }
 
     #[test]

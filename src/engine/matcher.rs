@@ -101,6 +101,30 @@ impl Prefiltered {
     }
 }
 
+/// Whether any rule's log pattern matches a line: what a long pasted log keeps from before each
+/// container's tail (see [`crate::stack::paste::Paste::keep`]).
+pub struct LineFilter(Prefiltered);
+
+impl LineFilter {
+    pub fn new(rules: &RuleSet) -> Self {
+        let patterns: Vec<String> = rules
+            .iter()
+            .flat_map(|r| &r.symptoms)
+            .filter_map(|s| match s {
+                Symptom::Logs { regex, .. } => Some(regex.as_str().to_string()),
+                _ => None,
+            })
+            .collect();
+        LineFilter(Prefiltered::new(&patterns))
+    }
+
+    pub fn any(&self, line: &str) -> bool {
+        let mut any = false;
+        self.0.each_match(line, |_| any = true);
+        any
+    }
+}
+
 pub struct Matcher<'r> {
     rules: Vec<&'r Rule>,
     logs: Prefiltered,
@@ -245,7 +269,8 @@ impl<'r> Matcher<'r> {
     /// rules (used to scan pasted or streamed logs, and by the matcher benchmark).
     pub fn rules_matching_line(&self, line: &str) -> impl Iterator<Item = &'r Rule> + '_ {
         let mut out = Vec::new();
-        self.logs.each_match(line, |idx| out.push(self.rules[self.logs_of[idx].0]));
+        self.logs
+            .each_match(line, |idx| out.push(self.rules[self.logs_of[idx].0]));
         out.into_iter()
     }
 

@@ -355,6 +355,7 @@ mod tests {
                 })
                 .collect(),
             truncated: false,
+            elided: 0,
         };
         c
     }

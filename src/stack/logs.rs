@@ -6,6 +6,14 @@
 //! [`MAX_LINE_BYTES`] is cut. Bytes that are not UTF-8 are replaced, never fatal.
 use super::snapshot::{LogLine, LogTail, Stream};
 use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Which lines are worth keeping when they fall out of the tail: those a rule matches.
+pub type Keep = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// At most this many lines a [`Keep`] selects are kept from before the tail (the earliest: the
+/// first occurrences, where a failure starts); later ones are only counted.
+pub const KEEP_EARLY: usize = 200;
 
 /// A longer line is cut (and marked) rather than grown without bound.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
@@ -17,6 +25,9 @@ pub struct LogAssembler {
     bytes: usize,
     truncated: bool,
     partial: [Vec<u8>; 3],
+    keep: Option<Keep>,
+    kept: Vec<LogLine>,
+    elided: usize,
 }
 
 fn slot(stream: Stream) -> usize {
@@ -36,7 +47,22 @@ impl LogAssembler {
             bytes: 0,
             truncated: false,
             partial: [Vec::new(), Vec::new(), Vec::new()],
+            keep: None,
+            kept: Vec::new(),
+            elided: 0,
         }
+    }
+
+    /// Count `n` more lines as elided (merging two tails that each dropped some).
+    pub fn elide(&mut self, n: usize) {
+        self.elided += n;
+    }
+
+    /// Keep the first [`KEEP_EARLY`] lines `keep` selects when they fall out of the tail, and
+    /// count the others: a long log read whole still shows where its failure started.
+    pub fn keeping(mut self, keep: Option<Keep>) -> Self {
+        self.keep = keep;
+        self
     }
 
     /// Feed one frame's bytes.
@@ -73,6 +99,15 @@ impl LogAssembler {
             };
             self.bytes -= old.text.len();
             self.truncated = true;
+            if let Some(keep) = &self.keep
+                && keep(&old.text)
+            {
+                if self.kept.len() < KEEP_EARLY {
+                    self.kept.push(old);
+                } else {
+                    self.elided += 1;
+                }
+            }
         }
     }
 
@@ -84,12 +119,14 @@ impl LogAssembler {
                 self.emit(stream, &rest);
             }
         }
-        let mut lines: Vec<LogLine> = self.lines.into();
+        let mut lines = self.kept;
+        lines.extend(self.lines);
         // Stdout and stderr arrive interleaved by frame; the stamps give the real order.
         lines.sort_by(|a, b| a.ts.cmp(&b.ts));
         LogTail {
             lines,
             truncated: self.truncated,
+            elided: self.elided,
         }
     }
 }
