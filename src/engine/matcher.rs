@@ -20,8 +20,56 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexSet};
 use std::collections::BTreeMap;
 
-/// How many matching lines per symptom are kept as evidence (the most recent ones).
+/// How many distinct matching lines per symptom are shown as evidence (the most recent ones),
+/// each once with its count and its first and last time.
 pub const EVIDENCE_LINES: usize = 3;
+
+/// One distinct line among a symptom's matching lines: where, how often, first and last time.
+#[derive(Debug, Clone)]
+pub struct LineGroup<'s> {
+    pub container: &'s ContainerSnapshot,
+    pub first: &'s LogLine,
+    pub last: &'s LogLine,
+    pub count: usize,
+}
+
+/// The matching lines grouped by (container, text): the `keep` groups last logged most
+/// recently, in the order they were first logged.
+pub fn group_lines<'s>(
+    lines: &[(&'s ContainerSnapshot, &'s LogLine)],
+    keep: usize,
+) -> Vec<LineGroup<'s>> {
+    let mut groups: Vec<(usize, usize, LineGroup<'s>)> = Vec::new();
+    let mut index: std::collections::HashMap<(&str, &str), usize> =
+        std::collections::HashMap::new();
+    for (n, (c, l)) in lines.iter().enumerate() {
+        match index.get(&(c.name.as_str(), l.text.as_str())) {
+            Some(&g) => {
+                let (_, last, group) = &mut groups[g];
+                *last = n;
+                group.last = l;
+                group.count += 1;
+            }
+            None => {
+                index.insert((c.name.as_str(), l.text.as_str()), groups.len());
+                groups.push((
+                    n,
+                    n,
+                    LineGroup {
+                        container: c,
+                        first: l,
+                        last: l,
+                        count: 1,
+                    },
+                ));
+            }
+        }
+    }
+    groups.sort_by_key(|(_, last, _)| std::cmp::Reverse(*last));
+    groups.truncate(keep);
+    groups.sort_by_key(|(first, _, _)| *first);
+    groups.into_iter().map(|(_, _, g)| g).collect()
+}
 
 /// Matching log lines per (rule, symptom).
 type LogHits<'s> = BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, &'s LogLine)>>;
@@ -359,7 +407,7 @@ impl<'r> Matcher<'r> {
                         .filter(|l| l.len() >= (*at_least).max(1))
                         .map(|l| HitKind::Logs {
                             total: l.len(),
-                            lines: l[l.len().saturating_sub(EVIDENCE_LINES)..].to_vec(),
+                            lines: l.clone(),
                         })
                 }
                 Symptom::Health { at_least, .. } => {

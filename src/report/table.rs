@@ -87,14 +87,27 @@ impl Table {
                     ts,
                     text,
                     occurrences,
+                    first_ts,
+                    more,
                 } => {
                     let times = if *occurrences > 1 {
                         format!(" (×{occurrences})")
                     } else {
                         String::new()
                     };
-                    let ts = ts.as_deref().map(short_ts).unwrap_or_default();
-                    format!("log   {container} {ts}| {text}{times}")
+                    // `first–last` when the same line was logged at several times.
+                    let ts = match (first_ts.as_deref(), ts.as_deref()) {
+                        (Some(first), Some(last)) => {
+                            format!("{}–{}", short_ts(first).trim_end(), short_ts(last))
+                        }
+                        (_, ts) => ts.map(short_ts).unwrap_or_default(),
+                    };
+                    let more = match more {
+                        0 => String::new(),
+                        1 => format!("\n{pad}      … 1 more matching line"),
+                        n => format!("\n{pad}      … {n} more matching lines"),
+                    };
+                    format!("log   {container} {ts}| {text}{times}{more}")
                 }
                 Evidence::Health {
                     container,
