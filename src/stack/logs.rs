@@ -7,6 +7,28 @@
 use super::snapshot::{LogLine, LogTail, Stream};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bytes of text several assemblers share: past its bound, the one being fed drops its oldest
+/// lines (pasted logs of many containers stay within one bound together).
+#[derive(Clone, Debug)]
+pub struct Budget {
+    used: Arc<AtomicUsize>,
+    max: usize,
+}
+
+impl Budget {
+    pub fn new(max: usize) -> Self {
+        Budget {
+            used: Arc::new(AtomicUsize::new(0)),
+            max,
+        }
+    }
+
+    fn over(&self) -> bool {
+        self.used.load(Ordering::Relaxed) > self.max
+    }
+}
 
 /// Which lines are worth keeping when they fall out of the tail: those a rule matches.
 pub type Keep = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -28,6 +50,7 @@ pub struct LogAssembler {
     keep: Option<Keep>,
     kept: Vec<LogLine>,
     elided: usize,
+    budget: Option<Budget>,
 }
 
 fn slot(stream: Stream) -> usize {
@@ -50,7 +73,14 @@ impl LogAssembler {
             keep: None,
             kept: Vec::new(),
             elided: 0,
+            budget: None,
         }
+    }
+
+    /// Share `budget` with other assemblers: the whole stays within it.
+    pub fn sharing(mut self, budget: Option<Budget>) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Count `n` more lines as elided (merging two tails that each dropped some).
@@ -92,12 +122,21 @@ impl LogAssembler {
             text.push_str(" …[line cut]");
         }
         self.bytes += text.len();
+        if let Some(b) = &self.budget {
+            b.used.fetch_add(text.len(), Ordering::Relaxed);
+        }
         self.lines.push_back(LogLine { ts, stream, text });
-        while self.lines.len() > self.max_lines || self.bytes > self.max_bytes {
+        while self.lines.len() > self.max_lines
+            || self.bytes > self.max_bytes
+            || (self.lines.len() > 1 && self.budget.as_ref().is_some_and(Budget::over))
+        {
             let Some(old) = self.lines.pop_front() else {
                 break;
             };
             self.bytes -= old.text.len();
+            if let Some(b) = &self.budget {
+                b.used.fetch_sub(old.text.len(), Ordering::Relaxed);
+            }
             self.truncated = true;
             if let Some(keep) = &self.keep
                 && keep(&old.text)
@@ -118,6 +157,9 @@ impl LogAssembler {
             if !rest.is_empty() {
                 self.emit(stream, &rest);
             }
+        }
+        if let Some(b) = &self.budget {
+            b.used.fetch_sub(self.bytes, Ordering::Relaxed);
         }
         let mut lines = self.kept;
         lines.extend(self.lines);

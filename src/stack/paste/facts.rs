@@ -14,7 +14,7 @@
 //! own lines), whatever the order of the paste; a field nobody told stays unknown, and the report
 //! shows it as unknown.
 use super::super::collect::LogLimits;
-use super::super::logs::{Keep, LogAssembler};
+use super::super::logs::{Budget, Keep, LogAssembler};
 use super::super::snapshot::*;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -163,9 +163,11 @@ pub struct Partial {
 }
 
 impl Partial {
-    pub fn log(&mut self, limits: &LogLimits, keep: &Option<Keep>, text: &str) {
+    pub fn log(&mut self, limits: &LogLimits, keep: &Retention, text: &str) {
         let asm = self.logs.get_or_insert_with(|| {
-            LogAssembler::new(limits.lines, limits.bytes).keeping(keep.clone())
+            LogAssembler::new(limits.lines, limits.bytes)
+                .keeping(keep.keep.clone())
+                .sharing(Some(keep.budget.clone()))
         });
         asm.push(Stream::Stdout, text.as_bytes());
         asm.push(Stream::Stdout, b"\n");
@@ -237,7 +239,7 @@ impl Partial {
         }
     }
 
-    fn merge(&mut self, other: Partial, limits: &LogLimits, keep: &Option<Keep>) {
+    fn merge(&mut self, other: Partial, limits: &LogLimits, keep: &Retention) {
         macro_rules! told {
             ($($f:ident),*) => { $( if let Some((r, v)) = other.$f { tell(&mut self.$f, r, v); } )* };
         }
@@ -266,7 +268,9 @@ impl Partial {
                 .map(LogAssembler::finish)
                 .unwrap_or_default();
             let theirs = theirs.finish();
-            let mut asm = LogAssembler::new(limits.lines, limits.bytes).keeping(keep.clone());
+            let mut asm = LogAssembler::new(limits.lines, limits.bytes)
+                .keeping(keep.keep.clone())
+                .sharing(Some(keep.budget.clone()));
             asm.elide(mine.elided + theirs.elided);
             let mut lines = mine.lines;
             lines.extend(theirs.lines);
@@ -312,14 +316,25 @@ impl Known {
     }
 }
 
+/// At most this much log text is kept from a paste, all containers together (each container's
+/// own bound is the `--tail` limits): memory stays flat whatever the input's size.
+pub const PASTE_LOG_BYTES: usize = 16 * 1024 * 1024;
+
+/// What is kept of pasted logs besides each container's tail, and the bound all tails share.
+#[derive(Clone)]
+pub struct Retention {
+    keep: Option<Keep>,
+    budget: Budget,
+}
+
 /// Facts under the subjects that told them, until [`Facts::resolve`].
 pub struct Facts {
     subjects: Vec<Subject>,
     partials: Vec<Partial>,
     index: HashMap<Subject, usize>,
     limits: LogLimits,
-    /// Lines worth keeping from before each container's tail (see [`LogAssembler::keeping`]).
-    keep: Option<Keep>,
+    /// Lines worth keeping from before each container's tail, and the bound all tails share.
+    keep: Retention,
     /// Container names the paste mentioned (`Attaching to …`, `ps` rows, inspect): a log prefix
     /// without a replica number is read as a prefix only once its name is known.
     known_names: BTreeSet<String>,
@@ -350,14 +365,17 @@ impl Facts {
             partials: vec![],
             index: HashMap::new(),
             limits,
-            keep: None,
+            keep: Retention {
+                keep: None,
+                budget: Budget::new(PASTE_LOG_BYTES),
+            },
             known_names: BTreeSet::new(),
         }
     }
 
     /// Keep the lines `keep` selects from before each container's tail.
     pub fn keep(&mut self, keep: Keep) {
-        self.keep = Some(keep);
+        self.keep.keep = Some(keep);
     }
 
     /// The facts of `subject`, and its index; `None` past [`MAX_SUBJECTS`].
