@@ -516,6 +516,8 @@ mod tests {
                 ts: Some(ts.into()),
                 text: "FATAL:  database \"analylit\" does not exist".into(),
                 occurrences: 1,
+                first_ts: None,
+                more: 0,
             }],
             ..Finding::bare("pg-database-missing", "db")
         }

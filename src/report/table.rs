@@ -88,7 +88,7 @@ impl Table {
                     text,
                     occurrences,
                     first_ts,
-                    more,
+                    ..
                 } => {
                     let times = if *occurrences > 1 {
                         format!(" (×{occurrences})")
@@ -102,12 +102,7 @@ impl Table {
                         }
                         (_, ts) => ts.map(short_ts).unwrap_or_default(),
                     };
-                    let more = match more {
-                        0 => String::new(),
-                        1 => format!("\n{pad}      … 1 more matching line"),
-                        n => format!("\n{pad}      … {n} more matching lines"),
-                    };
-                    format!("log   {container} {ts}| {text}{times}{more}")
+                    format!("log   {container} {ts}| {text}{times}")
                 }
                 Evidence::Health {
                     container,
@@ -121,6 +116,15 @@ impl Table {
                 } => format!("state {container} {field} = {value}"),
             };
             writeln!(out, "{pad}    {}", line)?;
+            match e {
+                Evidence::Log { more: 1, .. } => {
+                    writeln!(out, "{pad}      … 1 more matching line")?;
+                }
+                Evidence::Log { more, .. } if *more > 1 => {
+                    writeln!(out, "{pad}      … {more} more matching lines")?;
+                }
+                _ => {}
+            }
         }
         for p in &f.probes {
             writeln!(

@@ -318,7 +318,7 @@ impl Known {
 
 /// At most this much log text is kept from a paste, all containers together (each container's
 /// own bound is the `--tail` limits): memory stays flat whatever the input's size.
-pub const PASTE_LOG_BYTES: usize = 16 * 1024 * 1024;
+pub const PASTE_LOG_BYTES: usize = 8 * 1024 * 1024;
 
 /// What is kept of pasted logs besides each container's tail, and the bound all tails share.
 #[derive(Clone)]
