@@ -155,15 +155,12 @@ pub struct LineFilter(Prefiltered);
 
 impl LineFilter {
     pub fn new(rules: &RuleSet) -> Self {
-        let patterns: Vec<String> = rules
-            .iter()
-            .flat_map(|r| &r.symptoms)
-            .filter_map(|s| match s {
-                Symptom::Logs { regex, .. } => Some(regex.as_str().to_string()),
-                _ => None,
-            })
-            .collect();
-        LineFilter(Prefiltered::new(&patterns))
+        let [logs, _] = patterns(rules.iter());
+        let texts: Vec<String> = logs.iter().map(|r| r.as_str().to_string()).collect();
+        LineFilter(Prefiltered::new(
+            &texts,
+            logs.into_iter().cloned().collect(),
+        ))
     }
 
     pub fn any(&self, line: &str) -> bool {
