@@ -49,6 +49,8 @@ fn diagnosis() -> Diagnosis {
         ts: Some("2026-11-21T05:00:00.000000001Z".into()),
         text: "NameError: name 'db' is not defined".into(),
         occurrences: 3,
+        first_ts: None,
+        more: 0,
     }];
     cause.probes = vec![ProbeResult {
         kind: "python-source".into(),

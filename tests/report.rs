@@ -283,3 +283,109 @@ fn reports_are_the_same_every_time() {
     let b = check_from("depends-on-not-healthy", "html");
     assert_eq!(a, b);
 }
+
+/// `check --logs FILE` of a captured transcript, in `format`.
+fn check_logs(transcript: &str, format: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/transcripts")
+        .join(transcript);
+    let out = Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
+        .args([
+            "check",
+            "--logs",
+            path.to_str().expect("utf-8"),
+            "--format",
+            format,
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .expect("run the doctor");
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{transcript}");
+    String::from_utf8(out.stdout)
+        .expect("utf-8 report")
+        .replace(path.to_str().expect("utf-8"), transcript)
+}
+
+const TABLE_BUNDLES: [&str; 3] = [
+    "gunicorn-worker-reinit",
+    "depends-on-not-healthy",
+    "real-name-not-defined",
+];
+
+#[test]
+fn table_reports_show_each_evidence_line_once() {
+    insta::assert_snapshot!(
+        "table_transcript_name-not-defined",
+        check_logs("name-not-defined.ts.log", "table")
+    );
+    for b in TABLE_BUNDLES {
+        insta::assert_snapshot!(format!("table_{b}"), check_from(b, "table"));
+    }
+}
+
+/// Every log evidence line of every finding, as (finding, container, text).
+fn log_evidence(report: &serde_json::Value) -> Vec<(String, String, String, u64)> {
+    let mut out = vec![];
+    for f in report["findings"].as_array().into_iter().flatten() {
+        for e in f["evidence"].as_array().into_iter().flatten() {
+            if e["kind"] == "log" {
+                out.push((
+                    f["id"].as_str().unwrap_or_default().to_owned(),
+                    e["container"].as_str().unwrap_or_default().to_owned(),
+                    e["text"].as_str().unwrap_or_default().to_owned(),
+                    e["occurrences"].as_u64().unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_evidence_line_is_repeated_and_each_carries_its_own_count() {
+    let mut reports = vec![];
+    for t in [
+        "name-not-defined.log",
+        "name-not-defined.ts.log",
+        "flower-db-needs-recovery.log",
+    ] {
+        reports.push((t.to_owned(), check_logs(t, "json")));
+    }
+    for e in std::fs::read_dir(bundles_dir()).expect("bundles").flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if let Some(b) = name.strip_suffix(".tar.gz") {
+            reports.push((b.to_owned(), check_from(b, "json")));
+        }
+    }
+    assert!(reports.len() > 20);
+    for (what, json) in &reports {
+        let report: serde_json::Value = serde_json::from_str(json).expect("json report");
+        let lines = log_evidence(&report);
+        let mut seen = std::collections::BTreeSet::new();
+        for (id, container, text, _) in &lines {
+            assert!(
+                seen.insert((id, container, text)),
+                "{what}: {id} shows {text:?} of {container} twice"
+            );
+        }
+    }
+    // The transcript logs `NameError` 25 times: one line, counted 25 times; each gunicorn
+    // worker's boot line is its own (one each), not the symptom's total.
+    let (_, json) = &reports[0];
+    let report: serde_json::Value = serde_json::from_str(json).unwrap();
+    let name_errors: Vec<_> = log_evidence(&report)
+        .into_iter()
+        .filter(|(_, _, t, _)| t.contains("NameError: name 'init_db'"))
+        .collect();
+    assert_eq!(name_errors.len(), 1, "{name_errors:?}");
+    assert_eq!(name_errors[0].3, 25);
+    let report: serde_json::Value =
+        serde_json::from_str(&check_from("gunicorn-worker-reinit", "json")).unwrap();
+    let boots: Vec<_> = log_evidence(&report)
+        .into_iter()
+        .filter(|(_, _, t, _)| t.contains("Booting worker with pid"))
+        .collect();
+    assert!(!boots.is_empty());
+    assert!(boots.iter().all(|b| b.3 == 1), "{boots:?}");
+}

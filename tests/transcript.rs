@@ -458,7 +458,8 @@ fn a_service_log_on_stdin_and_a_file_per_service() {
     assert_eq!(report["project"], "analylit (from logs)");
     let (kinds, _, summary) = input(&report, 0);
     assert_eq!(kinds[0].0, "plain");
-    assert!(summary.starts_with("read stdin: plain log ("), "{summary}");
+    assert!(summary.starts_with("read stdin ("), "{summary}");
+    assert!(summary.contains(" lines): plain log ("), "{summary}");
     assert!(summary.ends_with("lines → web)"), "{summary}");
     assert_eq!(report["input"]["sources"][0]["service"], "web");
 
@@ -485,7 +486,8 @@ fn logs_alone_show_no_state_table() {
     let (code, out, err) = check(&["--logs", "web=-"], "table", &web);
     assert_eq!(code, 1, "{err}");
     assert!(
-        out.starts_with("project (from logs)\nread stdin: plain log ("),
+        out.starts_with("project (from logs)\nread stdin (")
+            && out.contains(" lines): plain log ("),
         "{out}"
     );
     assert!(
@@ -529,7 +531,7 @@ fn compose_up_daemon_error_is_entrypoint_not_executable() {
     assert!(summary.starts_with("read "), "{summary}");
     assert!(
         summary
-            .ends_with("entrypoint-not-executable.up.log: compose up output (12 lines, about web)"),
+            .ends_with("entrypoint-not-executable.up.log (1016 B, 14 lines): compose up output (12 lines, about web)"),
         "{summary}"
     );
 }
@@ -738,33 +740,46 @@ fn a_ticket_with_every_kind_is_diagnosed_in_one_go() {
 // --- bounds, garbage, secrets ---------------------------------------------------------------
 
 #[test]
-fn an_input_over_the_bound_is_read_from_its_end_and_says_so() {
+fn a_large_input_is_read_whole_and_its_first_error_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.log");
+    let mut lines = 0u64;
     {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-        // 65 MiB in all, the decisive line at the end. The filler is long blank lines: what
-        // is tested is the bound, and a debug build matches long log lines slowly.
-        let line = format!("{}\n", " ".repeat(64 * 1024 - 1));
-        for _ in 0..(paste::MAX_INPUT_BYTES / line.len() + 16) {
-            f.write_all(line.as_bytes()).unwrap();
-        }
+        // 65 MiB in all, the decisive line first, then more lines than the tail keeps. The
+        // bulk is long blank lines: what is tested is reading everything, and a debug build
+        // matches long log lines slowly.
         f.write_all(b"web_1  | NameError: name 'init_db' is not defined\n")
             .unwrap();
+        let blank = format!("{}\n", " ".repeat(64 * 1024 - 1));
+        for _ in 0..(65 * 1024 / 64) {
+            f.write_all(blank.as_bytes()).unwrap();
+        }
+        for i in 0..3000 {
+            writeln!(f, "web_1  | GET /api/health {i} 200").unwrap();
+        }
+        lines += 1 + 65 * 1024 / 64 + 3000;
     }
+    let bytes = std::fs::metadata(&path).unwrap().len();
     let spec = path.display().to_string();
-    let report = check_json(&["--logs", &spec], "");
-    assert_eq!(finding(&report, "name-not-defined")["service"], "web");
+    let report = check_json(&["--logs", &spec, "--tail", "2000"], "");
+    let f = finding(&report, "name-not-defined");
+    assert_eq!(f["service"], "web");
+    assert!(
+        f["evidence"].as_array().unwrap().iter().any(|e| e["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("name 'init_db' is not defined"))),
+        "the first error, older than the tail, is evidence: {f}"
+    );
     let s = &report["input"]["sources"][0];
-    assert!(s["bytes_read"].as_u64().unwrap() <= paste::MAX_INPUT_BYTES as u64);
-    assert!(s["bytes"].as_u64().unwrap() > paste::MAX_INPUT_BYTES as u64);
+    assert_eq!(s["bytes"].as_u64().unwrap(), bytes);
+    assert_eq!(s["bytes_read"].as_u64().unwrap(), bytes);
+    assert_eq!(s["lines"].as_u64().unwrap(), lines);
     let summary = s["summary"].as_str().unwrap();
     assert!(
-        summary.starts_with(&format!("read the last 64 MiB of 65 MiB of {spec}: ")),
+        summary.starts_with(&format!("read {spec} (65 MiB, {lines} lines): ")),
         "{summary}"
     );
-    let (_, out, _) = check(&["--logs", &spec], "table", "");
-    assert!(out.contains("read the last 64 MiB of 65 MiB of"), "{out}");
 }
 
 #[test]

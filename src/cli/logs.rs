@@ -1,9 +1,9 @@
 //! `check --logs`: a diagnosis from pasted output, no Docker.
 use super::*;
-use crate::stack::paste::{self, Paste};
+use crate::stack::paste::Paste;
 
-/// `check --logs`: read every input (bounded), recognise and split what each holds, diagnose the
-/// snapshot that makes. No Docker connection is made; probes that need the live stack come back
+/// `check --logs`: read every input (whole, in bounded memory), recognise and split what each
+/// holds, diagnose the snapshot that makes. No Docker connection is made; probes that need the live stack come back
 /// unknown and say so.
 pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
     let set = rules::load_with_overrides(args.stack.rules.as_deref())?;
@@ -12,6 +12,9 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
         ..Default::default()
     };
     let mut pasted = Paste::new(limits);
+    // Lines a rule matches are kept from before each container's tail.
+    let matcher = std::sync::Arc::new(engine::matcher::LineFilter::new(&set));
+    pasted.keep(std::sync::Arc::new(move |line: &str| matcher.any(line)));
     for spec in &args.logs {
         let (service, source) = match spec.split_once('=') {
             Some((service, source)) if !service.is_empty() && !source.is_empty() => {
@@ -29,17 +32,15 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
             what: format!("reading --logs {name}"),
             reason: e.to_string(),
         };
-        let input = if source == "-" {
-            paste::read_bounded(std::io::stdin().lock()).map_err(io)?
+        let read = if source == "-" {
+            pasted.read(name, service, std::io::stdin().lock())
         } else {
-            paste::read_bounded(std::fs::File::open(source).map_err(io)?).map_err(io)?
+            pasted.read(name, service, std::fs::File::open(source).map_err(io)?)
         };
-        pasted
-            .read(name, service, &input)
-            .map_err(|e| DoctorError::Paste {
-                input: e.input,
-                reason: e.reason,
-            })?;
+        read.map_err(io)?.map_err(|e| DoctorError::Paste {
+            input: e.input,
+            reason: e.reason,
+        })?;
     }
     let project = args.stack.project_name.clone().unwrap_or_default();
     let pasted = pasted.finish(&project);

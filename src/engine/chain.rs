@@ -272,6 +272,8 @@ mod tests {
                 ts: None,
                 text: line.into(),
                 occurrences: 1,
+                first_ts: None,
+                more: 0,
             }],
             ..Finding::bare(id, service)
         }

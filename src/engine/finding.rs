@@ -91,8 +91,14 @@ pub enum Evidence {
         #[serde(skip_serializing_if = "Option::is_none")]
         ts: Option<String>,
         text: String,
-        /// How many lines in the tail matched the same pattern.
+        /// How many times this same line was logged (its last time is `ts`).
         occurrences: usize,
+        /// Its first time, when it was logged more than once at different times.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        first_ts: Option<String>,
+        /// How many other lines matched the same symptom and are not shown.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        more: usize,
     },
     /// A health check result whose output matched.
     Health {
@@ -130,4 +136,8 @@ fn severity_str<S: serde::Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::
 
 fn safety_str<S: serde::Serializer>(s: &Safety, ser: S) -> Result<S::Ok, S::Error> {
     ser.serialize_str(s.as_str())
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

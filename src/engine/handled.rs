@@ -339,6 +339,7 @@ mod tests {
             c.logs = LogTail {
                 lines: lines("2024-05-01 10:00:00,000 INFO app: ignore exception"),
                 truncated: false,
+                elided: 0,
             };
             c
         };

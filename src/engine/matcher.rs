@@ -1,6 +1,9 @@
-//! Symptom matching: every log and health pattern of every rule is compiled once into a
-//! [`RegexSet`], so each line is scanned once whatever the number of rules; only the rules whose
-//! patterns matched re-run their own regex, to extract captures.
+//! Symptom matching: the required literals of every log pattern of every rule (see
+//! [`super::literals`]) are compiled once into one Aho-Corasick automaton, so each line is
+//! scanned once whatever the number of rules, and a line holding none of them costs nothing more
+//! (most lines). Only the patterns whose literals a line holds run their regex on it; the few
+//! patterns with no required literal run on every line. Health outputs (a few short lines) go
+//! through a [`RegexSet`]. The rules whose patterns matched re-run their own regex for captures.
 //!
 //! Lines a container that stays up logged as handled (at INFO, or "ignored": see
 //! [`super::handled`]) count last: a rule that fires only thanks to them is marked
@@ -13,20 +16,163 @@
 //! are supporting facts: many classes share an exit code.
 use crate::rules::{Rule, RuleSet, StateFacts, Symptom};
 use crate::stack::snapshot::{ContainerSnapshot, LogLine};
-use regex::RegexSet;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Regex, RegexSet};
 use std::collections::BTreeMap;
 
-/// How many matching lines per symptom are kept as evidence (the most recent ones).
+/// How many distinct matching lines per symptom are shown as evidence (the most recent ones),
+/// each once with its count and its first and last time.
 pub const EVIDENCE_LINES: usize = 3;
+
+/// One distinct line among a symptom's matching lines: where, how often, first and last time.
+#[derive(Debug, Clone)]
+pub struct LineGroup<'s> {
+    pub container: &'s ContainerSnapshot,
+    pub first: &'s LogLine,
+    pub last: &'s LogLine,
+    pub count: usize,
+}
+
+/// The matching lines grouped by (container, text): the `keep` groups last logged most
+/// recently, in the order they were first logged.
+pub fn group_lines<'s>(
+    lines: &[(&'s ContainerSnapshot, &'s LogLine)],
+    keep: usize,
+) -> Vec<LineGroup<'s>> {
+    let mut groups: Vec<(usize, usize, LineGroup<'s>)> = Vec::new();
+    let mut index: std::collections::HashMap<(&str, &str), usize> =
+        std::collections::HashMap::new();
+    for (n, (c, l)) in lines.iter().enumerate() {
+        match index.get(&(c.name.as_str(), l.text.as_str())) {
+            Some(&g) => {
+                let (_, last, group) = &mut groups[g];
+                *last = n;
+                group.last = l;
+                group.count += 1;
+            }
+            None => {
+                index.insert((c.name.as_str(), l.text.as_str()), groups.len());
+                groups.push((
+                    n,
+                    n,
+                    LineGroup {
+                        container: c,
+                        first: l,
+                        last: l,
+                        count: 1,
+                    },
+                ));
+            }
+        }
+    }
+    groups.sort_by_key(|(_, last, _)| std::cmp::Reverse(*last));
+    groups.truncate(keep);
+    groups.sort_by_key(|(first, _, _)| *first);
+    groups.into_iter().map(|(_, _, g)| g).collect()
+}
 
 /// Matching log lines per (rule, symptom).
 type LogHits<'s> = BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, &'s LogLine)>>;
 /// Matching health outputs per (rule, symptom): container, exit code, output line.
 type HealthHits<'s> = BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, i64, String)>>;
 
+/// Many patterns over one line: a literal prefilter, then the regexes of the candidates.
+struct Prefiltered {
+    /// The literals of every pattern, ASCII case ignored; `None` when no pattern has any.
+    literals: Option<AhoCorasick>,
+    /// Literal → the patterns it stands for.
+    of_literal: Vec<Vec<usize>>,
+    regexes: Vec<Regex>,
+    /// Patterns with no required literal: run on every line.
+    always: Vec<usize>,
+}
+
+impl Prefiltered {
+    fn new(patterns: &[String], regexes: Vec<Regex>) -> Self {
+        let mut lits: Vec<Vec<u8>> = Vec::new();
+        let mut of_literal: Vec<Vec<usize>> = Vec::new();
+        let mut index: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+        let mut always = Vec::new();
+        for (p, pattern) in patterns.iter().enumerate() {
+            match super::literals::required(pattern) {
+                Some(set) => {
+                    for lit in set {
+                        let i = *index.entry(lit.clone()).or_insert_with(|| {
+                            lits.push(lit);
+                            of_literal.push(vec![]);
+                            lits.len() - 1
+                        });
+                        of_literal[i].push(p);
+                    }
+                }
+                None => always.push(p),
+            }
+        }
+        let literals = (!lits.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&lits)
+                .expect("rule literals build an automaton")
+        });
+        Prefiltered {
+            literals,
+            of_literal,
+            regexes,
+            always,
+        }
+    }
+
+    /// Call `f` with the index of every pattern matching `line`, in increasing order. A line
+    /// holding no literal (most lines) allocates nothing and runs no regex.
+    fn each_match(&self, line: &str, mut f: impl FnMut(usize)) {
+        let hit = self.literals.as_ref().is_some_and(|ac| ac.is_match(line));
+        if !hit && self.always.is_empty() {
+            return;
+        }
+        let mut candidates = vec![false; self.regexes.len()];
+        if hit && let Some(ac) = &self.literals {
+            for m in ac.find_overlapping_iter(line) {
+                for &p in &self.of_literal[m.pattern().as_usize()] {
+                    candidates[p] = true;
+                }
+            }
+        }
+        for &p in &self.always {
+            candidates[p] = true;
+        }
+        for (p, _) in candidates.iter().enumerate().filter(|(_, c)| **c) {
+            if self.regexes[p].is_match(line) {
+                f(p);
+            }
+        }
+    }
+}
+
+/// Whether any rule's log pattern matches a line: what a long pasted log keeps from before each
+/// container's tail (see [`crate::stack::paste::Paste::keep`]).
+pub struct LineFilter(Prefiltered);
+
+impl LineFilter {
+    pub fn new(rules: &RuleSet) -> Self {
+        let [logs, _] = patterns(rules.iter());
+        let texts: Vec<String> = logs.iter().map(|r| r.as_str().to_string()).collect();
+        LineFilter(Prefiltered::new(
+            &texts,
+            logs.into_iter().cloned().collect(),
+        ))
+    }
+
+    pub fn any(&self, line: &str) -> bool {
+        let mut any = false;
+        self.0.each_match(line, |_| any = true);
+        any
+    }
+}
+
 pub struct Matcher<'r> {
     rules: Vec<&'r Rule>,
-    logs: PatternSet,
+    logs: Prefiltered,
     logs_of: Vec<(usize, usize)>,
     health: PatternSet,
     health_of: Vec<(usize, usize)>,
@@ -169,7 +315,7 @@ impl<'r> Matcher<'r> {
         let [log_regexes, health_regexes] = patterns(rules.iter().copied());
         let owned = |v: Vec<&regex::Regex>| v.into_iter().cloned().collect();
         Matcher {
-            logs: PatternSet::new(&logs, owned(log_regexes)),
+            logs: Prefiltered::new(&logs, owned(log_regexes)),
             logs_of,
             health: PatternSet::new(&health, owned(health_regexes)),
             health_of,
@@ -180,10 +326,10 @@ impl<'r> Matcher<'r> {
     /// The rules with a log pattern matching `line`: one pass of the set, whatever the number of
     /// rules (used to scan pasted or streamed logs, and by the matcher benchmark).
     pub fn rules_matching_line(&self, line: &str) -> impl Iterator<Item = &'r Rule> + '_ {
+        let mut out = Vec::new();
         self.logs
-            .matches(line)
-            .into_iter()
-            .map(|idx| self.rules[self.logs_of[idx].0])
+            .each_match(line, |idx| out.push(self.rules[self.logs_of[idx].0]));
+        out.into_iter()
     }
 
     /// Match every rule that applies to `service` against its containers.
@@ -201,7 +347,7 @@ impl<'r> Matcher<'r> {
         for c in containers {
             let handled = super::handled::handled_lines(c);
             for (i, line) in c.logs.lines.iter().enumerate() {
-                for idx in self.logs.matches(&line.text) {
+                self.logs.each_match(&line.text, |idx| {
                     let key = self.logs_of[idx];
                     if applies[key.0] {
                         log_hits.entry(key).or_default().push((c, line));
@@ -209,7 +355,7 @@ impl<'r> Matcher<'r> {
                             firm_hits.entry(key).or_default().push((c, line));
                         }
                     }
-                }
+                });
             }
             for result in c.health.iter().flat_map(|h| &h.log) {
                 for out in result.output.lines() {
@@ -271,7 +417,7 @@ impl<'r> Matcher<'r> {
                         .filter(|l| l.len() >= (*at_least).max(1))
                         .map(|l| HitKind::Logs {
                             total: l.len(),
-                            lines: l[l.len().saturating_sub(EVIDENCE_LINES)..].to_vec(),
+                            lines: l.clone(),
                         })
                 }
                 Symptom::Health { at_least, .. } => {

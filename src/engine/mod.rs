@@ -6,6 +6,7 @@ pub mod chain;
 pub mod confirm;
 pub mod finding;
 pub mod handled;
+pub mod literals;
 pub mod locate;
 pub mod matcher;
 pub mod unclassified;
@@ -140,13 +141,34 @@ fn to_finding(m: &RuleMatch, redactor: &Redactor) -> Finding {
     for hit in &m.hits {
         match &hit.kind {
             HitKind::Logs { lines, total } => {
-                for (c, l) in lines {
-                    evidence.push(Evidence::Log {
-                        container: c.name.clone(),
-                        ts: l.ts.clone(),
-                        text: redactor.text(&l.text),
-                        occurrences: *total,
+                let groups = matcher::group_lines(lines, matcher::EVIDENCE_LINES);
+                let shown: usize = groups.iter().map(|g| g.count).sum();
+                let more = total.saturating_sub(shown);
+                let mut last_pushed = None;
+                for g in groups {
+                    let text = redactor.text(&g.last.text);
+                    // The same line held by two symptoms is shown once.
+                    let seen = evidence.iter().any(|e| {
+                        matches!(e, Evidence::Log { container, text: t, .. }
+                            if *container == g.container.name && *t == text)
                     });
+                    if seen {
+                        continue;
+                    }
+                    evidence.push(Evidence::Log {
+                        container: g.container.name.clone(),
+                        ts: g.last.ts.clone(),
+                        first_ts: g.first.ts.clone().filter(|_| g.first.ts != g.last.ts),
+                        text,
+                        occurrences: g.count,
+                        more: 0,
+                    });
+                    last_pushed = Some(evidence.len() - 1);
+                }
+                if let Some(Evidence::Log { more: m, .. }) =
+                    last_pushed.and_then(|i| evidence.get_mut(i))
+                {
+                    *m = more;
                 }
             }
             HitKind::Health { lines, .. } => {
@@ -308,11 +330,15 @@ fn unclassified_finding(c: &ContainerSnapshot, redactor: &Redactor) -> Finding {
                     ts,
                     text,
                     occurrences,
+                    first_ts,
+                    more,
                 } => Evidence::Log {
                     container,
                     ts,
                     text: redactor.text(&text),
                     occurrences,
+                    first_ts,
+                    more,
                 },
                 Evidence::Health {
                     container,
@@ -490,6 +516,8 @@ mod tests {
                 ts: Some(ts.into()),
                 text: "FATAL:  database \"analylit\" does not exist".into(),
                 occurrences: 1,
+                first_ts: None,
+                more: 0,
             }],
             ..Finding::bare("pg-database-missing", "db")
         }

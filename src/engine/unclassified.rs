@@ -288,6 +288,8 @@ fn log(c: &ContainerSnapshot, l: &LogLine, occurrences: usize) -> Evidence {
         ts: l.ts.clone(),
         text: l.text.clone(),
         occurrences,
+        first_ts: None,
+        more: 0,
     }
 }
 
@@ -378,6 +380,7 @@ mod tests {
                 })
                 .collect(),
             truncated: false,
+            elided: 0,
         };
         c
     }

@@ -798,6 +798,7 @@ impl Page<'_> {
                         ts,
                         text,
                         occurrences,
+                        ..
                     } => format!(
                         "<span class=\"badge\">log</span> <span class=\"hint\">{}{}</span> \
                          <code>{}</code>{}",

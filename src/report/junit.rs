@@ -107,6 +107,7 @@ fn details(f: &Finding) -> String {
                 ts,
                 text,
                 occurrences,
+                ..
             } => {
                 let ts = ts.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
                 let times = if *occurrences > 1 {

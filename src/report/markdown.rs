@@ -342,6 +342,7 @@ impl Doc<'_> {
                         ts,
                         text,
                         occurrences,
+                        ..
                     } => format!(
                         "log    {container}{} | {text}{}",
                         ts.as_deref().map(|t| format!(" {t}")).unwrap_or_default(),

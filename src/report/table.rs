@@ -87,13 +87,22 @@ impl Table {
                     ts,
                     text,
                     occurrences,
+                    first_ts,
+                    ..
                 } => {
                     let times = if *occurrences > 1 {
                         format!(" (×{occurrences})")
                     } else {
                         String::new()
                     };
-                    let ts = ts.as_deref().map(short_ts).unwrap_or_default();
+                    // `first–last` when the same line was logged at several times (seconds
+                    // apart: within one second it is one time).
+                    let ts = match (first_ts.as_deref(), ts.as_deref()) {
+                        (Some(first), Some(last)) if short_ts(first) != short_ts(last) => {
+                            format!("{}–{}", short_ts(first).trim_end(), short_ts(last))
+                        }
+                        (_, ts) => ts.map(short_ts).unwrap_or_default(),
+                    };
                     format!("log   {container} {ts}| {text}{times}")
                 }
                 Evidence::Health {
@@ -108,6 +117,15 @@ impl Table {
                 } => format!("state {container} {field} = {value}"),
             };
             writeln!(out, "{pad}    {}", line)?;
+            match e {
+                Evidence::Log { more: 1, .. } => {
+                    writeln!(out, "{pad}      … 1 more matching line")?;
+                }
+                Evidence::Log { more, .. } if *more > 1 => {
+                    writeln!(out, "{pad}      … {more} more matching lines")?;
+                }
+                _ => {}
+            }
         }
         for p in &f.probes {
             writeln!(

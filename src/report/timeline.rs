@@ -836,12 +836,16 @@ mod tests {
                 ts: Some("2026-11-21T10:00:09Z".into()),
                 text: "later".into(),
                 occurrences: 1,
+                first_ts: None,
+                more: 0,
             },
             Evidence::Log {
                 container: "web_1".into(),
                 ts: Some("2026-11-21T10:00:07Z".into()),
                 text: "MemoryError".into(),
                 occurrences: 1,
+                first_ts: None,
+                more: 0,
             },
         ];
         d.findings.push(f);
@@ -855,6 +859,8 @@ mod tests {
             ts: Some("2026-11-21T10:00:07Z".into()),
             text: "[pid 31] MemoryError at 0x34".into(),
             occurrences: 2,
+            first_ts: None,
+            more: 0,
         };
         let snap = stack(vec![web]);
         let t = Timeline::of(&snap, &d, &Redactor::default()).expect("dated");

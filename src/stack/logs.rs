@@ -6,6 +6,36 @@
 //! [`MAX_LINE_BYTES`] is cut. Bytes that are not UTF-8 are replaced, never fatal.
 use super::snapshot::{LogLine, LogTail, Stream};
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bytes of text several assemblers share: past its bound, the one being fed drops its oldest
+/// lines (pasted logs of many containers stay within one bound together).
+#[derive(Clone, Debug)]
+pub struct Budget {
+    used: Arc<AtomicUsize>,
+    max: usize,
+}
+
+impl Budget {
+    pub fn new(max: usize) -> Self {
+        Budget {
+            used: Arc::new(AtomicUsize::new(0)),
+            max,
+        }
+    }
+
+    fn over(&self) -> bool {
+        self.used.load(Ordering::Relaxed) > self.max
+    }
+}
+
+/// Which lines are worth keeping when they fall out of the tail: those a rule matches.
+pub type Keep = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// At most this many lines a [`Keep`] selects are kept from before the tail (the earliest: the
+/// first occurrences, where a failure starts); later ones are only counted.
+pub const KEEP_EARLY: usize = 200;
 
 /// A longer line is cut (and marked) rather than grown without bound.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
@@ -17,6 +47,10 @@ pub struct LogAssembler {
     bytes: usize,
     truncated: bool,
     partial: [Vec<u8>; 3],
+    keep: Option<Keep>,
+    kept: Vec<LogLine>,
+    elided: usize,
+    budget: Option<Budget>,
 }
 
 fn slot(stream: Stream) -> usize {
@@ -36,7 +70,29 @@ impl LogAssembler {
             bytes: 0,
             truncated: false,
             partial: [Vec::new(), Vec::new(), Vec::new()],
+            keep: None,
+            kept: Vec::new(),
+            elided: 0,
+            budget: None,
         }
+    }
+
+    /// Share `budget` with other assemblers: the whole stays within it.
+    pub fn sharing(mut self, budget: Option<Budget>) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Count `n` more lines as elided (merging two tails that each dropped some).
+    pub fn elide(&mut self, n: usize) {
+        self.elided += n;
+    }
+
+    /// Keep the first [`KEEP_EARLY`] lines `keep` selects when they fall out of the tail, and
+    /// count the others: a long log read whole still shows where its failure started.
+    pub fn keeping(mut self, keep: Option<Keep>) -> Self {
+        self.keep = keep;
+        self
     }
 
     /// Feed one frame's bytes.
@@ -66,13 +122,31 @@ impl LogAssembler {
             text.push_str(" …[line cut]");
         }
         self.bytes += text.len();
+        if let Some(b) = &self.budget {
+            b.used.fetch_add(text.len(), Ordering::Relaxed);
+        }
         self.lines.push_back(LogLine { ts, stream, text });
-        while self.lines.len() > self.max_lines || self.bytes > self.max_bytes {
+        while self.lines.len() > self.max_lines
+            || self.bytes > self.max_bytes
+            || (self.lines.len() > 1 && self.budget.as_ref().is_some_and(Budget::over))
+        {
             let Some(old) = self.lines.pop_front() else {
                 break;
             };
             self.bytes -= old.text.len();
+            if let Some(b) = &self.budget {
+                b.used.fetch_sub(old.text.len(), Ordering::Relaxed);
+            }
             self.truncated = true;
+            if let Some(keep) = &self.keep
+                && keep(&old.text)
+            {
+                if self.kept.len() < KEEP_EARLY {
+                    self.kept.push(old);
+                } else {
+                    self.elided += 1;
+                }
+            }
         }
     }
 
@@ -84,12 +158,17 @@ impl LogAssembler {
                 self.emit(stream, &rest);
             }
         }
-        let mut lines: Vec<LogLine> = self.lines.into();
+        if let Some(b) = &self.budget {
+            b.used.fetch_sub(self.bytes, Ordering::Relaxed);
+        }
+        let mut lines = self.kept;
+        lines.extend(self.lines);
         // Stdout and stderr arrive interleaved by frame; the stamps give the real order.
         lines.sort_by(|a, b| a.ts.cmp(&b.ts));
         LogTail {
             lines,
             truncated: self.truncated,
+            elided: self.elided,
         }
     }
 }

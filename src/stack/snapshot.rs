@@ -305,6 +305,10 @@ pub struct LogTail {
     pub lines: Vec<LogLine>,
     /// True when older lines or bytes were dropped to stay within the bounds.
     pub truncated: bool,
+    /// Lines that matched a rule but were dropped: older than the tail, and past the first
+    /// [`crate::stack::logs::KEEP_EARLY`] such lines kept before it (pasted logs read whole).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub elided: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -415,4 +419,8 @@ mod tests {
             "a stopped container's own code"
         );
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

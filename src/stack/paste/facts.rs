@@ -14,7 +14,7 @@
 //! own lines), whatever the order of the paste; a field nobody told stays unknown, and the report
 //! shows it as unknown.
 use super::super::collect::LogLimits;
-use super::super::logs::LogAssembler;
+use super::super::logs::{Budget, Keep, LogAssembler};
 use super::super::snapshot::*;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -163,10 +163,12 @@ pub struct Partial {
 }
 
 impl Partial {
-    pub fn log(&mut self, limits: &LogLimits, text: &str) {
-        let asm = self
-            .logs
-            .get_or_insert_with(|| LogAssembler::new(limits.lines, limits.bytes));
+    pub fn log(&mut self, limits: &LogLimits, keep: &Retention, text: &str) {
+        let asm = self.logs.get_or_insert_with(|| {
+            LogAssembler::new(limits.lines, limits.bytes)
+                .keeping(keep.keep.clone())
+                .sharing(Some(keep.budget.clone()))
+        });
         asm.push(Stream::Stdout, text.as_bytes());
         asm.push(Stream::Stdout, b"\n");
     }
@@ -237,7 +239,7 @@ impl Partial {
         }
     }
 
-    fn merge(&mut self, other: Partial, limits: &LogLimits) {
+    fn merge(&mut self, other: Partial, limits: &LogLimits, keep: &Retention) {
         macro_rules! told {
             ($($f:ident),*) => { $( if let Some((r, v)) = other.$f { tell(&mut self.$f, r, v); } )* };
         }
@@ -266,7 +268,10 @@ impl Partial {
                 .map(LogAssembler::finish)
                 .unwrap_or_default();
             let theirs = theirs.finish();
-            let mut asm = LogAssembler::new(limits.lines, limits.bytes);
+            let mut asm = LogAssembler::new(limits.lines, limits.bytes)
+                .keeping(keep.keep.clone())
+                .sharing(Some(keep.budget.clone()));
+            asm.elide(mine.elided + theirs.elided);
             let mut lines = mine.lines;
             lines.extend(theirs.lines);
             // Both tails are in order; stamped lines interleave by their stamps.
@@ -311,12 +316,25 @@ impl Known {
     }
 }
 
+/// At most this much log text is kept from a paste, all containers together (each container's
+/// own bound is the `--tail` limits): memory stays flat whatever the input's size.
+pub const PASTE_LOG_BYTES: usize = 8 * 1024 * 1024;
+
+/// What is kept of pasted logs besides each container's tail, and the bound all tails share.
+#[derive(Clone)]
+pub struct Retention {
+    keep: Option<Keep>,
+    budget: Budget,
+}
+
 /// Facts under the subjects that told them, until [`Facts::resolve`].
 pub struct Facts {
     subjects: Vec<Subject>,
     partials: Vec<Partial>,
     index: HashMap<Subject, usize>,
     limits: LogLimits,
+    /// Lines worth keeping from before each container's tail, and the bound all tails share.
+    keep: Retention,
     /// Container names the paste mentioned (`Attaching to …`, `ps` rows, inspect): a log prefix
     /// without a replica number is read as a prefix only once its name is known.
     known_names: BTreeSet<String>,
@@ -347,12 +365,17 @@ impl Facts {
             partials: vec![],
             index: HashMap::new(),
             limits,
+            keep: Retention {
+                keep: None,
+                budget: Budget::new(PASTE_LOG_BYTES),
+            },
             known_names: BTreeSet::new(),
         }
     }
 
-    pub fn limits(&self) -> &LogLimits {
-        &self.limits
+    /// Keep the lines `keep` selects from before each container's tail.
+    pub fn keep(&mut self, keep: Keep) {
+        self.keep.keep = Some(keep);
     }
 
     /// The facts of `subject`, and its index; `None` past [`MAX_SUBJECTS`].
@@ -376,9 +399,10 @@ impl Facts {
     /// Add a log line to `subject`'s container. False past [`MAX_SUBJECTS`].
     pub fn log(&mut self, subject: &Subject, text: &str) -> bool {
         let limits = self.limits;
+        let keep = self.keep.clone();
         match self.of(subject) {
             Some((_, p)) => {
-                p.log(&limits, text);
+                p.log(&limits, &keep, text);
                 true
             }
             None => false,
@@ -388,7 +412,7 @@ impl Facts {
     /// Add a log line to the subject of index `i` (from [`Facts::of`]).
     pub fn log_to(&mut self, i: usize, text: &str) {
         let limits = self.limits;
-        self.partials[i].log(&limits, text);
+        self.partials[i].log(&limits, &self.keep, text);
     }
 
     pub fn know_name(&mut self, name: &str) {
@@ -412,6 +436,7 @@ impl Facts {
             subjects,
             partials,
             limits,
+            keep,
             known_names,
             ..
         } = self;
@@ -545,7 +570,7 @@ impl Facts {
         for (i, p) in partials.into_iter().enumerate() {
             let root = uf.find(i);
             let entry = merged.entry(root).or_default();
-            entry.0.merge(p, &limits);
+            entry.0.merge(p, &limits, &keep);
             entry.1.push(i);
         }
         let mut built: Vec<(ContainerSnapshot, Known, Vec<usize>)> = Vec::new();

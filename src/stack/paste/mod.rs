@@ -14,8 +14,10 @@
 //!
 //! Only what the text tells is known: a service seen only in logs has the status `unknown` and
 //! no exit code, and [`Pasted::apply`] makes the report say so rather than show a made-up `0`.
-//! Each input is read bounded (its last [`MAX_INPUT_BYTES`]) and the report says what was read,
-//! what each part was recognised as, and how many lines were ignored.
+//! Each input is read whole, once, in chunks, whatever its size: memory stays bounded because
+//! only what the rules need is kept (each container's tail, the lines a rule matches from before
+//! it: see [`Paste::keep`], the facts the readers took), and the report says how much was read
+//! (bytes, lines), what each part was recognised as, and how many lines were ignored.
 mod compose_up;
 mod events;
 mod facts;
@@ -29,6 +31,7 @@ pub use compose_up::COMPOSE_SERVICE;
 pub use facts::Known;
 
 use super::collect::LogLimits;
+use super::logs::Keep;
 use super::snapshot::{ContainerSnapshot, LogLine, LogTail, SNAPSHOT_VERSION, StackSnapshot};
 use facts::{Facts, Subject};
 use regex::Regex;
@@ -38,8 +41,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::sync::LazyLock;
 
-/// At most this much of each input is read (its end: the most recent lines).
-pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+/// Inputs are read in chunks of this size: memory does not grow with the input.
+const CHUNK_BYTES: usize = 1 << 20;
+/// A line longer than this is cut (the rest of it is skipped, not held).
+const MAX_LINE_BYTES: usize = 1 << 20;
+/// Where a line is cut.
+const CUT_LINE_BYTES: usize = 64 * 1024;
+/// The first bytes of an input, read before anything else, to refuse binary data.
+const HEAD_BYTES: usize = 64 * 1024;
 
 /// The status of a container the text says nothing about.
 pub const UNKNOWN_STATUS: &str = "unknown";
@@ -53,54 +62,6 @@ pub const KINDS_HELP: &str = "--logs reads, in any mix: `docker compose logs` tr
 or Health), `docker events` lines, kernel OOM-killer lines (dmesg, journalctl -k), `docker \
 compose ps` / `docker ps` tables, and plain logs (name their service with SERVICE=FILE). A \
 snapshot bundle (.tar.gz) goes to --from.";
-
-/// One input, read bounded: its text (the end, when it was too large) and its whole size.
-pub struct Bounded {
-    pub text: String,
-    pub total_bytes: u64,
-}
-
-impl Bounded {
-    pub fn truncated(&self) -> bool {
-        self.total_bytes > self.text.len() as u64
-    }
-}
-
-/// Read at most [`MAX_INPUT_BYTES`] of `r`, keeping the end (from a line start); bytes that are
-/// not UTF-8 are replaced.
-pub fn read_bounded(mut r: impl Read) -> std::io::Result<Bounded> {
-    let mut buf: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; 1 << 20];
-    let mut total: u64 = 0;
-    let mut dropped = false;
-    loop {
-        let n = match r.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        total += n as u64;
-        buf.extend_from_slice(&chunk[..n]);
-        if buf.len() > 2 * MAX_INPUT_BYTES {
-            buf.drain(..buf.len() - MAX_INPUT_BYTES);
-            dropped = true;
-        }
-    }
-    if buf.len() > MAX_INPUT_BYTES {
-        buf.drain(..buf.len() - MAX_INPUT_BYTES);
-        dropped = true;
-    }
-    if dropped {
-        // The cut may have landed mid-line: drop the partial first line.
-        let nl = buf.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
-        buf.drain(..nl);
-    }
-    Ok(Bounded {
-        text: String::from_utf8_lossy(&buf).into_owned(),
-        total_bytes: total,
-    })
-}
 
 /// What a part of an input was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -133,8 +94,10 @@ pub struct SourceSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
     pub bytes: u64,
-    /// Less than `bytes` when the input was too large: its end was read.
+    /// Always `bytes`: every input is read whole.
     pub bytes_read: u64,
+    /// Lines read.
+    pub lines: u64,
     pub recognised: Vec<Recognised>,
     pub ignored_lines: usize,
     /// The same in one sentence, as the table report prints it.
@@ -198,7 +161,7 @@ struct Tally {
     source: String,
     service: Option<String>,
     bytes: u64,
-    bytes_read: u64,
+    lines: u64,
     kinds: BTreeMap<Kind, KindTally>,
     ignored: usize,
 }
@@ -359,8 +322,7 @@ fn looks_binary(text: &str) -> bool {
 }
 
 /// The cursor of one input, and the readers' state.
-struct Pass<'t> {
-    text: &'t str,
+struct Pass {
     given: Option<String>,
     default: Subject,
     hint: Option<Subject>,
@@ -372,7 +334,7 @@ struct Pass<'t> {
     ps: ps::Reader,
 }
 
-impl<'t> Pass<'t> {
+impl Pass {
     /// Who plain lines and nameless JSON are about.
     fn subject(&self) -> &Subject {
         self.hint.as_ref().unwrap_or(&self.default)
@@ -387,30 +349,30 @@ impl Paste {
         }
     }
 
+    /// Keep, from before each container's tail, the lines `keep` selects (those a rule
+    /// matches): a log longer than the tail still shows where its failure started.
+    pub fn keep(&mut self, keep: Keep) {
+        self.facts.keep(keep);
+    }
+
     /// Read one input, given as `source` (a path, or `stdin`), for `service` when the spec named
-    /// one (`SERVICE=FILE`).
+    /// one (`SERVICE=FILE`): whole, once, in chunks of [`CHUNK_BYTES`], whatever its size.
+    /// Bytes that are not UTF-8 are replaced; a line longer than [`MAX_LINE_BYTES`] is cut.
     pub fn read(
         &mut self,
         source: &str,
         service: Option<&str>,
-        input: &Bounded,
-    ) -> Result<(), PasteError> {
-        if looks_binary(&input.text) {
-            return Err(PasteError {
-                input: source.to_owned(),
-                reason: "it is not text (binary data)".into(),
-            });
-        }
+        mut input: impl Read,
+    ) -> std::io::Result<Result<(), PasteError>> {
         let mut tally = Tally {
             source: source.to_owned(),
             service: service.map(String::from),
-            bytes: input.total_bytes,
-            bytes_read: input.text.len() as u64,
+            bytes: 0,
+            lines: 0,
             kinds: BTreeMap::new(),
             ignored: 0,
         };
         let mut pass = Pass {
-            text: &input.text,
             given: service.map(String::from),
             default: match service {
                 Some(s) => Subject::service(s),
@@ -423,30 +385,101 @@ impl Paste {
             kernel: Default::default(),
             ps: Default::default(),
         };
-        self.pass(&mut pass, &mut tally);
+        let mut chunk = vec![0u8; CHUNK_BYTES];
+        // Bytes after the last line end; complete lines not yet taken (an open JSON block).
+        let mut pending: Vec<u8> = Vec::new();
+        let mut text = String::new();
+        let mut checked = false;
+        let mut skipping = false;
+        let mut last_byte = b'\n';
+        loop {
+            let n = match input.read(&mut chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let eof = n == 0;
+            let mut data = &chunk[..n];
+            tally.bytes += n as u64;
+            tally.lines += memchr::memchr_iter(b'\n', data).count() as u64;
+            if let Some(&b) = data.last() {
+                last_byte = b;
+            }
+            if skipping {
+                match memchr::memchr(b'\n', data) {
+                    Some(i) => {
+                        data = &data[i + 1..];
+                        skipping = false;
+                    }
+                    None => data = &[],
+                }
+            }
+            pending.extend_from_slice(data);
+            let line_start = memchr::memrchr(b'\n', &pending).map_or(0, |i| i + 1);
+            if pending.len() - line_start > MAX_LINE_BYTES {
+                pending.truncate(line_start + CUT_LINE_BYTES);
+                pending.extend_from_slice(" …[line cut]".as_bytes());
+                skipping = true;
+            }
+            if !checked {
+                if pending.len() < HEAD_BYTES && !eof {
+                    continue;
+                }
+                checked = true;
+                let head = String::from_utf8_lossy(&pending[..pending.len().min(HEAD_BYTES)]);
+                if looks_binary(&head) {
+                    return Ok(Err(PasteError {
+                        input: source.to_owned(),
+                        reason: "it is not text (binary data)".into(),
+                    }));
+                }
+            }
+            let complete = if eof || skipping {
+                pending.len()
+            } else {
+                memchr::memrchr(b'\n', &pending).map_or(0, |i| i + 1)
+            };
+            text.push_str(&String::from_utf8_lossy(&pending[..complete]));
+            if skipping && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            pending.drain(..complete);
+            let taken = self.pass(&text, eof, &mut pass, &mut tally);
+            text.drain(..taken);
+            if eof {
+                break;
+            }
+        }
+        if last_byte != b'\n' {
+            tally.lines += 1;
+        }
         if tally.kinds.is_empty() {
-            return Err(PasteError {
+            return Ok(Err(PasteError {
                 input: source.to_owned(),
                 reason: if tally.ignored == 0 {
                     "it holds no lines".into()
                 } else {
                     format!("none of its {} line(s) was recognised", tally.ignored)
                 },
-            });
+            }));
         }
         self.tallies.push(tally);
-        Ok(())
+        Ok(Ok(()))
     }
 
-    /// One pass over the lines. A JSON block that turns out not to be JSON is read again from
-    /// its first line, as lines of other kinds; lines inside it never open a block again, so no
-    /// line is read more than twice.
-    fn pass(&mut self, p: &mut Pass, tally: &mut Tally) {
-        let text = p.text;
+    /// One pass over the complete lines of `text`. A JSON block that turns out not to be JSON
+    /// is read again from its first line, as lines of other kinds; lines inside it never open a
+    /// block again, so no line is read more than twice. Returns how much of `text` was taken:
+    /// all of it, or (when more input follows, `!last`) up to a JSON block still open, read
+    /// again with the next chunk.
+    fn pass(&mut self, text: &str, last: bool, p: &mut Pass, tally: &mut Tally) -> usize {
         let mut pos = 0;
         let mut no_json_before = 0;
         let mut block: Option<(json::Block, usize)> = None;
         loop {
+            if pos >= text.len() && !last {
+                return block.map_or(text.len(), |(_, start)| start);
+            }
             if pos >= text.len() {
                 if let Some((b, start)) = block.take() {
                     let body = b.finish();
@@ -515,6 +548,7 @@ impl Paste {
             self.line(&line, p, tally);
             pos = next;
         }
+        text.len()
     }
 
     /// A JSON value the paste held (`raw` is its text in the paste, for counting lines).
@@ -663,14 +697,9 @@ impl Paste {
 /// Read one text as `check --logs` does: a convenience for tests and tools.
 pub fn read_text(text: &str, service: Option<&str>, project: &str) -> Result<Pasted, PasteError> {
     let mut paste = Paste::new(LogLimits::default());
-    paste.read(
-        service.unwrap_or("text"),
-        service,
-        &Bounded {
-            text: text.to_owned(),
-            total_bytes: text.len() as u64,
-        },
-    )?;
+    paste
+        .read(service.unwrap_or("text"), service, text.as_bytes())
+        .expect("reading memory does not fail")?;
     Ok(paste.finish(project))
 }
 
@@ -773,17 +802,13 @@ fn summarise(t: &Tally, r: &facts::Resolved) -> SourceSummary {
             }
         })
         .collect();
-    let what = if t.bytes_read < t.bytes {
-        format!(
-            "read the last {} of {} of {}",
-            size(t.bytes_read),
-            size(t.bytes),
-            t.source
-        )
-    } else {
-        format!("read {}", t.source)
-    };
-    let mut summary = format!("{what}: {}", parts.join(", "));
+    let mut summary = format!(
+        "read {} ({}, {}): {}",
+        t.source,
+        size(t.bytes),
+        plural(t.lines as usize, "line"),
+        parts.join(", ")
+    );
     if t.ignored > 0 {
         summary.push_str(&format!("; ignored {}", plural(t.ignored, "line")));
     }
@@ -791,7 +816,8 @@ fn summarise(t: &Tally, r: &facts::Resolved) -> SourceSummary {
         source: t.source.clone(),
         service: t.service.clone(),
         bytes: t.bytes,
-        bytes_read: t.bytes_read,
+        bytes_read: t.bytes,
+        lines: t.lines,
         recognised,
         ignored_lines: t.ignored,
         summary,
@@ -819,6 +845,7 @@ pub fn snapshot_from_logs(
             logs: LogTail {
                 truncated: false,
                 lines,
+                elided: 0,
             },
             ..Default::default()
         })
@@ -901,7 +928,7 @@ $ docker inspect -f '{{json .State}}' analylit_web
         assert_eq!(worker.telling_exit_code(), Some(137));
         assert_eq!(
             p.input.sources[0].summary,
-            "read text: ps table (2 rows), docker inspect JSON (web: State), docker events (1 line, \
+            "read text (1.2 KiB, 15 lines): ps table (2 rows), docker inspect JSON (web: State), docker events (1 line, \
              1 container), OOM-killer lines (1 kill → worker), plain log (3 lines → web); ignored 5 lines"
         );
     }
@@ -966,12 +993,40 @@ $ docker inspect -f '{{json .State}}' analylit_web
     }
 
     #[test]
-    fn reading_keeps_the_end_and_replaces_bad_bytes() {
-        let mut data = vec![b'a'; MAX_INPUT_BYTES + 10];
-        data.extend_from_slice(b"\ncaf\xe9 end\n");
-        let b = read_bounded(&data[..]).unwrap();
-        assert!(b.truncated());
-        assert_eq!(b.total_bytes, data.len() as u64);
-        assert_eq!(b.text, "caf\u{fffd} end\n");
+    fn a_large_input_is_read_whole_in_chunks_and_bad_bytes_are_replaced() {
+        // More than a chunk, a JSON block across a chunk boundary, a cut line, bad bytes.
+        let mut data = Vec::new();
+        let filler = format!("{}\n", "x".repeat(999));
+        while data.len() < CHUNK_BYTES - 40 {
+            data.extend_from_slice(filler.as_bytes());
+        }
+        data.extend_from_slice(
+            b"$ docker inspect -f '{{json .State}}' analylit_web\n{\"Status\": \"exited\",\n",
+        );
+        data.extend_from_slice(b" \"ExitCode\": 3}\n");
+        data.extend(std::iter::repeat_n(b'y', 2 * MAX_LINE_BYTES));
+        data.extend_from_slice(b"\ncaf\xe9 end");
+        let mut paste = Paste::new(LogLimits::default());
+        paste.read("big", None, &data[..]).unwrap().unwrap();
+        let p = paste.finish("");
+        let s = &p.input.sources[0];
+        assert_eq!(s.bytes, data.len() as u64);
+        let lines = data.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        assert_eq!(s.lines, lines);
+        let web = p
+            .snapshot
+            .containers
+            .iter()
+            .find(|c| c.name == "analylit_web")
+            .expect("web");
+        assert_eq!(web.state.exit_code, 3, "the block across chunks is JSON");
+        let last = &web.logs.lines;
+        assert_eq!(last.last().unwrap().text, "caf\u{fffd} end");
+        let cut = &last[last.len() - 2].text;
+        assert!(
+            cut.len() < CUT_LINE_BYTES + 100 && cut.ends_with("[line cut]"),
+            "{}",
+            cut.len()
+        );
     }
 }

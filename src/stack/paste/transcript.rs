@@ -50,11 +50,10 @@ impl Reader {
             (Some((s, last)), None) if *s == subject => last.clone(),
             _ => None,
         };
-        let limits = *facts.limits();
-        let index = facts.of(&subject).map(|(i, p)| {
-            p.log(&limits, text);
-            i
-        });
+        let index = facts.of(&subject).map(|(i, _)| i);
+        if let Some(i) = index {
+            facts.log_to(i, text);
+        }
         self.current = Some((subject, last_ts));
         Some(index)
     }
@@ -66,11 +65,11 @@ impl Reader {
             Some(ts) if stamp_of(line).is_none() => format!("{ts} {line}"),
             _ => line.to_owned(),
         };
-        let limits = *facts.limits();
-        Some(facts.of(subject).map(|(i, p)| {
-            p.log(&limits, &text);
-            i
-        }))
+        let index = facts.of(subject).map(|(i, _)| i);
+        if let Some(i) = index {
+            facts.log_to(i, &text);
+        }
+        Some(index)
     }
 
     /// A blank line or another kind's line: what follows is not a wrapped line.
