@@ -35,6 +35,9 @@ pub struct Seen {
     /// way back (a stale verdict), not a fresh failure.
     pub last_check_passed: Option<bool>,
     pub restart_policy: String,
+    /// `State.Error`: why the engine could not start it (`exec: "./entrypoint.sh": permission
+    /// denied`).
+    pub error: String,
 }
 
 impl Seen {
@@ -68,6 +71,7 @@ impl Seen {
                 .and_then(|p| p.name)
                 .map(|n| n.to_string())
                 .unwrap_or_default(),
+            error: s.error.unwrap_or_default(),
         }
     }
 }
@@ -99,6 +103,11 @@ fn one(c: &Seen) -> Standing {
             return Standing::Up("exited 0 (one-shot)".into());
         }
         "exited" | "dead" => return Standing::Down(format!("exited with {}", c.exit_code)),
+        // A start the engine tried and failed leaves it `created` with the reason: it will not
+        // start by itself (no restart policy retries a failed create).
+        "created" if !c.error.is_empty() || c.exit_code != 0 => {
+            return Standing::Down(format!("never started (exit {}): {}", c.exit_code, c.error));
+        }
         "created" => return Standing::Starting("created, not started".into()),
         "running" => {}
         other => return Standing::Starting(other.to_owned()),
@@ -160,6 +169,23 @@ mod tests {
             health: health.map(String::from),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_failed_start_is_down_not_starting() {
+        let failed = Seen {
+            status: "created".into(),
+            exit_code: 126,
+            error: "exec: \"./entrypoint.sh\": permission denied".into(),
+            ..Default::default()
+        };
+        assert!(
+            matches!(standing(&[failed]), Standing::Down(how) if how.contains("permission denied"))
+        );
+        assert!(matches!(
+            standing(&[seen("created", None)]),
+            Standing::Starting(_)
+        ));
     }
 
     #[test]

@@ -179,6 +179,27 @@ impl Lab {
         Some(format!("{sum} {uid}:{gid}"))
     }
 
+    /// The names of `service`'s containers (a `container_name:` as much as compose's own).
+    pub fn container_names(&self, service: &str) -> Vec<String> {
+        let out = run_bounded(
+            Command::new("docker").args([
+                "ps",
+                "-a",
+                "--filter",
+                &format!("label=com.docker.compose.project={}", self.project),
+                "--filter",
+                &format!("label=com.docker.compose.service={service}"),
+                "--format",
+                "{{.Names}}",
+            ]),
+            Duration::from_secs(30),
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
     pub fn container_of(&self, service: &str) -> String {
         let out = run_bounded(
             Command::new("docker").args([
