@@ -97,7 +97,7 @@ pub(super) fn fix_session(
     to_stderr: bool,
 ) -> Result<i32, DoctorError> {
     use crate::fix::{apply::Applier, backup::State, plan};
-    use crate::rules::{FixAction, Safety};
+    use crate::rules::FixAction;
     if live.swarm {
         // The applier drives compose containers; a stack changes by deploying it again.
         eprintln!(
@@ -170,19 +170,8 @@ pub(super) fn fix_session(
         let mut latest: Option<Diagnosis> = None;
         for plan in plans.iter_mut() {
             attempted.push(key(plan));
-            w(&mut out, String::new());
-            w(
-                &mut out,
-                format!(
-                    "Fix for {} on {} ({}): {}",
-                    plan.finding,
-                    plan.service,
-                    plan.safety.as_str(),
-                    plan.title
-                ),
-            );
-            for (i, s) in plan.words.iter().enumerate() {
-                w(&mut out, format!("  {}. {s}", i + 1));
+            for line in plan_lines(plan) {
+                w(&mut out, line);
             }
             if let Some(why) = &plan.blocked {
                 let preview = Applier {
@@ -297,34 +286,14 @@ pub(super) fn fix_session(
                     "  could be lost: nothing the backup does not hold".to_owned()
                 },
             );
-            if plan.safety == Safety::Unsafe && !flags.unsafe_fixes {
-                w(
-                    &mut out,
-                    "  held back: an unsafe fix (use --unsafe-fixes)".into(),
-                );
-                held += 1;
-                continue;
-            }
-            if flags.dry_run {
-                w(&mut out, "  dry run: nothing changed".into());
-                skipped += 1;
-                continue;
-            }
-            if !flags.yes {
-                if !interactive {
-                    w(
-                        &mut out,
-                        "  not applied: no terminal to ask on, and no --yes".into(),
-                    );
-                    skipped += 1;
+            let _ = out.flush();
+            match gate(plan, flags, interactive, &mut |l| w(&mut out, l.to_owned())) {
+                Gate::Apply => {}
+                Gate::Held => {
+                    held += 1;
                     continue;
                 }
-                let _ = out.flush();
-                if !ask(&format!(
-                    "Apply fix for {} on {}? [y/N] ",
-                    plan.finding, plan.service
-                )) {
-                    w(&mut out, "  not applied: declined".into());
+                Gate::NotApplied => {
                     skipped += 1;
                     continue;
                 }
@@ -553,6 +522,67 @@ pub(super) fn fix_session(
     w(&mut out, summary);
     let all_fixed = failed == 0 && held == 0 && manual == 0 && skipped == 0;
     Ok(if all_fixed { 0 } else { 1 })
+}
+
+/// The lines that open a fix plan: what it fixes, then its numbered steps.
+pub(super) fn plan_lines(plan: &crate::fix::plan::Plan) -> Vec<String> {
+    let mut lines = vec![
+        String::new(),
+        format!(
+            "Fix for {} on {} ({}): {}",
+            plan.finding,
+            plan.service,
+            plan.safety.as_str(),
+            plan.title
+        ),
+    ];
+    lines.extend(
+        plan.words
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("  {}. {s}", i + 1)),
+    );
+    lines
+}
+
+/// Whether a plan may be applied: what the flags and the person say.
+pub(super) enum Gate {
+    Apply,
+    /// An unsafe fix without `--unsafe-fixes`.
+    Held,
+    /// A dry run, no terminal to ask on, or declined.
+    NotApplied,
+}
+
+/// Decide [`Gate`] for `plan`, saying why it is not applied through `say`.
+pub(super) fn gate(
+    plan: &crate::fix::plan::Plan,
+    flags: &FixFlags,
+    interactive: bool,
+    say: &mut dyn FnMut(&str),
+) -> Gate {
+    if plan.safety == crate::rules::Safety::Unsafe && !flags.unsafe_fixes {
+        say("  held back: an unsafe fix (use --unsafe-fixes)");
+        return Gate::Held;
+    }
+    if flags.dry_run {
+        say("  dry run: nothing changed");
+        return Gate::NotApplied;
+    }
+    if !flags.yes {
+        if !interactive {
+            say("  not applied: no terminal to ask on, and no --yes");
+            return Gate::NotApplied;
+        }
+        if !ask(&format!(
+            "Apply fix for {} on {}? [y/N] ",
+            plan.finding, plan.service
+        )) {
+            say("  not applied: declined");
+            return Gate::NotApplied;
+        }
+    }
+    Gate::Apply
 }
 
 /// Ask on stderr, read one line from stdin; anything but y/yes is no.

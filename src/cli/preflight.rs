@@ -7,7 +7,6 @@ use crate::fix::apply::HostFiles;
 use crate::fix::backup::{Backup, State};
 use crate::fix::plan;
 use crate::preflight::{self, EngineFacts, Inputs, Prepared};
-use crate::rules::Safety;
 use std::collections::BTreeMap;
 
 #[derive(Args, Debug)]
@@ -297,19 +296,8 @@ fn fix_session(
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let (mut applied, mut held, mut manual, mut failed, mut skipped) = (0, 0, 0, 0, 0);
     for plan in &plans {
-        w(&mut out, String::new());
-        w(
-            &mut out,
-            format!(
-                "Fix for {} on {} ({}): {}",
-                plan.finding,
-                plan.service,
-                plan.safety.as_str(),
-                plan.title
-            ),
-        );
-        for (i, s) in plan.words.iter().enumerate() {
-            w(&mut out, format!("  {}. {s}", i + 1));
+        for line in fix::plan_lines(plan) {
+            w(&mut out, line);
         }
         if let Some(why) = &plan.blocked {
             if let (Some(import), Some(file)) = (plan.data.get("import"), plan.data.get("file"))
@@ -384,34 +372,14 @@ fn fix_session(
             &mut out,
             format!("  backed up first into {}/<id>/", root.display()),
         );
-        if plan.safety == Safety::Unsafe && !flags.unsafe_fixes {
-            w(
-                &mut out,
-                "  held back: an unsafe fix (use --unsafe-fixes)".into(),
-            );
-            held += 1;
-            continue;
-        }
-        if flags.dry_run {
-            w(&mut out, "  dry run: nothing changed".into());
-            skipped += 1;
-            continue;
-        }
-        if !flags.yes {
-            if !interactive {
-                w(
-                    &mut out,
-                    "  not applied: no terminal to ask on, and no --yes".into(),
-                );
-                skipped += 1;
+        let _ = out.flush();
+        match fix::gate(plan, flags, interactive, &mut |l| w(&mut out, l.to_owned())) {
+            fix::Gate::Apply => {}
+            fix::Gate::Held => {
+                held += 1;
                 continue;
             }
-            let _ = out.flush();
-            if !fix::ask(&format!(
-                "Apply fix for {} on {}? [y/N] ",
-                plan.finding, plan.service
-            )) {
-                w(&mut out, "  not applied: declined".into());
+            fix::Gate::NotApplied => {
                 skipped += 1;
                 continue;
             }
