@@ -191,6 +191,7 @@ fn config_file_path(plan: &Plan) -> Option<&str> {
 }
 
 /// The config file as read: its text, or why there is none.
+#[derive(Clone)]
 enum ConfigRead {
     Text(String),
     Absent,
@@ -287,49 +288,13 @@ fn keep(p: &str) -> bool {
 }
 
 async fn observe(ctx: &Ctx<'_>) -> Result<Observation, Failed> {
-    let c = ctx.container;
     let docker = ctx.docker().map_err(|e| (e, vec![]))?;
-    let read_text = |path: String| async move {
-        match archive::read(docker, &c.id, &path, SCRIPT_BYTES, ctx.opts.timeout).await {
-            Ok(Entry::File { head, .. }) => ConfigRead::Text(String::from_utf8_lossy(&head).into()),
-            Ok(other) => ConfigRead::Unreadable(format!("{} is not a file", other.path())),
-            Err(archive::ArchiveError::Absent(_)) => ConfigRead::Absent,
-            Err(e) => ConfigRead::Unreadable(e.to_string()),
-        }
-    };
-    let script = match script_path(c) {
-        Some(path) => match read_text(path.clone()).await {
-            ConfigRead::Text(t) => Some((path, t)),
-            _ => None,
-        },
-        None => None,
-    };
-    let plan = plan(c, script);
-    let read = match config_file_path(&plan) {
-        Some(path) => Some(read_text(path.to_owned()).await),
-        None => None,
-    };
-    let settled = settle(c, &plan, read);
-    let root = checked_root(c, &settled)?;
-    let tree = archive::read_tree(
-        docker,
-        &c.id,
-        &root,
-        &keep,
-        TreeLimits::default(),
-        ctx.opts.timeout * 3,
-    )
-    .await
-    .map_err(|e| (format!("reading {root}: {e}"), settled.facts.clone()))?;
-    let files = tree
-        .files
-        .into_iter()
-        .map(|(path, bytes)| SourceFile {
-            path,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        })
-        .collect();
-    Ok(build(c, plan, settled, files, tree.truncated, ctx.hints))
+    let Sources {
+        files,
+        config,
+        truncated,
+    } = read_sources(docker, ctx.container, ctx.opts.timeout).await?;
+    observe_read(ctx.container, &files, Some(config), truncated, ctx.hints)
 }
 
 /// The files the probe reads out of `c` (the entrypoint script, gunicorn's config file, the
@@ -339,6 +304,29 @@ pub async fn read_files(
     c: &ContainerSnapshot,
     timeout: std::time::Duration,
 ) -> Result<BTreeMap<String, String>, String> {
+    read_sources(docker, c, timeout)
+        .await
+        .map(|read| read.files)
+        .map_err(|(why, _)| why)
+}
+
+/// What [`read_sources`] read out of a container.
+struct Sources {
+    /// Path → text: the entrypoint script, gunicorn's config file, the tree under the app's root.
+    files: BTreeMap<String, String>,
+    /// How reading gunicorn's config file went, when one is named (an unreadable one says why).
+    config: Option<ConfigRead>,
+    /// Whether the tree was cut at its bounds.
+    truncated: bool,
+}
+
+/// Read what the probe observes out of `c`: the entrypoint script, gunicorn's config file when
+/// one is named, then the tree under the app's root (bounded).
+async fn read_sources(
+    docker: &bollard::Docker,
+    c: &ContainerSnapshot,
+    timeout: std::time::Duration,
+) -> Result<Sources, Failed> {
     let mut files = BTreeMap::new();
     let read_text = |path: String| async move {
         match archive::read(docker, &c.id, &path, SCRIPT_BYTES, timeout).await {
@@ -369,8 +357,8 @@ pub async fn read_files(
         }
         None => None,
     };
-    let settled = settle(c, &plan, read);
-    let root = checked_root(c, &settled).map_err(|(why, _)| why)?;
+    let settled = settle(c, &plan, read.clone());
+    let root = checked_root(c, &settled)?;
     let tree = archive::read_tree(
         docker,
         &c.id,
@@ -380,11 +368,15 @@ pub async fn read_files(
         timeout * 3,
     )
     .await
-    .map_err(|e| format!("reading {root}: {e}"))?;
+    .map_err(|e| (format!("reading {root}: {e}"), settled.facts.clone()))?;
     for (path, bytes) in tree.files {
         files.insert(path, String::from_utf8_lossy(&bytes).into_owned());
     }
-    Ok(files)
+    Ok(Sources {
+        files,
+        config: read,
+        truncated: tree.truncated,
+    })
 }
 
 /// The probe's observation of a container whose files are given in memory (path → text): the
@@ -395,12 +387,27 @@ pub fn observe_files(
     files: &BTreeMap<String, String>,
     hints: &[String],
 ) -> Result<Observation, Failed> {
+    observe_read(c, files, None, false, hints)
+}
+
+/// [`observe_files`]; `config`, when the files came out of the container, says how reading the
+/// config file went (an unreadable one says why), and `truncated` whether the tree was cut.
+fn observe_read(
+    c: &ContainerSnapshot,
+    files: &BTreeMap<String, String>,
+    config: Option<Option<ConfigRead>>,
+    truncated: bool,
+    hints: &[String],
+) -> Result<Observation, Failed> {
     let script = script_path(c).and_then(|p| files.get(&p).map(|t| (p, t.clone())));
     let plan = plan(c, script);
-    let read = config_file_path(&plan).map(|p| match files.get(p) {
-        Some(t) => ConfigRead::Text(t.clone()),
-        None => ConfigRead::Absent,
-    });
+    let read = match config {
+        Some(read) => read,
+        None => config_file_path(&plan).map(|p| match files.get(p) {
+            Some(t) => ConfigRead::Text(t.clone()),
+            None => ConfigRead::Absent,
+        }),
+    };
     let settled = settle(c, &plan, read);
     let root = checked_root(c, &settled)?;
     let prefix = format!("{}/", root.trim_end_matches('/'));
@@ -412,7 +419,7 @@ pub fn observe_files(
             text: t.clone(),
         })
         .collect();
-    Ok(build(c, plan, settled, tree, false, hints))
+    Ok(build(c, plan, settled, tree, truncated, hints))
 }
 
 fn checked_root(c: &ContainerSnapshot, settled: &Settled) -> Result<String, Failed> {
