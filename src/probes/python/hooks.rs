@@ -34,32 +34,23 @@ pub(crate) fn import_closure_from<'a>(
     starts: &[String],
     skip: &BTreeSet<String>,
 ) -> Vec<&'a Module> {
-    let mut seen = skip.clone();
-    let mut order = Vec::new();
-    let mut queue: VecDeque<String> = starts.iter().cloned().collect();
-    while let Some(name) = queue.pop_front() {
-        let parts: Vec<&str> = name.split('.').collect();
-        for i in 1..=parts.len() {
-            let prefix = parts[..i].join(".");
-            let Some(m) = p.tree.module(&prefix) else {
-                continue;
-            };
-            if !seen.insert(prefix.clone()) {
-                continue;
-            }
-            order.push(m);
-            for imp in p.imports(m.name()).iter().filter(|i| i.at_import) {
-                queue.extend(imp.targets(p.tree, m.name()));
-            }
-        }
-    }
-    order
+    walk_imports(p, starts, skip.clone(), true)
 }
 
 /// Every module `starts` can import, at module level or inside a function (an app factory's
 /// `from api import register_blueprints`): what a served app may route.
 pub(crate) fn reachable_from<'a>(p: &Project<'a>, starts: &[String]) -> Vec<&'a Module> {
-    let mut seen = BTreeSet::new();
+    walk_imports(p, starts, BTreeSet::new(), false)
+}
+
+/// The modules reached from `starts` through their imports (parents first, each once, none of
+/// `seen`): only those run at import time when `at_import_only`.
+fn walk_imports<'a>(
+    p: &Project<'a>,
+    starts: &[String],
+    mut seen: BTreeSet<String>,
+    at_import_only: bool,
+) -> Vec<&'a Module> {
     let mut order = Vec::new();
     let mut queue: VecDeque<String> = starts.iter().cloned().collect();
     while let Some(name) = queue.pop_front() {
@@ -73,7 +64,11 @@ pub(crate) fn reachable_from<'a>(p: &Project<'a>, starts: &[String]) -> Vec<&'a 
                 continue;
             }
             order.push(m);
-            for imp in p.imports(m.name()).iter() {
+            for imp in p
+                .imports(m.name())
+                .iter()
+                .filter(|i| i.at_import || !at_import_only)
+            {
                 queue.extend(imp.targets(p.tree, m.name()));
             }
         }
