@@ -403,15 +403,7 @@ pub async fn collect(
             }
             let earlier: Vec<Task> = earlier.into_iter().cloned().collect();
             let mut task = task_facts(latest, &earlier, &service);
-            let failures = earlier
-                .iter()
-                .filter(|t| {
-                    matches!(
-                        word(&t.status.as_ref().and_then(|s| s.state)).as_str(),
-                        "failed" | "rejected"
-                    )
-                })
-                .count() as i64;
+            let failures = failed_tasks(earlier.iter());
             let container_id = latest
                 .status
                 .as_ref()
@@ -561,15 +553,7 @@ pub async fn look(
             }
             let status = latest.status.clone().unwrap_or_default();
             let state = word(&status.state);
-            let failures = earlier
-                .iter()
-                .filter(|t| {
-                    matches!(
-                        word(&t.status.as_ref().and_then(|s| s.state)).as_str(),
-                        "failed" | "rejected"
-                    )
-                })
-                .count() as i64;
+            let failures = failed_tasks(earlier.iter().map(|t| &**t));
             let container = status
                 .container_status
                 .as_ref()
@@ -618,6 +602,18 @@ pub async fn look(
         }
     }
     Ok(out)
+}
+
+/// How many of `tasks` failed or were rejected: a slot's earlier tries, its restarts.
+fn failed_tasks<'a>(tasks: impl Iterator<Item = &'a Task>) -> i64 {
+    tasks
+        .filter(|t| {
+            matches!(
+                word(&t.status.as_ref().and_then(|s| s.state)).as_str(),
+                "failed" | "rejected"
+            )
+        })
+        .count() as i64
 }
 
 #[cfg(test)]
