@@ -58,7 +58,6 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = embed![
     "redis-misconf-rdb",
     "redis-noauth",
     "redis-protected-mode",
-    "redis-protected-mode-not-ready",
     "redis-wrongpass",
     "restart-loop",
     "route-not-decorated",
