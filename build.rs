@@ -10,7 +10,11 @@ fn main() {
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .filter_map(|entry| {
             let path = entry.expect("a rules/ entry").path();
-            let id = path.file_name()?.to_str()?.strip_suffix(".toml")?.to_owned();
+            let id = path
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".toml")?
+                .to_owned();
             Some((id, path.display().to_string()))
         })
         .collect();

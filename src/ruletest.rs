@@ -6,10 +6,15 @@
 //! look-alikes do not steal the finding, and a `no-match` on a healthy bundle that the rule does
 //! not fire where nothing is wrong. Every tested rule needs at least one `match` and one
 //! `no-match` case; a rule without them fails.
+//!
+//! A `line` case is the exception: one line against the rule's own patterns of its kind, no
+//! pipeline — the unit test of one wording (another version's, a catalogue quote).
 use crate::bundle::{self, Bundle};
 use crate::engine::{Diagnosis, Finding};
 use crate::probes::Probing;
-use crate::rules::{CaseExpect, CaseInput, CaseState, Rule, RuleCase, RuleSet, Severity};
+use crate::rules::{
+    CaseExpect, CaseInput, CaseState, LineKind, Rule, RuleCase, RuleSet, Severity, Symptom,
+};
 use crate::stack::snapshot::{
     ContainerSnapshot, Health, HealthResult, LogLine, StackSnapshot, Stream,
 };
@@ -39,6 +44,11 @@ pub async fn run(set: &RuleSet, wanted: impl Fn(&Rule) -> bool) -> Vec<CaseOutco
     for rule in set.iter().filter(|r| wanted(r)) {
         for case in &rule.tests {
             let diagnosis = match &case.input {
+                CaseInput::Line { kind, text } => {
+                    let (passed, detail) = judge_line(rule, *kind, text, &case.expect);
+                    out.push(outcome(rule, case, passed, detail));
+                    continue;
+                }
                 CaseInput::Bundle { path } => {
                     let at = bundle_path(rule, path);
                     if !bundles.contains_key(&at) {
@@ -61,22 +71,69 @@ pub async fn run(set: &RuleSet, wanted: impl Fn(&Rule) -> bool) -> Vec<CaseOutco
                 Ok(d) => judge(rule, case, &d),
                 Err(e) => (false, e),
             };
-            out.push(CaseOutcome {
-                rule: rule.id.clone(),
-                at: format!("{}:{}", rule.source.path, case.line),
-                input: case.input.describe(),
-                expect: if case.expect.is_match() {
-                    "match"
-                } else {
-                    "no-match"
-                },
-                passed,
-                detail,
-            });
+            out.push(outcome(rule, case, passed, detail));
         }
         out.extend(coverage(rule));
     }
     out
+}
+
+fn outcome(rule: &Rule, case: &RuleCase, passed: bool, detail: String) -> CaseOutcome {
+    CaseOutcome {
+        rule: rule.id.clone(),
+        at: format!("{}:{}", rule.source.path, case.line),
+        input: case.input.describe(),
+        expect: if case.expect.is_match() {
+            "match"
+        } else {
+            "no-match"
+        },
+        passed,
+        detail,
+    }
+}
+
+/// A line case: does one of the rule's patterns of `kind` match `text` (with the captures the
+/// case asks for)?
+pub fn judge_line(rule: &Rule, kind: LineKind, text: &str, expect: &CaseExpect) -> (bool, String) {
+    let matched: Vec<BTreeMap<&str, &str>> = rule
+        .symptoms
+        .iter()
+        .filter_map(|s| match (s, kind) {
+            (Symptom::Logs { regex, .. }, LineKind::Logs)
+            | (Symptom::Health { regex, .. }, LineKind::Health) => regex.captures(text).map(|c| {
+                regex
+                    .capture_names()
+                    .flatten()
+                    .filter_map(|n| c.name(n).map(|m| (n, m.as_str())))
+                    .collect()
+            }),
+            _ => None,
+        })
+        .collect();
+    let kind = kind.as_str();
+    match expect {
+        CaseExpect::NoMatch { .. } => match matched.first() {
+            None => (true, format!("no {kind} pattern matches")),
+            Some(_) => (false, format!("a {kind} pattern matches the line")),
+        },
+        CaseExpect::Match { captures, .. } => {
+            let holds = |got: &BTreeMap<&str, &str>| {
+                captures
+                    .iter()
+                    .all(|(k, v)| got.get(k.as_str()) == Some(&v.as_str()))
+            };
+            match matched.iter().find(|got| holds(got)) {
+                Some(got) if got.is_empty() => (true, format!("a {kind} pattern matches")),
+                Some(got) => (true, format!("a {kind} pattern matches, capturing {got:?}")),
+                None if matched.is_empty() => (false, format!("no {kind} pattern matches")),
+                None => (
+                    false,
+                    format!("matched, but captured {matched:?}, not {captures:?}"),
+                ),
+            }
+        }
+    }
 }
 
 /// A rule without a positive or a negative case fails.

@@ -2,9 +2,10 @@
 //! each embedded rule's patterns against example lines quoting the catalogue's wordings.
 use analylit_doctor::engine::matcher;
 use analylit_doctor::rules::{
-    self, Code, Rule, RuleSet, RulesError, StateFacts, Symptom, load_embedded, load_files,
-    load_with_overrides,
+    self, CaseInput, Code, Rule, RuleSet, RulesError, StateFacts, Symptom, load_embedded,
+    load_files, load_with_overrides,
 };
+use analylit_doctor::ruletest;
 use analylit_doctor::stack::snapshot::{
     ContainerSnapshot, Health as HealthState, HealthResult, LogLine, Stream,
 };
@@ -241,280 +242,8 @@ fn an_override_is_validated_like_the_embedded_rules() {
 // Patterns: each rule against positive and negative example lines
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum In {
-    Log,
-    Health,
-}
-use In::{Health, Log};
-
-/// `(rule, where, line, expected)`: `Some(captures)` = one of the rule's symptoms of that kind
-/// matches the line with (at least) these captures; `None` = none of them matches it.
-type LineCase = (
-    &'static str,
-    In,
-    &'static str,
-    Option<&'static [(&'static str, &'static str)]>,
-);
-
-const NONE: Option<&[(&str, &str)]> = None;
-const YES: Option<&[(&str, &str)]> = Some(&[]);
-
-#[rustfmt::skip]
-const LINES: &[LineCase] = &[
-    // --- A. Application initialisation ---
-    ("gunicorn-worker-reinit", Health, "curl: (22) The requested URL returned error: 404", YES),
-    ("gunicorn-worker-reinit", Health, "urllib.error.HTTPError: HTTP Error 404: NOT FOUND", YES),
-    ("gunicorn-worker-reinit", Log, "[2024-05-01 10:00:00 +0000] [9] [INFO] Booting worker with pid: 9", Some(&[("pid", "9")])),
-    ("gunicorn-worker-reinit", Log, "sqlalchemy.exc.IntegrityError: (psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint \"analysis_profiles_name_key\"", Some(&[("error", "sqlalchemy.exc.IntegrityError")])),
-    ("gunicorn-worker-reinit", Log, "2024-05-01 10:00:01,200 ERROR analylit: Échec de l'initialisation (pid 9)", YES),
-    ("gunicorn-worker-reinit", Log, "172.18.0.1 - - [01/May/2024:10:00:05 +0000] \"GET /api/settings/profiles HTTP/1.1\" 404 207 \"-\" \"curl/7.88.1\"", NONE),
-    ("gunicorn-worker-reinit", Health, "curl: (7) Failed to connect to localhost port 5001 after 0 ms: Connection refused", NONE),
-    ("init-ddl-race", Log, "sqlalchemy.exc.IntegrityError: (psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint \"pg_type_typname_nsp_index\"", Some(&[("constraint", "pg_type_typname_nsp_index")])),
-    ("init-ddl-race", Log, "2024-05-01 10:00:00.100 UTC [40] ERROR:  duplicate key value violates unique constraint \"pg_class_relname_nsp_index\"", Some(&[("constraint", "pg_class_relname_nsp_index")])),
-    ("init-ddl-race", Log, "2024-05-01 10:00:00.100 UTC [40] DETAIL:  Key (typname, typnamespace)=(projects, 2200) already exists.", Some(&[("table", "projects")])),
-    ("init-ddl-race", Log, "duplicate key value violates unique constraint \"analysis_profiles_name_key\"", NONE),
-    ("engine-used-before-init", Log, "AttributeError: 'NoneType' object has no attribute 'begin'", Some(&[("attr", "begin")])),
-    ("engine-used-before-init", Log, "AttributeError: 'NoneType' object has no attribute 'connect'", Some(&[("attr", "connect")])),
-    ("engine-used-before-init", Log, "AttributeError: 'NoneType' object has no attribute 'execute'", Some(&[("attr", "execute")])),
-    ("engine-used-before-init", Log, "AttributeError: 'NoneType' object has no attribute 'split'", NONE),
-    ("engine-used-before-init", Log, "AttributeError: 'NoneType' object has no attribute 'beginning'", NONE),
-    ("import-name-missing", Log, "ImportError: cannot import name 'Session' from 'utils.database' (/app/utils/database.py)", Some(&[("name", "Session"), ("module", "utils.database"), ("file", "/app/utils/database.py")])),
-    ("import-name-missing", Log, "ImportError: cannot import name 'Session'", Some(&[("name", "Session")])),
-    ("import-name-missing", Log, "ImportError: cannot import name 'Session' from partially initialized module 'utils.database' (most likely due to a circular import) (/app/utils/database.py)", NONE),
-    ("import-name-missing", Log, "ModuleNotFoundError: No module named 'utils'", NONE),
-    ("import-name-missing-cycle", Log, "ImportError: cannot import name 'Session' from partially initialized module 'utils.database' (most likely due to a circular import) (/app/utils/database.py)", Some(&[("name", "Session"), ("module", "utils.database")])),
-    ("import-name-missing-cycle", Log, "AttributeError: partially initialized module 'utils.app_globals' has no attribute 'redis_conn' (most likely due to a circular import)", Some(&[("module", "utils.app_globals"), ("name", "redis_conn")])),
-    ("import-name-missing-cycle", Log, "ImportError: cannot import name 'Session' from 'utils.database' (/app/utils/database.py)", NONE),
-    ("blueprint-prefix-mismatch", Health, "curl: (22) The requested URL returned error: 404 NOT FOUND", YES),
-    ("blueprint-prefix-mismatch", Log, "172.18.0.1 - - [01/May/2024:10:00:05 +0000] \"GET /api/settings/profiles HTTP/1.1\" 404 207 \"-\" \"curl/7.88.1\"", Some(&[("path", "/api/settings/profiles")])),
-    ("blueprint-prefix-mismatch", Health, "curl: (22) The requested URL returned error: 500", NONE),
-    ("blueprint-prefix-mismatch", Log, "172.18.0.1 - - [01/May/2024:10:00:05 +0000] \"GET /api/settings/profiles HTTP/1.1\" 200 91 \"-\" \"curl/7.88.1\"", NONE),
-    ("python-syntax-newer", Log, "SyntaxError: f-string: expecting '}'", Some(&[("error", "f-string: expecting '}'")])),
-    ("python-syntax-newer", Log, "    log.info(f\"project {p[\"name\"]} ready\")", NONE),
-    ("flask-extension-registered-twice", Log, "RuntimeError: A 'SQLAlchemy' instance has already been registered on this Flask app. Import and use that instance instead.", Some(&[("extension", "SQLAlchemy")])),
-    ("flask-extension-registered-twice", Log, "RuntimeError: Working outside of application context.", NONE),
-    ("health-route-missing", Health, "curl: (22) The requested URL returned error: 404", YES),
-    ("health-route-missing", Health, "curl: (22) The requested URL returned error: 500", NONE),
-    ("healthcheck-port-mismatch", Health, "curl: (7) Failed to connect to localhost port 5000 after 0 ms: Couldn't connect to server", Some(&[("port", "5000")])),
-    ("healthcheck-port-mismatch", Log, "[2024-05-02 10:00:01 +0000] [1] [INFO] Listening at: http://0.0.0.0:80 (1)", Some(&[("bound", "80")])),
-    ("healthcheck-port-mismatch", Health, "curl: (22) The requested URL returned error: 404", NONE),
-    ("gpu-runtime-missing", Log, "Error response from daemon: could not select device driver \"nvidia\" with capabilities: [[gpu]]", Some(&[("driver", "nvidia")])),
-    ("gpu-runtime-missing", Log, "Error response from daemon: could not select device driver \"\" with capabilities: [[gpu]]", Some(&[("driver", "")])),
-    ("gpu-runtime-missing", Log, "Error response from daemon: driver failed programming external connectivity on endpoint web", NONE),
-    ("pg-auth-failed-client-url", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  password authentication failed for user \"analylit_user\"", Some(&[("user", "analylit_user")])),
-    ("pg-auth-failed-client-url", Log, "FATAL:  database \"analylit\" does not exist", NONE),
-    ("tables-missing-migration-order", Log, "psycopg2.errors.UndefinedTable: relation \"analysis_profiles\" does not exist", Some(&[("table", "analysis_profiles")])),
-    ("tables-missing-migration-order", Log, "Migrations finished.", NONE),
-    ("broker-unreachable-port-mismatch", Log, "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.", Some(&[("host", "redis"), ("port", "6379")])),
-    ("broker-unreachable-port-mismatch", Log, "redis.exceptions.ConnectionError: Error 99 connecting to localhost:6379. Cannot assign requested address.", NONE),
-    ("healthcheck-port-mismatch", Health, "Could not connect to Redis at 127.0.0.1:6379: Connection refused", Some(&[("redis_port", "6379")])),
-    ("healthcheck-port-mismatch", Log, "1:M 06 Dec 2026 05:00:00.000 * Running mode=standalone, port=6380.", Some(&[("bound_redis", "6380")])),
-    ("gunicorn-worker-timeout-lock", Log, "[2024-05-02 10:00:13 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:9)", Some(&[("pid", "9")])),
-    ("gunicorn-worker-timeout-lock", Log, "[2024-05-02 10:00:13 +0000] [1] [INFO] Worker exiting (pid: 9)", NONE),
-    ("name-not-defined", Log, "NameError: name 'init_db' is not defined", Some(&[("name", "init_db")])),
-    ("name-not-defined", Log, "NameError: name 'init_db' is not defined. Did you mean: 'get_db'?", Some(&[("name", "init_db")])),
-    ("name-not-defined", Log, "[2024-05-01 10:00:00 +0000] [1] [INFO] Reason: Worker failed to boot.", YES),
-    ("name-not-defined", Log, "UnboundLocalError: local variable 'init_db' referenced before assignment", NONE),
-    ("route-not-decorated", Health, "<!doctype html><html lang=en><title>404 Not Found</title>", YES),
-    ("route-not-decorated", Health, "{\"status\": \"ok\"}", NONE),
-    ("wsgi-app-not-found", Log, "Failed to find attribute 'application' in 'server_v4_complete'.", Some(&[("attr", "application"), ("module", "server_v4_complete")])),
-    ("wsgi-app-not-found", Log, "Failed to find application object 'app' in 'server'", Some(&[("attr", "app"), ("module", "server")])),
-    ("wsgi-app-not-found", Log, "[2024-05-01 10:00:00 +0000] [1] [INFO] Reason: App failed to load.", YES),
-    ("wsgi-app-not-found", Log, "[2024-05-01 10:00:00 +0000] [1] [INFO] Reason: Worker failed to boot.", NONE),
-    ("app-context-at-import", Log, "RuntimeError: Working outside of application context.", Some(&[("context", "application")])),
-    ("app-context-at-import", Log, "RuntimeError: Working outside of request context.", Some(&[("context", "request")])),
-    ("app-context-at-import", Log, "RuntimeError: dictionary changed size during iteration", NONE),
-    ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:31 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:8)", Some(&[("pid", "8")])),
-    ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:32 +0000] [1] [ERROR] Worker (pid:8) was sent SIGKILL! Perhaps out of memory?", YES),
-    // gunicorn 20.x (hand-written from its arbiter.py).
-    ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:32 +0000] [1] [WARNING] Worker with pid 8 was terminated due to signal 9", YES),
-    ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:32 +0000] [1] [WARNING] Worker with pid 8 was terminated due to signal 15", NONE),
-    ("gunicorn-worker-timeout", Log, "[2024-05-01 10:00:31 +0000] [8] [INFO] Worker exiting (pid: 8)", NONE),
-    ("port-in-use-in-container", Log, "[2024-05-01 10:00:00 +0000] [7] [ERROR] Connection in use: ('0.0.0.0', 5000)", Some(&[("addr", "0.0.0.0"), ("port", "5000")])),
-    ("port-in-use-in-container", Log, "[2024-05-01 10:00:05 +0000] [7] [ERROR] Can't connect to ('0.0.0.0', 5000)", Some(&[("port", "5000")])),
-    ("port-in-use-in-container", Log, "OSError: [Errno 98] Address already in use", YES),
-    ("port-in-use-in-container", Log, "[2024-05-01 10:00:00 +0000] [7] [ERROR] Retrying in 1 second.", NONE),
-    // --- B. Flower / GDBM ---
-    ("env-var-unset", Log, "Error: Database is uninitialized and superuser password is not specified.", YES),
-    ("env-var-unset", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: fe_sendauth: no password supplied", YES),
-    ("env-var-unset", Log, "WARNING: The POSTGRES_PASSWORD variable is not set. Defaulting to a blank string.", Some(&[("var", "POSTGRES_PASSWORD")])),
-    // Compose v2 on a terminal, and without one (logfmt, quotes escaped); hand-written.
-    ("env-var-unset", Log, "WARN[0000] The \"POSTGRES_PASSWORD\" variable is not set. Defaulting to a blank string.", Some(&[("var", "POSTGRES_PASSWORD")])),
-    ("env-var-unset", Log, "time=\"2024-05-01T10:00:00Z\" level=warning msg=\"The \\\"POSTGRES_PASSWORD\\\" variable is not set. Defaulting to a blank string.\"", Some(&[("var", "POSTGRES_PASSWORD")])),
-    ("env-var-unset", Log, "FATAL:  password authentication failed for user \"analylit\"", NONE),
-    // rq's CLI prints the redis-py error's message alone.
-    ("redis-noauth", Log, "Authentication required.", YES),
-    ("flower-db-needs-recovery", Log, "_gdbm.error: Database needs recovery", YES),
-    ("flower-db-needs-recovery", Log, "dbm.gnu.error: [Errno 0] Database needs recovery", YES),
-    ("flower-db-needs-recovery", Log, "  File \"/usr/local/lib/python3.11/site-packages/flower/events.py\", line 139, in __init__", YES),
-    ("flower-db-needs-recovery", Log, "_gdbm.error: Malformed database file header", NONE),
-    ("flower-db-bad-header", Log, "_gdbm.error: Malformed database file header", Some(&[("reason", "Malformed database file header")])),
-    ("flower-db-bad-header", Log, "_gdbm.error: Malformed avail_block", Some(&[("reason", "Malformed avail_block")])),
-    ("flower-db-bad-header", Log, "_gdbm.error: Database needs recovery", NONE),
-    ("flower-db-empty", Log, "dbm.error: db type could not be determined", YES),
-    ("flower-db-empty", Log, "_gdbm.error: [Errno 11] Resource temporarily unavailable", NONE),
-    ("volume-permission-denied", Log, "_gdbm.error: [Errno 13] Permission denied: '/data/flower.db'", Some(&[("path", "/data/flower.db")])),
-    ("volume-permission-denied", Log, "initdb: error: could not access directory \"/var/lib/postgresql/data\": Permission denied", Some(&[("path", "/var/lib/postgresql/data")])),
-    ("volume-permission-denied", Log, "1:M 01 May 2024 10:00:00.000 # Failed opening the temp RDB file temp-26.rdb (in server root dir /data) for saving: Permission denied", Some(&[("path", "temp-26.rdb")])),
-    ("volume-permission-denied", Log, "exec: \"./entrypoint.sh\": permission denied", NONE),
-    ("volume-permission-denied", Log, "1:M 01 May 2024 10:00:00.000 # Failed opening the temp RDB file temp-26.rdb (in server root dir /data) for saving: No space left on device", NONE),
-    ("volume-read-only", Log, "OSError: [Errno 30] Read-only file system: '/data/flower.db'", Some(&[("path", "/data/flower.db")])),
-    ("volume-read-only", Log, "touch: cannot touch '/data/x': Read-only file system", YES),
-    ("volume-read-only", Log, "PermissionError: [Errno 13] Permission denied: '/data/flower.db'", NONE),
-    ("mount-is-directory", Log, "IsADirectoryError: [Errno 21] Is a directory: '/data/flower.db'", Some(&[("path", "/data/flower.db")])),
-    ("mount-is-directory", Log, "NotADirectoryError: [Errno 20] Not a directory: '/data/flower.db'", NONE),
-    ("flower-db-locked", Log, "_gdbm.error: [Errno 11] Resource temporarily unavailable", YES),
-    ("flower-db-locked", Log, "_gdbm.error: Can't be writer", YES),
-    ("flower-db-locked", Log, "BlockingIOError: [Errno 11] Resource temporarily unavailable", NONE),
-    // --- C. Containers and health checks ---
-    ("entrypoint-crlf", Log, "exec ./entrypoint.sh: no such file or directory", Some(&[("path", "./entrypoint.sh")])),
-    ("entrypoint-crlf", Log, "standard_init_linux.go:211: exec user process caused \"no such file or directory\"", YES),
-    ("entrypoint-crlf", Log, "standard_init_linux.go:228: exec user process caused: no such file or directory", YES),
-    // crun (hand-written from its container.c): the file is there, its interpreter is not.
-    ("entrypoint-crlf", Log, "Error: crun: exec container process (missing dynamic library?) `/app/./entrypoint.sh`: No such file or directory: OCI runtime attempted to invoke a command that was not found", Some(&[("path", "/app/./entrypoint.sh")])),
-    // busybox (Alpine): ash's `set -e\r`, env's `#!/usr/bin/env bash\r`.
-    ("entrypoint-crlf", Log, "./entrypoint.sh: set: line 2: illegal option -", YES),
-    ("entrypoint-crlf", Log, "env: can't execute 'bash\r': No such file or directory", Some(&[("interpreter", "bash")])),
-    // A file that is not there at all is no CRLF: crun's and runc's create-time words for it.
-    ("entrypoint-crlf", Log, "Error: crun: executable file `./entrypoint.sh` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found", NONE),
-    ("entrypoint-crlf", Log, "OCI runtime create failed: runc create failed: unable to start container process: exec: \"./entrypoint.sh\": stat ./entrypoint.sh: no such file or directory: unknown", NONE),
-    ("entrypoint-crlf", Log, "bash: ./entrypoint.sh: /bin/sh^M: bad interpreter: No such file or directory", Some(&[("interpreter", "/bin/sh")])),
-    ("entrypoint-crlf", Log, "bash: ./entrypoint.sh: /bin/sh\r: bad interpreter: No such file or directory", Some(&[("interpreter", "/bin/sh")])),
-    ("entrypoint-crlf", Log, "bash: ./entrypoint.sh: cannot execute: required file not found", YES),
-    ("entrypoint-crlf", Log, "./entrypoint.sh: 3: set: Illegal option -", YES),
-    ("entrypoint-crlf", Log, "/usr/bin/env: 'bash\\r': No such file or directory", Some(&[("interpreter", "bash")])),
-    ("entrypoint-crlf", Log, "/usr/bin/env: ‘bash\\r’: No such file or directory", Some(&[("interpreter", "bash")])),
-    ("entrypoint-crlf", Log, "./entrypoint.sh: line 2: $'\\r': command not found", YES),
-    ("entrypoint-crlf", Log, "exec ./entrypoint.sh: exec format error", NONE),
-    ("entrypoint-crlf", Log, "/usr/bin/env: 'bash': No such file or directory", NONE),
-    ("entrypoint-not-executable", Log, "exec /entrypoint.sh: permission denied", Some(&[("path", "/entrypoint.sh")])),
-    // The create-time errors in pasted CLI output: runc 1.0, its release candidates (quotes
-    // escaped), 1.1+, crun 1.21+ and older crun with Podman's suffix (hand-written).
-    ("entrypoint-not-executable", Log, "ERROR: for web  Cannot start service web: OCI runtime create failed: container_linux.go:380: starting container process caused: exec: \"./entrypoint.sh\": permission denied: unknown", Some(&[("path", "./entrypoint.sh")])),
-    ("entrypoint-not-executable", Log, "ERROR: for web  Cannot start service web: OCI runtime create failed: container_linux.go:349: starting container process caused \"exec: \\\"./entrypoint.sh\\\": permission denied\": unknown", Some(&[("path", "./entrypoint.sh")])),
-    ("entrypoint-not-executable", Log, "Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"/entrypoint.sh\": permission denied: unknown", Some(&[("path", "/entrypoint.sh")])),
-    ("entrypoint-not-executable", Log, "Error: crun: the path `/app/./entrypoint.sh` exists but it is not executable: Operation not permitted: OCI permission denied", Some(&[("path", "/app/./entrypoint.sh")])),
-    ("entrypoint-not-executable", Log, "Error: crun: open executable: Permission denied: OCI permission denied", YES),
-    // A health check's exec, not the container's start.
-    ("entrypoint-not-executable", Log, "OCI runtime exec failed: exec failed: unable to start container process: exec: \"/healthcheck.sh\": permission denied: unknown", NONE),
-    ("entrypoint-not-executable", Log, "PermissionError: [Errno 13] Permission denied: '/data/flower.db'", NONE),
-    ("exec-format-error", Log, "exec ./entrypoint.sh: exec format error", Some(&[("path", "./entrypoint.sh")])),
-    ("exec-format-error", Log, "standard_init_linux.go:228: exec user process caused: exec format error", YES),
-    ("exec-format-error", Log, "standard_init_linux.go:190: exec user process caused \"exec format error\"", YES),
-    // crun, with glibc's capitalised strerror (hand-written from its container.c).
-    ("exec-format-error", Log, "Error: crun: exec container process `/app/./entrypoint.sh`: Exec format error: OCI runtime error", Some(&[("path", "/app/./entrypoint.sh")])),
-    ("exec-format-error", Log, "exec ./entrypoint.sh: no such file or directory", NONE),
-    ("oom-killed", Log, "Killed", YES),
-    ("oom-killed", Log, "/app/entrypoint.sh: line 12:    42 Killed                  python3 seed.py", YES),
-    ("oom-killed", Log, "[2024-05-01 10:00:32 +0000] [1] [ERROR] Worker (pid:8) was sent SIGKILL! Perhaps out of memory?", YES),
-    // gunicorn 20.x (hand-written from its arbiter.py).
-    ("oom-killed", Log, "[2024-05-01 10:00:32 +0000] [1] [WARNING] Worker with pid 8 was terminated due to signal 9", YES),
-    ("oom-killed", Log, "[2024-05-01 10:00:32 +0000] [1] [WARNING] Worker with pid 8 was terminated due to signal 11", NONE),
-    ("oom-killed", Log, "Killed 3 idle connections", NONE),
-    ("healthcheck-tool-missing", Health, "/bin/sh: 1: curl: not found", Some(&[("tool", "curl")])),
-    ("healthcheck-tool-missing", Health, "/bin/sh: line 1: wget: command not found", Some(&[("tool", "wget")])),
-    ("healthcheck-tool-missing", Health, "OCI runtime exec failed: exec failed: unable to start container process: exec: \"curl\": executable file not found in $PATH: unknown", Some(&[("tool", "curl")])),
-    ("healthcheck-tool-missing", Health, "curl: (22) The requested URL returned error: 404", NONE),
-    ("healthcheck-start-period-short", Health, "curl: (7) Failed to connect to localhost port 5001 after 0 ms: Connection refused", YES),
-    ("healthcheck-start-period-short", Health, "{\"profiles\": []}", NONE),
-    // --- D. Ordering, networking, PostgreSQL ---
-    ("depends-on-not-healthy", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: Connection refused", Some(&[("host", "db"), ("port", "5432")])),
-    ("depends-on-not-healthy", Log, "\tIs the server running on host \"db\" (172.18.0.2) and accepting", Some(&[("host", "db")])),
-    // psycopg 3 (libpq 16), hand-written: the same libpq words behind its own prefix.
-    ("depends-on-not-healthy", Log, "psycopg.OperationalError: connection failed: connection to server at \"db\" (172.18.0.2), port 5432 failed: Connection refused", Some(&[("host", "db"), ("port", "5432")])),
-    ("depends-on-not-healthy", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  the database system is starting up", NONE),
-    ("host-unresolvable", Log, "psycopg2.OperationalError: could not translate host name \"postgres\" to address: Name or service not known", Some(&[("host", "postgres")])),
-    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -2 connecting to redis:6379. Name or service not known.", Some(&[("host", "redis"), ("port", "6379")])),
-    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -3 connecting to redis:6379. Temporary failure in name resolution.", Some(&[("host", "redis")])),
-    // Hand-written for other resolvers. musl (Alpine: postgres:15-alpine, redis:7-alpine,
-    // python:3.11-alpine), through libpq and redis-py:
-    ("host-unresolvable", Log, "psycopg2.OperationalError: could not translate host name \"db\" to address: Name does not resolve", Some(&[("host", "db")])),
-    ("host-unresolvable", Log, "psycopg2.OperationalError: could not translate host name \"db\" to address: Try again", Some(&[("host", "db")])),
-    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -2 connecting to redis:6379. Name does not resolve.", Some(&[("host", "redis"), ("port", "6379")])),
-    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -5 connecting to redis:6379. Name has no usable address.", Some(&[("host", "redis")])),
-    // glibc's EAI_NODATA; redis-py 5 on macOS (a positive code).
-    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error -5 connecting to redis:6379. No address associated with hostname.", Some(&[("host", "redis")])),
-    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error 8 connecting to redis:6379. nodename nor servname provided, or not known.", Some(&[("host", "redis"), ("port", "6379")])),
-    // Celery/kombu: redis-py's words inside the consumer's line; py-amqp's socket error.
-    ("host-unresolvable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://redis:6379/0: Error -2 connecting to redis:6379. Name does not resolve..", Some(&[("host", "redis")])),
-    ("host-unresolvable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to amqp://guest:**@rabbitmq:5672//: [Errno -3] Try again.", Some(&[("host", "rabbitmq")])),
-    ("host-unresolvable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to amqp://guest:**@rabbitmq:5672//: [Errno 111] Connection refused.", NONE),
-    // urllib3 2 (requests).
-    ("host-unresolvable", Log, "urllib3.exceptions.NameResolutionError: <urllib3.connection.HTTPConnection object at 0x7f>: Failed to resolve 'api' ([Errno -2] Name does not resolve)", Some(&[("host", "api")])),
-    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error 113 connecting to redis:6379. No route to host.", NONE),
-    ("host-unresolvable", Log, "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.", NONE),
-    ("pg-auth-failed", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  password authentication failed for user \"analylit\"", Some(&[("user", "analylit")])),
-    ("pg-auth-failed", Log, "2024-05-01 10:00:00.000 UTC [60] DETAIL:  Connection matched pg_hba.conf line 100: \"host all all all scram-sha-256\"", YES),
-    ("pg-auth-failed", Log, "2024-05-01 10:00:00.000 UTC [60] DETAIL:  Role \"x\" does not exist.", NONE),
-    ("pg-auth-failed", Log, "\tConnection matched pg_hba.conf line 100: \"host all all all scram-sha-256\"", NONE),
-    ("pg-role-missing", Log, "2024-05-01 10:00:00.000 UTC [60] DETAIL:  Role \"bob\" does not exist.", Some(&[("role", "bob")])),
-    ("pg-role-missing", Log, "psql: error: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: FATAL:  role \"bob\" does not exist", Some(&[("role", "bob")])),
-    ("pg-role-missing", Log, "FATAL:  database \"bob\" does not exist", NONE),
-    ("pg-database-missing", Log, "psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  database \"analylit_v4\" does not exist", Some(&[("database", "analylit_v4")])),
-    ("pg-database-missing", Log, "FATAL:  role \"analylit\" does not exist", NONE),
-    ("pg-starting-up", Log, "FATAL:  the database system is starting up", YES),
-    ("pg-starting-up", Log, "2024-05-01 10:00:00.000 UTC [30] FATAL:  the database system is not yet accepting connections", YES),
-    ("pg-starting-up", Log, "2024-05-01 10:00:00.000 UTC [1] LOG:  database system is ready to accept connections", NONE),
-    ("pg-version-mismatch", Log, "2024-05-01 10:00:00.000 UTC [1] FATAL:  database files are incompatible with server", YES),
-    ("pg-version-mismatch", Log, "2024-05-01 10:00:00.000 UTC [1] DETAIL:  The data directory was initialized by PostgreSQL version 14, which is not compatible with this version 15.6 (Debian 15.6-0+deb12u1).", Some(&[("data_version", "14"), ("server_version", "15.6")])),
-    ("pg-version-mismatch", Log, "PostgreSQL Database directory appears to contain a database; Skipping initialization", NONE),
-    ("pg-data-permissions", Log, "2024-05-01 10:00:00.000 UTC [1] FATAL:  data directory \"/var/lib/postgresql/data\" has invalid permissions", Some(&[("path", "/var/lib/postgresql/data")])),
-    ("pg-data-permissions", Log, "2024-05-01 10:00:00.000 UTC [1] DETAIL:  Permissions should be u=rwx (0700) or u=rwx,g=rx (0750).", YES),
-    ("pg-data-permissions", Log, "FATAL:  data directory \"/var/lib/postgresql/data\" has wrong ownership", NONE),
-    ("pg-data-ownership", Log, "FATAL:  data directory \"/var/lib/postgresql/data\" has wrong ownership", Some(&[("path", "/var/lib/postgresql/data")])),
-    ("pg-data-ownership", Log, "postgres: could not open configuration file \"/var/lib/postgresql/data/postgresql.conf\": Permission denied", Some(&[("path", "/var/lib/postgresql/data/postgresql.conf")])),
-    ("pg-data-ownership", Log, "initdb: error: could not change permissions of directory \"/var/lib/postgresql/data\": Operation not permitted", Some(&[("path", "/var/lib/postgresql/data")])),
-    ("pg-data-ownership", Log, "chmod: changing permissions of '/var/lib/postgresql/data': Operation not permitted", Some(&[("path", "/var/lib/postgresql/data")])),
-    ("pg-data-ownership", Log, "initdb: error: could not access directory \"/var/lib/postgresql/data\": Permission denied", NONE),
-    ("tables-missing", Log, "sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedTable) relation \"projects\" does not exist", Some(&[("table", "projects")])),
-    ("tables-missing", Log, "2024-05-01 10:00:00.000 UTC [70] ERROR:  relation \"analysis_profiles\" does not exist at character 22", Some(&[("table", "analysis_profiles")])),
-    ("tables-missing", Log, "FATAL:  database \"projects\" does not exist", NONE),
-    ("alembic-revision-missing", Log, "alembic.util.exc.CommandError: Can't locate revision identified by 'deadbeef0001'", Some(&[("revision", "deadbeef0001")])),
-    ("alembic-revision-missing", Log, "INFO  [alembic.runtime.migration] Running upgrade  -> deadbeef0001", NONE),
-    // --- E. Redis, Celery, RQ, Socket.IO ---
-    ("redis-misconf-rdb", Log, "redis.exceptions.ResponseError: MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.", YES),
-    ("redis-misconf-rdb", Log, "1:M 01 May 2024 10:00:00.000 # Background saving error", YES),
-    ("redis-misconf-rdb", Log, "26:C 01 May 2024 10:00:00.000 # Failed opening the temp RDB file temp-26.rdb (in server root dir /data) for saving: Permission denied", Some(&[("file", "temp-26.rdb"), ("dir", "/data"), ("reason", "Permission denied")])),
-    ("redis-misconf-rdb", Log, "1:M 01 May 2024 10:00:00.000 * Background saving terminated with success", NONE),
-    ("redis-noauth", Log, "redis.exceptions.AuthenticationError: Authentication required.", YES),
-    ("redis-noauth", Log, "NOAUTH Authentication required.", YES),
-    ("redis-noauth", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://redis:6379/0: Authentication required..", YES),
-    ("redis-noauth", Log, "WRONGPASS invalid username-password pair or user is disabled.", NONE),
-    ("redis-wrongpass", Log, "WRONGPASS invalid username-password pair or user is disabled.", YES),
-    ("redis-wrongpass", Log, "redis.exceptions.AuthenticationError: invalid username-password pair or user is disabled.", YES),
-    ("redis-wrongpass", Log, "redis.exceptions.AuthenticationError: Authentication required.", NONE),
-    ("redis-protected-mode", Log, "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user.", YES),
-    ("redis-protected-mode", Log, "redis.exceptions.ConnectionError: Connection not ready", YES),
-    ("redis-protected-mode", Log, "Connection not ready", YES),
-    ("redis-protected-mode", Log, "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.", NONE),
-    ("redis-protected-mode", Log, "WebSocket connection not ready, retrying", NONE),
-    ("redis-bind-localhost", Log, "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.", Some(&[("host", "redis"), ("port", "6379")])),
-    ("redis-bind-localhost", Log, "redis.exceptions.ConnectionError: Error -2 connecting to redis:6379. Name or service not known.", NONE),
-    ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://redis:6379/0: Error -2 connecting to redis:6379. Name or service not known..", Some(&[("scheme", "redis"), ("host", "redis"), ("reason", "Error -2 connecting to redis:6379. Name or service not known..")])),
-    ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://:**@redis:6379/0: Error 111 connecting to redis:6379. Connection refused..", Some(&[("host", "redis")])),
-    ("broker-unreachable", Log, "[E 240501 10:00:00 events:191] Failed to capture events: 'Error -2 connecting to redis:6379. Name or service not known.', trying again in 1 seconds.", Some(&[("reason", "Error -2 connecting to redis:6379. Name or service not known.")])),
-    // musl (Alpine), hand-written: the same lines with the resolver's other words.
-    ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to redis://redis:6379/0: Error -2 connecting to redis:6379. Name does not resolve..", Some(&[("host", "redis"), ("reason", "Error -2 connecting to redis:6379. Name does not resolve..")])),
-    ("broker-unreachable", Log, "[E 240501 10:00:00 events:191] Failed to capture events: 'Error -3 connecting to redis:6379. Try again.', trying again in 1 seconds.", Some(&[("reason", "Error -3 connecting to redis:6379. Try again.")])),
-    // celery beat (hand-written from celery/beat.py).
-    ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] beat: Connection error: Error -2 connecting to redis:6379. Name or service not known.. Trying again in 2.0 seconds...", Some(&[("reason", "Error -2 connecting to redis:6379. Name or service not known.")])),
-    ("broker-unreachable", Log, "[2024-05-01 10:00:00,000: INFO/MainProcess] Connected to redis://redis:6379/0", NONE),
-    ("celery-unregistered-task", Log, "[2024-05-01 10:00:00,000: ERROR/MainProcess] Received unregistered task of type 'tasks.analyse'.", Some(&[("task", "tasks.analyse")])),
-    ("celery-unregistered-task", Log, "KeyError: 'tasks.analyse'", YES),
-    ("celery-unregistered-task", Log, "[2024-05-01 10:00:00,000: INFO/MainProcess] Task tasks.analyse[1f2e] received", NONE),
-    ("rq-localhost-url", Log, "redis.exceptions.ConnectionError: Error 99 connecting to localhost:6379. Cannot assign requested address.", Some(&[("host", "localhost"), ("port", "6379")])),
-    ("rq-localhost-url", Log, "redis.exceptions.ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused.", Some(&[("host", "127.0.0.1")])),
-    // musl's strerror(EADDRNOTAVAIL) (Alpine), hand-written; redis-py 5 says it the same way.
-    ("rq-localhost-url", Log, "redis.exceptions.ConnectionError: Error 99 connecting to localhost:6379. Address not available.", Some(&[("host", "localhost"), ("port", "6379")])),
-    ("rq-localhost-url", Log, "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.", NONE),
-    ("socketio-redis-publish", Log, "ERROR:socketio:Cannot publish to redis... retrying", Some(&[("outcome", "retrying")])),
-    ("socketio-redis-publish", Log, "ERROR:socketio:Cannot publish to redis... giving up", Some(&[("outcome", "giving up")])),
-    ("socketio-redis-publish", Log, "INFO:socketio:emitting event \"progress\" to all [/]", NONE),
-    // --- G. Swarm stacks (the deploy's own error, pasted) ---
-    ("swarm-ingress-port-taken", Log, "failed to create service lab_web: Error response from daemon: rpc error: code = InvalidArgument desc = port '8080' is already in use by service 'other_web' (ptw9z2qk) as an ingress port", Some(&[("port", "8080"), ("other", "other_web")])),
-    ("swarm-ingress-port-taken", Log, "Bind for 0.0.0.0:8080 failed: port is already allocated", NONE),
-];
+// Example lines live in the rule files, as `line` tests (`rules test` runs them too); the state
+// examples below are the predicates' unit tests.
 
 /// `(rule, state, expected)`: whether one of the rule's `state` symptoms holds.
 #[rustfmt::skip]
@@ -599,11 +328,10 @@ fn state_cases() -> Vec<(&'static str, StateFacts, bool)> {
     ]
 }
 
-fn line_symptoms(rule: &Rule, kind: In) -> impl Iterator<Item = &regex::Regex> {
-    rule.symptoms.iter().filter_map(move |s| match (s, kind) {
-        (Symptom::Logs { regex, .. }, In::Log) | (Symptom::Health { regex, .. }, In::Health) => {
-            Some(regex)
-        }
+/// A rule's `logs` patterns.
+fn log_symptoms(rule: &Rule) -> impl Iterator<Item = &regex::Regex> {
+    rule.symptoms.iter().filter_map(|s| match s {
+        Symptom::Logs { regex, .. } => Some(regex),
         _ => None,
     })
 }
@@ -618,33 +346,19 @@ fn captures_of(re: &regex::Regex, line: &str) -> Option<BTreeMap<String, String>
     )
 }
 
+/// The rule files' `line` tests, through the same judge as `rules test`, and the state examples.
 #[test]
 fn rule_patterns_match_their_examples() {
     let set = embedded();
     let mut failures = Vec::new();
-    for &(id, kind, line, expected) in LINES {
-        let rule = set
-            .get(id)
-            .unwrap_or_else(|| panic!("no rule {id} for example {line:?}"));
-        let matches: Vec<BTreeMap<String, String>> = line_symptoms(rule, kind)
-            .filter_map(|re| captures_of(re, line))
-            .collect();
-        match expected {
-            None if !matches.is_empty() => {
-                failures.push(format!("{id}: must not match {kind:?} line {line:?}"))
-            }
-            Some(want) => {
-                let ok = matches.iter().any(|caps| {
-                    want.iter()
-                        .all(|(k, v)| caps.get(*k).map(String::as_str) == Some(*v))
-                });
-                if !ok {
-                    failures.push(format!(
-                        "{id}: {kind:?} line {line:?} should match with {want:?}, got {matches:?}"
-                    ));
+    for rule in &set {
+        for case in &rule.tests {
+            if let CaseInput::Line { kind, text } = &case.input {
+                let (passed, detail) = ruletest::judge_line(rule, *kind, text, &case.expect);
+                if !passed {
+                    failures.push(format!("{}:{}: {detail}", rule.source.path, case.line));
                 }
             }
-            None => {}
         }
     }
     for (id, facts, expected) in state_cases() {
@@ -666,10 +380,13 @@ fn every_rule_has_positive_and_negative_examples() {
     let mut missing = Vec::new();
     for rule in &embedded() {
         let id = rule.id.as_str();
-        let pos = LINES.iter().any(|c| c.0 == id && c.3.is_some())
-            || states.iter().any(|c| c.0 == id && c.2);
-        let neg = LINES.iter().any(|c| c.0 == id && c.3.is_none())
-            || states.iter().any(|c| c.0 == id && !c.2);
+        let lines = |want: bool| {
+            rule.tests
+                .iter()
+                .any(|c| matches!(c.input, CaseInput::Line { .. }) && c.expect.is_match() == want)
+        };
+        let pos = lines(true) || states.iter().any(|c| c.0 == id && c.2);
+        let neg = lines(false) || states.iter().any(|c| c.0 == id && !c.2);
         if !(pos && neg) {
             missing.push(id.to_owned());
         }
@@ -970,7 +687,7 @@ fn a_worker_boot_failure_names_its_exception() {
         ["name-not-defined", "restart-loop"]
     );
     let rule = set.get("name-not-defined").expect("rule");
-    let caps = captures_of(line_symptoms(rule, Log).next().expect("logs"), logs[5]).expect("match");
+    let caps = captures_of(log_symptoms(rule).next().expect("logs"), logs[5]).expect("match");
     assert_eq!(
         rule.render_summary(&caps, "web"),
         "`init_db` is used but never defined or imported"

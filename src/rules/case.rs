@@ -19,6 +19,12 @@
 //! # state = { status = "created", task_state = "rejected", error = "No such image: app:4.1",
 //! #           replicas_running = 0, replicas_desired = 1, update_state = "paused" }
 //! expect = "match"
+//!
+//! [[test]]                          # or one line against the rule's own patterns alone: the
+//! line = 'Error 111 connecting to redis:6379. Connection refused.'   # unit test of a wording
+//! in = "logs"                       # optional: logs (default) or health (a health check's output)
+//! expect = "match"
+//! captures = { host = "redis", port = "6379" }   # optional (match): named groups it captures
 //! ```
 //!
 //! A finding *matches* when the diagnosis holds a finding of the rule (cause or folded effect)
@@ -47,6 +53,29 @@ pub enum CaseInput {
         health: String,
         state: CaseState,
     },
+    /// One line, matched against the rule's own symptom patterns of that kind, without the
+    /// pipeline: the unit test of a wording.
+    Line { kind: LineKind, text: String },
+}
+
+/// Which of a rule's line patterns a line case is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// `logs` symptoms.
+    Logs,
+    /// `health` symptoms (a health check's output).
+    Health,
+}
+
+impl LineKind {
+    pub const ALL: [LineKind; 2] = [LineKind::Logs, LineKind::Health];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Logs => "logs",
+            LineKind::Health => "health",
+        }
+    }
 }
 
 impl CaseInput {
@@ -61,6 +90,7 @@ impl CaseInput {
                 format!("bundle {name}")
             }
             CaseInput::Inline { service, .. } => format!("text of {service}"),
+            CaseInput::Line { kind, .. } => format!("{} line", kind.as_str()),
         }
     }
 }
@@ -91,6 +121,8 @@ pub enum CaseExpect {
         root: bool,
         summary: Option<Regex>,
         fix: Option<Safety>,
+        /// Line cases: named groups the matching pattern must capture, with these values.
+        captures: Vec<(String, String)>,
     },
     NoMatch {
         service: Option<String>,

@@ -99,7 +99,7 @@ mod model;
 mod parse;
 mod probe_spec;
 
-pub use case::{CaseExpect, CaseInput, CaseState, RuleCase};
+pub use case::{CaseExpect, CaseInput, CaseState, LineKind, RuleCase};
 pub use diagnostic::{Code, Problem, RulesError};
 pub use model::{
     ContainerStatus, Fix, FixAction, FixStep, HealthStatus, Rule, RuleOrigin, Safety,

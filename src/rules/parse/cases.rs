@@ -1,13 +1,18 @@
 //! `[[test]]` tables ([`RuleCase`]), checked on their spans like the rest of a rule file.
 use super::{Cx, Value, lookup};
-use crate::rules::case::{CaseExpect, CaseInput, CaseState, RuleCase};
+use crate::rules::case::{CaseExpect, CaseInput, CaseState, LineKind, RuleCase};
 use crate::rules::diagnostic::{Code, Problem};
 use crate::rules::model::{ContainerStatus, HealthStatus, Safety, TASK_STATES, UPDATE_STATES};
 use std::collections::BTreeSet;
 use std::ops::Range;
 
 const TEST_KEYS: &[&str] = &[
-    "bundle", "service", "logs", "health", "state", "expect", "root", "summary", "fix",
+    "bundle", "service", "logs", "health", "state", "line", "in", "expect", "root", "summary",
+    "fix", "captures",
+];
+/// What a line case may not carry: it reads no service's text and makes no diagnosis.
+const NOT_ON_A_LINE: &[&str] = &[
+    "bundle", "service", "logs", "health", "state", "root", "summary", "fix",
 ];
 const CASE_STATE_KEYS: &[&str] = &[
     "status",
@@ -80,8 +85,43 @@ impl Cx<'_> {
                 .map(Some),
             None => Some(None),
         };
+        let line_text = text(self, "line");
+        let line_kind = match lookup(table, "in") {
+            Some((_, v)) => self
+                .string(v, "in")
+                .and_then(|s| self.one_of(&s, "line kind", &LineKind::ALL, LineKind::as_str)),
+            None => Some(LineKind::Logs),
+        };
+        let captures = match lookup(table, "captures") {
+            Some((_, v)) => self.captures(v),
+            None => Some(Vec::new()),
+        };
+        let is_line = lookup(table, "line").is_some();
+        let only_on_a_line: &[&str] = if is_line { &[] } else { &["in", "captures"] };
+        let not_here: &[&str] = if is_line { NOT_ON_A_LINE } else { &[] };
+        for &key in only_on_a_line.iter().chain(not_here) {
+            if let Some((k, _)) = lookup(table, key) {
+                let (label, help) = if is_line {
+                    (
+                        "on a `line` test",
+                        "a `line` test matches one line against this rule's patterns: drop it, \
+                         or write the text as `logs`/`health` of a `service`",
+                    )
+                } else {
+                    ("without `line`", "it belongs to a `line = '…'` test")
+                };
+                let p = Problem::new(
+                    Code::BadValue,
+                    format!("`{key}` does not go with this test"),
+                    &self.source,
+                )
+                .label(k.span(), label)
+                .help(help);
+                self.problems.push(p);
+            }
+        }
         if expect == Some("no-match") {
-            for key in ["root", "summary", "fix"] {
+            for key in ["root", "summary", "fix", "captures"] {
                 if let Some((k, _)) = lookup(table, key) {
                     let p = Problem::new(
                         Code::BadValue,
@@ -95,8 +135,9 @@ impl Cx<'_> {
             }
         }
         // Every key has been checked: one run reports all the table's problems.
-        let input = match (bundle, logs, health, state) {
-            (Some(bundle), Some(logs), Some(health), Some(state)) => {
+        let input = match (bundle, logs, health, state, line_text, line_kind) {
+            (_, _, _, _, Some(Some(text)), Some(kind)) => Some(CaseInput::Line { kind, text }),
+            (Some(bundle), Some(logs), Some(health), Some(state), Some(None), _) => {
                 self.case_input(bundle, logs, health, state, &service, &anchor)
             }
             _ => None,
@@ -107,6 +148,7 @@ impl Cx<'_> {
                 root: root?,
                 summary: summary?,
                 fix: fix?,
+                captures: captures?,
             },
             _ => CaseExpect::NoMatch { service: service? },
         };
@@ -174,6 +216,23 @@ impl Cx<'_> {
                 None
             }
         }
+    }
+
+    /// `captures = { host = "redis" }`: named groups and the values they must capture.
+    fn captures(&mut self, value: &Value<'_>) -> Option<Vec<(String, String)>> {
+        let Some(table) = value.get_ref().as_table() else {
+            self.wrong_type(value, "a table (`captures = { host = \"redis\" }`)");
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (k, v) in table.iter() {
+            match self.string(v, k.get_ref()) {
+                Some(s) => out.push((k.get_ref().to_string(), s.value)),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
     }
 
     fn case_state(&mut self, value: &Value<'_>) -> Option<CaseState> {
