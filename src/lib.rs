@@ -8,6 +8,7 @@
 pub mod bundle;
 pub mod catalogue;
 pub mod cli;
+pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod fix;

@@ -6,7 +6,8 @@
 //! afterwards: it works while the service is stopped, where `exec` cannot. Every step that changes
 //! data is preceded by a backup ([`super::backup`]); the manifest records each step as it
 //! completes, so an interrupted run leaves the original either in place or in the backup.
-use super::backup::{Backup, BackupError, Entry, sha256};
+use super::backup::{Backup, BackupError, Entry};
+use crate::digest::sha256;
 use super::plan::{Plan, Step};
 use crate::probes::archive;
 use crate::rules::FixAction;

@@ -7,7 +7,7 @@
 //! leaves a manifest that says which steps ran: the original is then either still in place or in
 //! this folder. A backup that cannot be written stops the fix before it changes anything.
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use crate::digest::sha256;
 use std::path::{Path, PathBuf};
 
 /// Where backups live, relative to the compose file's directory.
@@ -107,13 +107,6 @@ fn err(dir: &Path, reason: impl std::fmt::Display) -> BackupError {
         dir: dir.display().to_string(),
         reason: reason.to_string(),
     }
-}
-
-pub fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl Backup {

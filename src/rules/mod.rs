@@ -150,7 +150,7 @@ impl RuleSet {
             .iter()
             .map(|r| format!("{} {}\n", r.id, r.source.sha256))
             .collect();
-        crate::fix::backup::sha256(lines.as_bytes())
+        crate::digest::sha256(lines.as_bytes())
     }
 }
 

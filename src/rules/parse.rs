@@ -275,7 +275,7 @@ impl Cx<'_> {
             source: RuleOrigin {
                 path: input.path.clone(),
                 embedded: input.embedded,
-                sha256: crate::fix::backup::sha256(input.text.as_bytes()),
+                sha256: crate::digest::sha256(input.text.as_bytes()),
             },
         })
     }

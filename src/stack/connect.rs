@@ -14,7 +14,6 @@
 use crate::error::DoctorError;
 use bollard::{API_DEFAULT_VERSION, Docker};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -178,10 +177,7 @@ pub fn resolve_endpoint(env: &EndpointEnv) -> Result<Endpoint, DoctorError> {
 
 /// The folder name the docker CLI gives a context's metadata and TLS files.
 pub fn context_digest(name: &str) -> String {
-    Sha256::digest(name.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256(name.as_bytes())
 }
 
 fn current_context(config_dir: &Path) -> Option<String> {
