@@ -560,7 +560,7 @@ fn interrupt_midway(lab: &Lab, before: &[String]) {
             .filter_map(|e| e["stored"].as_str())
             .any(|stored| {
                 let bytes = std::fs::read(dir.join(stored)).unwrap_or_default();
-                sum.starts_with(&analylit_doctor::fix::backup::sha256(&bytes))
+                sum.starts_with(&analylit_doctor::digest::sha256(&bytes))
             });
         assert!(
             in_place || in_backup,
@@ -771,7 +771,7 @@ fn assert_fix(lab: &Lab) {
                     .unwrap_or_else(|| panic!("{id}: {} not in the backup: {manifest}", f.path));
                 if let Some(stored) = entry["stored"].as_str() {
                     let bytes = std::fs::read(dirs[0].path().join(stored)).expect("stored");
-                    let got = analylit_doctor::fix::backup::sha256(&bytes);
+                    let got = analylit_doctor::digest::sha256(&bytes);
                     assert!(sum.starts_with(&got), "{id}: backup of {} differs", f.path);
                 }
             }

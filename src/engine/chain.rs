@@ -25,86 +25,8 @@
 //! table) stays a root cause of its own.
 use super::{Confirmation, Evidence, Finding, unclassified};
 use crate::rules::{RuleSet, Severity, Side};
+use crate::stack::graph::{depends_on, graph};
 use crate::stack::snapshot::StackSnapshot;
-use regex::Regex;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
-
-/// Service → the services it depends on, directly.
-pub type Graph = BTreeMap<String, BTreeSet<String>>;
-
-/// The dependency graph of the stack (see the module docs for where edges come from).
-pub fn graph(snapshot: &StackSnapshot) -> Graph {
-    let services: BTreeSet<&str> = snapshot.services().into_iter().collect();
-    let mut g: Graph = services
-        .iter()
-        .map(|s| (s.to_string(), BTreeSet::new()))
-        .collect();
-    let alias = |host: &str| -> Option<&str> {
-        snapshot
-            .containers
-            .iter()
-            .find(|c| c.service.eq_ignore_ascii_case(host) || c.name.eq_ignore_ascii_case(host))
-            .map(|c| c.service.as_str())
-    };
-    for c in &snapshot.containers {
-        let deps = g.entry(c.service.clone()).or_default();
-        // Compose v2: "db:service_healthy:false,redis:service_started:false".
-        if let Some(label) = c.labels.get("com.docker.compose.depends_on") {
-            for item in label.split(',') {
-                if let Some(name) = item.split(':').next().filter(|n| !n.is_empty()) {
-                    deps.insert(name.to_owned());
-                }
-            }
-        }
-        let texts = c
-            .env
-            .iter()
-            .map(|v| v.value.as_str())
-            .chain(c.command.iter().map(String::as_str))
-            .chain(c.entrypoint.iter().map(String::as_str));
-        for text in texts {
-            for host in url_hosts(text) {
-                if let Some(svc) = alias(&host).filter(|s| *s != c.service) {
-                    deps.insert(svc.to_owned());
-                }
-            }
-        }
-    }
-    if let Some(model) = &snapshot.compose {
-        for s in &model.services {
-            let deps = g.entry(s.name.clone()).or_default();
-            deps.extend(s.depends_on.iter().map(|d| d.service.clone()));
-        }
-    }
-    g
-}
-
-/// Hosts of `scheme://[user[:pass]@]host[:port]` URLs anywhere in `text`.
-pub(crate) fn url_hosts(text: &str) -> Vec<String> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(r"[a-zA-Z][a-zA-Z0-9+.\-]*://(?:[^@/\s]*@)?(?P<host>[A-Za-z0-9_.\-]+)")
-            .expect("url regex")
-    });
-    re.captures_iter(text)
-        .map(|c| c["host"].to_owned())
-        .collect()
-}
-
-/// Every service `from` depends on, directly or not (never `from` itself).
-pub fn depends_on(g: &Graph, from: &str) -> BTreeSet<String> {
-    let mut seen = BTreeSet::new();
-    let mut stack = vec![from.to_owned()];
-    while let Some(s) = stack.pop() {
-        for d in g.get(&s).into_iter().flatten() {
-            if d != from && seen.insert(d.clone()) {
-                stack.push(d.clone());
-            }
-        }
-    }
-    seen
-}
 
 /// Whether `text` names `service` as a word (`"db"`, `db:5432`, `redis://redis:6379`).
 fn names(text: &str, service: &str) -> bool {
@@ -497,32 +419,10 @@ mod tests {
     }
 
     #[test]
-    fn hosts_of_urls_anywhere_in_a_text() {
-        assert_eq!(
-            url_hosts("celery --broker=redis://:pw@broker:6379/0 worker"),
-            ["broker"]
-        );
-        assert_eq!(
-            url_hosts("postgresql+psycopg2://u:p@db:5432/x and redis://cache"),
-            ["db", "cache"]
-        );
-    }
-
-    #[test]
     fn a_service_is_named_only_as_a_whole_word() {
         assert!(names(r#"connection to server at "db" (172.18.0.2)"#, "db"));
         assert!(names("Error -2 connecting to redis:6379.", "redis"));
         assert!(!names("redis_data volume", "redis"));
         assert!(!names("dbname=analylit", "db"));
-    }
-
-    #[test]
-    fn transitive_dependencies_without_self() {
-        let mut g = Graph::new();
-        g.entry("web".into()).or_default().insert("db".into());
-        g.entry("db".into()).or_default().insert("disk".into());
-        g.entry("disk".into()).or_default().insert("web".into());
-        let d = depends_on(&g, "web");
-        assert_eq!(d.into_iter().collect::<Vec<_>>(), ["db", "disk"]);
     }
 }

@@ -7,8 +7,8 @@
 //! data is preceded by a backup ([`super::backup`]); the manifest records each step as it
 //! completes, so an interrupted run leaves the original either in place or in the backup.
 use super::backup::{Backup, BackupError, Entry};
-use crate::digest::sha256;
 use super::plan::{Plan, Step};
+use crate::digest::sha256;
 use crate::probes::archive;
 use crate::rules::FixAction;
 use crate::stack::collect::{PROJECT_LABEL, SERVICE_LABEL, list_labelled};

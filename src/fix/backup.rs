@@ -6,8 +6,8 @@
 //! before anything changes and rewritten after each step, so an interrupted fix (Ctrl-C, kill -9)
 //! leaves a manifest that says which steps ran: the original is then either still in place or in
 //! this folder. A backup that cannot be written stops the fix before it changes anything.
-use serde::{Deserialize, Serialize};
 use crate::digest::sha256;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Where backups live, relative to the compose file's directory.

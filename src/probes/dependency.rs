@@ -31,16 +31,13 @@ pub(crate) fn hosts_in_text(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Hosts of the URLs in the client's environment and command line (the chain reads the same).
-/// Only names that could be the stack's own: a dotted name (`api.example.com`) is outside it,
-/// and with no error text to say it failed, there is nothing to judge about it.
+/// Hosts of the URLs in the client's environment, command line and entrypoint (what the chain's
+/// graph reads). Only names that could be the stack's own: a dotted name (`api.example.com`) is
+/// outside it, and with no error text to say it failed, there is nothing to judge about it.
 fn hosts_in_env(container: &ContainerSnapshot) -> Vec<String> {
     container
-        .env
-        .iter()
-        .map(|v| v.value.as_str())
-        .chain(container.command.iter().map(String::as_str))
-        .flat_map(crate::engine::chain::url_hosts)
+        .url_hosts()
+        .into_iter()
         .filter(|h| !h.contains('.') || h.parse::<std::net::IpAddr>().is_ok())
         .collect()
 }
@@ -61,17 +58,7 @@ fn resolve<'s>(snapshot: &'s StackSnapshot, host: &str) -> Target<'s> {
     if lower == "localhost" || lower.parse::<std::net::IpAddr>().is_ok() {
         return Target::NotAName;
     }
-    let by_service: Vec<&ContainerSnapshot> = snapshot
-        .containers
-        .iter()
-        .filter(|c| {
-            c.service.eq_ignore_ascii_case(host)
-                || c.name.eq_ignore_ascii_case(host)
-                || c.networks
-                    .iter()
-                    .any(|n| n.aliases.iter().any(|a| a.eq_ignore_ascii_case(host)))
-        })
-        .collect();
+    let by_service = snapshot.containers_of_host(host);
     match by_service.first() {
         Some(c) => Target::Service(c.service.as_str(), by_service),
         None => Target::Unknown,

@@ -1,7 +1,7 @@
 //! The causal graph: services as nodes, what each depends on as edges, the root causes and the
 //! effects folded under them marked, laid out in layers.
 //!
-//! The edges are the ones the chain pass reasons with ([`crate::engine::chain::graph`]):
+//! The edges are the ones the chain pass reasons with ([`crate::stack::graph::graph`]):
 //! `depends_on` from the compose file (or Compose v2's label), with the condition compose waits
 //! for, and the URLs a container's environment and command line point at another service. The
 //! causal links are the diagnosis's own folds: an effect drawn from the service of its cause.
@@ -225,7 +225,7 @@ impl Cascade {
 
 /// The edges to draw: what the stack declares (`depends_on` in the compose model, else Compose
 /// v2's `com.docker.compose.depends_on` label), sorted. Only a stack that declares no order at
-/// all gets the URL edges of [`crate::engine::chain::graph`] instead: with `env_file: .env`
+/// all gets the URL edges of [`crate::stack::graph::graph`] instead: with `env_file: .env`
 /// shared by every service, each container names every other, and drawn beside declared
 /// edges those say nothing.
 fn edges(s: &StackSnapshot) -> Vec<Edge> {
@@ -270,7 +270,7 @@ fn edges(s: &StackSnapshot) -> Vec<Edge> {
         }
     }
     if out.is_empty() {
-        for (dependent, deps) in crate::engine::chain::graph(s) {
+        for (dependent, deps) in crate::stack::graph::graph(s) {
             for dependency in deps {
                 push(&mut out, &dependency, &dependent, How::Url);
             }

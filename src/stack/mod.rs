@@ -3,6 +3,7 @@
 pub mod collect;
 pub mod compose;
 pub mod connect;
+pub mod graph;
 pub mod logs;
 pub mod paste;
 pub mod project;

@@ -175,7 +175,7 @@ impl Lab {
         );
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut entry, &mut bytes).expect("read");
-        let sum = analylit_doctor::fix::backup::sha256(&bytes);
+        let sum = analylit_doctor::digest::sha256(&bytes);
         Some(format!("{sum} {uid}:{gid}"))
     }
 

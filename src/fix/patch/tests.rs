@@ -271,8 +271,8 @@ fn a_name_defined_in_two_modules_is_not_guessed() {
 /// nothing is backed up, both files keep their bytes.
 #[test]
 fn a_patch_that_cannot_apply_leaves_every_file_as_it_was() {
-    use crate::fix::apply::HostFiles;
     use crate::digest::sha256;
+    use crate::fix::apply::HostFiles;
     use crate::fix::backup::Backup;
     use crate::fix::plan::{Plan, PreparedPatch};
     let dir = tempfile::tempdir().unwrap();
