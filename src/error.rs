@@ -100,10 +100,7 @@ pub enum DoctorError {
     Bundle { path: String, reason: String },
 
     #[error("cannot diagnose {input}: {reason}")]
-    #[diagnostic(
-        code(doctor::unrecognised_input),
-        help("{}", crate::stack::paste::KINDS_HELP)
-    )]
+    #[diagnostic(code(doctor::unrecognised_input), help("{}", PASTE_KINDS_HELP))]
     Paste { input: String, reason: String },
 
     #[error(transparent)]
@@ -114,6 +111,13 @@ pub enum DoctorError {
     #[diagnostic(code(doctor::io))]
     Io { what: String, reason: String },
 }
+
+/// What `--logs` reads (`crate::stack::paste`'s kinds), for error messages and help.
+pub const PASTE_KINDS_HELP: &str = "--logs reads, in any mix: `docker compose logs` transcripts, \
+`docker compose up` output (with the daemon's errors), `docker inspect` JSON (whole, or its State \
+or Health), `docker events` lines, kernel OOM-killer lines (dmesg, journalctl -k), `docker \
+compose ps` / `docker ps` tables, and plain logs (name their service with SERVICE=FILE). A \
+snapshot bundle (.tar.gz) goes to --from.";
 
 #[cfg(test)]
 mod tests {

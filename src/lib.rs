@@ -4,7 +4,9 @@
 //! collect ([`stack`]) → match and rank ([`engine`]) → report ([`report`]).
 //! A snapshot and its probe results can be kept in a [`bundle`] and diagnosed again offline.
 //! Rules are data ([`rules`], loaded from `rules/*.toml`); the failure classes they may name are
-//! listed in [`catalogue`]. Secrets are masked by [`redact`] before anything is shown.
+//! listed in [`catalogue`]. Findings, evidence and probe results are plain data ([`model`]).
+//! Secrets are masked by [`redact`] before anything is shown. The modules are layers:
+//! `tests/architecture.rs` holds their order and fails on an arrow upwards.
 pub mod bundle;
 pub mod catalogue;
 pub mod cli;
@@ -12,6 +14,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod fix;
+pub mod model;
 pub mod preflight;
 pub mod probes;
 pub mod redact;

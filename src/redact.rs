@@ -434,65 +434,6 @@ impl Redactor {
             self.text(value)
         }
     }
-
-    /// Every text of a diagnosis masked: summaries, titles, evidence, fixes, probes (their
-    /// facts and located data too), what was ruled out, through every folded effect.
-    pub fn diagnosis(&self, d: &mut crate::engine::Diagnosis) {
-        fn finding(r: &Redactor, f: &mut crate::engine::Finding) {
-            use crate::engine::{Confirmation, Evidence};
-            f.title = r.text(&f.title);
-            f.summary = r.text(&f.summary);
-            for e in &mut f.evidence {
-                match e {
-                    Evidence::Log { text, .. } | Evidence::Health { text, .. } => {
-                        *text = r.text(text)
-                    }
-                    Evidence::State { value, .. } => *value = r.text(value),
-                }
-            }
-            if let Some(fix) = &mut f.fix {
-                fix.title = r.text(&fix.title);
-                for s in &mut fix.steps {
-                    *s = r.text(s);
-                }
-            }
-            for p in &mut f.probes {
-                *p = r.probe(p);
-            }
-            for o in &mut f.ruled_out {
-                *o = r.text(o);
-            }
-            if let Some(Confirmation::Unconfirmed { reason }) = &mut f.confirmation {
-                *reason = r.text(reason);
-            }
-            for e in &mut f.effects {
-                finding(r, e);
-            }
-        }
-        for f in &mut d.findings {
-            finding(self, f);
-        }
-    }
-
-    /// A probe result as shown: its summary, facts, reason and located data masked.
-    pub fn probe(&self, p: &crate::probes::ProbeResult) -> crate::probes::ProbeResult {
-        use crate::probes::{Outcome, ProbeResult};
-        ProbeResult {
-            kind: p.kind.clone(),
-            expect: p.expect.clone(),
-            outcome: match &p.outcome {
-                Outcome::Unknown(why) => Outcome::Unknown(self.text(why)),
-                other => other.clone(),
-            },
-            summary: self.text(&p.summary),
-            facts: p.facts.iter().map(|f| self.text(f)).collect(),
-            data: p
-                .data
-                .iter()
-                .map(|(k, v)| (k.clone(), self.text(v)))
-                .collect(),
-        }
-    }
 }
 
 /// A password written as documentation writes one, not a value: `PASSWORD`, `REDIS_PASSWORD`,

@@ -55,7 +55,7 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
     let mut diagnosis =
         runtime()?.block_on(engine::confirm::confirm(diagnosis, snapshot, &set, probing));
     engine::chain::chain(&mut diagnosis.findings, snapshot, &set);
-    pasted.apply(&mut diagnosis);
+    diagnosis.told_by(&pasted);
     diagnosis.project = if project.is_empty() {
         "(from logs)".to_owned()
     } else {

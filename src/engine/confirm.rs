@@ -201,11 +201,11 @@ fn target<'s>(snapshot: &'s StackSnapshot, f: &Finding) -> Option<&'s ContainerS
 }
 
 /// A probe result with its texts masked. Its located `data` stays raw: a fix writes it back
-/// (the health URL into the compose file); printers mask it with [`Redactor::diagnosis`].
+/// (the health URL into the compose file); printers mask it with [`Diagnosis::mask`](super::Diagnosis::mask).
 fn redacted(r: &ProbeResult, redactor: &Redactor) -> ProbeResult {
     ProbeResult {
         data: r.data.clone(),
-        ..redactor.probe(r)
+        ..r.masked(redactor)
     }
 }
 

@@ -4,17 +4,16 @@
 //! Nothing here talks to Docker: the same engine runs on a live snapshot or a recorded one.
 pub mod chain;
 pub mod confirm;
-pub mod finding;
 pub mod handled;
 pub mod literals;
 pub mod locate;
 pub mod matcher;
 pub mod unclassified;
 
+pub use crate::model::{Confirmation, Evidence, Finding, FixView};
 use crate::redact::Redactor;
 use crate::rules::{RuleSet, Severity};
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
-pub use finding::{Confirmation, Evidence, Finding, FixView};
 use matcher::{HitKind, Matcher, RuleMatch};
 use serde::Serialize;
 use std::cmp::Reverse;
@@ -61,6 +60,34 @@ impl Diagnosis {
         let mut out = Vec::new();
         walk(&self.findings, &mut out);
         out
+    }
+
+    /// Show in the overview only what pasted text told (no `restarts 0` it never said), and
+    /// keep what was read.
+    pub fn told_by(&mut self, pasted: &crate::stack::paste::Pasted) {
+        for s in &mut self.services {
+            let k = pasted.known.get(&s.name).copied().unwrap_or_default();
+            if !k.status {
+                s.state = crate::stack::paste::UNKNOWN_STATUS.into();
+            }
+            if !k.exit_code {
+                s.exit_code = None;
+            }
+            if !k.restarts {
+                s.restarts = None;
+            }
+            if !k.health {
+                s.health = None;
+            }
+        }
+        self.input = Some(pasted.input.clone());
+    }
+
+    /// Mask every text of every finding (see [`Finding::mask`]).
+    pub fn mask(&mut self, r: &Redactor) {
+        for f in &mut self.findings {
+            f.mask(r);
+        }
     }
 
     /// [`Diagnosis::all_findings`] above `info`: what the machine formats list, effects as

@@ -7,7 +7,7 @@
 //! master's own lines are the only trace (`Worker (pid:9) was sent SIGSEGV!` in gunicorn 21+,
 //! `Worker with pid 9 was terminated due to signal 11` in 20.x): [`worker_deaths`] counts them,
 //! and such a service is failing like one that exits.
-use super::finding::Evidence;
+use crate::model::Evidence;
 use crate::stack::snapshot::{ContainerSnapshot, LogLine};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};

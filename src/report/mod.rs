@@ -44,7 +44,7 @@ pub struct Redacted<'a> {
 impl Report for Redacted<'_> {
     fn render(&self, diagnosis: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
         let mut masked = diagnosis.clone();
-        self.redactor.diagnosis(&mut masked);
+        masked.mask(&self.redactor);
         let mut buf = Vec::new();
         self.inner.render(&masked, &mut buf)?;
         let text = String::from_utf8_lossy(&buf);

@@ -56,13 +56,6 @@ pub const UNKNOWN_STATUS: &str = "unknown";
 /// The service of plain lines when nothing names one.
 pub const DEFAULT_SERVICE: &str = "app";
 
-/// What `--logs` reads, for error messages and help.
-pub const KINDS_HELP: &str = "--logs reads, in any mix: `docker compose logs` transcripts, \
-`docker compose up` output (with the daemon's errors), `docker inspect` JSON (whole, or its State \
-or Health), `docker events` lines, kernel OOM-killer lines (dmesg, journalctl -k), `docker \
-compose ps` / `docker ps` tables, and plain logs (name their service with SERVICE=FILE). A \
-snapshot bundle (.tar.gz) goes to --from.";
-
 /// What a part of an input was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -123,29 +116,6 @@ pub struct Pasted {
     pub input: InputSummary,
     /// Per service, which state fields the text told.
     pub known: BTreeMap<String, Known>,
-}
-
-impl Pasted {
-    /// Make the overview show only what the text told (no `restarts 0` the text never said),
-    /// and attach the input summary.
-    pub fn apply(&self, d: &mut crate::engine::Diagnosis) {
-        for s in &mut d.services {
-            let k = self.known.get(&s.name).copied().unwrap_or_default();
-            if !k.status {
-                s.state = UNKNOWN_STATUS.into();
-            }
-            if !k.exit_code {
-                s.exit_code = None;
-            }
-            if !k.restarts {
-                s.restarts = None;
-            }
-            if !k.health {
-                s.health = None;
-            }
-        }
-        d.input = Some(self.input.clone());
-    }
 }
 
 #[derive(Default)]

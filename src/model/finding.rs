@@ -1,5 +1,6 @@
 //! What the engine concludes: findings with their evidence, ready for any printer.
-use crate::probes::ProbeResult;
+use super::ProbeResult;
+use crate::redact::Redactor;
 use crate::rules::{Safety, Severity};
 use serde::Serialize;
 
@@ -140,4 +141,37 @@ fn safety_str<S: serde::Serializer>(s: &Safety, ser: S) -> Result<S::Ok, S::Erro
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+impl Finding {
+    /// Mask every text of the finding: title, summary, evidence, fix, probes (their facts and
+    /// located data too), what was ruled out, its reason, through every folded effect.
+    pub fn mask(&mut self, r: &Redactor) {
+        self.title = r.text(&self.title);
+        self.summary = r.text(&self.summary);
+        for e in &mut self.evidence {
+            match e {
+                Evidence::Log { text, .. } | Evidence::Health { text, .. } => *text = r.text(text),
+                Evidence::State { value, .. } => *value = r.text(value),
+            }
+        }
+        if let Some(fix) = &mut self.fix {
+            fix.title = r.text(&fix.title);
+            for s in &mut fix.steps {
+                *s = r.text(s);
+            }
+        }
+        for p in &mut self.probes {
+            *p = p.masked(r);
+        }
+        for o in &mut self.ruled_out {
+            *o = r.text(o);
+        }
+        if let Some(Confirmation::Unconfirmed { reason }) = &mut self.confirmation {
+            *reason = r.text(reason);
+        }
+        for e in &mut self.effects {
+            e.mask(r);
+        }
+    }
 }
