@@ -416,7 +416,6 @@ pub async fn diagnose_with(
 ) -> Diagnosis {
     use crate::probes::Probing;
     let snapshot = &bundle.snapshot;
-    let diagnosis = crate::engine::diagnose(snapshot, rules);
     let probing = match tree {
         Some(tree) => Probing::Offline {
             replay: &bundle.probes,
@@ -424,8 +423,8 @@ pub async fn diagnose_with(
         },
         None => Probing::Replay(&bundle.probes),
     };
-    let mut diagnosis = crate::engine::confirm::confirm(diagnosis, snapshot, rules, probing).await;
-    crate::engine::chain::chain(&mut diagnosis.findings, snapshot, rules);
+    let (mut diagnosis, _) =
+        crate::engine::run(snapshot, rules, probing, &crate::probes::Options::default()).await;
     diagnosis.project = format!("{} (from a bundle)", snapshot.project);
     diagnosis
 }

@@ -177,11 +177,10 @@ async fn diagnose_inline(
     set: &RuleSet,
 ) -> Diagnosis {
     let snapshot = inline_snapshot(service, logs, health, state);
-    let diagnosis = crate::engine::diagnose(&snapshot, set);
-    let mut diagnosis =
-        crate::engine::confirm::confirm(diagnosis, &snapshot, set, Probing::Live(None)).await;
-    crate::engine::chain::chain(&mut diagnosis.findings, &snapshot, set);
-    diagnosis
+    let opts = crate::probes::Options::default();
+    crate::engine::run(&snapshot, set, Probing::Live(None), &opts)
+        .await
+        .0
 }
 
 /// One container of `service` holding the case's text: a container that ran (its state is

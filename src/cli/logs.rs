@@ -45,16 +45,18 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
     let project = args.stack.project_name.clone().unwrap_or_default();
     let pasted = pasted.finish(&project);
     let snapshot = &pasted.snapshot;
-    let diagnosis = engine::diagnose(snapshot, &set);
     // Where the compose project is on disk, the source probes answer from its files.
     let tree = super::preflight::working_tree(&args.stack);
     let probing = match &tree {
         Some(tree) => Probing::Offline { replay: &[], tree },
         None => Probing::Live(None),
     };
-    let mut diagnosis =
-        runtime()?.block_on(engine::confirm::confirm(diagnosis, snapshot, &set, probing));
-    engine::chain::chain(&mut diagnosis.findings, snapshot, &set);
+    let (mut diagnosis, _) = runtime()?.block_on(engine::run(
+        snapshot,
+        &set,
+        probing,
+        &crate::probes::Options::default(),
+    ));
     diagnosis.told_by(&pasted);
     diagnosis.project = if project.is_empty() {
         "(from logs)".to_owned()

@@ -485,18 +485,13 @@ impl Live {
             }
             Ok(snapshot)
         })?;
-        progress.phase("matching rules");
-        let diagnosis = engine::diagnose(&snapshot, &self.set);
-        progress.phase("running probes");
-        let (mut diagnosis, recorded) = self.rt.block_on(engine::confirm::confirm_with(
-            diagnosis,
+        progress.phase("matching rules and running probes");
+        let (diagnosis, recorded) = self.rt.block_on(engine::run(
             &snapshot,
             &self.set,
             Probing::Live(Some(&self.docker)),
             &probes::Options::default(),
         ));
-        engine::chain::chain(&mut diagnosis.findings, &snapshot, &self.set);
-        engine::locate::locate(&mut diagnosis, &snapshot);
         Ok((snapshot, diagnosis, recorded))
     }
 }

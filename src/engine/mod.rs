@@ -107,6 +107,28 @@ pub(crate) fn walk_mut(list: &mut [Finding], visit: &mut impl FnMut(&mut Finding
     }
 }
 
+/// The whole diagnosis of a snapshot, as every entry point makes it (live `check`, `wait`, `fix`'s
+/// verification, `--logs`, `--from`, `rules test`): match the rules, confirm with the probes the
+/// way `probing` says (live, replayed from a bundle, or from the working tree), fold effects
+/// under their causes, and — on a live stack, whose project is on this disk — point what the
+/// probes located at the project's files. Returns the probe results as run, for a bundle.
+pub async fn run(
+    snapshot: &StackSnapshot,
+    rules: &RuleSet,
+    probing: crate::probes::Probing<'_>,
+    opts: &crate::probes::Options,
+) -> (Diagnosis, Vec<crate::probes::Recorded>) {
+    let diagnosis = diagnose(snapshot, rules);
+    let (mut diagnosis, recorded) =
+        confirm::confirm_with(diagnosis, snapshot, rules, probing, opts).await;
+    chain::chain(&mut diagnosis.findings, snapshot, rules);
+    if matches!(probing, crate::probes::Probing::Live(Some(_))) {
+        locate::locate(&mut diagnosis, snapshot);
+    }
+    (diagnosis, recorded)
+}
+
+/// Match the rules against a snapshot: the first stage of [`run`], before any probe.
 pub fn diagnose(snapshot: &StackSnapshot, rules: &RuleSet) -> Diagnosis {
     let redactor = Redactor::for_snapshot(snapshot);
     let matcher = Matcher::new(rules);
