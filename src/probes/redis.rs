@@ -10,15 +10,16 @@
 //! `protected-mode`. `CONFIG` may be renamed away or forbidden by ACL: those fields are then
 //! `None`, not an error.
 //!
-//! The client is a few lines of RESP2 over any stream (a loopback `TcpStream`, or a relay into
-//! the server's network: [`super::transport`]) rather than the `redis` crate's
-//! connection: a protected-mode server writes `-DENIED …` the moment it accepts and then closes,
-//! before any command; the crate's multiplexed connection reads that reply while no request is
-//! in flight and drops it (`aio/multiplexed_connection.rs`, `in_flight.pop_front()` → `None`),
-//! so the probe would see only a closed connection. Here a reply is read only after its request
-//! is written, so an early `DENIED` waits in the socket buffer and is read as the answer to the
-//! first command. Replies are bounded ([`MAX_REPLY`] bytes, nesting depth 4) and the whole
-//! exchange runs under one deadline.
+//! The `redis` crate packs the commands and parses the replies, over a stream the probe opens
+//! itself (a loopback `TcpStream`, or a relay into the server's network: [`super::transport`])
+//! rather than through the crate's connection: a protected-mode server writes `-DENIED …` the
+//! moment it accepts and then closes, before any command; the crate's multiplexed connection
+//! reads that reply while no request is in flight and drops it
+//! (`aio/multiplexed_connection.rs`, `in_flight.pop_front()` → `None`), so the probe would see
+//! only a closed connection (`tests/probes_db.rs` shows the early DENIED read here). Here a reply
+//! is read only after its request is written, so an early `DENIED` waits in the socket buffer
+//! and is read as the answer to the first command. Replies are bounded ([`MAX_REPLY`] bytes;
+//! the crate's parser bounds nesting) and the whole exchange runs under one deadline.
 //!
 //! Read-only: `AUTH`, `SELECT`, `PING`, `INFO`, `CONFIG GET` change no data. The password is
 //! sent to the server and appears in no message.
@@ -276,10 +277,10 @@ fn info_field(info: &str, name: &str) -> Option<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RESP2, as much as the probe needs
+// One connection, replies read by the `redis` crate's RESP parser
 // ---------------------------------------------------------------------------------------------
 
-/// A RESP2 reply.
+/// A reply, as the probe reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Reply {
     Simple(String),
@@ -288,6 +289,8 @@ enum Reply {
     Int(i64),
     Bulk(Option<Vec<u8>>),
     Array(Option<Vec<Reply>>),
+    /// A RESP3 type no question of the probe expects.
+    Other(&'static str),
 }
 
 impl Reply {
@@ -298,6 +301,26 @@ impl Reply {
             Reply::Int(_) => "an integer",
             Reply::Bulk(_) => "a string",
             Reply::Array(_) => "an array",
+            Reply::Other(kind) => kind,
+        }
+    }
+}
+
+impl From<redis::Value> for Reply {
+    fn from(v: redis::Value) -> Self {
+        use redis::Value as V;
+        match v {
+            V::SimpleString(s) => Reply::Simple(s),
+            V::Okay => Reply::Simple("OK".into()),
+            V::ServerError(e) => Reply::Error(match e.details() {
+                Some(detail) => format!("{} {detail}", e.code()),
+                None => e.code().to_owned(),
+            }),
+            V::Int(n) => Reply::Int(n),
+            V::BulkString(b) => Reply::Bulk(Some(b)),
+            V::Nil => Reply::Bulk(None),
+            V::Array(items) => Reply::Array(Some(items.into_iter().map(Reply::from).collect())),
+            _ => Reply::Other("a RESP3 value"),
         }
     }
 }
@@ -311,30 +334,39 @@ enum Fail {
     TooLarge,
 }
 
+/// One reply from the start of `buf`, by the `redis` crate's parser: `Ok(None)` when more bytes
+/// are needed (the parser met the end of the buffer), else the reply. The parser bounds nesting
+/// itself; the caller bounds the buffer ([`MAX_REPLY`]).
+fn parse(buf: &[u8]) -> Result<Option<Reply>, Fail> {
+    let mut parser = redis::Parser::new();
+    match parser.parse_value(buf) {
+        Ok(v) => Ok(Some(v.into())),
+        Err(e) if e.kind() == redis::ErrorKind::Io => Ok(None),
+        Err(_) => Err(Fail::Malformed),
+    }
+}
+
 /// One connection: commands written one at a time, each reply read after its command.
 struct Resp {
     stream: Box<dyn Duplex>,
-    buf: Vec<u8>,
 }
 
 impl Resp {
     fn new(stream: Box<dyn Duplex>) -> Self {
-        Resp {
-            stream,
-            buf: Vec::with_capacity(4096),
-        }
+        Resp { stream }
     }
 
     async fn call(&mut self, args: &[&str]) -> Result<Reply, Fail> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a.as_bytes());
-            out.extend_from_slice(b"\r\n");
+        let Some((name, rest)) = args.split_first() else {
+            return Err(Fail::Malformed);
+        };
+        let mut cmd = redis::cmd(name);
+        for a in rest {
+            cmd.arg(*a);
         }
         // A server that already answered and closed (DENIED) may reset the write: its answer is
         // still in the socket buffer, so read before giving up.
-        let write = self.stream.write_all(&out).await;
+        let write = self.stream.write_all(&cmd.get_packed_command()).await;
         match self.read_reply().await {
             Err(Fail::Closed) | Err(Fail::Io(_)) if write.is_err() => {
                 Err(Fail::Io(write.expect_err("checked")))
@@ -343,86 +375,28 @@ impl Resp {
         }
     }
 
+    /// Read until the buffer holds one whole reply. A command is sent only after the previous
+    /// reply is read, so the buffer holds one reply at most.
     async fn read_reply(&mut self) -> Result<Reply, Fail> {
+        let mut buf = Vec::with_capacity(4096);
         let mut chunk = [0u8; 4096];
         loop {
-            match parse(&self.buf, 0)? {
-                Some((reply, used)) => {
-                    self.buf.drain(..used);
+            if !buf.is_empty() {
+                if let Some(reply) = parse(&buf)? {
                     return Ok(reply);
                 }
-                None if self.buf.len() >= MAX_REPLY => return Err(Fail::TooLarge),
-                None => {}
+                if buf.len() >= MAX_REPLY {
+                    return Err(Fail::TooLarge);
+                }
             }
-            let want = chunk.len().min(MAX_REPLY - self.buf.len());
+            let want = chunk.len().min(MAX_REPLY - buf.len());
             match self.stream.read(&mut chunk[..want]).await {
                 Ok(0) => return Err(Fail::Closed),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
                 Err(e) => return Err(Fail::Io(e)),
             }
         }
     }
-}
-
-/// One reply from the start of `buf`: `Ok(None)` when more bytes are needed, else the reply and
-/// the bytes it used. `depth` bounds nesting.
-fn parse(buf: &[u8], depth: usize) -> Result<Option<(Reply, usize)>, Fail> {
-    let Some(&kind) = buf.first() else {
-        return Ok(None);
-    };
-    let Some(eol) = buf.windows(2).position(|w| w == b"\r\n") else {
-        return Ok(None);
-    };
-    let line = std::str::from_utf8(&buf[1..eol]).map_err(|_| Fail::Malformed)?;
-    let after = eol + 2;
-    let number = || line.parse::<i64>().map_err(|_| Fail::Malformed);
-    Ok(Some(match kind {
-        b'+' => (Reply::Simple(line.to_owned()), after),
-        b'-' => (Reply::Error(line.to_owned()), after),
-        b':' => (Reply::Int(number()?), after),
-        b'$' => {
-            let len = number()?;
-            if len < 0 {
-                return Ok(Some((Reply::Bulk(None), after)));
-            }
-            let len = usize::try_from(len).map_err(|_| Fail::Malformed)?;
-            if len > MAX_REPLY {
-                return Err(Fail::TooLarge);
-            }
-            if buf.len() < after + len + 2 {
-                return Ok(None);
-            }
-            if &buf[after + len..after + len + 2] != b"\r\n" {
-                return Err(Fail::Malformed);
-            }
-            (
-                Reply::Bulk(Some(buf[after..after + len].to_vec())),
-                after + len + 2,
-            )
-        }
-        b'*' => {
-            let n = number()?;
-            if n < 0 {
-                return Ok(Some((Reply::Array(None), after)));
-            }
-            if depth >= 4 || n > 1024 {
-                return Err(Fail::TooLarge);
-            }
-            let mut items = Vec::new();
-            let mut at = after;
-            for _ in 0..n {
-                match parse(&buf[at..], depth + 1)? {
-                    Some((item, used)) => {
-                        items.push(item);
-                        at += used;
-                    }
-                    None => return Ok(None),
-                }
-            }
-            (Reply::Array(Some(items)), at)
-        }
-        _ => return Err(Fail::Malformed),
-    }))
 }
 
 /// Judge every `redis` spec for `ctx.container`: PING with the URL its environment or command
@@ -757,9 +731,7 @@ mod tests {
     use super::*;
 
     fn whole(bytes: &[u8]) -> Reply {
-        let (reply, used) = parse(bytes, 0).expect("valid").expect("complete");
-        assert_eq!(used, bytes.len());
-        reply
+        parse(bytes).expect("valid").expect("complete")
     }
 
     #[test]
@@ -768,6 +740,19 @@ mod tests {
         assert_eq!(
             whole(b"-NOAUTH Authentication required.\r\n"),
             Reply::Error("NOAUTH Authentication required.".into())
+        );
+        assert_eq!(
+            whole(
+                b"-DENIED Redis is running in protected mode because protected mode is enabled\r\n"
+            ),
+            Reply::Error(
+                "DENIED Redis is running in protected mode because protected mode is enabled"
+                    .into()
+            )
+        );
+        assert_eq!(
+            refusal("DENIED Redis is running in protected mode"),
+            RedisReply::Denied
         );
         assert_eq!(whole(b":42\r\n"), Reply::Int(42));
         assert_eq!(whole(b"$-1\r\n"), Reply::Bulk(None));
@@ -778,18 +763,18 @@ mod tests {
                 Reply::Bulk(Some(b"/data".to_vec()))
             ]))
         );
-        for partial in [&b""[..], b"+PON", b"$5\r\n/da", b"*2\r\n$3\r\ndir\r\n"] {
-            assert!(matches!(parse(partial, 0), Ok(None)), "{partial:?}");
+        for partial in [
+            &b"+PON"[..],
+            b"$5\r\n/da",
+            b"*2\r\n$3\r\ndir\r\n",
+            b"$9999999\r\n",
+        ] {
+            assert!(matches!(parse(partial), Ok(None)), "{partial:?}");
         }
-        assert!(matches!(
-            parse(b"HTTP/1.1 400\r\n", 0),
-            Err(Fail::Malformed)
-        ));
-        assert!(matches!(parse(b"$9999999\r\n", 0), Err(Fail::TooLarge)));
-        assert!(matches!(
-            parse(b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", 0),
-            Err(Fail::TooLarge)
-        ));
+        assert!(matches!(parse(b"HTTP/1.1 400\r\n"), Err(Fail::Malformed)));
+        // Nesting is bounded by the parser.
+        let deep = b"*1\r\n".repeat(200);
+        assert!(parse(&[deep, b":1\r\n".to_vec()].concat()).is_err());
     }
 
     /// Seen on the lab's group-redis: a Redis bound to 127.0.0.1 refuses its clients on the
