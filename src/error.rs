@@ -107,9 +107,46 @@ pub enum DoctorError {
     #[diagnostic(transparent)]
     Rules(#[from] crate::rules::RulesError),
 
+    /// A command line the tool cannot act on: options that do not go together, a value it
+    /// cannot use.
     #[error("{what}: {reason}")]
+    #[diagnostic(
+        code(doctor::usage),
+        help("`analylit-doctor <command> --help` lists the options.")
+    )]
+    Usage { what: String, reason: String },
+
+    /// Reading or writing a file, or another operating-system call, failed.
+    #[error("{what}")]
     #[diagnostic(code(doctor::io))]
-    Io { what: String, reason: String },
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A backup could not be opened or written.
+    #[error("{what}")]
+    #[diagnostic(code(doctor::backup))]
+    Backup {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// Putting a backup back failed.
+    #[error("{what}")]
+    #[diagnostic(code(doctor::restore))]
+    Restore {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A stage's own diagnostic (pre-flight's), shown as it is, with its code and help.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Stage(Box<dyn Diagnostic + Send + Sync + 'static>),
 }
 
 /// What `--logs` reads (`crate::stack::paste`'s kinds), for error messages and help.

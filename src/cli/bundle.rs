@@ -23,7 +23,7 @@ pub(super) fn snapshot(args: SnapshotArgs) -> Result<i32, DoctorError> {
     )
     .map_err(|e| DoctorError::Io {
         what: format!("writing the bundle {}", args.output.display()),
-        reason: e.reason,
+        source: std::io::Error::other(e.reason),
     })?;
     progress.done();
     outln!(

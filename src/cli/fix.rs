@@ -647,9 +647,9 @@ pub(super) fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
                 .all(|e| matches!(e, backup::Entry::HostFile { .. }))
         {
             for e in &b.manifest.entries {
-                crate::fix::apply::restore_host(&b, e).map_err(|e| DoctorError::Io {
+                crate::fix::apply::restore_host(&b, e).map_err(|source| DoctorError::Restore {
                     what: format!("restoring backup {id}"),
-                    reason: e.to_string(),
+                    source: source.into(),
                 })?;
             }
             let _ = b.finish(backup::State::Restored);
@@ -666,9 +666,9 @@ pub(super) fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
     let progress = Progress::new(args.stack.quiet);
     let live = Live::connect(&args.stack, &progress)?;
     let root = backup_root(live.choice.compose_file.as_deref());
-    let mut b = backup::Backup::open(&root.join(id)).map_err(|e| DoctorError::Io {
+    let mut b = backup::Backup::open(&root.join(id)).map_err(|source| DoctorError::Backup {
         what: format!("opening backup {id}"),
-        reason: e.to_string(),
+        source: source.into(),
     })?;
     let (snapshot, _) = live.diagnose(&progress)?;
     progress.done();
@@ -685,9 +685,9 @@ pub(super) fn restore(args: CheckArgs, id: &str) -> Result<i32, DoctorError> {
     };
     live.rt
         .block_on(applier.restore(&b))
-        .map_err(|e| DoctorError::Io {
+        .map_err(|source| DoctorError::Restore {
             what: format!("restoring backup {id}"),
-            reason: e.to_string(),
+            source: source.into(),
         })?;
     let _ = b.finish(backup::State::Restored);
     outln!(

@@ -28,9 +28,9 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
             None => (None, spec.as_str()),
         };
         let name = if source == "-" { "stdin" } else { source };
-        let io = |e: std::io::Error| DoctorError::Io {
+        let io = |source: std::io::Error| DoctorError::Io {
             what: format!("reading --logs {name}"),
-            reason: e.to_string(),
+            source,
         };
         let read = if source == "-" {
             pasted.read(name, service, std::io::stdin().lock())
@@ -80,7 +80,7 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
 }
 
 fn logs_usage(reason: &str) -> DoctorError {
-    DoctorError::Io {
+    DoctorError::Usage {
         what: "--logs".into(),
         reason: reason.into(),
     }

@@ -314,9 +314,9 @@ fn execute(cli: Cli) -> Result<i32, DoctorError> {
             let mut out = std::io::stdout().lock();
             page.render(&mut out)
                 .and_then(|_| out.flush())
-                .map_err(|e| DoctorError::Io {
+                .map_err(|source| DoctorError::Io {
                     what: "writing the man page".into(),
-                    reason: e.to_string(),
+                    source,
                 })?;
             Ok(0)
         }
@@ -357,9 +357,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, DoctorError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| DoctorError::Io {
+        .map_err(|source| DoctorError::Io {
             what: "starting the async runtime".into(),
-            reason: e.to_string(),
+            source,
         })
 }
 
@@ -505,7 +505,7 @@ fn needs_live_stack(args: &CheckArgs, command: &str) -> Result<(), DoctorError> 
     } else {
         return Ok(());
     };
-    Err(DoctorError::Io {
+    Err(DoctorError::Usage {
         what: offline.into(),
         reason: format!(
             "`{command}` needs the live stack; diagnose offline with `check {offline}`"
@@ -598,9 +598,9 @@ fn print_report(
 ) -> Result<(), DoctorError> {
     if let Some(path) = output {
         report::write_file(&*printer(format, set, false, context), diagnosis, path).map_err(
-            |e| DoctorError::Io {
+            |source| DoctorError::Io {
                 what: format!("writing the report to {}", path.display()),
-                reason: e.to_string(),
+                source,
             },
         )?;
     }
@@ -620,7 +620,7 @@ fn print_report(
         }
         return Err(DoctorError::Io {
             what: "writing the report".into(),
-            reason: e.to_string(),
+            source: e,
         });
     }
     Ok(())

@@ -164,10 +164,7 @@ type Configs = BTreeMap<String, preflight::image::BaseConfig>;
 
 fn prepare(inputs: &Inputs, configs: &Configs) -> Result<Prepared, DoctorError> {
     let shell = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
-    preflight::prepare_with(inputs, &shell, configs).map_err(|e| DoctorError::Io {
-        what: "pre-flight".into(),
-        reason: e.to_string(),
-    })
+    preflight::prepare_with(inputs, &shell, configs).map_err(|e| DoctorError::Stage(Box::new(e)))
 }
 
 /// Read the project, with what the engine knows when one answers within the bound: the
@@ -386,9 +383,9 @@ fn fix_session(
         }
         let created = collect::now_rfc3339();
         let id = format!("{}-{}", created.replace(['-', ':'], ""), plan.finding);
-        let backup_err = |e: crate::fix::backup::BackupError| DoctorError::Io {
+        let backup_err = |source: crate::fix::backup::BackupError| DoctorError::Backup {
             what: "backing up before the fix".into(),
-            reason: e.to_string(),
+            source: source.into(),
         };
         let mut backup = Backup::create(
             &root,
