@@ -687,6 +687,28 @@ fn failed_target(hints: &[String]) -> Option<WsgiTarget> {
     })
 }
 
+/// One condition's judgement: what it reads, and the facts its result carries.
+struct Verdict<'a> {
+    spec: &'a ProbeSpec,
+    expect: PythonExpectation,
+    obs: &'a Observation,
+    hints: &'a [String],
+    /// The observation's facts, then what the judgement adds.
+    facts: Vec<String>,
+}
+
+impl Verdict<'_> {
+    fn result(&mut self, outcome: Outcome, summary: String, more: Vec<String>) -> ProbeResult {
+        self.facts.extend(more);
+        ProbeResult::new(self.spec, outcome, summary, &self.facts)
+    }
+
+    fn unknown(&self, why: String) -> ProbeResult {
+        ProbeResult::unknown(self.spec, why, &self.facts)
+    }
+}
+
+/// Judge one expectation: each condition has its own function below.
 fn judge(
     spec: &ProbeSpec,
     expect: PythonExpectation,
@@ -694,126 +716,165 @@ fn judge(
     hints: &[String],
 ) -> ProbeResult {
     use PythonExpectation as E;
-    let a = &obs.analysis;
-    let mut facts = obs.facts.clone();
-    let mut r = |o: Outcome, s: String, more: Vec<String>| {
-        facts.extend(more);
-        ProbeResult::new(spec, o, s, &facts)
+    let mut v = Verdict {
+        spec,
+        expect,
+        obs,
+        hints,
+        facts: obs.facts.clone(),
     };
     match expect {
-        E::InitAtImport => {
-            let (o, summary, more) = init_judgement(obs);
-            r(o, summary, more)
-        }
-        E::UndefinedName => {
-            static RE: OnceLock<Regex> = OnceLock::new();
-            let re =
-                RE.get_or_init(|| Regex::new(r"name '([^']+)' is not defined").expect("regex"));
-            let named = first(hints, re).map(|c| c[1].to_owned());
-            let hit = a
-                .undefined_names
-                .iter()
-                .find(|u| named.as_ref().is_none_or(|n| *n == u.name));
-            match (hit, named) {
-                (Some(u), _) => {
-                    // The module that defines the name, for the patch a person applies.
-                    let def = Regex::new(&format!(
-                        r"(?m)^(?:async\s+)?(?:def|class)\s+{n}\b|^{n}\s*(?::[^=]*)?=",
-                        n = regex::escape(&u.name)
-                    ))
-                    .expect("escaped");
-                    let home = obs
-                        .source
-                        .modules()
-                        .find(|m| def.is_match(m.text()))
-                        .map(|m| m.name().to_owned());
-                    let mut result = r(
-                        Outcome::Confirmed,
-                        format!(
-                            "{}: `{}` is used, and never defined nor imported{}",
-                            u.at,
-                            u.name,
-                            home.as_deref()
-                                .map(|m| format!(" (it is defined in {m})"))
-                                .unwrap_or_default()
-                        ),
-                        vec![],
-                    )
-                    .with("name", u.name.clone())
-                    .with("file", u.at.file.clone())
-                    .with("line", u.at.line.to_string());
-                    if let Some(m) = home {
-                        result = result.with("import", format!("from {m} import {}", u.name));
-                    }
-                    result
-                }
-                (None, Some(n)) => r(
-                    Outcome::RuledOut,
-                    format!("`{n}` is bound in the app's source"),
-                    vec![],
-                ),
-                (None, None) => r(Outcome::RuledOut, "every name used is bound".into(), vec![]),
-            }
-        }
-        E::ImportNameMissing => {
-            static RE: OnceLock<Regex> = OnceLock::new();
-            let re = RE.get_or_init(|| {
-                Regex::new(r"cannot import name '([^']+)' from '([^']+)'").expect("regex")
-            });
-            let named = first(hints, re).map(|c| (c[1].to_owned(), c[2].to_owned()));
-            let hit = a.missing_imports.iter().find(|m| {
-                named
-                    .as_ref()
-                    .is_none_or(|(n, module)| *n == m.name && *module == m.module)
-            });
-            match (hit, named) {
-                (Some(m), _) => r(
+        E::InitAtImport => judge_init_at_import(&mut v),
+        E::UndefinedName => judge_undefined_name(&mut v),
+        E::ImportNameMissing => judge_import_name_missing(&mut v),
+        E::ImportCycle => judge_import_cycle(&mut v),
+        E::NoneRebound => judge_none_rebound(&mut v),
+        E::HandlerUndecorated => judge_handler_undecorated(&mut v),
+        E::RoutePrefixMismatch => judge_route_prefix_mismatch(&mut v),
+        E::HealthRouteAbsent => judge_health_route_absent(&mut v),
+        E::WsgiTargetUnbound => judge_wsgi_target_unbound(&mut v),
+        E::AppContextAtImport => judge_app_context_at_import(&mut v),
+        E::TaskNotIncluded => judge_task_not_included(&mut v),
+        E::MigrationOrder | E::MigrationsInOrder => judge_migration_order(&mut v),
+        E::SlowImport => judge_slow_import(&mut v),
+        E::SyntaxNewer => judge_syntax_newer(&mut v),
+        E::ExtensionRegisteredTwice => judge_extension_registered_twice(&mut v),
+        E::HealthPortUnbound => judge_health_port_unbound(&mut v),
+    }
+}
+
+/// `InitAtImport`.
+fn judge_init_at_import(v: &mut Verdict<'_>) -> ProbeResult {
+    let obs = v.obs;
+    let (o, summary, more) = init_judgement(obs);
+    v.result(o, summary, more)
+}
+
+/// `UndefinedName`.
+fn judge_undefined_name(v: &mut Verdict<'_>) -> ProbeResult {
+    let a = &v.obs.analysis;
+    let obs = v.obs;
+    let hints = v.hints;
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| Regex::new(r"name '([^']+)' is not defined").expect("regex"));
+    let named = first(hints, re).map(|c| c[1].to_owned());
+    let hit = a
+        .undefined_names
+        .iter()
+        .find(|u| named.as_ref().is_none_or(|n| *n == u.name));
+    match (hit, named) {
+        (Some(u), _) => {
+            // The module that defines the name, for the patch a person applies.
+            let def = Regex::new(&format!(
+                r"(?m)^(?:async\s+)?(?:def|class)\s+{n}\b|^{n}\s*(?::[^=]*)?=",
+                n = regex::escape(&u.name)
+            ))
+            .expect("escaped");
+            let home = obs
+                .source
+                .modules()
+                .find(|m| def.is_match(m.text()))
+                .map(|m| m.name().to_owned());
+            let mut result = v
+                .result(
                     Outcome::Confirmed,
                     format!(
-                        "{}: `from {} import {}`, and {} binds no `{}`{}",
-                        m.at,
-                        m.module,
-                        m.name,
-                        m.module,
-                        m.name,
-                        if m.defined_nearby.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (it binds {})", m.defined_nearby.join(", "))
-                        }
+                        "{}: `{}` is used, and never defined nor imported{}",
+                        u.at,
+                        u.name,
+                        home.as_deref()
+                            .map(|m| format!(" (it is defined in {m})"))
+                            .unwrap_or_default()
                     ),
                     vec![],
-                ),
-                (None, Some((n, m))) => r(
-                    Outcome::RuledOut,
-                    format!("`{m}` binds `{n}` in the source, or is not part of the app"),
-                    vec![],
-                ),
-                (None, None) => r(
-                    Outcome::RuledOut,
-                    "every import names a bound name".into(),
-                    vec![],
-                ),
+                )
+                .with("name", u.name.clone())
+                .with("file", u.at.file.clone())
+                .with("line", u.at.line.to_string());
+            if let Some(m) = home {
+                result = result.with("import", format!("from {m} import {}", u.name));
             }
+            result
         }
-        E::ImportCycle => match a.import_cycles.first() {
-            Some(cy) => r(
-                Outcome::Confirmed,
-                format!(
-                    "module-level imports form a cycle: {} → {}",
-                    cy.modules.join(" → "),
-                    cy.modules[0]
-                ),
-                cy.at.iter().map(|l| format!("import at {l}")).collect(),
+        (None, Some(n)) => v.result(
+            Outcome::RuledOut,
+            format!("`{n}` is bound in the app's source"),
+            vec![],
+        ),
+        (None, None) => v.result(Outcome::RuledOut, "every name used is bound".into(), vec![]),
+    }
+}
+
+/// `ImportNameMissing`.
+fn judge_import_name_missing(v: &mut Verdict<'_>) -> ProbeResult {
+    let a = &v.obs.analysis;
+    let hints = v.hints;
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE
+        .get_or_init(|| Regex::new(r"cannot import name '([^']+)' from '([^']+)'").expect("regex"));
+    let named = first(hints, re).map(|c| (c[1].to_owned(), c[2].to_owned()));
+    let hit = a.missing_imports.iter().find(|m| {
+        named
+            .as_ref()
+            .is_none_or(|(n, module)| *n == m.name && *module == m.module)
+    });
+    match (hit, named) {
+        (Some(m), _) => v.result(
+            Outcome::Confirmed,
+            format!(
+                "{}: `from {} import {}`, and {} binds no `{}`{}",
+                m.at,
+                m.module,
+                m.name,
+                m.module,
+                m.name,
+                if m.defined_nearby.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it binds {})", m.defined_nearby.join(", "))
+                }
             ),
-            None => r(
-                Outcome::RuledOut,
-                "the module-level imports form no cycle".into(),
-                vec![],
+            vec![],
+        ),
+        (None, Some((n, m))) => v.result(
+            Outcome::RuledOut,
+            format!("`{m}` binds `{n}` in the source, or is not part of the app"),
+            vec![],
+        ),
+        (None, None) => v.result(
+            Outcome::RuledOut,
+            "every import names a bound name".into(),
+            vec![],
+        ),
+    }
+}
+
+/// `ImportCycle`.
+fn judge_import_cycle(v: &mut Verdict<'_>) -> ProbeResult {
+    let a = &v.obs.analysis;
+    match a.import_cycles.first() {
+        Some(cy) => v.result(
+            Outcome::Confirmed,
+            format!(
+                "module-level imports form a cycle: {} → {}",
+                cy.modules.join(" → "),
+                cy.modules[0]
             ),
-        },
-        E::NoneRebound => match a.none_rebound.first() {
-            Some(n) => r(
+            cy.at.iter().map(|l| format!("import at {l}")).collect(),
+        ),
+        None => v.result(
+            Outcome::RuledOut,
+            "the module-level imports form no cycle".into(),
+            vec![],
+        ),
+    }
+}
+
+/// `NoneRebound`.
+fn judge_none_rebound(v: &mut Verdict<'_>) -> ProbeResult {
+    let a = &v.obs.analysis;
+    match a.none_rebound.first() {
+            Some(n) => v.result(
                 Outcome::Confirmed,
                 format!(
                     "{} binds `{} = None` ({}), rebinds it under `global` ({}), and {} copy the None at import",
@@ -829,360 +890,384 @@ fn judge(
                 ),
                 vec![],
             ),
-            None => r(
+            None => v.result(
                 Outcome::RuledOut,
                 "no module-level None is copied by value".into(),
                 vec![],
             ),
-        },
-        E::HandlerUndecorated => match a.undecorated_handlers.first() {
-            Some(h) => r(
-                Outcome::Confirmed,
-                format!(
-                    "{}: `{}` looks like a {} but has no decorator and no caller{}",
-                    h.at,
-                    h.function,
-                    match h.kind {
-                        HandlerKind::Route => "view",
-                        HandlerKind::Teardown => "teardown function",
-                        HandlerKind::Command => "CLI command",
-                    },
-                    h.suggested_decorator
-                        .as_deref()
-                        .map(|d| format!(" (lost `{d}`?)"))
-                        .unwrap_or_default()
-                ),
-                a.undecorated_handlers[1..]
-                    .iter()
-                    .map(|h| format!("also {}: `{}`", h.at, h.function))
-                    .collect(),
-            ),
-            None => r(
-                Outcome::RuledOut,
-                "every handler-like function is decorated or called".into(),
-                vec![],
-            ),
-        },
-        E::RoutePrefixMismatch => {
-            let Some(path) = &obs.health_path else {
-                return ProbeResult::unknown(
-                    spec,
-                    "the health check requests no local URL".into(),
-                    &facts,
-                );
-            };
-            match match_route(&a.routes, path) {
-                RouteMatch::PrefixDoubled { route } | RouteMatch::PrefixMissing { route } => r(
-                    Outcome::Confirmed,
-                    format!(
-                        "the health check asks {path}; the source routes it at {} ({})",
-                        route.url, route.at
-                    ),
-                    vec![],
-                ),
-                RouteMatch::Exact(route) => r(
-                    Outcome::RuledOut,
-                    format!("{path} is routed ({})", route.at),
-                    vec![],
-                ),
-                RouteMatch::Unregistered(route) => r(
-                    Outcome::RuledOut,
-                    format!(
-                        "{path} belongs to a blueprint that is never registered ({})",
-                        route.at
-                    ),
-                    vec![],
-                ),
-                RouteMatch::NoRoute => r(
-                    Outcome::RuledOut,
-                    format!("no route serves {path}, with or without a prefix"),
-                    vec![],
-                ),
-            }
         }
-        E::HealthRouteAbsent => {
-            let Some(path) = &obs.health_path else {
-                return ProbeResult::unknown(
-                    spec,
-                    "the health check requests no local URL".into(),
-                    &facts,
-                );
-            };
-            if a.routes.is_empty() {
-                return ProbeResult::unknown(
-                    spec,
-                    "no route was found in the source read".into(),
-                    &facts,
-                );
-            }
-            match (match_route(&a.routes, path), a.undecorated_handlers.first()) {
-                (RouteMatch::NoRoute, None) => r(
-                    Outcome::Confirmed,
-                    format!(
-                        "no route of the app serves {path}, with or without a prefix ({} route(s) read)",
-                        a.routes.len()
-                    ),
-                    a.routes
-                        .iter()
-                        .take(8)
-                        .map(|route| format!("route {} ({})", route.url, route.at))
-                        .collect(),
-                ),
-                (RouteMatch::NoRoute, Some(h)) => r(
-                    Outcome::RuledOut,
-                    format!(
-                        "{}: `{}` has lost its decorator: the route exists in the source",
-                        h.at, h.function
-                    ),
-                    vec![],
-                ),
-                (RouteMatch::Exact(route), _) => r(
-                    Outcome::RuledOut,
-                    format!("{path} is routed ({})", route.at),
-                    vec![],
-                ),
-                (RouteMatch::PrefixDoubled { route } | RouteMatch::PrefixMissing { route }, _) => {
-                    r(
-                        Outcome::RuledOut,
-                        format!(
-                            "{path} is routed under another prefix: {} ({})",
-                            route.url, route.at
-                        ),
-                        vec![],
-                    )
-                }
-                (RouteMatch::Unregistered(route), _) => r(
-                    Outcome::RuledOut,
-                    format!(
-                        "{path} belongs to a blueprint that is never registered ({})",
-                        route.at
-                    ),
-                    vec![],
-                ),
-            }
-        }
-        E::WsgiTargetUnbound => match &a.wsgi {
-            Some(w) if !w.module_found => ProbeResult::unknown(
-                spec,
-                format!("module {} is not in the source read", w.target.module),
-                &facts,
+}
+
+/// `HandlerUndecorated`.
+fn judge_handler_undecorated(v: &mut Verdict<'_>) -> ProbeResult {
+    let a = &v.obs.analysis;
+    match a.undecorated_handlers.first() {
+        Some(h) => v.result(
+            Outcome::Confirmed,
+            format!(
+                "{}: `{}` looks like a {} but has no decorator and no caller{}",
+                h.at,
+                h.function,
+                match h.kind {
+                    HandlerKind::Route => "view",
+                    HandlerKind::Teardown => "teardown function",
+                    HandlerKind::Command => "CLI command",
+                },
+                h.suggested_decorator
+                    .as_deref()
+                    .map(|d| format!(" (lost `{d}`?)"))
+                    .unwrap_or_default()
             ),
-            Some(w) if !w.var_bound => r(
-                Outcome::Confirmed,
-                format!(
-                    "{} binds no `{}` at module level{}",
-                    w.target.module,
-                    w.target.var,
-                    if w.candidates.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (the app is `{}`)", w.candidates.join("`, `"))
-                    }
-                ),
-                vec![],
-            ),
-            Some(w) => r(
-                Outcome::RuledOut,
-                format!(
-                    "{}:{} is bound{}",
-                    w.target.module,
-                    w.target.var,
-                    w.bound_at
-                        .as_ref()
-                        .map(|l| format!(" at {l}"))
-                        .unwrap_or_default()
-                ),
-                vec![],
-            ),
-            None => ProbeResult::unknown(spec, "no gunicorn target found".into(), &facts),
-        },
-        E::AppContextAtImport => match a.app_context_at_import.first() {
-            Some(u) => r(
-                Outcome::Confirmed,
-                format!(
-                    "{}: `{}` is used at import, outside any application context",
-                    u.at, u.name
-                ),
-                vec![],
-            ),
-            None => r(
-                Outcome::RuledOut,
-                "no Flask context global is used at import".into(),
-                vec![],
-            ),
-        },
-        E::TaskNotIncluded => {
-            let (outcome, summary, more) = task_not_included(obs, hints);
-            match outcome {
-                Some(o) => r(o, summary, more),
-                None => ProbeResult::unknown(spec, summary, &facts),
-            }
-        }
-        E::MigrationOrder | E::MigrationsInOrder => {
-            let (outcome, summary, table) = migration_judgement(obs, hints, expect);
-            match outcome {
-                Some(o) => {
-                    let judged = r(o, summary, vec![]);
-                    match table {
-                        Some(t) => judged.with("table", t),
-                        None => judged,
-                    }
-                }
-                None => ProbeResult::unknown(spec, summary, &facts),
-            }
-        }
-        E::SlowImport => {
-            let (outcome, summary, more) = slow_boot(obs);
-            match outcome {
-                Some(o) => r(o, summary, more),
-                None => ProbeResult::unknown(spec, summary, &facts),
-            }
-        }
-        E::SyntaxNewer => {
-            let Some((version, from)) = &obs.python else {
-                return ProbeResult::unknown(
-                    spec,
-                    "the image's Python version is not known".into(),
-                    &facts,
-                );
-            };
-            let seen = format!("the image's Python: {version} ({from})");
-            let newer = newer_than(&obs.source, *version);
-            // The file the traceback names first, when it names one.
-            static FILE: OnceLock<Regex> = OnceLock::new();
-            let file_re = FILE.get_or_init(|| Regex::new(r#"File "([^"]+)""#).expect("regex"));
-            let named: Vec<String> = hints
+            a.undecorated_handlers[1..]
                 .iter()
-                .flat_map(|h| file_re.captures_iter(h).map(|c| c[1].to_owned()))
-                .collect();
-            let hit = newer
+                .map(|h| format!("also {}: `{}`", h.at, h.function))
+                .collect(),
+        ),
+        None => v.result(
+            Outcome::RuledOut,
+            "every handler-like function is decorated or called".into(),
+            vec![],
+        ),
+    }
+}
+
+/// `RoutePrefixMismatch`.
+fn judge_route_prefix_mismatch(v: &mut Verdict<'_>) -> ProbeResult {
+    let a = &v.obs.analysis;
+    let obs = v.obs;
+    let Some(path) = &obs.health_path else {
+        return v.unknown("the health check requests no local URL".into());
+    };
+    match match_route(&a.routes, path) {
+        RouteMatch::PrefixDoubled { route } | RouteMatch::PrefixMissing { route } => v.result(
+            Outcome::Confirmed,
+            format!(
+                "the health check asks {path}; the source routes it at {} ({})",
+                route.url, route.at
+            ),
+            vec![],
+        ),
+        RouteMatch::Exact(route) => v.result(
+            Outcome::RuledOut,
+            format!("{path} is routed ({})", route.at),
+            vec![],
+        ),
+        RouteMatch::Unregistered(route) => v.result(
+            Outcome::RuledOut,
+            format!(
+                "{path} belongs to a blueprint that is never registered ({})",
+                route.at
+            ),
+            vec![],
+        ),
+        RouteMatch::NoRoute => v.result(
+            Outcome::RuledOut,
+            format!("no route serves {path}, with or without a prefix"),
+            vec![],
+        ),
+    }
+}
+
+/// `HealthRouteAbsent`.
+fn judge_health_route_absent(v: &mut Verdict<'_>) -> ProbeResult {
+    let a = &v.obs.analysis;
+    let obs = v.obs;
+    let Some(path) = &obs.health_path else {
+        return v.unknown("the health check requests no local URL".into());
+    };
+    if a.routes.is_empty() {
+        return v.unknown("no route was found in the source read".into());
+    }
+    match (match_route(&a.routes, path), a.undecorated_handlers.first()) {
+        (RouteMatch::NoRoute, None) => v.result(
+            Outcome::Confirmed,
+            format!(
+                "no route of the app serves {path}, with or without a prefix ({} route(s) read)",
+                a.routes.len()
+            ),
+            a.routes
                 .iter()
-                .find(|n| named.contains(&n.at.file))
-                .or(newer.first());
-            match hit {
-                Some(n) => {
-                    let more: Vec<String> = std::iter::once(seen)
-                        .chain(newer.iter().filter(|o| o.at != n.at).take(8).map(|o| {
+                .take(8)
+                .map(|route| format!("route {} ({})", route.url, route.at))
+                .collect(),
+        ),
+        (RouteMatch::NoRoute, Some(h)) => v.result(
+            Outcome::RuledOut,
+            format!(
+                "{}: `{}` has lost its decorator: the route exists in the source",
+                h.at, h.function
+            ),
+            vec![],
+        ),
+        (RouteMatch::Exact(route), _) => v.result(
+            Outcome::RuledOut,
+            format!("{path} is routed ({})", route.at),
+            vec![],
+        ),
+        (RouteMatch::PrefixDoubled { route } | RouteMatch::PrefixMissing { route }, _) => v.result(
+            Outcome::RuledOut,
+            format!(
+                "{path} is routed under another prefix: {} ({})",
+                route.url, route.at
+            ),
+            vec![],
+        ),
+        (RouteMatch::Unregistered(route), _) => v.result(
+            Outcome::RuledOut,
+            format!(
+                "{path} belongs to a blueprint that is never registered ({})",
+                route.at
+            ),
+            vec![],
+        ),
+    }
+}
+
+/// `WsgiTargetUnbound`.
+fn judge_wsgi_target_unbound(v: &mut Verdict<'_>) -> ProbeResult {
+    let a = &v.obs.analysis;
+    match &a.wsgi {
+        Some(w) if !w.module_found => v.unknown(format!(
+            "module {} is not in the source read",
+            w.target.module
+        )),
+        Some(w) if !w.var_bound => v.result(
+            Outcome::Confirmed,
+            format!(
+                "{} binds no `{}` at module level{}",
+                w.target.module,
+                w.target.var,
+                if w.candidates.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (the app is `{}`)", w.candidates.join("`, `"))
+                }
+            ),
+            vec![],
+        ),
+        Some(w) => v.result(
+            Outcome::RuledOut,
+            format!(
+                "{}:{} is bound{}",
+                w.target.module,
+                w.target.var,
+                w.bound_at
+                    .as_ref()
+                    .map(|l| format!(" at {l}"))
+                    .unwrap_or_default()
+            ),
+            vec![],
+        ),
+        None => v.unknown("no gunicorn target found".into()),
+    }
+}
+
+/// `AppContextAtImport`.
+fn judge_app_context_at_import(v: &mut Verdict<'_>) -> ProbeResult {
+    let a = &v.obs.analysis;
+    match a.app_context_at_import.first() {
+        Some(u) => v.result(
+            Outcome::Confirmed,
+            format!(
+                "{}: `{}` is used at import, outside any application context",
+                u.at, u.name
+            ),
+            vec![],
+        ),
+        None => v.result(
+            Outcome::RuledOut,
+            "no Flask context global is used at import".into(),
+            vec![],
+        ),
+    }
+}
+
+/// `TaskNotIncluded`.
+fn judge_task_not_included(v: &mut Verdict<'_>) -> ProbeResult {
+    let obs = v.obs;
+    let hints = v.hints;
+    let (outcome, summary, more) = task_not_included(obs, hints);
+    match outcome {
+        Some(o) => v.result(o, summary, more),
+        None => v.unknown(summary),
+    }
+}
+
+/// `MigrationOrder | MigrationsInOrder`.
+fn judge_migration_order(v: &mut Verdict<'_>) -> ProbeResult {
+    let obs = v.obs;
+    let hints = v.hints;
+    let expect = v.expect;
+    let (outcome, summary, table) = migration_judgement(obs, hints, expect);
+    match outcome {
+        Some(o) => {
+            let judged = v.result(o, summary, vec![]);
+            match table {
+                Some(t) => judged.with("table", t),
+                None => judged,
+            }
+        }
+        None => v.unknown(summary),
+    }
+}
+
+/// `SlowImport`.
+fn judge_slow_import(v: &mut Verdict<'_>) -> ProbeResult {
+    let obs = v.obs;
+    let (outcome, summary, more) = slow_boot(obs);
+    match outcome {
+        Some(o) => v.result(o, summary, more),
+        None => v.unknown(summary),
+    }
+}
+
+/// `SyntaxNewer`.
+fn judge_syntax_newer(v: &mut Verdict<'_>) -> ProbeResult {
+    let obs = v.obs;
+    let hints = v.hints;
+    let Some((version, from)) = &obs.python else {
+        return v.unknown("the image's Python version is not known".into());
+    };
+    let seen = format!("the image's Python: {version} ({from})");
+    let newer = newer_than(&obs.source, *version);
+    // The file the traceback names first, when it names one.
+    static FILE: OnceLock<Regex> = OnceLock::new();
+    let file_re = FILE.get_or_init(|| Regex::new(r#"File "([^"]+)""#).expect("regex"));
+    let named: Vec<String> = hints
+        .iter()
+        .flat_map(|h| file_re.captures_iter(h).map(|c| c[1].to_owned()))
+        .collect();
+    let hit = newer
+        .iter()
+        .find(|n| named.contains(&n.at.file))
+        .or(newer.first());
+    match hit {
+        Some(n) => {
+            let more: Vec<String> =
+                std::iter::once(seen)
+                    .chain(
+                        newer.iter().filter(|o| o.at != n.at).take(8).map(|o| {
                             format!("also {}: {} (Python {})", o.at, o.construct, o.needs)
-                        }))
-                        .collect();
-                    r(
-                        Outcome::Confirmed,
-                        format!(
-                            "{}: {} needs Python {}; the image has {version}",
-                            n.at, n.construct, n.needs
-                        ),
-                        more,
+                        }),
                     )
-                    .with("file", n.at.file.clone())
-                    .with("line", n.at.line.to_string())
-                }
-                None => r(
-                    Outcome::RuledOut,
-                    format!("every module read compiles under Python {version}"),
-                    vec![seen],
+                    .collect();
+            v.result(
+                Outcome::Confirmed,
+                format!(
+                    "{}: {} needs Python {}; the image has {version}",
+                    n.at, n.construct, n.needs
                 ),
-            }
+                more,
+            )
+            .with("file", n.at.file.clone())
+            .with("line", n.at.line.to_string())
         }
-        E::ExtensionRegisteredTwice => {
-            static EXT: OnceLock<Regex> = OnceLock::new();
-            let ext_re = EXT
-                .get_or_init(|| Regex::new(r"A '([\w.]+)' instance has already").expect("regex"));
-            let named = first(hints, ext_re).map(|c| c[1].to_owned());
-            let list = &a.extension_registered_twice;
-            let hit = list
-                .iter()
-                .find(|t| named.as_ref().is_none_or(|n| n.ends_with(&t.extension)));
-            match hit {
-                Some(t) => r(
-                    Outcome::Confirmed,
-                    format!(
-                        "{}: `{}` is bound to `{}` again (first at {}), both in {}",
-                        t.second, t.extension, t.app, t.first, t.place
-                    ),
-                    list.iter()
-                        .filter(|o| !std::ptr::eq(*o, t))
-                        .map(|o| {
-                            format!(
-                                "also {}: `{}` again (first at {})",
-                                o.second, o.extension, o.first
-                            )
-                        })
-                        .collect(),
-                )
-                .with("file", t.second.file.clone())
-                .with("line", t.second.line.to_string())
-                .with("extension", t.extension.clone()),
-                None => r(
-                    Outcome::RuledOut,
-                    match named {
-                        Some(n) => format!("no place binds `{n}` twice to one app in the source"),
-                        None => "no Flask extension class is bound twice to one app".into(),
-                    },
-                    vec![],
+        None => v.result(
+            Outcome::RuledOut,
+            format!("every module read compiles under Python {version}"),
+            vec![seen],
+        ),
+    }
+}
+
+/// `ExtensionRegisteredTwice`.
+fn judge_extension_registered_twice(v: &mut Verdict<'_>) -> ProbeResult {
+    let a = &v.obs.analysis;
+    let hints = v.hints;
+    static EXT: OnceLock<Regex> = OnceLock::new();
+    let ext_re =
+        EXT.get_or_init(|| Regex::new(r"A '([\w.]+)' instance has already").expect("regex"));
+    let named = first(hints, ext_re).map(|c| c[1].to_owned());
+    let list = &a.extension_registered_twice;
+    let hit = list
+        .iter()
+        .find(|t| named.as_ref().is_none_or(|n| n.ends_with(&t.extension)));
+    match hit {
+        Some(t) => v
+            .result(
+                Outcome::Confirmed,
+                format!(
+                    "{}: `{}` is bound to `{}` again (first at {}), both in {}",
+                    t.second, t.extension, t.app, t.first, t.place
                 ),
-            }
-        }
-        E::HealthPortUnbound => {
-            let Some((port, url)) = &obs.health_port else {
-                return ProbeResult::unknown(
-                    spec,
-                    "the health check requests no local URL".into(),
-                    &facts,
-                );
-            };
-            let Some(e) = &obs.gunicorn else {
-                return ProbeResult::unknown(spec, "the container runs no gunicorn".into(), &facts);
-            };
-            facts.push(format!("the health check connects to port {port} ({url})"));
-            facts.push(e.bind.describe("bind"));
-            let Some(ports) = e.ports() else {
-                return ProbeResult::unknown(
-                    spec,
-                    format!("gunicorn's bind is computed at start-up ({})", e.bind.from),
-                    &facts,
-                );
-            };
-            let list = ports
-                .iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            if ports.contains(port) {
-                ProbeResult::new(
-                    spec,
-                    Outcome::RuledOut,
-                    format!(
-                        "gunicorn binds port {port} (from {}), the port the health check asks",
-                        e.bind.from
-                    ),
-                    &facts,
+                list.iter()
+                    .filter(|o| !std::ptr::eq(*o, t))
+                    .map(|o| {
+                        format!(
+                            "also {}: `{}` again (first at {})",
+                            o.second, o.extension, o.first
+                        )
+                    })
+                    .collect(),
+            )
+            .with("file", t.second.file.clone())
+            .with("line", t.second.line.to_string())
+            .with("extension", t.extension.clone()),
+        None => v.result(
+            Outcome::RuledOut,
+            match named {
+                Some(n) => format!("no place binds `{n}` twice to one app in the source"),
+                None => "no Flask extension class is bound twice to one app".into(),
+            },
+            vec![],
+        ),
+    }
+}
+
+/// `HealthPortUnbound`.
+fn judge_health_port_unbound(v: &mut Verdict<'_>) -> ProbeResult {
+    let obs = v.obs;
+    let Some((port, url)) = &obs.health_port else {
+        return v.unknown("the health check requests no local URL".into());
+    };
+    let Some(e) = &obs.gunicorn else {
+        return v.unknown("the container runs no gunicorn".into());
+    };
+    v.facts
+        .push(format!("the health check connects to port {port} ({url})"));
+    v.facts.push(e.bind.describe("bind"));
+    let Some(ports) = e.ports() else {
+        return v.unknown(format!(
+            "gunicorn's bind is computed at start-up ({})",
+            e.bind.from
+        ));
+    };
+    let list = ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ports.contains(port) {
+        v.result(
+            Outcome::RuledOut,
+            format!(
+                "gunicorn binds port {port} (from {}), the port the health check asks",
+                e.bind.from
+            ),
+            vec![],
+        )
+    } else {
+        v.result(
+            Outcome::Confirmed,
+            if ports.is_empty() {
+                format!(
+                    "the health check asks port {port}; gunicorn binds no TCP port ({}, from {})",
+                    e.bind.shown(),
+                    e.bind.from
                 )
             } else {
-                ProbeResult::new(
-                    spec,
-                    Outcome::Confirmed,
-                    if ports.is_empty() {
-                        format!(
-                            "the health check asks port {port}; gunicorn binds no TCP port ({}, from {})",
-                            e.bind.shown(),
-                            e.bind.from
-                        )
-                    } else {
-                        format!(
-                            "the health check asks port {port}; gunicorn binds {list} (from {})",
-                            e.bind.from
-                        )
-                    },
-                    &facts,
+                format!(
+                    "the health check asks port {port}; gunicorn binds {list} (from {})",
+                    e.bind.from
                 )
-                .with("health_port", port.to_string())
-                .with(
-                    "bound_port",
-                    ports.first().map(u16::to_string).unwrap_or_default(),
-                )
-            }
-        }
+            },
+            vec![],
+        )
+        .with("health_port", port.to_string())
+        .with(
+            "bound_port",
+            ports.first().map(u16::to_string).unwrap_or_default(),
+        )
     }
 }
 
