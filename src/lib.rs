@@ -4,8 +4,9 @@
 //! collect ([`stack`]) → match and rank ([`engine`]) → report ([`report`]).
 //! A snapshot and its probe results can be kept in a [`bundle`] and diagnosed again offline.
 //! Rules are data ([`rules`], loaded from `rules/*.toml`); the failure classes they may name are
-//! listed in [`catalogue`]. Secrets are masked by [`redact`] before anything is shown.
+//! listed in [`catalogue`]. Files of any size are read through [`capped`]. Secrets are masked by [`redact`] before anything is shown.
 pub mod bundle;
+pub mod capped;
 pub mod catalogue;
 pub mod cli;
 pub mod engine;

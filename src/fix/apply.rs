@@ -45,6 +45,10 @@ pub async fn remove_stale_helpers(docker: &Docker, project: &str) {
 
 /// The largest file a backup copies out of a container.
 pub const MAX_BACKUP_BYTES: usize = 256 * 1024 * 1024;
+
+/// The largest project file the doctor reads to edit or patch (a compose file, `.env`, a
+/// Dockerfile, a Python module): all are far smaller, and an edit holds the whole text twice.
+pub const MAX_EDIT_BYTES: usize = 16 * 1024 * 1024;
 /// How long a service may take to stop, start, or become healthy again.
 pub const SERVICE_WAIT: Duration = Duration::from_secs(90);
 
@@ -843,7 +847,7 @@ impl HostFiles<'_> {
             .as_ref()
             .ok_or_else(|| ApplyError::Step("no patch was prepared for this plan".into()))?;
         for (file, edit) in &patch.edits {
-            let now = std::fs::read(file)
+            let now = crate::capped::whole(file, MAX_EDIT_BYTES)
                 .map_err(|e| ApplyError::Step(format!("reading {}: {e}", file.display())))?;
             if sha256(&now) != sha256(edit.old.as_bytes()) {
                 return Err(ApplyError::Step(format!(
@@ -908,7 +912,7 @@ impl HostFiles<'_> {
         if mode & 0o111 != 0 && !git_lacks {
             return Ok(());
         }
-        let bytes = std::fs::read(&source)
+        let bytes = crate::capped::whole(&source, MAX_BACKUP_BYTES)
             .map_err(|e| ApplyError::Step(format!("reading {}: {e}", source.display())))?;
         let stored = backup.store(&bytes)?;
         backup.record(Entry::HostFile {
@@ -939,7 +943,7 @@ impl HostFiles<'_> {
         let dir = compose.parent().unwrap_or(Path::new(".")).to_path_buf();
         let rel = |p: &Path| p.strip_prefix(&dir).unwrap_or(p).display().to_string();
         let read = |p: &Path| {
-            std::fs::read_to_string(p)
+            crate::capped::text(p, MAX_EDIT_BYTES)
                 .map_err(|e| ApplyError::Step(format!("reading {}: {e}", p.display())))
         };
         let model = || {
@@ -1030,7 +1034,9 @@ impl HostFiles<'_> {
                 if p.is_dir() {
                     stack.push((p, depth + 1));
                 } else if file_name == name
-                    && (!with_cr || std::fs::read(&p).is_ok_and(|b| b.contains(&b'\r')))
+                    && (!with_cr
+                        || crate::capped::head(&p, MAX_EDIT_BYTES)
+                            .is_ok_and(|h| h.bytes.contains(&b'\r')))
                 {
                     found.push(p);
                 }
