@@ -570,17 +570,20 @@ impl Applier<'_> {
         let mut cmd = tokio::process::Command::new(&program);
         cmd.args(&args)
             .current_dir(file.parent().unwrap_or(Path::new(".")))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true);
-        let out = tokio::time::timeout(Duration::from_secs(600), cmd.output())
+        let (status, stderr) = tokio::time::timeout(Duration::from_secs(600), run_tail(cmd))
             .await
             .map_err(|_| ApplyError::Step("compose up did not finish within 600s".into()))?
             .map_err(|e| ApplyError::Step(format!("{program}: {e}")))?;
-        if out.status.success() {
+        if status.success() {
             Ok(())
         } else {
             Err(ApplyError::Step(format!(
                 "compose up failed: {}",
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&stderr)
                     .lines()
                     .last()
                     .unwrap_or_default()
@@ -1216,6 +1219,43 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     std::fs::rename(&tmp, path)
 }
 
+/// The most bytes of a child's stderr kept: its last lines, which say why it failed.
+const CHILD_TAIL_BYTES: usize = 64 * 1024;
+
+/// Run `cmd` (stdout and stderr piped) to its end: stdout is drained and dropped, and only the
+/// last [`CHILD_TAIL_BYTES`] of stderr are kept, however much a build prints.
+async fn run_tail(
+    mut cmd: tokio::process::Command,
+) -> std::io::Result<(std::process::ExitStatus, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut child = cmd.spawn()?;
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let drain = async {
+        if let Some(o) = out.as_mut() {
+            let _ = tokio::io::copy(o, &mut tokio::io::sink()).await;
+        }
+    };
+    let tail = async {
+        let mut kept: Vec<u8> = Vec::new();
+        if let Some(e) = err.as_mut() {
+            let mut chunk = vec![0u8; 8192];
+            while let Ok(n) = e.read(&mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                kept.extend_from_slice(&chunk[..n]);
+                if kept.len() > CHILD_TAIL_BYTES {
+                    kept.drain(..kept.len() - CHILD_TAIL_BYTES);
+                }
+            }
+        }
+        kept
+    };
+    let ((), kept) = tokio::join!(drain, tail);
+    Ok((child.wait().await?, kept))
+}
+
 /// The build context as a tar stream for the Engine's `/build`: the files `.dockerignore` lets
 /// through, with their modes; bounded in count and bytes.
 fn context_tar(context: &Path) -> Result<Vec<u8>, ApplyError> {
@@ -1253,4 +1293,26 @@ fn context_tar(context: &Path) -> Result<Vec<u8>, ApplyError> {
     builder
         .into_inner()
         .map_err(|e| ApplyError::Step(format!("packing {}: {e}", context.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_child_that_prints_without_end_keeps_only_the_tail_of_its_stderr() {
+        // 8 MiB on each stream, more than any pipe buffer: a reader that did not drain stdout
+        // would hang, and one that kept everything would hold 16 MiB.
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.args([
+            "-c",
+            "head -c 8388608 /dev/zero; head -c 8388608 /dev/zero | tr '\\0' x >&2; \
+             echo >&2; echo 'the last line' >&2; exit 3",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+        let (status, tail) = super::run_tail(cmd).await.unwrap();
+        assert_eq!(status.code(), Some(3));
+        assert!(tail.len() <= super::CHILD_TAIL_BYTES, "{}", tail.len());
+        assert!(tail.ends_with(b"\nthe last line\n"));
+    }
 }
