@@ -272,6 +272,10 @@ probe_kinds! {
         /// The server requires a password (`--requirepass`, `REDIS_PASSWORD`) and the client's
         /// URL for it gives none.
         UrlPasswordMissing = "url-password-missing",
+        /// A Redis URL in the client's environment or command names a loopback host
+        /// (`localhost`, `127.0.0.1`, `::1`) — its own container — and the container does not
+        /// share the host's network, where that would be the host.
+        UrlHostLoopback = "url-host-loopback",
     }
 }
 
