@@ -352,7 +352,7 @@ fn every_python_file(svc: &Service, view: &ImageView) -> Option<Observation> {
             cut = true;
             break;
         }
-        if let Some(text) = read_text(view, path) {
+        if let Some(text) = read_text_or_cut(view, path, &mut cut) {
             bytes += text.len();
             files.insert(path.clone(), text);
         }
@@ -546,8 +546,19 @@ fn file_mode(_: &std::fs::Metadata) -> u32 {
 }
 
 fn read_text(view: &ImageView, path: &str) -> Option<String> {
+    read_text_or_cut(view, path, &mut false)
+}
+
+/// [`read_text`], setting `cut` when the file is over the cap (left out, and said so).
+fn read_text_or_cut(view: &ImageView, path: &str, cut: &mut bool) -> Option<String> {
     let f = view.file(path)?;
-    crate::capped::lossy(&f.host, crate::probes::python::MAX_FILE_BYTES).ok()
+    match crate::capped::lossy(&f.host, crate::probes::python::MAX_FILE_BYTES) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            *cut |= e.kind() == std::io::ErrorKind::FileTooLarge;
+            None
+        }
+    }
 }
 
 /// The python probe's observation of what `svc` runs: its entry points and what they import.
@@ -577,9 +588,17 @@ fn observe(
         let cfg = config_location(&g, &c.working_dir);
         match &cfg.source {
             ConfigSource::File { path } => {
-                if let Some(text) = read_text(view, path) {
+                let mut cut = false;
+                if let Some(text) = read_text_or_cut(view, path, &mut cut) {
                     files.insert(path.clone(), text);
                     entries.push(Entry::File(path.clone()));
+                } else if cut {
+                    // Judged without it, gunicorn's settings would be guessed wrong.
+                    return Err(format!(
+                        "gunicorn's config file {path} is over {} bytes, more than the doctor \
+                         reads of a Python file",
+                        crate::probes::python::MAX_FILE_BYTES
+                    ));
                 }
             }
             ConfigSource::Module { name } => entries.push(Entry::Module(name.clone())),
