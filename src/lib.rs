@@ -5,9 +5,11 @@
 //! A snapshot and its probe results can be kept in a [`bundle`] and diagnosed again offline.
 //! Rules are data ([`rules`], loaded from `rules/*.toml`); the failure classes they may name are
 //! listed in [`catalogue`]. Findings, evidence and probe results are plain data ([`model`]).
+//! Files of any size are read through [`capped`].
 //! Secrets are masked by [`redact`] before anything is shown. The modules are layers:
 //! `tests/architecture.rs` holds their order and fails on an arrow upwards.
 pub mod bundle;
+pub mod capped;
 pub mod catalogue;
 pub mod cli;
 pub mod digest;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// Lowest first. A module may use the modules before it, never those after it.
 const LAYERS: &[&str] = &[
     "digest",    // sha256 as hex
+    "capped",    // reading files with a total cap
     "catalogue", // the failure classes
     "rules",     // rule files: parse, validate
     "error",     // the tool's errors (rules' among them)

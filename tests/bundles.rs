@@ -186,12 +186,20 @@ fn check_from_names_each_stacks_root_cause() {
     }
 }
 
-/// `check --from` replays the probe results a bundle recorded: a bundle whose results of a kind
-/// were recorded by an older version of that probe than this build's replays stale answers, and
-/// must be recaptured (`CAPTURE_BUNDLES=1 cargo test --test lab -- <stack>`). A bundle's manifest
-/// records every kind's version (none recorded: version 1).
+/// `check --from` replays the probe results a bundle recorded: a bundle recorded by an older
+/// version of a probe than this build's replays stale answers, and must be recaptured
+/// (`CAPTURE_BUNDLES=1 cargo test --test lab -- <stack>`). Two ways a bundle goes stale:
+/// - a kind it holds results of is at a newer version now;
+/// - a rule that finds something in it — in the recorded diagnosis, or in this build's
+///   diagnosis of its snapshot — probes with a kind that changed since the capture: replay has
+///   no answer of the current probe for it, whether or not the old one answered.
+///
+/// A bundle's manifest records every kind's version at capture; a bundle written before versions
+/// were recorded counts as version 1 of every kind, and a kind its manifest does not list did not
+/// exist when it was captured.
 #[test]
 fn no_bundle_replays_an_older_probe_than_this_builds() {
+    let rules = analylit_doctor::rules::load_embedded().expect("the embedded rules load");
     let mut stale = Vec::new();
     let mut checked = 0;
     let mut paths: Vec<_> = std::fs::read_dir(bundles_dir())
@@ -201,48 +209,85 @@ fn no_bundle_replays_an_older_probe_than_this_builds() {
         .collect();
     paths.sort();
     for path in paths {
-        let all = entries(&path);
-        let json = |name: &str| -> Value {
-            all.iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, bytes)| serde_json::from_slice(bytes).expect(name))
-                .unwrap_or_else(|| panic!("{}: no {name}", path.display()))
-        };
-        let manifest: analylit_doctor::bundle::Manifest =
-            serde_json::from_value(json("manifest.json")).expect("manifest");
-        let probes = json("probes.json");
-        let mut kinds: Vec<&str> = probes
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r["result"]["kind"].as_str())
-            .collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        for kind in kinds {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bundle = analylit_doctor::bundle::read_file(&path)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.reason));
+        let manifest = &bundle.manifest;
+        // Kind → why it matters to this bundle.
+        let mut kinds: std::collections::BTreeMap<String, String> = Default::default();
+        for r in &bundle.probes {
+            kinds
+                .entry(r.result.kind.clone())
+                .or_insert_with(|| "it holds results of it".into());
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        if let Some(d) = &bundle.diagnosis {
+            rule_ids_in(&d["findings"], &mut ids);
+        }
+        let now = analylit_doctor::engine::diagnose(&bundle.snapshot, &rules);
+        rule_ids_of(&now.findings, &mut ids);
+        for id in &ids {
+            let Some(rule) = rules.get(id) else { continue };
+            for spec in &rule.probes {
+                kinds
+                    .entry(spec.kind().to_owned())
+                    .or_insert_with(|| format!("rule {id} probes with it"));
+            }
+        }
+        for (kind, why) in kinds {
             checked += 1;
-            let Some(now) = analylit_doctor::probes::version(kind) else {
+            let Some(now) = analylit_doctor::probes::version(&kind) else {
                 stale.push(format!(
-                    "{}: a `{kind}` probe this build does not know",
-                    path.display()
+                    "{name}: a `{kind}` probe this build does not know ({why})"
                 ));
                 continue;
             };
-            let recorded = manifest.probe_version(kind);
-            if recorded < now {
-                stale.push(format!(
-                    "{}: `{kind}` recorded at version {recorded}, the probe is at {now}",
-                    path.display()
-                ));
+            let recorded = if manifest.probe_versions.is_empty() {
+                Some(1)
+            } else {
+                manifest.probe_versions.get(&kind).copied()
+            };
+            match recorded {
+                Some(v) if v >= now => {}
+                Some(v) => stale.push(format!(
+                    "{name}: `{kind}` captured at version {v}, the probe is at {now} ({why})"
+                )),
+                None => stale.push(format!(
+                    "{name}: `{kind}` did not exist when it was captured ({why})"
+                )),
             }
         }
     }
-    assert!(checked > 0, "no bundle records a probe result");
+    assert!(checked > 0, "no bundle involves a probe");
     assert!(
         stale.is_empty(),
         "bundles to recapture (`CAPTURE_BUNDLES=1 cargo test --test lab -- <stack>`):\n{}",
         stale.join("\n")
     );
+}
+
+/// The rule ids of recorded findings (JSON), effects included: a finding's `rule` is its file.
+fn rule_ids_in(findings: &Value, ids: &mut std::collections::BTreeSet<String>) {
+    for f in findings.as_array().into_iter().flatten() {
+        if let Some(rule) = f["rule"].as_str()
+            && let Some(stem) = Path::new(rule).file_stem()
+        {
+            ids.insert(stem.to_string_lossy().into_owned());
+        }
+        rule_ids_in(&f["effects"], ids);
+    }
+}
+
+fn rule_ids_of(
+    findings: &[analylit_doctor::model::Finding],
+    ids: &mut std::collections::BTreeSet<String>,
+) {
+    for f in findings {
+        if let Some(stem) = Path::new(&f.rule).file_stem() {
+            ids.insert(stem.to_string_lossy().into_owned());
+        }
+        rule_ids_of(&f.effects, ids);
+    }
 }
 
 #[test]

@@ -146,6 +146,87 @@ async fn http_get_gives_up_on_a_silent_server() {
     assert!(took < GIVES_UP_WITHIN, "took {took:?}");
 }
 
+/// Accepts, reads what the client sends, then writes `head` followed by zeros until the client
+/// goes away; returns how many bytes each connection managed to write.
+async fn endless(head: &'static [u8]) -> (SocketAddr, Arc<Mutex<Vec<usize>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let record = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let mut total = 0;
+                if sock.write_all(head).await.is_ok() {
+                    total += head.len();
+                    let zeros = vec![0u8; 64 * 1024];
+                    // Stops when the client closes; the cap below makes sure it does.
+                    while total < 1 << 30 && sock.write_all(&zeros).await.is_ok() {
+                        total += zeros.len();
+                    }
+                }
+                record.lock().unwrap().push(total);
+            });
+        }
+    });
+    (addr, sent)
+}
+
+#[tokio::test]
+async fn postgres_stops_reading_an_endless_answer_at_its_cap() {
+    // An authentication request that claims a 2 GiB body: the client library would wait for all
+    // of it. The deadline is long, so only the byte cap can end this.
+    let (addr, _) = endless(b"R\x7f\xff\xff\xf0").await;
+    let (obs, _) = timed(postgres::observe(
+        addr,
+        "analylit",
+        Some("pw"),
+        "analylit",
+        &[],
+        Duration::from_secs(15),
+    ))
+    .await;
+    let PgConnect::Io(why) = &obs.connect else {
+        panic!("not stopped by the cap: {:?}", obs.connect);
+    };
+    assert!(
+        why.contains(&format!("more than {} bytes", postgres::MAX_SERVER_BYTES)),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn http_reads_at_most_its_cap_of_an_endless_body() {
+    let (addr, sent) = endless(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n").await;
+    let (result, _) = timed(http::get(
+        addr.port(),
+        "localhost",
+        "/api/health",
+        Duration::from_secs(15),
+    ))
+    .await;
+    assert_eq!(result.map(|a| a.status), Ok(200), "judged on the head");
+    // The server goes on writing until the probe closes: it must have closed long before the
+    // server's own 1 GiB stop.
+    for _ in 0..200 {
+        if !sent.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let wrote = sent
+        .lock()
+        .unwrap()
+        .first()
+        .copied()
+        .expect("the connection ended");
+    // What the probe read plus what the two sockets' buffers hold (a few MiB at most).
+    assert!(wrote < 64 << 20, "the probe read on: {wrote} bytes");
+}
+
 /// What a scripted Redis saw: one command (its words) per request.
 type Seen = Arc<Mutex<Vec<Vec<String>>>>;
 

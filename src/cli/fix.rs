@@ -77,7 +77,7 @@ fn import_patch(
     let file = plan.data.get("file")?;
     let dir = preview.compose_file.as_deref()?.parent()?;
     let source = preview.source_of(&plan.service, file, dir, false).ok()?;
-    let text = std::fs::read_to_string(&source).ok()?;
+    let text = crate::capped::text(&source, crate::fix::apply::MAX_EDIT_BYTES).ok()?;
     let rel = source
         .strip_prefix(dir)
         .unwrap_or(&source)
@@ -767,7 +767,7 @@ fn prepare_patch(
         host_texts.push(ctx.join("Dockerfile"));
     }
     for p in host_texts {
-        if let Ok(t) = std::fs::read_to_string(&p) {
+        if let Ok(t) = crate::capped::text(&p, crate::fix::apply::MAX_EDIT_BYTES) {
             let key = format!("{}", p.display());
             others.insert(key.clone(), t);
             on_host.insert(key, p);
@@ -803,7 +803,8 @@ fn prepare_patch(
             .unwrap_or(&file)
             .display()
             .to_string();
-        let now = std::fs::read_to_string(&file).map_err(|e| format!("reading {rel}: {e}"))?;
+        let now = crate::capped::text(&file, crate::fix::apply::MAX_EDIT_BYTES)
+            .map_err(|e| format!("reading {rel}: {e}"))?;
         if now != change.old {
             return Err(format!(
                 "the project's {rel} is not the {} {} runs (it changed since the image was \

@@ -300,7 +300,7 @@ fn fix_session(
             if let (Some(import), Some(file)) = (plan.data.get("import"), plan.data.get("file"))
                 && let Some(dir) = compose_file.parent()
                 && let Ok(source) = host.source_of(&plan.service, file, dir, false)
-                && let Ok(text) = std::fs::read_to_string(&source)
+                && let Ok(text) = crate::capped::text(&source, crate::fix::apply::MAX_EDIT_BYTES)
             {
                 let rel = source
                     .strip_prefix(dir)

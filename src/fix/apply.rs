@@ -46,6 +46,10 @@ pub async fn remove_stale_helpers(docker: &Docker, project: &str) {
 
 /// The largest file a backup copies out of a container.
 pub const MAX_BACKUP_BYTES: usize = 256 * 1024 * 1024;
+
+/// The largest project file the doctor reads to edit or patch (a compose file, `.env`, a
+/// Dockerfile, a Python module): all are far smaller, and an edit holds the whole text twice.
+pub const MAX_EDIT_BYTES: usize = 16 * 1024 * 1024;
 /// How long a service may take to stop, start, or become healthy again.
 pub const SERVICE_WAIT: Duration = Duration::from_secs(90);
 
@@ -567,17 +571,20 @@ impl Applier<'_> {
         let mut cmd = tokio::process::Command::new(&program);
         cmd.args(&args)
             .current_dir(file.parent().unwrap_or(Path::new(".")))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true);
-        let out = tokio::time::timeout(Duration::from_secs(600), cmd.output())
+        let (status, stderr) = tokio::time::timeout(Duration::from_secs(600), run_tail(cmd))
             .await
             .map_err(|_| ApplyError::Step("compose up did not finish within 600s".into()))?
             .map_err(|e| ApplyError::Step(format!("{program}: {e}")))?;
-        if out.status.success() {
+        if status.success() {
             Ok(())
         } else {
             Err(ApplyError::Step(format!(
                 "compose up failed: {}",
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&stderr)
                     .lines()
                     .last()
                     .unwrap_or_default()
@@ -844,7 +851,7 @@ impl HostFiles<'_> {
             .as_ref()
             .ok_or_else(|| ApplyError::Step("no patch was prepared for this plan".into()))?;
         for (file, edit) in &patch.edits {
-            let now = std::fs::read(file)
+            let now = crate::capped::whole(file, MAX_EDIT_BYTES)
                 .map_err(|e| ApplyError::Step(format!("reading {}: {e}", file.display())))?;
             if sha256(&now) != sha256(edit.old.as_bytes()) {
                 return Err(ApplyError::Step(format!(
@@ -909,7 +916,7 @@ impl HostFiles<'_> {
         if mode & 0o111 != 0 && !git_lacks {
             return Ok(());
         }
-        let bytes = std::fs::read(&source)
+        let bytes = crate::capped::whole(&source, MAX_BACKUP_BYTES)
             .map_err(|e| ApplyError::Step(format!("reading {}: {e}", source.display())))?;
         let stored = backup.store(&bytes)?;
         backup.record(Entry::HostFile {
@@ -940,7 +947,7 @@ impl HostFiles<'_> {
         let dir = compose.parent().unwrap_or(Path::new(".")).to_path_buf();
         let rel = |p: &Path| p.strip_prefix(&dir).unwrap_or(p).display().to_string();
         let read = |p: &Path| {
-            std::fs::read_to_string(p)
+            crate::capped::text(p, MAX_EDIT_BYTES)
                 .map_err(|e| ApplyError::Step(format!("reading {}: {e}", p.display())))
         };
         let model = || {
@@ -1031,7 +1038,9 @@ impl HostFiles<'_> {
                 if p.is_dir() {
                     stack.push((p, depth + 1));
                 } else if file_name == name
-                    && (!with_cr || std::fs::read(&p).is_ok_and(|b| b.contains(&b'\r')))
+                    && (!with_cr
+                        || crate::capped::head(&p, MAX_EDIT_BYTES)
+                            .is_ok_and(|h| h.bytes.contains(&b'\r')))
                 {
                     found.push(p);
                 }
@@ -1211,6 +1220,43 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     std::fs::rename(&tmp, path)
 }
 
+/// The most bytes of a child's stderr kept: its last lines, which say why it failed.
+const CHILD_TAIL_BYTES: usize = 64 * 1024;
+
+/// Run `cmd` (stdout and stderr piped) to its end: stdout is drained and dropped, and only the
+/// last [`CHILD_TAIL_BYTES`] of stderr are kept, however much a build prints.
+async fn run_tail(
+    mut cmd: tokio::process::Command,
+) -> std::io::Result<(std::process::ExitStatus, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut child = cmd.spawn()?;
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let drain = async {
+        if let Some(o) = out.as_mut() {
+            let _ = tokio::io::copy(o, &mut tokio::io::sink()).await;
+        }
+    };
+    let tail = async {
+        let mut kept: Vec<u8> = Vec::new();
+        if let Some(e) = err.as_mut() {
+            let mut chunk = vec![0u8; 8192];
+            while let Ok(n) = e.read(&mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                kept.extend_from_slice(&chunk[..n]);
+                if kept.len() > CHILD_TAIL_BYTES {
+                    kept.drain(..kept.len() - CHILD_TAIL_BYTES);
+                }
+            }
+        }
+        kept
+    };
+    let ((), kept) = tokio::join!(drain, tail);
+    Ok((child.wait().await?, kept))
+}
+
 /// The build context as a tar stream for the Engine's `/build`: the files `.dockerignore` lets
 /// through, with their modes; bounded in count and bytes.
 fn context_tar(context: &Path) -> Result<Vec<u8>, ApplyError> {
@@ -1248,4 +1294,26 @@ fn context_tar(context: &Path) -> Result<Vec<u8>, ApplyError> {
     builder
         .into_inner()
         .map_err(|e| ApplyError::Step(format!("packing {}: {e}", context.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_child_that_prints_without_end_keeps_only_the_tail_of_its_stderr() {
+        // 8 MiB on each stream, more than any pipe buffer: a reader that did not drain stdout
+        // would hang, and one that kept everything would hold 16 MiB.
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.args([
+            "-c",
+            "head -c 8388608 /dev/zero; head -c 8388608 /dev/zero | tr '\\0' x >&2; \
+             echo >&2; echo 'the last line' >&2; exit 3",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+        let (status, tail) = super::run_tail(cmd).await.unwrap();
+        assert_eq!(status.code(), Some(3));
+        assert!(tail.len() <= super::CHILD_TAIL_BYTES, "{}", tail.len());
+        assert!(tail.ends_with(b"\nthe last line\n"));
+    }
 }

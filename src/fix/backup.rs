@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 /// Where backups live, relative to the compose file's directory.
 pub const BACKUP_DIR: &str = ".analylit-doctor/backups";
 
+/// The largest manifest read back: one entry per file or volume a fix touched, a few hundred
+/// bytes each. A larger one is not a manifest this tool wrote, and restoring is refused.
+pub const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
+
 /// One thing saved before a change.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -141,9 +145,10 @@ impl Backup {
         Ok(b)
     }
 
-    /// Open an existing backup folder.
+    /// Open an existing backup folder. Its manifest is read up to [`MAX_MANIFEST_BYTES`].
     pub fn open(dir: &Path) -> Result<Backup, BackupError> {
-        let text = std::fs::read_to_string(dir.join("manifest.json")).map_err(|e| err(dir, e))?;
+        let text = crate::capped::text(&dir.join("manifest.json"), MAX_MANIFEST_BYTES)
+            .map_err(|e| err(dir, e))?;
         let manifest = serde_json::from_str(&text).map_err(|e| err(dir, e))?;
         Ok(Backup {
             dir: dir.to_owned(),
@@ -168,7 +173,9 @@ impl Backup {
 
     /// The stored bytes of an entry, checked against its checksum.
     pub fn read(&self, stored: &str, sha: &str) -> Result<Vec<u8>, BackupError> {
-        let bytes = std::fs::read(self.dir.join(stored)).map_err(|e| err(&self.dir, e))?;
+        // Nothing larger was ever stored (the applier refuses to back it up).
+        let bytes = crate::capped::whole(&self.dir.join(stored), super::apply::MAX_BACKUP_BYTES)
+            .map_err(|e| err(&self.dir, e))?;
         if sha256(&bytes) != sha {
             return Err(err(
                 &self.dir,

@@ -20,7 +20,8 @@ use crate::probes::python::probe::Observation;
 use crate::probes::{self, Ctx, Options, Outcome, ProbeResult};
 use crate::redact::Redactor;
 use crate::rules::{
-    DependencyExpectation, DockerExpectation, ProbeSpec, PythonExpectation, Rule, RuleSet, Severity,
+    DependencyExpectation, DockerExpectation, PortsExpectation, ProbeSpec, PythonExpectation, Rule,
+    RuleSet, Severity,
 };
 use crate::stack::snapshot::StackSnapshot;
 use regex::Regex;
@@ -88,7 +89,9 @@ impl ServiceInput {
 fn asked(spec: &ProbeSpec) -> bool {
     match spec {
         ProbeSpec::Python { expect } => !matches!(expect, PythonExpectation::SlowImport),
-        ProbeSpec::Entrypoint { .. } | ProbeSpec::Compose { .. } | ProbeSpec::Ports { .. } => true,
+        ProbeSpec::Entrypoint { .. } | ProbeSpec::Compose { .. } => true,
+        // Before a start, no bind was refused.
+        ProbeSpec::Ports { expect } => !matches!(expect, PortsExpectation::HostPortHeld),
         ProbeSpec::Dependency { expect } => matches!(
             expect,
             DependencyExpectation::NotAService

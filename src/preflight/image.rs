@@ -249,16 +249,14 @@ fn view_at(
 }
 
 fn read_dockerfile(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.len() > dockerfile::MAX_BYTES as u64 {
-        return Err(format!(
-            "{}: {} bytes, more than a Dockerfile can sensibly be",
+    crate::capped::lossy(path, dockerfile::MAX_BYTES).map_err(|e| match e.kind() {
+        std::io::ErrorKind::FileTooLarge => format!(
+            "{}: more than {} bytes, more than a Dockerfile can sensibly be",
             path.display(),
-            meta.len()
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+            dockerfile::MAX_BYTES
+        ),
+        _ => format!("{}: {e}", path.display()),
+    })
 }
 
 fn display_name(path: &Path) -> String {
@@ -726,12 +724,7 @@ impl DockerIgnore {
     /// `<Dockerfile>.dockerignore` beside the Dockerfile, else `.dockerignore` in the context.
     pub fn for_build(context: &Path, dockerfile: &Path) -> DockerIgnore {
         let own = PathBuf::from(format!("{}.dockerignore", dockerfile.display()));
-        let read = |p: &Path| {
-            let meta = std::fs::metadata(p).ok()?;
-            (meta.is_file() && meta.len() <= dockerfile::MAX_BYTES as u64)
-                .then(|| std::fs::read_to_string(p).ok())
-                .flatten()
-        };
+        let read = |p: &Path| crate::capped::text(p, dockerfile::MAX_BYTES).ok();
         let text = read(&own)
             .or_else(|| read(&context.join(".dockerignore")))
             .unwrap_or_default();

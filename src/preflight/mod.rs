@@ -37,7 +37,7 @@ use crate::probes::entrypoint;
 use crate::probes::python::gunicorn::{ConfigSource, config_location, start_dir};
 use crate::probes::python::gunicorn_invocation;
 use crate::probes::python::migrations;
-use crate::probes::python::probe::{Observation, observe_files};
+use crate::probes::python::probe::{Observation, observe_files, observe_files_cut};
 use crate::rules::RuleSet;
 use crate::stack::snapshot::StackSnapshot;
 use checks::{Script, ServiceInput, ToolQuestion};
@@ -346,11 +346,13 @@ fn every_python_file(svc: &Service, view: &ImageView) -> Option<Observation> {
     const MAX_BYTES: usize = 32 * 1024 * 1024;
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     let mut bytes = 0;
+    let mut cut = false;
     for path in view.files.keys().filter(|p| p.ends_with(".py")) {
         if files.len() >= MAX_PREFLIGHT_FILES || bytes >= MAX_BYTES {
+            cut = true;
             break;
         }
-        if let Some(text) = read_text(view, path) {
+        if let Some(text) = read_text_or_cut(view, path, &mut cut) {
             bytes += text.len();
             files.insert(path.clone(), text);
         }
@@ -368,7 +370,7 @@ fn every_python_file(svc: &Service, view: &ImageView) -> Option<Observation> {
             view.workdir.clone()
         };
     }
-    let mut obs = observe_files(&c, &files, &[]).ok()?;
+    let mut obs = observe_files_cut(&c, &files, cut).ok()?;
     if obs.python().is_none()
         && let Some((v, from)) = &view.python
     {
@@ -499,15 +501,8 @@ fn script(project: &Project, svc: &Service, view: &ImageView) -> Option<Script> 
 fn script_at(project: &Project, view: &ImageView, path: String) -> Option<Script> {
     let source = view.file(&path)?.clone();
     let meta = std::fs::metadata(&source.host).ok()?;
-    let mut bytes = Vec::new();
-    {
-        use std::io::Read;
-        std::fs::File::open(&source.host)
-            .ok()?
-            .take(SCRIPT_BYTES as u64)
-            .read_to_end(&mut bytes)
-            .ok()?;
-    }
+    // The head is what the entrypoint checks look at (shebang, line endings near the top).
+    let bytes = crate::capped::head(&source.host, SCRIPT_BYTES).ok()?.bytes;
     let fs_mode = file_mode(&meta);
     let git_mode = (!source.bind)
         .then(|| project.git.mode(&source.host))
@@ -551,14 +546,19 @@ fn file_mode(_: &std::fs::Metadata) -> u32 {
 }
 
 fn read_text(view: &ImageView, path: &str) -> Option<String> {
+    read_text_or_cut(view, path, &mut false)
+}
+
+/// [`read_text`], setting `cut` when the file is over the cap (left out, and said so).
+fn read_text_or_cut(view: &ImageView, path: &str, cut: &mut bool) -> Option<String> {
     let f = view.file(path)?;
-    let meta = std::fs::metadata(&f.host).ok()?;
-    if meta.len() > crate::probes::python::MAX_FILE_BYTES as u64 {
-        return None;
+    match crate::capped::lossy(&f.host, crate::probes::python::MAX_FILE_BYTES) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            *cut |= e.kind() == std::io::ErrorKind::FileTooLarge;
+            None
+        }
     }
-    std::fs::read(&f.host)
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 /// The python probe's observation of what `svc` runs: its entry points and what they import.
@@ -588,9 +588,17 @@ fn observe(
         let cfg = config_location(&g, &c.working_dir);
         match &cfg.source {
             ConfigSource::File { path } => {
-                if let Some(text) = read_text(view, path) {
+                let mut cut = false;
+                if let Some(text) = read_text_or_cut(view, path, &mut cut) {
                     files.insert(path.clone(), text);
                     entries.push(Entry::File(path.clone()));
+                } else if cut {
+                    // Judged without it, gunicorn's settings would be guessed wrong.
+                    return Err(format!(
+                        "gunicorn's config file {path} is over {} bytes, more than the doctor \
+                         reads of a Python file",
+                        crate::probes::python::MAX_FILE_BYTES
+                    ));
                 }
             }
             ConfigSource::Module { name } => entries.push(Entry::Module(name.clone())),
@@ -639,6 +647,7 @@ fn observe(
             selected.entries.join(", ")
         ));
     }
+    let cut = selected.over_limit > 0;
     files.extend(selected.files);
     // Migration files are read by path at run time, so no import reaches them: for a service
     // that runs the migrations, those under the working directory join, for the migration-order
@@ -666,7 +675,7 @@ fn observe(
             read += 1;
         }
     }
-    let mut obs = observe_files(c, &files, &[]).map_err(|(why, _)| why)?;
+    let mut obs = observe_files_cut(c, &files, cut).map_err(|(why, _)| why)?;
     if obs.python().is_none()
         && let Some((v, from)) = &view.python
     {

@@ -314,13 +314,7 @@ fn container(
     }
     for f in &s.env_file {
         let path = dir.join(f);
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        if meta.len() > compose::MAX_FILE_BYTES {
-            continue;
-        }
-        if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(text) = crate::capped::text(&path, compose::MAX_FILE_BYTES as usize) {
             for (k, v) in compose::parse_dotenv(&text) {
                 set(&k, &v);
             }

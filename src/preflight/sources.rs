@@ -307,8 +307,15 @@ pub fn select(view: &ImageView, root: &str, workdir: &str, entries: &[Entry]) ->
             sel.over_limit += 1;
             continue;
         }
-        let Ok(bytes) = std::fs::read(&source.host) else {
-            continue;
+        // The length above can be stale (the file grew) or meaningless (not a regular file).
+        let bytes = match crate::capped::whole(&source.host, MAX_FILE_BYTES) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                if e.kind() == std::io::ErrorKind::FileTooLarge {
+                    sel.over_limit += 1;
+                }
+                continue;
+            }
         };
         total += bytes.len();
         let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -370,6 +377,41 @@ mod tests {
     use super::*;
     use crate::preflight::image::FileSource;
     use std::path::Path;
+
+    fn from(host: &Path) -> FileSource {
+        FileSource {
+            host: host.to_owned(),
+            mode: None,
+            via: "COPY . /app".into(),
+            cr_stripped: None,
+            bind: false,
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn over_cap_and_endless_files_are_left_out_and_counted_never_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("app.py"), "import big\nimport pipe\nimport small\n").unwrap();
+        std::fs::write(d.join("small.py"), "X = 1\n").unwrap();
+        std::fs::write(d.join("big.py"), "#".repeat(MAX_FILE_BYTES + 1)).unwrap();
+        // A FIFO reports a length of 0 and would block a plain read forever.
+        let made = std::process::Command::new("mkfifo")
+            .arg(d.join("pipe.py"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let mut view = ImageView::default();
+        for name in ["app.py", "small.py", "big.py", "pipe.py"] {
+            view.files
+                .insert(format!("/app/{name}"), from(&d.join(name)));
+        }
+        let sel = select(&view, "/app", "/app", &[Entry::File("app.py".into())]);
+        let read: Vec<&str> = sel.files.keys().map(String::as_str).collect();
+        assert_eq!(read, ["/app/app.py", "/app/small.py"]);
+        assert_eq!(sel.over_limit, 1, "the big file is counted as cut");
+    }
 
     fn names(src: &str) -> Vec<String> {
         scan_imports(src)

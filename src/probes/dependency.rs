@@ -121,6 +121,7 @@ pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             match expect {
                 DependencyExpectation::UrlPasswordStale
                 | DependencyExpectation::UrlPasswordMissing => passwords(spec, *expect, ctx),
+                DependencyExpectation::UrlHostLoopback => loopback(spec, ctx),
                 _ => judge(spec, *expect, &targets, &facts),
             }
         })
@@ -189,9 +190,97 @@ fn judge(
                 ),
             ),
         },
-        DependencyExpectation::UrlPasswordStale | DependencyExpectation::UrlPasswordMissing => {
-            unreachable!("judged by `passwords`")
+        DependencyExpectation::UrlPasswordStale
+        | DependencyExpectation::UrlPasswordMissing
+        | DependencyExpectation::UrlHostLoopback => {
+            unreachable!("judged by `passwords` and `loopback`")
         }
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a Redis URL the client is configured with names its own container. Reads the
+/// container's environment and command only (the URL as configured, not the error's words): the
+/// error says the client dialled localhost, this says where that came from — or that the
+/// container shares the host's network, where localhost is the host and not the class.
+fn loopback(spec: &ProbeSpec, ctx: &Ctx<'_>) -> ProbeResult {
+    let c = ctx.container;
+    let verdict = |o: Outcome, s: String, facts: &[String]| ProbeResult::new(spec, o, s, facts);
+    let redis_urls: Vec<ClientUrl> = client_urls(c)
+        .into_iter()
+        .filter(|u| u.scheme.starts_with("redis"))
+        .collect();
+    let mut facts: Vec<String> = redis_urls
+        .iter()
+        .map(|u| format!("{}: a {} URL to `{}`", u.from, u.scheme, u.host))
+        .collect();
+    let servers: Vec<&str> = ctx
+        .snapshot
+        .containers
+        .iter()
+        .filter(|s| {
+            s.image.contains("redis")
+                || s.entrypoint
+                    .iter()
+                    .chain(&s.command)
+                    .next()
+                    .is_some_and(|p| p.ends_with("redis-server"))
+        })
+        .map(|s| s.service.as_str())
+        .collect();
+    if !servers.is_empty() {
+        let mut names = servers.clone();
+        names.dedup();
+        facts.push(format!(
+            "the stack's Redis service(s): {}",
+            names.join(", ")
+        ));
+    }
+    if c.networks.iter().any(|n| n.name == "host") {
+        return verdict(
+            Outcome::RuledOut,
+            format!(
+                "{} shares the host's network: localhost there is the host, not its own container",
+                c.service
+            ),
+            &facts,
+        );
+    }
+    match redis_urls.iter().find(|u| is_loopback(&u.host)) {
+        Some(u) => verdict(
+            Outcome::Confirmed,
+            format!(
+                "{} gives {} the Redis URL {}://{}: inside its container that is the container \
+                 itself",
+                u.from, c.service, u.scheme, u.host
+            ),
+            &facts,
+        )
+        .with("variable", u.from.clone()),
+        None if redis_urls.is_empty() => ProbeResult::unknown(
+            spec,
+            format!(
+                "no Redis URL in {}'s environment or command: the address comes from the app's \
+                 own default",
+                c.service
+            ),
+            &facts,
+        ),
+        None => ProbeResult::unknown(
+            spec,
+            format!(
+                "every Redis URL in {}'s environment or command names another host: the loopback \
+                 address comes from the app's code",
+                c.service
+            ),
+            &facts,
+        ),
     }
 }
 
@@ -209,7 +298,7 @@ fn client_urls(c: &ContainerSnapshot) -> Vec<ClientUrl> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(
-            r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*)://(?:(?P<user>[^:@/\s]*)(?::(?P<pass>[^@/\s]*))?@)?(?P<host>[A-Za-z0-9_.\-]+)",
+            r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*)://(?:(?P<user>[^:@/\s]*)(?::(?P<pass>[^@/\s]*))?@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+)",
         )
         .expect("url regex")
     });
@@ -475,6 +564,65 @@ mod tests {
             DependencyExpectation::UrlPasswordStale,
         );
         assert!(matches!(r.outcome, Outcome::Unknown(_)), "masked: {r:?}");
+    }
+
+    fn rq(url: &str) -> ContainerSnapshot {
+        let mut worker = container("worker");
+        worker.command = ["rq", "worker", "--url", url, "default"]
+            .map(str::to_owned)
+            .to_vec();
+        worker
+    }
+
+    fn redis() -> ContainerSnapshot {
+        let mut r = container("redis");
+        r.image = "redis:7".into();
+        r
+    }
+
+    #[test]
+    fn a_redis_url_naming_the_container_itself_is_confirmed_and_where_it_is_said() {
+        let expect = DependencyExpectation::UrlHostLoopback;
+        for url in [
+            "redis://localhost:6379/0",
+            "redis://127.0.0.1:6379",
+            "redis://:pw@[::1]:6379/0",
+        ] {
+            let r = run_on(vec![redis(), rq(url)], "worker", expect);
+            assert_eq!(r.outcome, Outcome::Confirmed, "{url}: {r:?}");
+            assert_eq!(r.data["variable"], "the command line");
+            assert!(
+                r.facts.iter().any(|f| f.contains("service(s): redis")),
+                "{r:?}"
+            );
+            assert!(!format!("{r:?}").contains("pw@"), "no userinfo shown");
+        }
+        let env = with_env(container("worker"), "REDIS_URL", "redis://LOCALHOST:6379");
+        let r = run_on(vec![redis(), env], "worker", expect);
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert_eq!(r.data["variable"], "REDIS_URL");
+    }
+
+    #[test]
+    fn the_service_name_or_no_url_is_unknown_and_the_host_network_rules_it_out() {
+        let expect = DependencyExpectation::UrlHostLoopback;
+        let r = run_on(vec![redis(), rq("redis://redis:6379/0")], "worker", expect);
+        assert!(matches!(r.outcome, Outcome::Unknown(_)), "{r:?}");
+        // A loopback URL of another scheme is not the Redis client's.
+        let pg = with_env(
+            container("worker"),
+            "DATABASE_URL",
+            "postgresql://u@localhost/d",
+        );
+        let r = run_on(vec![redis(), pg], "worker", expect);
+        assert!(matches!(r.outcome, Outcome::Unknown(_)), "{r:?}");
+        let mut on_host = rq("redis://localhost:6379/0");
+        on_host.networks = vec![crate::stack::snapshot::NetworkAttachment {
+            name: "host".into(),
+            ..Default::default()
+        }];
+        let r = run_on(vec![redis(), on_host], "worker", expect);
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
     }
 
     #[test]

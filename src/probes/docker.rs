@@ -79,6 +79,7 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             DockerExpectation::HealthToolMissing => tool_missing(spec, ctx).await,
             DockerExpectation::MemoryLimitHit => memory_limit(spec, ctx.container),
             DockerExpectation::StartPeriodShort => start_period(spec, ctx.container),
+            DockerExpectation::KilledAfterGrace => killed_after_grace(spec, ctx.container),
             DockerExpectation::GpuRuntimeMissing => {
                 let reservation = match &ctx.snapshot.compose {
                     Some(m) => Ok(m
@@ -221,6 +222,117 @@ async fn tool_missing(spec: &ProbeSpec, ctx: &Ctx<'_>) -> ProbeResult {
     }
 }
 
+/// What ended the container's last exit 137, from the engine's events of that run: `docker stop`
+/// sends the stop signal (a `kill` event with signal 15), waits the grace period, then sends
+/// SIGKILL (a `kill` event with signal 9) — the pair is the class. A SIGKILL alone is `docker
+/// kill` (no grace involved), and an `oom` event is the kernel's verdict instead.
+fn killed_after_grace(spec: &ProbeSpec, c: &ContainerSnapshot) -> ProbeResult {
+    let mut facts = Vec::new();
+    // PID 1 a shell that runs the server as its child: the signal stops at the shell.
+    if let [sh, flag, script, ..] = c.entrypoint.iter().chain(&c.command).collect::<Vec<_>>()[..]
+        && sh
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n == "sh" || n == "bash")
+        && flag == "-c"
+        && !script.trim_start().starts_with("exec ")
+    {
+        facts.push(format!(
+            "{} runs under `{} -c` without `exec`: the shell is PID 1 and does not pass SIGTERM on",
+            c.service, sh
+        ));
+    }
+    let Some(died) = c
+        .events
+        .iter()
+        .rposition(|e| e.action == "die" && e.exit_code == Some(137))
+    else {
+        return ProbeResult::unknown(
+            spec,
+            "no engine event of an exit 137 (the engine keeps events for a while only; pasted \
+             output has none)"
+                .into(),
+            &facts,
+        );
+    };
+    // That run's events: from its start (or the first kept) to its death.
+    let from = c.events[..died]
+        .iter()
+        .rposition(|e| e.action == "start")
+        .map_or(0, |i| i + 1);
+    let run = &c.events[from..died];
+    let signals: Vec<&str> = run
+        .iter()
+        .filter(|e| e.action == "kill")
+        .filter_map(|e| e.signal.as_deref())
+        .collect();
+    facts.push(format!(
+        "events of the run that exited 137: {}",
+        run.iter()
+            .chain(std::iter::once(&c.events[died]))
+            .map(|e| match (&e.signal, e.exit_code) {
+                (Some(s), _) => format!("{} {s}", e.action),
+                (None, Some(code)) => format!("{} {code}", e.action),
+                _ => e.action.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let verdict = |o: Outcome, s: String, facts: &[String]| ProbeResult::new(spec, o, s, facts);
+    if run.iter().any(|e| e.action == "oom") {
+        return verdict(
+            Outcome::RuledOut,
+            "the kernel's OOM killer ended that run, not the stop grace period".into(),
+            &facts,
+        );
+    }
+    let is = |s: &str, names: &[&str]| names.contains(&s.trim_start_matches("SIG"));
+    let term = run.iter().position(|e| {
+        e.action == "kill" && e.signal.as_deref().is_some_and(|s| !is(s, &["9", "KILL"]))
+    });
+    let kill = run.iter().rposition(|e| {
+        e.action == "kill" && e.signal.as_deref().is_some_and(|s| is(s, &["9", "KILL"]))
+    });
+    match (term, kill) {
+        (Some(t), Some(k)) if t < k => {
+            let waited = seconds_between(&run[t].time, &run[k].time)
+                .map(|s| format!(" {s:.0} s later"))
+                .unwrap_or_default();
+            verdict(
+                Outcome::Confirmed,
+                format!(
+                    "the engine sent signal {} to stop it, then SIGKILL{waited}: it did not stop \
+                     within its grace period",
+                    run[t].signal.as_deref().unwrap_or("15")
+                ),
+                &facts,
+            )
+        }
+        (None, Some(_)) => verdict(
+            Outcome::RuledOut,
+            "the engine sent SIGKILL with no stop signal before it (`docker kill`): no grace \
+             period was involved"
+                .into(),
+            &facts,
+        ),
+        _ if signals.is_empty() => ProbeResult::unknown(
+            spec,
+            "the engine sent no signal before the exit 137: SIGKILL came from inside the \
+             container or the kernel"
+                .into(),
+            &facts,
+        ),
+        _ => ProbeResult::unknown(
+            spec,
+            format!(
+                "the engine's signals ({}) do not end in a SIGKILL",
+                signals.join(", ")
+            ),
+            &facts,
+        ),
+    }
+}
+
 fn memory_limit(spec: &ProbeSpec, c: &ContainerSnapshot) -> ProbeResult {
     let mib = c.memory_limit as f64 / (1024.0 * 1024.0);
     // Pasted output may not tell the exit code or the limit (see `ContainerSnapshot`).
@@ -337,6 +449,75 @@ fn start_period(spec: &ProbeSpec, c: &ContainerSnapshot) -> ProbeResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::snapshot::ContainerEvent;
+    use crate::stack::snapshot::testing::container;
+
+    fn ev(
+        time: &str,
+        action: &str,
+        signal: Option<&str>,
+        exit_code: Option<i64>,
+    ) -> ContainerEvent {
+        ContainerEvent {
+            time: format!("2026-12-06T08:10:{time}Z"),
+            action: action.into(),
+            exit_code,
+            signal: signal.map(str::to_owned),
+        }
+    }
+
+    fn judged(events: Vec<ContainerEvent>) -> ProbeResult {
+        let mut c = container("exporter");
+        c.command = ["sh", "-c", "python3 -m http.server 9100; echo stopped"]
+            .map(str::to_owned)
+            .to_vec();
+        c.state.exit_code = 137;
+        c.events = events;
+        let spec = ProbeSpec::Docker {
+            expect: DockerExpectation::KilledAfterGrace,
+        };
+        killed_after_grace(&spec, &c)
+    }
+
+    #[test]
+    fn a_stop_signal_then_sigkill_is_the_grace_period_running_out() {
+        let r = judged(vec![
+            ev("00", "start", None, None),
+            ev("01", "kill", Some("15"), None),
+            ev("11", "kill", Some("9"), None),
+            ev("11", "die", None, Some(137)),
+        ]);
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert!(r.summary.contains("10 s later"), "{}", r.summary);
+        assert!(
+            r.facts.iter().any(|f| f.contains("without `exec`")),
+            "{r:?}"
+        );
+        // Only the run that exited 137 counts: an earlier run's stop does not.
+        let r = judged(vec![
+            ev("00", "kill", Some("15"), None),
+            ev("01", "die", None, Some(0)),
+            ev("02", "start", None, None),
+            ev("03", "kill", Some("9"), None),
+            ev("03", "die", None, Some(137)),
+        ]);
+        assert_eq!(r.outcome, Outcome::RuledOut, "docker kill: {r:?}");
+    }
+
+    #[test]
+    fn oom_or_no_events_is_not_the_grace_period() {
+        let r = judged(vec![
+            ev("01", "kill", Some("15"), None),
+            ev("02", "oom", None, None),
+            ev("02", "kill", Some("9"), None),
+            ev("02", "die", None, Some(137)),
+        ]);
+        assert_eq!(r.outcome, Outcome::RuledOut, "{r:?}");
+        let r = judged(vec![]);
+        assert!(matches!(r.outcome, Outcome::Unknown(_)), "{r:?}");
+        let r = judged(vec![ev("02", "die", None, Some(137))]);
+        assert!(matches!(r.outcome, Outcome::Unknown(_)), "{r:?}");
+    }
 
     #[test]
     fn the_program_a_health_check_runs() {

@@ -946,7 +946,11 @@ pub(crate) fn origin_of(snapshot: &StackSnapshot, service: &str, var: &str) -> O
     svc.env_file
         .iter()
         .find(|f| {
-            std::fs::read_to_string(dir.join(f.as_str())).is_ok_and(|text| {
+            crate::capped::text(
+                &dir.join(f.as_str()),
+                crate::stack::compose::MAX_FILE_BYTES as usize,
+            )
+            .is_ok_and(|text| {
                 text.lines()
                     .map(|l| l.trim_start().trim_start_matches("export "))
                     .any(|l| l.split_once('=').is_some_and(|(k, _)| k.trim() == var))

@@ -128,7 +128,12 @@ pub async fn run_or_replay(
         }
         let snapshot_only = matches!(
             spec,
-            ProbeSpec::Compose { .. } | ProbeSpec::Dependency { .. } | ProbeSpec::Ports { .. }
+            ProbeSpec::Compose { .. }
+                | ProbeSpec::Dependency { .. }
+                | ProbeSpec::Ports { .. }
+                | ProbeSpec::Docker {
+                    expect: crate::rules::DockerExpectation::KilledAfterGrace
+                }
         );
         let mut result = None;
         if snapshot_only {

@@ -80,9 +80,85 @@ pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             ProbeSpec::Ports {
                 expect: PortsExpectation::HealthPortUnbound,
             } => judge(spec, &obs),
+            ProbeSpec::Ports {
+                expect: PortsExpectation::HostPortHeld,
+            } => host_port_held(spec, ctx),
             _ => ProbeResult::unknown(spec, "not a ports probe".into(), &[]),
         })
         .collect()
+}
+
+/// The host address and port the engine could not bind, from the error (the evidence, else the
+/// container's state).
+fn refused_bind(ctx: &Ctx<'_>) -> Option<(String, String)> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"Bind for (?P<a>\S*?):(?P<p>\d+) failed|listen (?:tcp|udp)[46]? (?P<b>\S*?):(?P<q>\d+): bind",
+        )
+        .expect("bind regex")
+    });
+    ctx.hints
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::once(ctx.container.state.error.as_str()))
+        .find_map(|t| {
+            let m = re.captures(t)?;
+            let addr = m.name("a").or(m.name("b"))?.as_str();
+            let port = m.name("p").or(m.name("q"))?.as_str();
+            Some((addr.trim_matches(['[', ']']).to_owned(), port.to_owned()))
+        })
+}
+
+/// Whether another container of the stack publishes the host port this one could not bind.
+/// Reads the snapshot only: a holder outside the stack (another project, a host process) is left
+/// unknown, never guessed.
+fn host_port_held(spec: &ProbeSpec, ctx: &Ctx<'_>) -> ProbeResult {
+    let Some((addr, port)) = refused_bind(ctx) else {
+        return ProbeResult::unknown(spec, "the error names no host port".into(), &[]);
+    };
+    let any = |a: &str| a.is_empty() || a == "0.0.0.0" || a == "::";
+    let holder = ctx.snapshot.containers.iter().find_map(|c| {
+        (c.id != ctx.container.id)
+            .then(|| {
+                c.ports
+                    .iter()
+                    .find(|p| {
+                        p.host_port == port && (any(&addr) || any(&p.host_ip) || p.host_ip == addr)
+                    })
+                    .map(|p| (c, p))
+            })
+            .flatten()
+    });
+    match holder {
+        Some((c, p)) => ProbeResult::new(
+            spec,
+            Outcome::Confirmed,
+            format!(
+                "{} (service {}) publishes host port {port} ({}:{} → {}): the conflict is \
+                 inside the stack",
+                c.name,
+                c.service,
+                if p.host_ip.is_empty() {
+                    "0.0.0.0"
+                } else {
+                    &p.host_ip
+                },
+                p.host_port,
+                p.container_port
+            ),
+            &[format!("{} is {}", c.name, c.state.status)],
+        )
+        .with("holder", c.service.clone()),
+        None => ProbeResult::unknown(
+            spec,
+            format!(
+                "no other container of the stack publishes host port {port}: another project's \
+                 container or a host process holds it"
+            ),
+            &[],
+        ),
+    }
 }
 
 /// What the snapshot says about one container's ports.
@@ -224,6 +300,87 @@ mod tests {
             expect: PortsExpectation::HealthPortUnbound,
         };
         probe(&[spec], &ctx).remove(0)
+    }
+
+    fn held(all: Vec<crate::stack::snapshot::ContainerSnapshot>, who: &str) -> ProbeResult {
+        let snapshot = stack(all);
+        let c = snapshot
+            .containers
+            .iter()
+            .find(|c| c.service == who)
+            .unwrap();
+        let ctx = Ctx {
+            snapshot: &snapshot,
+            container: c,
+            docker: None,
+            opts: &Options::default(),
+            hints: &[],
+        };
+        let spec = ProbeSpec::Ports {
+            expect: PortsExpectation::HostPortHeld,
+        };
+        probe(&[spec], &ctx).remove(0)
+    }
+
+    fn publishing(
+        service: &str,
+        ip: &str,
+        port: &str,
+    ) -> crate::stack::snapshot::ContainerSnapshot {
+        let mut c = container(service);
+        c.ports = vec![crate::stack::snapshot::PortBinding {
+            container_port: "8080/tcp".into(),
+            host_ip: ip.into(),
+            host_port: port.into(),
+        }];
+        c
+    }
+
+    fn refused(error: &str) -> crate::stack::snapshot::ContainerSnapshot {
+        let mut c = container("canary");
+        c.state.status = "created".into();
+        c.state.exit_code = 128;
+        c.state.error = error.into();
+        c
+    }
+
+    #[test]
+    fn a_stack_container_on_the_refused_host_port_is_the_holder() {
+        let bind = "driver failed programming external connectivity on endpoint x: \
+                    Bind for 127.0.0.1:47501 failed: port is already allocated";
+        let r = held(
+            vec![publishing("front", "127.0.0.1", "47501"), refused(bind)],
+            "canary",
+        );
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        assert_eq!(r.data["holder"], "front");
+        // A wildcard on either side overlaps; another address or port does not.
+        let r = held(
+            vec![publishing("front", "", "47501"), refused(bind)],
+            "canary",
+        );
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        let r = held(
+            vec![publishing("front", "127.0.0.2", "47501"), refused(bind)],
+            "canary",
+        );
+        assert!(matches!(r.outcome, Outcome::Unknown(_)), "{r:?}");
+        let r = held(
+            vec![publishing("front", "127.0.0.1", "47502"), refused(bind)],
+            "canary",
+        );
+        assert!(matches!(r.outcome, Outcome::Unknown(_)), "{r:?}");
+        // A host process's wording, held by nothing in the stack: unknown, never guessed.
+        let host = "listen tcp4 0.0.0.0:5001: bind: address already in use";
+        let r = held(
+            vec![publishing("front", "0.0.0.0", "5001"), refused(host)],
+            "canary",
+        );
+        assert_eq!(r.outcome, Outcome::Confirmed, "{r:?}");
+        let r = held(vec![refused(host)], "canary");
+        assert!(matches!(r.outcome, Outcome::Unknown(_)), "{r:?}");
+        let r = held(vec![refused("")], "canary");
+        assert!(matches!(r.outcome, Outcome::Unknown(_)), "{r:?}");
     }
 
     fn web(log: &str) -> crate::stack::snapshot::ContainerSnapshot {

@@ -29,6 +29,12 @@ use tokio_postgres::{Client, Config, NoTls};
 const MAX_REVISIONS: i64 = 16;
 /// The most lock waits read from `pg_stat_activity`.
 pub const MAX_LOCK_WAITS: i64 = 8;
+/// The most bytes read from the server in one observation. Every answer the probe asks for is
+/// small (a version, a few booleans, at most [`MAX_REVISIONS`] revisions and
+/// [`MAX_LOCK_WAITS`] rows of 200-character queries): a server — or something else on the port —
+/// that sends more is cut off here rather than buffered by the client library, which believes
+/// whatever message length it is told.
+pub const MAX_SERVER_BYTES: usize = 1024 * 1024;
 
 /// A session waiting on a lock, and the session holding it: what makes a request hang with no
 /// error anywhere (`idle in transaction` after a `LOCK TABLE`, a migration left open).
@@ -178,8 +184,8 @@ pub async fn observe_over(
         query_error: None,
         lock_waits: Vec::new(),
     };
-    let stream = match stream {
-        Ok(s) => s,
+    let stream: Box<dyn Duplex> = match stream {
+        Ok(s) => Box::new(transport::ReadCap::new(s, MAX_SERVER_BYTES)),
         Err(why) => {
             obs.connect = why;
             return obs;

@@ -60,6 +60,66 @@ const MAX_IMAGES: usize = 3;
 pub trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
 
+/// A stream that reads at most `cap` bytes in all: past that, a read fails (kind `Other`, a
+/// message naming the cap) instead of handing a client library a server's endless answer to
+/// buffer. For clients whose own buffering has no bound (tokio-postgres takes a message's
+/// length from the server and waits for that many bytes).
+pub struct ReadCap<S> {
+    inner: S,
+    left: usize,
+    cap: usize,
+}
+
+impl<S> ReadCap<S> {
+    pub fn new(inner: S, cap: usize) -> Self {
+        ReadCap {
+            inner,
+            left: cap,
+            cap,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for ReadCap<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.left == 0 {
+            return Poll::Ready(Err(std::io::Error::other(format!(
+                "the server sent more than {} bytes, the most the probe reads",
+                self.cap
+            ))));
+        }
+        let room = buf.remaining().min(self.left);
+        let mut limited = ReadBuf::new(buf.initialize_unfilled_to(room));
+        let r = Pin::new(&mut self.inner).poll_read(cx, &mut limited);
+        let n = limited.filled().len();
+        buf.advance(n);
+        self.left -= n;
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for ReadCap<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// Where a probe connects to a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {

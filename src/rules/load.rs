@@ -173,7 +173,16 @@ fn nearest<'a>(target: &str, known: &BTreeSet<&'a str>) -> Option<&'a str> {
         .find(|k| k.starts_with(target) || target.starts_with(k))
 }
 
-/// Every `*.toml` of `dir` (not recursive), sorted by name, plus problems reading them.
+/// The largest rule file read. The biggest shipped rule is a few KiB; a file past this is not a
+/// rule file (a log or a data file saved as `.toml`), and reading it whole would only cost
+/// memory before the parser refused it.
+pub(crate) const MAX_RULE_FILE_BYTES: usize = 1024 * 1024;
+/// The most rule files read from one directory (the catalogue has well under a hundred).
+pub(crate) const MAX_RULE_FILES: usize = 2000;
+
+/// Every `*.toml` of `dir` (not recursive), sorted by name, plus problems reading them. At most
+/// [`MAX_RULE_FILES`] files of at most [`MAX_RULE_FILE_BYTES`] each: any past that is a problem,
+/// not silently left out.
 pub(crate) fn read_dir(dir: &Path) -> (Vec<FileInput>, Vec<Problem>) {
     let mut problems = Vec::new();
     let entries = match std::fs::read_dir(dir) {
@@ -194,9 +203,23 @@ pub(crate) fn read_dir(dir: &Path) -> (Vec<FileInput>, Vec<Problem>) {
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
         .collect();
     paths.sort();
+    if paths.len() > MAX_RULE_FILES {
+        problems.push(
+            Problem::without_source(
+                Code::Io,
+                format!(
+                    "{} holds {} rule files: only the first {MAX_RULE_FILES} (by name) were read",
+                    dir.display(),
+                    paths.len()
+                ),
+            )
+            .help("point --rules at a directory of rule files only"),
+        );
+        paths.truncate(MAX_RULE_FILES);
+    }
     let mut inputs = Vec::new();
     for path in paths {
-        match std::fs::read_to_string(&path) {
+        match crate::capped::text(&path, MAX_RULE_FILE_BYTES) {
             Ok(text) => inputs.push(FileInput {
                 path: path.display().to_string(),
                 text: text.into(),
@@ -252,5 +275,27 @@ mod set_tests {
         let set = load_files(&files[..1]).expect("one fits");
         let m = crate::engine::matcher::Matcher::new(&set);
         assert_eq!(m.rules_matching_line(&"x".repeat(3000)).count(), 1);
+    }
+
+    #[test]
+    fn an_over_cap_rule_file_is_a_problem_naming_the_cap_and_the_rest_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, good) = rule("small-one", "boom");
+        std::fs::write(dir.path().join("small-one.toml"), good).unwrap();
+        // Valid TOML all the way: only its size is wrong.
+        let mut big = String::from("# ");
+        big.push_str(&"x".repeat(super::MAX_RULE_FILE_BYTES));
+        std::fs::write(dir.path().join("huge.toml"), big).unwrap();
+        let (inputs, problems) = super::read_dir(dir.path());
+        assert_eq!(inputs.len(), 1, "the small file is read");
+        assert!(inputs[0].path.ends_with("small-one.toml"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].code(), Code::Io);
+        let said = problems[0].message.clone();
+        assert!(
+            said.contains("huge.toml")
+                && said.contains(&format!("more than {} bytes", super::MAX_RULE_FILE_BYTES)),
+            "{said}"
+        );
     }
 }

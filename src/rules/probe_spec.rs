@@ -248,6 +248,9 @@ probe_kinds! {
         /// The service reserves NVIDIA GPUs (`deploy.resources.reservations.devices`) and the
         /// engine has no NVIDIA runtime.
         GpuRuntimeMissing = "gpu-runtime-missing",
+        /// The engine's events of the last exit 137: a SIGTERM kill, then a SIGKILL once the
+        /// stop grace period ran out (`docker stop`, `compose down`). Reads the snapshot only.
+        KilledAfterGrace = "killed-after-grace",
     }
 
     /// The port the health check asks against the ports the server says it listens on (its
@@ -256,6 +259,9 @@ probe_kinds! {
     Ports(PortsExpectation) = "ports" {
         /// The health check's port is none of the ports the server listens on.
         HealthPortUnbound = "health-port-unbound",
+        /// Another container of the stack publishes the host port the engine could not bind
+        /// (`Bind for 0.0.0.0:5001 failed`): the conflict is inside the stack.
+        HostPortHeld = "host-port-held",
     }
 
     /// The service a client's error names, in the stack.
@@ -272,6 +278,10 @@ probe_kinds! {
         /// The server requires a password (`--requirepass`, `REDIS_PASSWORD`) and the client's
         /// URL for it gives none.
         UrlPasswordMissing = "url-password-missing",
+        /// A Redis URL in the client's environment or command names a loopback host
+        /// (`localhost`, `127.0.0.1`, `::1`) — its own container — and the container does not
+        /// share the host's network, where that would be the host.
+        UrlHostLoopback = "url-host-loopback",
     }
 }
 

@@ -89,6 +89,11 @@ pub async fn collect(
     let tasks = list.iter().filter_map(|c| c.id.clone()).map(|id| {
         let docker = docker.clone();
         async move {
+            // Not capped in bytes: bollard collects the answer whole and offers no limit. This
+            // is the one reader left so, on purpose — the engine is the party the doctor trusts
+            // (it talks to it as root anyway), and an inspect holds only what the engine itself
+            // stored for the container (its config, env, labels, the last five health results).
+            // Log tails, events and archive reads, whose size the containers decide, are capped.
             let inspect = match docker.inspect_container(&id, None).await {
                 Ok(i) => i,
                 Err(bollard::errors::Error::DockerResponseServerError {

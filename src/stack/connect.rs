@@ -180,8 +180,13 @@ pub fn context_digest(name: &str) -> String {
     crate::digest::sha256(name.as_bytes())
 }
 
+/// The largest docker CLI `config.json` or context `meta.json` read: both are a few hundred bytes
+/// (credentials helpers, a context's endpoint). One past this is read as unreadable is: as if it
+/// named no context, and the endpoint line then says where the doctor connected instead.
+const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
+
 fn current_context(config_dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(config_dir.join("config.json")).ok()?;
+    let text = crate::capped::text(&config_dir.join("config.json"), MAX_CONFIG_BYTES).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
     v["currentContext"].as_str().map(String::from)
 }
@@ -190,7 +195,8 @@ fn current_context(config_dir: &Path) -> Option<String> {
 fn context_host(config_dir: &Path, name: &str) -> Option<(String, bool)> {
     let meta_dir = config_dir.join("contexts").join("meta");
     for entry in std::fs::read_dir(meta_dir).ok()?.flatten() {
-        let Ok(text) = std::fs::read_to_string(entry.path().join("meta.json")) else {
+        let Ok(text) = crate::capped::text(&entry.path().join("meta.json"), MAX_CONFIG_BYTES)
+        else {
             continue;
         };
         let Ok(v) = serde_json::from_str::<Value>(&text) else {

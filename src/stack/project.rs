@@ -122,7 +122,7 @@ fn compose_file(inputs: &ProjectInputs) -> Option<PathBuf> {
 
 /// The Compose Specification's top-level `name:` (a plain scalar on a line of its own).
 fn top_level_name(file: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(file).ok()?;
+    let text = crate::capped::text(file, super::compose::MAX_FILE_BYTES as usize).ok()?;
     text.lines().find_map(|line| {
         let rest = line.strip_prefix("name:")?;
         let value = rest.split(" #").next()?.trim().trim_matches(['"', '\'']);

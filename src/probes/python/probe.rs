@@ -330,6 +330,10 @@ async fn read_sources(
     let mut files = BTreeMap::new();
     let read_text = |path: String| async move {
         match archive::read(docker, &c.id, &path, SCRIPT_BYTES, timeout).await {
+            // Judging the start of a Python file as if it were the whole would be wrong.
+            Ok(Entry::File { size, .. }) if size > SCRIPT_BYTES as u64 => {
+                ConfigRead::Unreadable(over_cap(&path, size))
+            }
             Ok(Entry::File { head, .. }) => ConfigRead::Text(String::from_utf8_lossy(&head).into()),
             Ok(other) => ConfigRead::Unreadable(format!("{} is not a file", other.path())),
             Err(archive::ArchiveError::Absent(_)) => ConfigRead::Absent,
@@ -379,6 +383,11 @@ async fn read_sources(
     })
 }
 
+/// Why a file the probe reads whole (the entrypoint script, gunicorn's config) was not read.
+fn over_cap(path: &str, size: u64) -> String {
+    format!("{path} is {size} bytes, more than the {SCRIPT_BYTES} the probe reads of it")
+}
+
 /// The probe's observation of a container whose files are given in memory (path → text): the
 /// entrypoint script, gunicorn's config file and the app's `.py` files, as the image holds them.
 /// The same steps as the live probe, with no Engine.
@@ -388,6 +397,15 @@ pub fn observe_files(
     hints: &[String],
 ) -> Result<Observation, Failed> {
     observe_read(c, files, None, false, hints)
+}
+
+/// [`observe_files`] of a tree its reader cut at its bounds (`truncated`): the facts say so.
+pub fn observe_files_cut(
+    c: &ContainerSnapshot,
+    files: &BTreeMap<String, String>,
+    truncated: bool,
+) -> Result<Observation, Failed> {
+    observe_read(c, files, None, truncated, &[])
 }
 
 /// [`observe_files`]; `config`, when the files came out of the container, says how reading the
