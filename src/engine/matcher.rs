@@ -85,6 +85,8 @@ struct Prefiltered {
     regexes: Vec<Regex>,
     /// Patterns with no required literal: run on every line.
     always: Vec<usize>,
+    /// Some literal holds a line end.
+    multiline: bool,
 }
 
 impl Prefiltered {
@@ -108,6 +110,7 @@ impl Prefiltered {
                 None => always.push(p),
             }
         }
+        let multiline = lits.iter().any(|l| l.contains(&b'\n'));
         let literals = (!lits.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
@@ -120,6 +123,7 @@ impl Prefiltered {
             of_literal,
             regexes,
             always,
+            multiline,
         }
     }
 
@@ -167,6 +171,24 @@ impl LineFilter {
         let mut any = false;
         self.0.each_match(line, |_| any = true);
         any
+    }
+}
+
+impl crate::stack::logs::KeepLines for LineFilter {
+    fn keeps(&self, line: &str) -> bool {
+        self.any(line)
+    }
+
+    /// Where the literals are, in one Aho-Corasick pass over the whole text. Sound because no
+    /// literal holds a line end: a match never spans two lines, so the non-overlapping search
+    /// reports at least one match in every line holding a literal.
+    fn may_keep(&self, text: &str, out: &mut Vec<usize>) -> bool {
+        let p = &self.0;
+        let Some(ac) = p.literals.as_ref().filter(|_| p.always.is_empty() && !p.multiline) else {
+            return false;
+        };
+        out.extend(ac.find_iter(text).map(|m| m.start()));
+        true
     }
 }
 
