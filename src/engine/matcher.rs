@@ -184,7 +184,11 @@ impl crate::stack::logs::KeepLines for LineFilter {
     /// reports at least one match in every line holding a literal.
     fn may_keep(&self, text: &str, out: &mut Vec<usize>) -> bool {
         let p = &self.0;
-        let Some(ac) = p.literals.as_ref().filter(|_| p.always.is_empty() && !p.multiline) else {
+        let Some(ac) = p
+            .literals
+            .as_ref()
+            .filter(|_| p.always.is_empty() && !p.multiline)
+        else {
             return false;
         };
         out.extend(ac.find_iter(text).map(|m| m.start()));

@@ -135,11 +135,14 @@ impl LogAssembler {
         let text = text.strip_suffix('\r').unwrap_or(text);
         let (ts, body) = split_timestamp(text.as_bytes());
         let body = &text[text.len() - body.len()..];
-        self.add(LogLine {
-            ts,
-            stream,
-            text: body.to_owned(),
-        }, may_keep);
+        self.add(
+            LogLine {
+                ts,
+                stream,
+                text: body.to_owned(),
+            },
+            may_keep,
+        );
     }
 
     fn extend_partial(&mut self, stream: Stream, data: &[u8]) {

@@ -563,8 +563,7 @@ impl Paste {
                     hit += 1;
                 }
                 // A line whose colours were stripped may join a literal the raw text split.
-                let may = hits.get(hit).is_some_and(|&h| h < end)
-                    || matches!(line, Cow::Owned(_));
+                let may = hits.get(hit).is_some_and(|&h| h < end) || matches!(line, Cow::Owned(_));
                 self.facts.line_may_keep(may);
             }
             self.line(&line, p, tally);
