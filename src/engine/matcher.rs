@@ -16,7 +16,7 @@
 //! are supporting facts: many classes share an exit code.
 use crate::rules::{Rule, RuleSet, StateFacts, Symptom};
 use crate::stack::snapshot::{ContainerSnapshot, LogLine};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet};
 use std::collections::BTreeMap;
 
@@ -112,8 +112,11 @@ impl Prefiltered {
         }
         let multiline = lits.iter().any(|l| l.contains(&b'\n'));
         let literals = (!lits.is_empty()).then(|| {
+            // A DFA: one table lookup per byte, the fastest scan; the rules' literals (a few
+            // kilobytes) keep it small.
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::DFA))
                 .match_kind(MatchKind::Standard)
                 .build(&lits)
                 .expect("rule literals build an automaton")
