@@ -59,9 +59,7 @@ impl Reader {
     /// Take `line` when it has a container prefix. `Some(subject index)`, `Some(None)` past the
     /// subject bound.
     pub fn take(&mut self, line: &str, facts: &mut Facts) -> Option<Option<usize>> {
-        if memchr::memchr(b'|', line.as_bytes()).is_none() {
-            return None;
-        }
+        memchr::memchr(b'|', line.as_bytes())?;
         let (name, text) = prefix(line)?;
         let same = self.last.as_ref().is_some_and(|(n, _)| n == name);
         // A name read before stays readable: the known names only grow.
