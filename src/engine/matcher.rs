@@ -530,3 +530,42 @@ fn captures(rule: &Rule, hits: &[SymptomHit]) -> BTreeMap<String, String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::logs::KeepLines;
+
+    #[test]
+    fn the_chunk_prefilter_marks_every_line_a_rule_keeps() {
+        // Over whole captured texts at once, as the paste reader scans a chunk: every line the
+        // filter keeps holds one of the offsets (a line without one is never looked at again).
+        let set = crate::rules::load_embedded().expect("embedded rules");
+        let filter = LineFilter::new(&set);
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/transcripts");
+        let (mut kept, mut lines, mut marked) = (0, 0, 0);
+        for entry in std::fs::read_dir(dir).expect("transcripts") {
+            let text = std::fs::read_to_string(entry.expect("entry").path()).unwrap_or_default();
+            let mut hits = Vec::new();
+            assert!(filter.may_keep(&text, &mut hits), "the rules have literals");
+            assert!(hits.windows(2).all(|w| w[0] < w[1]), "in increasing order");
+            let mut start = 0;
+            for line in text.split_inclusive('\n') {
+                let end = start + line.len();
+                let has = hits.iter().any(|&h| (start..end).contains(&h));
+                lines += 1;
+                marked += usize::from(has);
+                if filter.keeps(line.trim_end_matches('\n')) {
+                    kept += 1;
+                    assert!(has, "{line:?} is kept but was not marked");
+                }
+                start = end;
+            }
+        }
+        assert!(kept > 50, "only {kept} kept lines");
+        assert!(
+            marked < lines,
+            "every line marked: the prefilter saves nothing"
+        );
+    }
+}
