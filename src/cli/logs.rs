@@ -13,8 +13,7 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
     };
     let mut pasted = Paste::new(limits);
     // Lines a rule matches are kept from before each container's tail.
-    let matcher = std::sync::Arc::new(engine::matcher::LineFilter::new(&set));
-    pasted.keep(std::sync::Arc::new(move |line: &str| matcher.any(line)));
+    pasted.keep(std::sync::Arc::new(engine::matcher::LineFilter::new(&set)));
     for spec in &args.logs {
         let (service, source) = match spec.split_once('=') {
             Some((service, source)) if !service.is_empty() && !source.is_empty() => {

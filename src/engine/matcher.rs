@@ -16,7 +16,7 @@
 //! are supporting facts: many classes share an exit code.
 use crate::rules::{Rule, RuleSet, StateFacts, Symptom};
 use crate::stack::snapshot::{ContainerSnapshot, LogLine};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet};
 use std::collections::BTreeMap;
 
@@ -85,6 +85,8 @@ struct Prefiltered {
     regexes: Vec<Regex>,
     /// Patterns with no required literal: run on every line.
     always: Vec<usize>,
+    /// Some literal holds a line end.
+    multiline: bool,
 }
 
 impl Prefiltered {
@@ -108,9 +110,13 @@ impl Prefiltered {
                 None => always.push(p),
             }
         }
+        let multiline = lits.iter().any(|l| l.contains(&b'\n'));
         let literals = (!lits.is_empty()).then(|| {
+            // A DFA: one table lookup per byte, the fastest scan; the rules' literals (a few
+            // kilobytes) keep it small.
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::DFA))
                 .match_kind(MatchKind::Standard)
                 .build(&lits)
                 .expect("rule literals build an automaton")
@@ -120,6 +126,7 @@ impl Prefiltered {
             of_literal,
             regexes,
             always,
+            multiline,
         }
     }
 
@@ -167,6 +174,28 @@ impl LineFilter {
         let mut any = false;
         self.0.each_match(line, |_| any = true);
         any
+    }
+}
+
+impl crate::stack::logs::KeepLines for LineFilter {
+    fn keeps(&self, line: &str) -> bool {
+        self.any(line)
+    }
+
+    /// Where the literals are, in one Aho-Corasick pass over the whole text. Sound because no
+    /// literal holds a line end: a match never spans two lines, so the non-overlapping search
+    /// reports at least one match in every line holding a literal.
+    fn may_keep(&self, text: &str, out: &mut Vec<usize>) -> bool {
+        let p = &self.0;
+        let Some(ac) = p
+            .literals
+            .as_ref()
+            .filter(|_| p.always.is_empty() && !p.multiline)
+        else {
+            return false;
+        };
+        out.extend(ac.find_iter(text).map(|m| m.start()));
+        true
     }
 }
 
@@ -500,4 +529,43 @@ fn captures(rule: &Rule, hits: &[SymptomHit]) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::logs::KeepLines;
+
+    #[test]
+    fn the_chunk_prefilter_marks_every_line_a_rule_keeps() {
+        // Over whole captured texts at once, as the paste reader scans a chunk: every line the
+        // filter keeps holds one of the offsets (a line without one is never looked at again).
+        let set = crate::rules::load_embedded().expect("embedded rules");
+        let filter = LineFilter::new(&set);
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/transcripts");
+        let (mut kept, mut lines, mut marked) = (0, 0, 0);
+        for entry in std::fs::read_dir(dir).expect("transcripts") {
+            let text = std::fs::read_to_string(entry.expect("entry").path()).unwrap_or_default();
+            let mut hits = Vec::new();
+            assert!(filter.may_keep(&text, &mut hits), "the rules have literals");
+            assert!(hits.windows(2).all(|w| w[0] < w[1]), "in increasing order");
+            let mut start = 0;
+            for line in text.split_inclusive('\n') {
+                let end = start + line.len();
+                let has = hits.iter().any(|&h| (start..end).contains(&h));
+                lines += 1;
+                marked += usize::from(has);
+                if filter.keeps(line.trim_end_matches('\n')) {
+                    kept += 1;
+                    assert!(has, "{line:?} is kept but was not marked");
+                }
+                start = end;
+            }
+        }
+        assert!(kept > 50, "only {kept} kept lines");
+        assert!(
+            marked < lines,
+            "every line marked: the prefilter saves nothing"
+        );
+    }
 }

@@ -798,13 +798,14 @@ impl Page<'_> {
                         ts,
                         text,
                         occurrences,
+                        first_ts,
                         ..
                     } => format!(
                         "<span class=\"badge\">log</span> <span class=\"hint\">{}{}</span> \
                          <code>{}</code>{}",
                         self.t(container),
-                        ts.as_deref()
-                            .map(|ts| format!(" {}", self.t(ts)))
+                        super::log_times(first_ts.as_deref(), ts.as_deref(), "–")
+                            .map(|ts| format!(" {}", self.t(&ts)))
                             .unwrap_or_default(),
                         self.t(text),
                         if *occurrences > 1 {

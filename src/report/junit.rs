@@ -107,9 +107,12 @@ fn details(f: &Finding) -> String {
                 ts,
                 text,
                 occurrences,
+                first_ts,
                 ..
             } => {
-                let ts = ts.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
+                let ts = super::log_times(first_ts.as_deref(), ts.as_deref(), "..")
+                    .map(|t| format!(" {t}"))
+                    .unwrap_or_default();
                 let times = if *occurrences > 1 {
                     format!(" (x{occurrences})")
                 } else {

@@ -342,10 +342,13 @@ impl Doc<'_> {
                         ts,
                         text,
                         occurrences,
+                        first_ts,
                         ..
                     } => format!(
                         "log    {container}{} | {text}{}",
-                        ts.as_deref().map(|t| format!(" {t}")).unwrap_or_default(),
+                        super::log_times(first_ts.as_deref(), ts.as_deref(), "–")
+                            .map(|t| format!(" {t}"))
+                            .unwrap_or_default(),
                         if *occurrences > 1 {
                             format!(" (×{occurrences})")
                         } else {

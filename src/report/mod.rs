@@ -146,6 +146,15 @@ impl<'a> Anchors<'a> {
 }
 
 /// Lower-case letters, digits and single dashes: safe in an id, a class and a Mermaid node.
+/// When an evidence line was logged: `first–last` when the same line was logged at several
+/// times (`sep` between), else its time (the table printer shortens the same to seconds).
+pub(crate) fn log_times(first_ts: Option<&str>, ts: Option<&str>, sep: &str) -> Option<String> {
+    match (first_ts, ts) {
+        (Some(first), Some(last)) if first != last => Some(format!("{first}{sep}{last}")),
+        (_, ts) => ts.map(String::from),
+    }
+}
+
 pub(crate) fn slug(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {

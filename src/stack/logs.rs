@@ -31,7 +31,18 @@ impl Budget {
 }
 
 /// Which lines are worth keeping when they fall out of the tail: those a rule matches.
-pub type Keep = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+pub trait KeepLines: Send + Sync {
+    /// Whether `line` is worth keeping.
+    fn keeps(&self, line: &str) -> bool;
+    /// A prefilter over many lines at once: push to `out`, in increasing order, byte offsets
+    /// in `text` such that a line [`KeepLines::keeps`] holds one of them (a line holding none
+    /// is not kept, and is not looked at again). `false` when no such offsets can be told (every
+    /// line must be looked at).
+    fn may_keep(&self, text: &str, out: &mut Vec<usize>) -> bool;
+}
+
+/// The lines worth keeping, shared by the assemblers.
+pub type Keep = Arc<dyn KeepLines>;
 
 /// At most this many lines a [`Keep`] selects are kept from before the tail (the earliest: the
 /// first occurrences, where a failure starts); later ones are only counted.
@@ -44,6 +55,8 @@ pub struct LogAssembler {
     max_lines: usize,
     max_bytes: usize,
     lines: VecDeque<LogLine>,
+    /// Per line of `lines`: whether `keep` may select it (false when a prefilter said no).
+    may_keep: VecDeque<bool>,
     bytes: usize,
     truncated: bool,
     partial: [Vec<u8>; 3],
@@ -67,6 +80,7 @@ impl LogAssembler {
             max_lines,
             max_bytes,
             lines: VecDeque::new(),
+            may_keep: VecDeque::new(),
             bytes: 0,
             truncated: false,
             partial: [Vec::new(), Vec::new(), Vec::new()],
@@ -100,10 +114,35 @@ impl LogAssembler {
         while let Some(nl) = data.iter().position(|&b| b == b'\n') {
             self.extend_partial(stream, &data[..nl]);
             let line = std::mem::take(&mut self.partial[slot(stream)]);
-            self.emit(stream, &line);
+            self.emit(stream, &line, true);
             data = &data[nl + 1..];
         }
         self.extend_partial(stream, data);
+    }
+
+    /// Feed one whole line (no line end in it). `may_keep` false: a prefilter said the
+    /// [`Keep`] will not select it. The same as [`LogAssembler::push`] of the line and a line
+    /// end, without copying the text through the partial line.
+    pub fn line(&mut self, stream: Stream, text: &str, may_keep: bool) {
+        if !self.partial[slot(stream)].is_empty()
+            || text.len() > MAX_LINE_BYTES
+            || memchr::memchr(b'\n', text.as_bytes()).is_some()
+        {
+            self.push(stream, text.as_bytes());
+            self.push(stream, b"\n");
+            return;
+        }
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        let (ts, body) = split_timestamp(text.as_bytes());
+        let body = &text[text.len() - body.len()..];
+        self.add(
+            LogLine {
+                ts,
+                stream,
+                text: body.to_owned(),
+            },
+            may_keep,
+        );
     }
 
     fn extend_partial(&mut self, stream: Stream, data: &[u8]) {
@@ -112,7 +151,7 @@ impl LogAssembler {
         buf.extend_from_slice(&data[..data.len().min(room)]);
     }
 
-    fn emit(&mut self, stream: Stream, raw: &[u8]) {
+    fn emit(&mut self, stream: Stream, raw: &[u8], may_keep: bool) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let cut = raw.len() > MAX_LINE_BYTES;
         let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
@@ -121,11 +160,16 @@ impl LogAssembler {
         if cut {
             text.push_str(" …[line cut]");
         }
-        self.bytes += text.len();
+        self.add(LogLine { ts, stream, text }, may_keep);
+    }
+
+    fn add(&mut self, line: LogLine, may_keep: bool) {
+        self.bytes += line.text.len();
         if let Some(b) = &self.budget {
-            b.used.fetch_add(text.len(), Ordering::Relaxed);
+            b.used.fetch_add(line.text.len(), Ordering::Relaxed);
         }
-        self.lines.push_back(LogLine { ts, stream, text });
+        self.lines.push_back(line);
+        self.may_keep.push_back(may_keep);
         while self.lines.len() > self.max_lines
             || self.bytes > self.max_bytes
             || (self.lines.len() > 1 && self.budget.as_ref().is_some_and(Budget::over))
@@ -133,13 +177,15 @@ impl LogAssembler {
             let Some(old) = self.lines.pop_front() else {
                 break;
             };
+            let may_keep = self.may_keep.pop_front().unwrap_or(true);
             self.bytes -= old.text.len();
             if let Some(b) = &self.budget {
                 b.used.fetch_sub(old.text.len(), Ordering::Relaxed);
             }
             self.truncated = true;
-            if let Some(keep) = &self.keep
-                && keep(&old.text)
+            if may_keep
+                && let Some(keep) = &self.keep
+                && keep.keeps(&old.text)
             {
                 if self.kept.len() < KEEP_EARLY {
                     self.kept.push(old);
@@ -155,7 +201,7 @@ impl LogAssembler {
         for stream in [Stream::Stdout, Stream::Stderr, Stream::Console] {
             let rest = std::mem::take(&mut self.partial[slot(stream)]);
             if !rest.is_empty() {
-                self.emit(stream, &rest);
+                self.emit(stream, &rest, true);
             }
         }
         if let Some(b) = &self.budget {

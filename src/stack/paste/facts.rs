@@ -163,14 +163,14 @@ pub struct Partial {
 }
 
 impl Partial {
-    pub fn log(&mut self, limits: &LogLimits, keep: &Retention, text: &str) {
+    /// Add a log line; `may_keep` false when the paste's prefilter said no rule matches it.
+    pub fn log(&mut self, limits: &LogLimits, keep: &Retention, text: &str, may_keep: bool) {
         let asm = self.logs.get_or_insert_with(|| {
             LogAssembler::new(limits.lines, limits.bytes)
                 .keeping(keep.keep.clone())
                 .sharing(Some(keep.budget.clone()))
         });
-        asm.push(Stream::Stdout, text.as_bytes());
-        asm.push(Stream::Stdout, b"\n");
+        asm.line(Stream::Stdout, text, may_keep);
     }
 
     /// The state of a container the engine could not start (compose printed the daemon's
@@ -335,6 +335,9 @@ pub struct Facts {
     limits: LogLimits,
     /// Lines worth keeping from before each container's tail, and the bound all tails share.
     keep: Retention,
+    /// Whether a rule may match the line being read (false when the prefilter over the whole
+    /// chunk found none of the rules' literals in it): see [`Facts::line_may_keep`].
+    may_keep: bool,
     /// Container names the paste mentioned (`Attaching to …`, `ps` rows, inspect): a log prefix
     /// without a replica number is read as a prefix only once its name is known.
     known_names: BTreeSet<String>,
@@ -370,7 +373,19 @@ impl Facts {
                 budget: Budget::new(PASTE_LOG_BYTES),
             },
             known_names: BTreeSet::new(),
+            may_keep: true,
         }
+    }
+
+    /// The keep filter, for its prefilter over whole chunks.
+    pub fn keep_filter(&self) -> Option<&Keep> {
+        self.keep.keep.as_ref()
+    }
+
+    /// Whether a rule may match the lines logged until the next call (true unless a prefilter
+    /// said otherwise).
+    pub fn line_may_keep(&mut self, may: bool) {
+        self.may_keep = may;
     }
 
     /// Keep the lines `keep` selects from before each container's tail.
@@ -400,9 +415,10 @@ impl Facts {
     pub fn log(&mut self, subject: &Subject, text: &str) -> bool {
         let limits = self.limits;
         let keep = self.keep.clone();
+        let may_keep = self.may_keep;
         match self.of(subject) {
             Some((_, p)) => {
-                p.log(&limits, &keep, text);
+                p.log(&limits, &keep, text, may_keep);
                 true
             }
             None => false,
@@ -412,7 +428,7 @@ impl Facts {
     /// Add a log line to the subject of index `i` (from [`Facts::of`]).
     pub fn log_to(&mut self, i: usize, text: &str) {
         let limits = self.limits;
-        self.partials[i].log(&limits, &self.keep, text);
+        self.partials[i].log(&limits, &self.keep, text, self.may_keep);
     }
 
     pub fn know_name(&mut self, name: &str) {

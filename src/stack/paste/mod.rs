@@ -446,9 +446,18 @@ impl Paste {
         let mut pos = 0;
         let mut no_json_before = 0;
         let mut block: Option<(json::Block, usize)> = None;
-        loop {
+        // One prefilter pass over the whole text: where the rules' literals are. A line holding
+        // none is logged as one no rule keeps, and is not scanned again when it leaves the tail.
+        let mut hits = Vec::new();
+        let prefiltered = self
+            .facts
+            .keep_filter()
+            .cloned()
+            .is_some_and(|k| k.may_keep(text, &mut hits));
+        let mut hit: usize = 0;
+        let taken = loop {
             if pos >= text.len() && !last {
-                return block.map_or(text.len(), |(_, start)| start);
+                break block.map_or(text.len(), |(_, start)| start);
             }
             if pos >= text.len() {
                 if let Some((b, start)) = block.take() {
@@ -459,7 +468,7 @@ impl Paste {
                         continue;
                     }
                 }
-                break;
+                break text.len();
             }
             let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
             let next = (end + 1).min(text.len().max(end + 1));
@@ -515,10 +524,23 @@ impl Paste {
                 }
                 // Not JSON after all: an ordinary line.
             }
+            if prefiltered {
+                // Lines are read again from a JSON block's start: the cursor goes back too.
+                if hits.get(hit.wrapping_sub(1)).is_some_and(|&h| h >= pos) {
+                    hit = hits.partition_point(|&h| h < pos);
+                }
+                while hits.get(hit).is_some_and(|&h| h < pos) {
+                    hit += 1;
+                }
+                // A line whose colours were stripped may join a literal the raw text split.
+                let may = hits.get(hit).is_some_and(|&h| h < end) || matches!(line, Cow::Owned(_));
+                self.facts.line_may_keep(may);
+            }
             self.line(&line, p, tally);
             pos = next;
-        }
-        text.len()
+        };
+        self.facts.line_may_keep(true);
+        taken
     }
 
     /// A JSON value the paste held (`raw` is its text in the paste, for counting lines).

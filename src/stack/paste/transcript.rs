@@ -8,73 +8,109 @@
 //! prefixed one continues that container's line (a terminal wrapped it) and keeps its stamp, so
 //! the order holds; a blank line or a line of another kind ends that.
 use super::facts::{Facts, Subject};
-use regex::Regex;
-use std::sync::LazyLock;
 
-/// `web_1  | text`, `web-1 | text`, `project-web-1  |` (an empty line).
-static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*) *\|(?: (?P<text>.*)|)$")
-        .expect("prefix pattern")
-});
-/// The container number that makes a prefix safe to read without knowing the name.
-static NUMBERED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[-_][0-9]+$").expect("number pattern"));
+/// `web_1  | text`, `web-1 | text`, `project-web-1  |` (an empty line): the name
+/// (`[A-Za-z0-9][A-Za-z0-9_.-]*`), spaces, a bar, then nothing or a space and the text.
+fn prefix(line: &str) -> Option<(&str, &str)> {
+    let b = line.as_bytes();
+    if !b.first()?.is_ascii_alphanumeric() {
+        return None;
+    }
+    let name_end = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')))?;
+    let bar = name_end + b[name_end..].iter().position(|&c| c != b' ')?;
+    if b[bar] != b'|' {
+        return None;
+    }
+    let text = match b.get(bar + 1) {
+        None => "",
+        Some(b' ') => &line[bar + 2..],
+        Some(_) => return None,
+    };
+    Some((&line[..name_end], text))
+}
 
+/// The container number that makes a prefix safe to read without knowing the name
+/// (`[-_][0-9]+` at its end).
+fn numbered(name: &str) -> bool {
+    let digits = name.bytes().rev().take_while(u8::is_ascii_digit).count();
+    digits > 0
+        && name
+            .len()
+            .checked_sub(digits + 1)
+            .is_some_and(|i| matches!(name.as_bytes()[i], b'-' | b'_'))
+}
+
+/// Lines of one container come in runs: the last prefix read and its subject are kept, so a
+/// line of the same container costs no lookup and no allocation.
 #[derive(Default)]
 pub struct Reader {
-    /// The container the last prefixed line was of, and its latest stamp.
-    current: Option<(Subject, Option<String>)>,
+    /// The name in the last prefix read, and its subject index (`None` past the bound).
+    last: Option<(String, Option<usize>)>,
+    /// The last line was a prefixed line (of the container `last` names): a line no reader
+    /// takes continues it.
+    current: bool,
+    /// The current container's latest stamp.
+    ts: Option<String>,
 }
 
 impl Reader {
     /// Take `line` when it has a container prefix. `Some(subject index)`, `Some(None)` past the
     /// subject bound.
     pub fn take(&mut self, line: &str, facts: &mut Facts) -> Option<Option<usize>> {
-        if !line.contains('|') {
+        memchr::memchr(b'|', line.as_bytes())?;
+        let (name, text) = prefix(line)?;
+        let same = self.last.as_ref().is_some_and(|(n, _)| n == name);
+        // A name read before stays readable: the known names only grow.
+        if !same && !numbered(name) && !facts.is_known_name(name) {
             return None;
         }
-        let caps = PREFIX.captures(line)?;
-        let name = &caps["name"];
-        if !NUMBERED.is_match(name) && !facts.is_known_name(name) {
-            return None;
+        match stamp_of(text) {
+            Some(ts) => {
+                let buf = self.ts.get_or_insert_with(String::new);
+                buf.clear();
+                buf.push_str(ts);
+            }
+            // A line without a stamp after one of the same container keeps its stamp.
+            None if self.current && same => {}
+            None => self.ts = None,
         }
-        let text = caps.name("text").map_or("", |m| m.as_str());
-        let subject = Subject {
-            name: Some(name.to_owned()),
-            short: true,
-            ..Default::default()
-        };
-        let ts = stamp_of(text).map(String::from);
-        let last_ts = match (&self.current, ts) {
-            (_, Some(ts)) => Some(ts),
-            (Some((s, last)), None) if *s == subject => last.clone(),
-            _ => None,
-        };
-        let index = facts.of(&subject).map(|(i, _)| i);
+        if !same {
+            let subject = Subject {
+                name: Some(name.to_owned()),
+                short: true,
+                ..Default::default()
+            };
+            let index = facts.of(&subject).map(|(i, _)| i);
+            self.last = Some((name.to_owned(), index));
+        }
+        let index = self.last.as_ref().and_then(|(_, i)| *i);
         if let Some(i) = index {
             facts.log_to(i, text);
         }
-        self.current = Some((subject, last_ts));
+        self.current = true;
         Some(index)
     }
 
     /// A line no reader took: the rest of the current container's line, when there is one.
     pub fn continue_line(&mut self, line: &str, facts: &mut Facts) -> Option<Option<usize>> {
-        let (subject, last_ts) = self.current.as_ref()?;
-        let text = match last_ts {
-            Some(ts) if stamp_of(line).is_none() => format!("{ts} {line}"),
-            _ => line.to_owned(),
-        };
-        let index = facts.of(subject).map(|(i, _)| i);
+        if !self.current {
+            return None;
+        }
+        let index = self.last.as_ref().and_then(|(_, i)| *i);
         if let Some(i) = index {
-            facts.log_to(i, &text);
+            match &self.ts {
+                Some(ts) if stamp_of(line).is_none() => facts.log_to(i, &format!("{ts} {line}")),
+                _ => facts.log_to(i, line),
+            }
         }
         Some(index)
     }
 
     /// A blank line or another kind's line: what follows is not a wrapped line.
     pub fn interrupt(&mut self) {
-        self.current = None;
+        self.current = false;
     }
 }
 
@@ -154,6 +190,19 @@ mod tests {
             c.logs.lines[1].ts.as_deref(),
             Some("2026-11-21T10:00:00.000000001Z")
         );
+    }
+
+    #[test]
+    fn prefixes_are_read_like_the_pattern_says() {
+        assert_eq!(prefix("web_1  | text"), Some(("web_1", "text")));
+        assert_eq!(prefix("p-web-1 |"), Some(("p-web-1", "")));
+        assert_eq!(prefix("web.1| a | b"), Some(("web.1", "a | b")));
+        assert_eq!(prefix("web_1  |  two"), Some(("web_1", " two")));
+        for no in ["_web | x", "web |x", "web ! | x", "| x", "web"] {
+            assert_eq!(prefix(no), None, "{no}");
+        }
+        assert!(numbered("web_1") && numbered("p-web-12"));
+        assert!(!numbered("web") && !numbered("1") && !numbered("web1") && !numbered("web_"));
     }
 
     #[test]
