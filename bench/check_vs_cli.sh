@@ -5,6 +5,7 @@
 # (`snapshot`) is diagnosed offline (`check --from`), timed against the live check.
 #
 #   bench/check_vs_cli.sh [STACK ...]     default: healthy gunicorn-worker-reinit
+#   SCALE=50 bench/check_vs_cli.sh healthy   the stack's `worker` service scaled to 50 containers
 #
 # Brings each stack up with fixtures/lab (one at a time) and tears it down afterwards.
 set -euo pipefail
@@ -14,6 +15,14 @@ cargo build --release --quiet
 doctor=target/release/analylit-doctor
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+compose() {
+    if docker-compose version >/dev/null 2>&1; then
+        COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0 docker-compose -p "$1" "${@:2}"
+    else
+        docker compose -p "$1" "${@:2}"
+    fi
+}
 
 baseline() {
     local p=$1 ids
@@ -28,6 +37,10 @@ for stack in "${@:-healthy gunicorn-worker-reinit}"; do
     for s in $stack; do
         fixtures/lab up "$s" >/dev/null 2>&1
         trap 'fixtures/lab down "$s" >/dev/null 2>&1' EXIT
+        if [ -n "${SCALE:-}" ]; then
+            (cd "fixtures/stacks/$s" && compose "$s" up -d --no-recreate --scale "worker=$SCALE" >/dev/null 2>&1)
+        fi
+        n=$(docker ps -aq --filter "label=com.docker.compose.project=$s" | wc -l)
         t0=$(ms); for _ in $(seq "$runs"); do baseline "$s"; done; t1=$(ms)
         for _ in $(seq "$runs"); do "$doctor" check -q -p "$s" --format json >/dev/null || true; done
         t2=$(ms)
@@ -38,8 +51,8 @@ for stack in "${@:-healthy gunicorn-worker-reinit}"; do
         t4=$(ms)
         rm -f "$bundle"
         base=$(( (t1 - t0) / runs )); check=$(( (t2 - t1) / runs )); from=$(( (t4 - t3) / runs ))
-        awk -v s="$s" -v b="$base" -v c="$check" -v f="$from" 'BEGIN {
-            printf "%-28s docker CLI %5d ms   check %5d ms   ratio %.2f   check --from %4d ms   from/check %.2f\n",
+        awk -v s="$s ($n containers)" -v b="$base" -v c="$check" -v f="$from" 'BEGIN {
+            printf "%-34s docker CLI %5d ms   check %5d ms   ratio %.2f   check --from %4d ms   from/check %.2f\n",
                 s, b, c, c / b, f, (c > 0 ? f / c : 0) }'
         fixtures/lab down "$s" >/dev/null 2>&1
         trap - EXIT

@@ -5,8 +5,8 @@
 //! state file cut short the way a SIGKILL mid-save leaves it.
 mod support;
 
-use analylit_doctor::probes::archive::{self, ArchiveError, Entry, TreeLimits};
 use analylit_doctor::probes::gdbm::{self, GdbmState};
+use analylit_doctor::stack::archive::{self, ArchiveError, Entry, TreeLimits};
 use analylit_doctor::stack::connect::{EndpointEnv, connect, resolve_endpoint};
 use bollard::Docker;
 use std::process::Command;

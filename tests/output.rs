@@ -7,23 +7,16 @@
 //! a lab secret.
 mod support;
 
-use std::process::Command;
 use support::bundle::{LAB_SECRETS, bundles_dir};
+use support::doctor::Doctor;
 
 /// The doctor with no engine reachable, run from the repository root; (exit code, stdout).
 fn doctor(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run the doctor");
-    let stdout = String::from_utf8(out.stdout).expect("utf-8 output");
+    let ran = Doctor::new().args(args).offline().run();
     for secret in LAB_SECRETS {
-        assert!(!stdout.contains(secret), "{args:?} prints a secret");
+        assert!(!ran.stdout.contains(secret), "{args:?} prints a secret");
     }
-    (out.status.code().unwrap_or(-1), stdout)
+    (ran.code, ran.stdout)
 }
 
 fn bundles() -> Vec<String> {

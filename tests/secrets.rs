@@ -6,8 +6,9 @@
 //! `--requirepass` / `-a` / `-u user:pw` argument, a URL's password.
 mod support;
 
+use support::doctor::Doctor;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use support::bundle::{LAB_SECRETS, bundles_dir, entries};
 
 const FORMATS: [&str; 7] = [
@@ -84,19 +85,13 @@ fn stack_secrets(dir: &Path) -> Vec<String> {
 }
 
 fn doctor(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
+    let ran = Doctor::new()
         .args(args)
-        .current_dir(root())
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .in_dir(root())
+        .offline()
         .env("CI", "true")
-        .output()
-        .expect("run the doctor");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+        .run();
+    (ran.code, format!("{}{}", ran.stdout, ran.stderr))
 }
 
 fn assert_clean(what: &str, text: &str, secrets: &[String]) {

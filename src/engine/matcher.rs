@@ -14,6 +14,7 @@
 //! '…' }`, `state = { oom_killed = true }`) — holds (a
 //! rule made only of other state symptoms fires when they all hold). Other state symptoms alone
 //! are supporting facts: many classes share an exit code.
+use crate::rules::sets::patterns;
 use crate::rules::{Rule, RuleSet, StateFacts, Symptom};
 use crate::stack::snapshot::{ContainerSnapshot, LogLine};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -208,7 +209,7 @@ pub struct Matcher<'r> {
 }
 
 /// The patterns of one symptom kind, compiled as one [`RegexSet`]. Rule loading checks that the
-/// set compiles under the regex size limits ([`check_sets`]); should one still not, each
+/// set compiles under the regex size limits ([`crate::rules::sets::check_sets`]); should one still not, each
 /// pattern is tried alone (slower, the same answers) rather than failing.
 enum PatternSet {
     Set(RegexSet),
@@ -234,32 +235,6 @@ impl PatternSet {
                 .collect(),
         }
     }
-}
-
-/// The log and health patterns of `rules`, in matcher order.
-fn patterns<'a>(rules: impl Iterator<Item = &'a Rule>) -> [Vec<&'a regex::Regex>; 2] {
-    let (mut logs, mut health) = (vec![], vec![]);
-    for rule in rules {
-        for symptom in &rule.symptoms {
-            match symptom {
-                Symptom::Logs { regex, .. } => logs.push(regex),
-                Symptom::Health { regex, .. } => health.push(regex),
-                Symptom::State { .. } => {}
-            }
-        }
-    }
-    [logs, health]
-}
-
-/// Whether the patterns of `rules` compile together as the matcher's sets (each compiling alone
-/// does not make a set of them fit the size limits): `Err` with the kind (`logs`/`health`) and
-/// the regex crate's reason.
-pub fn check_sets<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<(), (&'static str, String)> {
-    let [logs, health] = patterns(rules);
-    for (kind, list) in [("logs", logs), ("health", health)] {
-        RegexSet::new(list.iter().map(|r| r.as_str())).map_err(|e| (kind, e.to_string()))?;
-    }
-    Ok(())
 }
 
 /// One symptom that held, with the lines that made it hold.

@@ -9,8 +9,8 @@
 use super::backup::{Backup, BackupError, Entry};
 use super::plan::{Plan, Step};
 use crate::digest::sha256;
-use crate::probes::archive;
 use crate::rules::FixAction;
+use crate::stack::archive;
 use crate::stack::collect::{PROJECT_LABEL, SERVICE_LABEL, list_labelled};
 use crate::stack::snapshot::StackSnapshot;
 use crate::stack::wait::Seen;
@@ -897,7 +897,7 @@ impl HostFiles<'_> {
         let in_image = step.path.clone().unwrap_or_default();
         let source = self.source_of(&plan.service, &in_image, &dir, false)?;
         let mode = file_mode(&source)?;
-        let git_mode = crate::preflight::git::GitModes::for_dir(&dir).mode(&source);
+        let git_mode = crate::stack::git::GitModes::for_dir(&dir).mode(&source);
         let rel = source
             .strip_prefix(&dir)
             .unwrap_or(&source)
@@ -1260,7 +1260,7 @@ async fn run_tail(
 /// The build context as a tar stream for the Engine's `/build`: the files `.dockerignore` lets
 /// through, with their modes; bounded in count and bytes.
 fn context_tar(context: &Path) -> Result<Vec<u8>, ApplyError> {
-    use crate::preflight::image::{DockerIgnore, list_files};
+    use crate::stack::context::{DockerIgnore, list_files};
     const MAX_CONTEXT_BYTES: u64 = 512 * 1024 * 1024;
     let ignore = DockerIgnore::for_build(context, &context.join("Dockerfile"));
     let listing = list_files(context, &ignore);

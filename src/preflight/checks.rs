@@ -192,18 +192,14 @@ fn judge(
             }
             Err(_) => None,
         },
-        ProbeSpec::Entrypoint { .. } => {
+        ProbeSpec::Entrypoint { expect } => {
             let s = input.script.as_ref()?;
-            Some(entrypoint::judge(std::slice::from_ref(spec), &s.path, &s.facts).remove(0))
+            Some(entrypoint::judge(&[*expect], &s.path, &s.facts).remove(0))
         }
-        ProbeSpec::Compose { .. } => {
-            Some(probes::compose::probe(std::slice::from_ref(spec), ctx).remove(0))
-        }
-        ProbeSpec::Ports { .. } => {
-            Some(probes::ports::probe(std::slice::from_ref(spec), ctx).remove(0))
-        }
-        ProbeSpec::Dependency { .. } => {
-            Some(probes::dependency::probe(std::slice::from_ref(spec), ctx).remove(0))
+        ProbeSpec::Compose { expect } => Some(probes::compose::probe(&[*expect], ctx).remove(0)),
+        ProbeSpec::Ports { expect } => Some(probes::ports::probe(&[*expect], ctx).remove(0)),
+        ProbeSpec::Dependency { expect } => {
+            Some(probes::dependency::probe(&[*expect], ctx).remove(0))
         }
         ProbeSpec::Docker {
             expect: DockerExpectation::GpuRuntimeMissing,
@@ -254,8 +250,8 @@ pub(crate) fn judge_from_tree(
         hints,
     };
     let result = match spec {
-        ProbeSpec::Entrypoint { .. } if let Some(s) = script.or(input.script.as_ref()) => {
-            entrypoint::judge(std::slice::from_ref(spec), &s.path, &s.facts).remove(0)
+        ProbeSpec::Entrypoint { expect } if let Some(s) = script.or(input.script.as_ref()) => {
+            entrypoint::judge(&[*expect], &s.path, &s.facts).remove(0)
         }
         ProbeSpec::Python { .. } if !hints.is_empty() => {
             let obs = input.obs.as_ref().ok()?;

@@ -26,7 +26,7 @@
 //! skipped. Nothing is built, pulled or started.
 pub mod checks;
 pub mod dockerfile;
-pub mod git;
+pub use crate::stack::git;
 pub mod image;
 pub mod project;
 pub mod sources;
@@ -863,7 +863,7 @@ async fn which_in_image(
         Err(_) => return Err(format!("creating a container of {image}: no answer")),
     };
     let found =
-        crate::probes::archive::which(docker, &created.id, program, path.as_deref(), timeout)
+        crate::stack::archive::which(docker, &created.id, program, path.as_deref(), timeout)
             .await
             .map_err(|e| format!("looking in {image}: {e}"));
     let rm = RemoveContainerOptionsBuilder::default().force(true).build();

@@ -9,9 +9,9 @@
 //! the service name, its `container_name` and its aliases. A service built by the project also
 //! gets an [`ImageView`]: which file of the build context each image path is.
 use super::PreflightError;
-use super::git::GitModes;
 use super::image::{self, BaseConfig, BuildSource, ImageView};
 use crate::stack::compose::{self, ComposeModel, ComposeService, VolumeKind};
+use crate::stack::git::GitModes;
 use crate::stack::snapshot::{
     ContainerSnapshot, ContainerState, EnvVar, HealthcheckConfig, Mount, NetworkAttachment,
     SNAPSHOT_VERSION, StackSnapshot,

@@ -7,11 +7,13 @@
 //! for the report and for fixes.
 use super::dependency::hosts_in_text;
 use super::{Ctx, Outcome, ProbeResult};
+use crate::rules::Expectation;
 use crate::rules::{ComposeExpectation, ProbeSpec};
 use crate::stack::compose::{ComposeModel, Condition};
 
 /// Judge every `compose` spec for `ctx.container`'s service.
-pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+pub fn probe(expects: &[ComposeExpectation], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let specs: Vec<ProbeSpec> = expects.iter().map(|e| e.spec()).collect();
     let model = match (&ctx.snapshot.compose, &ctx.snapshot.compose_error) {
         (Some(m), _) => Ok(m),
         (None, Some(e)) => Err(format!("the compose file could not be read: {e}")),
@@ -19,18 +21,14 @@ pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     };
     specs
         .iter()
-        .map(|spec| {
-            let ProbeSpec::Compose { expect } = spec else {
-                unreachable!("compose specs only")
-            };
-            match &model {
-                Err(why) => ProbeResult::unknown(spec, why.clone(), &[]),
-                Ok(m) => match expect {
-                    ComposeExpectation::DependsOnStartedOnly => started_only(spec, m, ctx),
-                    ComposeExpectation::EnvUnset => env_unset(spec, m),
-                    ComposeExpectation::SwarmIgnoredKeys => swarm_ignored(spec, m, ctx),
-                },
-            }
+        .zip(expects)
+        .map(|(spec, expect)| match &model {
+            Err(why) => ProbeResult::unknown(spec, why.clone(), &[]),
+            Ok(m) => match expect {
+                ComposeExpectation::DependsOnStartedOnly => started_only(spec, m, ctx),
+                ComposeExpectation::EnvUnset => env_unset(spec, m),
+                ComposeExpectation::SwarmIgnoredKeys => swarm_ignored(spec, m, ctx),
+            },
         })
         .collect()
 }

@@ -7,6 +7,7 @@
 //! state. The host comes from the error text itself (the finding's evidence) or, failing that,
 //! from the URLs in the client's environment. Reads the snapshot only: no network.
 use super::{Ctx, Outcome, ProbeResult};
+use crate::rules::Expectation;
 use crate::rules::{DependencyExpectation, ProbeSpec};
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
 use regex::Regex;
@@ -83,7 +84,8 @@ fn up(c: &ContainerSnapshot) -> bool {
 }
 
 /// Judge every `dependency` spec on the hosts named by the evidence (else the env URLs).
-pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+pub fn probe(expects: &[DependencyExpectation], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let specs: Vec<ProbeSpec> = expects.iter().map(|e| e.spec()).collect();
     let mut hosts: Vec<String> = ctx.hints.iter().flat_map(|t| hosts_in_text(t)).collect();
     let from_text = !hosts.is_empty();
     if !from_text {
@@ -114,23 +116,38 @@ pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
         .collect();
     specs
         .iter()
-        .map(|spec| {
-            let ProbeSpec::Dependency { expect } = spec else {
-                unreachable!("dependency specs only")
-            };
-            match expect {
-                DependencyExpectation::UrlPasswordStale
-                | DependencyExpectation::UrlPasswordMissing => passwords(spec, *expect, ctx),
-                DependencyExpectation::UrlHostLoopback => loopback(spec, ctx),
-                _ => judge(spec, *expect, &targets, &facts),
+        .zip(expects)
+        .map(|(spec, expect)| match expect {
+            DependencyExpectation::UrlPasswordStale => passwords(spec, Password::Stale, ctx),
+            DependencyExpectation::UrlPasswordMissing => passwords(spec, Password::Missing, ctx),
+            DependencyExpectation::UrlHostLoopback => loopback(spec, ctx),
+            DependencyExpectation::TargetDown => judge(spec, Lookup::TargetDown, &targets, &facts),
+            DependencyExpectation::NotAService => {
+                judge(spec, Lookup::NotAService, &targets, &facts)
             }
+            DependencyExpectation::TargetUp => judge(spec, Lookup::TargetUp, &targets, &facts),
         })
         .collect()
 }
 
+/// The expectations judged on the hosts the error (or the environment) names.
+#[derive(Debug, Clone, Copy)]
+enum Lookup {
+    TargetDown,
+    NotAService,
+    TargetUp,
+}
+
+/// The expectations judged on the passwords of the client's URLs.
+#[derive(Debug, Clone, Copy)]
+enum Password {
+    Stale,
+    Missing,
+}
+
 fn judge(
     spec: &ProbeSpec,
-    expect: DependencyExpectation,
+    expect: Lookup,
     targets: &[(String, Target<'_>)],
     facts: &[String],
 ) -> ProbeResult {
@@ -152,7 +169,7 @@ fn judge(
     });
     let unknown = named.iter().find(|(_, t)| matches!(t, Target::Unknown));
     match expect {
-        DependencyExpectation::TargetDown => match (down, unknown) {
+        Lookup::TargetDown => match (down, unknown) {
             (Some((h, svc, cs)), _) => verdict(
                 Outcome::Confirmed,
                 format!("`{h}` is service {svc}, which is down: {}", describe(cs[0])),
@@ -163,7 +180,7 @@ fn judge(
             ),
             (None, None) => verdict(Outcome::RuledOut, format!("`{}` is up", named[0].0)),
         },
-        DependencyExpectation::NotAService => match unknown {
+        Lookup::NotAService => match unknown {
             Some((h, _)) => verdict(
                 Outcome::Confirmed,
                 format!("`{h}` is no service or container of the stack"),
@@ -173,7 +190,7 @@ fn judge(
                 format!("`{}` is a service of the stack", named[0].0),
             ),
         },
-        DependencyExpectation::TargetUp => match (down, unknown) {
+        Lookup::TargetUp => match (down, unknown) {
             (Some((h, svc, cs)), _) => verdict(
                 Outcome::RuledOut,
                 format!("`{h}` (service {svc}) is down: {}", describe(cs[0])),
@@ -190,11 +207,6 @@ fn judge(
                 ),
             ),
         },
-        DependencyExpectation::UrlPasswordStale
-        | DependencyExpectation::UrlPasswordMissing
-        | DependencyExpectation::UrlHostLoopback => {
-            unreachable!("judged by `passwords` and `loopback`")
-        }
     }
 }
 
@@ -383,7 +395,7 @@ fn redis_requires_password(server: &ContainerSnapshot) -> Option<String> {
 
 /// The URL passwords of the client against what its servers are configured with. Values are
 /// compared, never shown; a value the redactor masked (a bundle) cannot be compared.
-fn passwords(spec: &ProbeSpec, expect: DependencyExpectation, ctx: &Ctx<'_>) -> ProbeResult {
+fn passwords(spec: &ProbeSpec, expect: Password, ctx: &Ctx<'_>) -> ProbeResult {
     let c = ctx.container;
     // The user an authentication error names, to focus on that login.
     static USER: OnceLock<Regex> = OnceLock::new();
@@ -413,7 +425,7 @@ fn passwords(spec: &ProbeSpec, expect: DependencyExpectation, ctx: &Ctx<'_>) -> 
             continue;
         }
         match expect {
-            DependencyExpectation::UrlPasswordStale => {
+            Password::Stale => {
                 let Some((user, var, configured)) = server_login(server, &url.scheme) else {
                     continue;
                 };
@@ -453,7 +465,7 @@ fn passwords(spec: &ProbeSpec, expect: DependencyExpectation, ctx: &Ctx<'_>) -> 
                     ));
                 }
             }
-            DependencyExpectation::UrlPasswordMissing => {
+            Password::Missing => {
                 if !url.scheme.starts_with("redis") {
                     continue;
                 }
@@ -481,7 +493,6 @@ fn passwords(spec: &ProbeSpec, expect: DependencyExpectation, ctx: &Ctx<'_>) -> 
                     ));
                 }
             }
-            _ => unreachable!("password expectations only"),
         }
     }
     match (confirmed, ruled_out, unknown) {
@@ -526,7 +537,7 @@ mod tests {
             opts: &Options::default(),
             hints: &[],
         };
-        probe(&[ProbeSpec::Dependency { expect }], &ctx).remove(0)
+        probe(&[expect], &ctx).remove(0)
     }
 
     fn db(password: &str) -> ContainerSnapshot {

@@ -8,6 +8,7 @@
 //! - `start-period-short`: the time from the container's start to its first passing health check,
 //!   against the grace the health check gives (`start_period + interval × retries`).
 use super::{Ctx, Outcome, ProbeResult, archive};
+use crate::rules::Expectation;
 use crate::rules::{DockerExpectation, ProbeSpec};
 use crate::stack::snapshot::ContainerSnapshot;
 use std::time::Duration;
@@ -69,12 +70,10 @@ pub(crate) fn rfc3339_secs(ts: &str) -> Option<f64> {
 }
 
 /// Judge every `docker` spec for `ctx.container`.
-pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+pub async fn probe(expects: &[DockerExpectation], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let specs: Vec<ProbeSpec> = expects.iter().map(|e| e.spec()).collect();
     let mut out = Vec::new();
-    for spec in specs {
-        let ProbeSpec::Docker { expect } = spec else {
-            unreachable!("docker specs only")
-        };
+    for (spec, expect) in specs.iter().zip(expects) {
         out.push(match expect {
             DockerExpectation::HealthToolMissing => tool_missing(spec, ctx).await,
             DockerExpectation::MemoryLimitHit => memory_limit(spec, ctx.container),

@@ -10,6 +10,7 @@
 //!
 //! Both functions are pure: no Docker here.
 use super::archive::join;
+use crate::rules::{EntrypointExpectation, Expectation, ProbeSpec};
 
 /// What the first bytes and the mode of a script say.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -289,9 +290,10 @@ const SCRIPT_HEAD: usize = 4096;
 /// container's filesystem through the archive endpoint (works on a container that never started,
 /// where exec is impossible) and look at its bytes and mode.
 pub async fn probe(
-    specs: &[crate::rules::ProbeSpec],
+    expects: &[EntrypointExpectation],
     ctx: &super::Ctx<'_>,
 ) -> Vec<super::ProbeResult> {
+    let specs: Vec<ProbeSpec> = expects.iter().map(|e| e.spec()).collect();
     use super::ProbeResult;
     use super::archive::{self, ArchiveError, Entry};
     use crate::rules::ProbeSpec;
@@ -338,19 +340,18 @@ pub async fn probe(
             return all(&|s| ProbeResult::unknown(s, why.clone(), &[]));
         }
     };
-    judge(specs, &path, &facts)
+    judge(expects, &path, &facts)
 }
 
 /// Judge every `entrypoint` spec on the facts of the script at `path` (as the image holds it, or
 /// as a build would copy it): pure, so the live probe and pre-flight give the same answers.
 pub fn judge(
-    specs: &[crate::rules::ProbeSpec],
+    expects: &[EntrypointExpectation],
     path: &str,
     facts: &ScriptFacts,
 ) -> Vec<super::ProbeResult> {
     use super::{Outcome, ProbeResult};
-    use crate::rules::{EntrypointExpectation, ProbeSpec};
-    let all = |outcome: &dyn Fn(&ProbeSpec) -> ProbeResult| specs.iter().map(outcome).collect();
+    let specs: Vec<ProbeSpec> = expects.iter().map(|e| e.spec()).collect();
     let described = vec![format!(
         "{path}: mode {:04o}, first line {}{}{}",
         facts.mode & 0o7777,
@@ -366,10 +367,7 @@ pub fn judge(
         },
         if facts.bom { ", UTF-8 BOM" } else { "" },
     )];
-    all(&|spec| {
-        let ProbeSpec::Entrypoint { expect } = spec else {
-            unreachable!("entrypoint specs only")
-        };
+    specs.iter().zip(expects).map(|(spec, expect)| {
         let (holds, yes, no) = match expect {
             EntrypointExpectation::Crlf => (
                 facts.crlf,
@@ -422,6 +420,7 @@ pub fn judge(
         )
         .with("path", path.to_owned())
     })
+    .collect()
 }
 
 #[cfg(test)]

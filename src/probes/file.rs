@@ -8,6 +8,7 @@
 //! that user, on a read-only mount, or a directory where a file is expected.
 use super::archive::{self, ArchiveError, Entry};
 use super::{Ctx, Outcome, ProbeResult};
+use crate::rules::Expectation;
 use crate::rules::{FileExpectation, ProbeSpec};
 use crate::stack::snapshot::{ContainerSnapshot, Mount};
 use regex::Regex;
@@ -80,7 +81,8 @@ fn may_write(uid: u64, gid: Option<u64>, owner: u64, group: u64, mode: u32) -> b
 }
 
 /// Judge every `file` spec for `ctx.container` on the path its errors name.
-pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+pub async fn probe(expects: &[FileExpectation], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let specs: Vec<ProbeSpec> = expects.iter().map(|e| e.spec()).collect();
     let c = ctx.container;
     let all = |f: &dyn Fn(&ProbeSpec) -> ProbeResult| specs.iter().map(f).collect::<Vec<_>>();
     let Some(path) = path_in(ctx.hints) else {
@@ -155,10 +157,7 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
         Err(e) => facts.push(e.clone()),
     }
     let is_dir = checked == path && matches!(entry, Entry::Dir { .. });
-    all(&|spec| {
-        let ProbeSpec::File { expect } = spec else {
-            unreachable!("file specs only")
-        };
+    specs.iter().zip(expects).map(|(spec, expect)| {
         let r = |o: Outcome, s: String| {
             let mut r = ProbeResult::new(spec, o, s, &facts)
                 .with("path", path.clone())
@@ -266,6 +265,7 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
             }
         }
     })
+    .collect()
 }
 
 #[cfg(test)]

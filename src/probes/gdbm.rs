@@ -22,6 +22,7 @@
 //! directory, only when `--persistent` is on.
 use super::archive::join;
 use super::entrypoint::{is_separator, shell_words};
+use crate::rules::{Expectation, GdbmExpectation};
 
 /// The most bytes [`classify`] looks at: one 4 KiB header block, the usual GDBM block size.
 /// Give it at least this much (or the whole file, when it is smaller).
@@ -486,10 +487,8 @@ fn strtobool(v: &str) -> bool {
 /// Judge every `gdbm` spec for `ctx.container` (Flower): find its `--db` file, read the file's
 /// first [`HEAD_BYTES`] through the archive endpoint (Flower is usually crash-looping: nothing can
 /// run inside it) and classify the header.
-pub async fn probe(
-    specs: &[crate::rules::ProbeSpec],
-    ctx: &super::Ctx<'_>,
-) -> Vec<super::ProbeResult> {
+pub async fn probe(expects: &[GdbmExpectation], ctx: &super::Ctx<'_>) -> Vec<super::ProbeResult> {
+    let specs: Vec<ProbeSpec> = expects.iter().map(|e| e.spec()).collect();
     use super::archive::{self, ArchiveError, Entry};
     use super::{Outcome, ProbeResult};
     use crate::rules::{GdbmExpectation, ProbeSpec};
@@ -538,26 +537,27 @@ pub async fn probe(
     if state.is_ok() && !whichdb_knows {
         facts.push("Python's dbm.whichdb cannot tell its type (Flower cannot open it)".into());
     }
-    all(&|spec| {
-        let ProbeSpec::Gdbm { expect } = spec else {
-            unreachable!("gdbm specs only")
-        };
-        let holds = match (&state, expect) {
-            (Ok(GdbmState::NeedsRecovery { .. }), GdbmExpectation::NeedsRecovery) => true,
-            (Ok(GdbmState::BadHeader(_)), GdbmExpectation::BadHeader) => true,
-            (Ok(GdbmState::Empty | GdbmState::NotGdbm { .. }), GdbmExpectation::Empty) => true,
-            // A numsync file is valid GDBM, but Python's dbm.whichdb cannot name it: Flower
-            // fails on it exactly as on an empty file.
-            (Ok(GdbmState::Ok), GdbmExpectation::Empty) => !whichdb_knows,
-            _ => false,
-        };
-        let summary = match (&state, holds) {
-            (Ok(s), true) => format!("{path}: {s}"),
-            (Ok(s), false) => format!("{path} is {}", s.as_str()),
-            (Err(why), _) => why.clone(),
-        };
-        ProbeResult::new(spec, Outcome::of(holds), summary, &facts).with("path", path.clone())
-    })
+    specs
+        .iter()
+        .zip(expects)
+        .map(|(spec, expect)| {
+            let holds = match (&state, expect) {
+                (Ok(GdbmState::NeedsRecovery { .. }), GdbmExpectation::NeedsRecovery) => true,
+                (Ok(GdbmState::BadHeader(_)), GdbmExpectation::BadHeader) => true,
+                (Ok(GdbmState::Empty | GdbmState::NotGdbm { .. }), GdbmExpectation::Empty) => true,
+                // A numsync file is valid GDBM, but Python's dbm.whichdb cannot name it: Flower
+                // fails on it exactly as on an empty file.
+                (Ok(GdbmState::Ok), GdbmExpectation::Empty) => !whichdb_knows,
+                _ => false,
+            };
+            let summary = match (&state, holds) {
+                (Ok(s), true) => format!("{path}: {s}"),
+                (Ok(s), false) => format!("{path} is {}", s.as_str()),
+                (Err(why), _) => why.clone(),
+            };
+            ProbeResult::new(spec, Outcome::of(holds), summary, &facts).with("path", path.clone())
+        })
+        .collect()
 }
 
 #[cfg(test)]

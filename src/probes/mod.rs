@@ -11,7 +11,7 @@
 //! the kind is Rust code here, one file per kind. Probes never change anything and are bounded:
 //! every network exchange has a timeout and a size limit, so a hung service gives
 //! [`Outcome::Unknown`], never a hung doctor.
-pub mod archive;
+pub use crate::stack::archive;
 pub mod compose;
 pub mod dependency;
 pub mod docker;
@@ -27,7 +27,7 @@ pub mod redis;
 pub mod transport;
 
 pub use crate::model::{Outcome, ProbeResult};
-use crate::rules::ProbeSpec;
+use crate::rules::{Expectation, ProbeSpec};
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
 use bollard::Docker;
 use serde::{Deserialize, Serialize};
@@ -280,28 +280,65 @@ pub async fn run(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
         .collect()
 }
 
-/// Every spec of `specs` is of one kind.
+/// One probe kind: the questions it asks the stack for its own typed expectations, one result
+/// per expectation, in order. A kind never sees another kind's spec.
+pub trait Probe {
+    type Expect: Expectation;
+    fn judge(expects: &[Self::Expect], ctx: &Ctx<'_>) -> impl Future<Output = Vec<ProbeResult>>;
+}
+
+macro_rules! probe_impls {
+    ($($name:ident($expect:ty) => |$e:ident, $c:ident| $body:expr;)+) => {
+        $(
+            #[doc = concat!("The probe kind behind [`", stringify!($expect), "`].")]
+            pub struct $name;
+            impl Probe for $name {
+                type Expect = $expect;
+                async fn judge($e: &[$expect], $c: &Ctx<'_>) -> Vec<ProbeResult> {
+                    $body
+                }
+            }
+        )+
+    };
+}
+
+probe_impls! {
+    HttpRouteProbe(crate::rules::RouteExpectation) => |expects, ctx| {
+        let route = http::observe(ctx).await;
+        expects.iter().map(|&e| route.judge(&e.spec(), e)).collect()
+    };
+    PythonProbe(crate::rules::PythonExpectation) => |expects, ctx| python::probe::probe(expects, ctx).await;
+    DependencyProbe(crate::rules::DependencyExpectation) => |expects, ctx| dependency::probe(expects, ctx);
+    ComposeProbe(crate::rules::ComposeExpectation) => |expects, ctx| compose::probe(expects, ctx);
+    PortsProbe(crate::rules::PortsExpectation) => |expects, ctx| ports::probe(expects, ctx);
+    PostgresProbe(crate::rules::PostgresExpectation) => |expects, ctx| postgres::probe(expects, ctx).await;
+    RedisProbe(crate::rules::RedisExpectation) => |expects, ctx| redis::probe(expects, ctx).await;
+    DockerProbe(crate::rules::DockerExpectation) => |expects, ctx| docker::probe(expects, ctx).await;
+    GdbmProbe(crate::rules::GdbmExpectation) => |expects, ctx| gdbm::probe(expects, ctx).await;
+    EntrypointProbe(crate::rules::EntrypointExpectation) => |expects, ctx| entrypoint::probe(expects, ctx).await;
+    FileProbe(crate::rules::FileExpectation) => |expects, ctx| file::probe(expects, ctx).await;
+}
+
+/// The generic runner: the expectations of `P`'s kind among `specs`, judged by `P`. Specs of
+/// another kind are not `P`'s: they get no result here.
+async fn run_typed<P: Probe>(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let expects: Vec<P::Expect> = specs.iter().filter_map(P::Expect::of).collect();
+    P::judge(&expects, ctx).await
+}
+
+/// Every spec of `specs` is of one kind: the kind of the first picks the probe.
 async fn run_kind(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     match specs[0] {
-        ProbeSpec::HttpRoute { .. } => {
-            let route = http::observe(ctx).await;
-            specs
-                .iter()
-                .map(|spec| match spec {
-                    ProbeSpec::HttpRoute { expect } => route.judge(spec, *expect),
-                    _ => unreachable!("one kind"),
-                })
-                .collect()
-        }
-        ProbeSpec::Dependency { .. } => dependency::probe(specs, ctx),
-        ProbeSpec::Compose { .. } => compose::probe(specs, ctx),
-        ProbeSpec::Ports { .. } => ports::probe(specs, ctx),
-        ProbeSpec::Postgres { .. } => postgres::probe(specs, ctx).await,
-        ProbeSpec::Redis { .. } => redis::probe(specs, ctx).await,
-        ProbeSpec::Docker { .. } => docker::probe(specs, ctx).await,
-        ProbeSpec::Gdbm { .. } => gdbm::probe(specs, ctx).await,
-        ProbeSpec::Entrypoint { .. } => entrypoint::probe(specs, ctx).await,
-        ProbeSpec::File { .. } => file::probe(specs, ctx).await,
-        ProbeSpec::Python { .. } => python::probe::probe(specs, ctx).await,
+        ProbeSpec::HttpRoute { .. } => run_typed::<HttpRouteProbe>(specs, ctx).await,
+        ProbeSpec::Python { .. } => run_typed::<PythonProbe>(specs, ctx).await,
+        ProbeSpec::Dependency { .. } => run_typed::<DependencyProbe>(specs, ctx).await,
+        ProbeSpec::Compose { .. } => run_typed::<ComposeProbe>(specs, ctx).await,
+        ProbeSpec::Ports { .. } => run_typed::<PortsProbe>(specs, ctx).await,
+        ProbeSpec::Postgres { .. } => run_typed::<PostgresProbe>(specs, ctx).await,
+        ProbeSpec::Redis { .. } => run_typed::<RedisProbe>(specs, ctx).await,
+        ProbeSpec::Docker { .. } => run_typed::<DockerProbe>(specs, ctx).await,
+        ProbeSpec::Gdbm { .. } => run_typed::<GdbmProbe>(specs, ctx).await,
+        ProbeSpec::Entrypoint { .. } => run_typed::<EntrypointProbe>(specs, ctx).await,
+        ProbeSpec::File { .. } => run_typed::<FileProbe>(specs, ctx).await,
     }
 }

@@ -13,6 +13,7 @@
 use super::python::gunicorn::bind_port;
 use super::python::gunicorn_invocation;
 use super::{Ctx, Outcome, ProbeResult};
+use crate::rules::Expectation;
 use crate::rules::{PortsExpectation, ProbeSpec};
 use regex::Regex;
 use std::collections::BTreeSet;
@@ -72,18 +73,16 @@ fn tool_port(test: &[String]) -> Option<(u16, String)> {
 }
 
 /// Judge every `ports` spec for `ctx.container`.
-pub fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+pub fn probe(expects: &[PortsExpectation], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     let obs = observe(ctx);
-    specs
+    expects
         .iter()
-        .map(|spec| match spec {
-            ProbeSpec::Ports {
-                expect: PortsExpectation::HealthPortUnbound,
-            } => judge(spec, &obs),
-            ProbeSpec::Ports {
-                expect: PortsExpectation::HostPortHeld,
-            } => host_port_held(spec, ctx),
-            _ => ProbeResult::unknown(spec, "not a ports probe".into(), &[]),
+        .map(|&expect| {
+            let spec = &expect.spec();
+            match expect {
+                PortsExpectation::HealthPortUnbound => judge(spec, &obs),
+                PortsExpectation::HostPortHeld => host_port_held(spec, ctx),
+            }
         })
         .collect()
 }
@@ -296,10 +295,7 @@ mod tests {
             opts: &Options::default(),
             hints,
         };
-        let spec = ProbeSpec::Ports {
-            expect: PortsExpectation::HealthPortUnbound,
-        };
-        probe(&[spec], &ctx).remove(0)
+        probe(&[PortsExpectation::HealthPortUnbound], &ctx).remove(0)
     }
 
     fn held(all: Vec<crate::stack::snapshot::ContainerSnapshot>, who: &str) -> ProbeResult {
@@ -316,10 +312,7 @@ mod tests {
             opts: &Options::default(),
             hints: &[],
         };
-        let spec = ProbeSpec::Ports {
-            expect: PortsExpectation::HostPortHeld,
-        };
-        probe(&[spec], &ctx).remove(0)
+        probe(&[PortsExpectation::HostPortHeld], &ctx).remove(0)
     }
 
     fn publishing(

@@ -17,6 +17,7 @@
 use super::endpoint::{self, Scheme, mask};
 use super::transport::{self, Duplex, OpenError};
 use super::{Ctx, Outcome, ProbeResult};
+use crate::rules::Expectation;
 use crate::rules::{PostgresExpectation, ProbeSpec};
 use std::error::Error as _;
 use std::fmt;
@@ -398,7 +399,8 @@ fn tables_in(hints: &[String]) -> Vec<String> {
 /// Judge every `postgres` spec for `ctx.container`: log in with the URL its environment gives
 /// (its own credentials when it is the server), over the port published on 127.0.0.1 or, when the
 /// server publishes none, from inside its network ([`transport`]).
-pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+pub async fn probe(expects: &[PostgresExpectation], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let specs: Vec<ProbeSpec> = expects.iter().map(|e| e.spec()).collect();
     let (url, route, mut facts) =
         match endpoint::target(ctx, "PostgreSQL", |s| s == Scheme::Postgres) {
             Ok(t) => t,
@@ -500,10 +502,8 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     };
     specs
         .iter()
-        .map(|spec| {
-            let ProbeSpec::Postgres { expect } = spec else {
-                unreachable!("postgres specs only")
-            };
+        .zip(expects)
+        .map(|(spec, expect)| {
             let judged = match expect {
                 PostgresExpectation::AuthFailed | PostgresExpectation::ClientUrlStale => {
                     judge_login(spec, *expect, &obs, &client, &references, &facts)

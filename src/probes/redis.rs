@@ -27,6 +27,7 @@ use super::endpoint::{self, Scheme, mask};
 use super::postgres::human;
 use super::transport::{self, Duplex, OpenError};
 use super::{Ctx, Outcome, ProbeResult};
+use crate::rules::Expectation;
 use crate::rules::{ProbeSpec, RedisExpectation};
 use crate::stack::snapshot::ContainerSnapshot;
 use std::fmt;
@@ -402,7 +403,8 @@ impl Resp {
 /// Judge every `redis` spec for `ctx.container`: PING with the URL its environment or command
 /// line gives (its own `--requirepass` when it is the server), through the port published on
 /// 127.0.0.1.
-pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+pub async fn probe(expects: &[RedisExpectation], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let specs: Vec<ProbeSpec> = expects.iter().map(|e| e.spec()).collect();
     let (url, route, mut facts) =
         match endpoint::target(ctx, "Redis", |s| matches!(s, Scheme::Redis { .. })) {
             Ok(t) => t,
@@ -477,10 +479,8 @@ pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
     }
     specs
         .iter()
-        .map(|spec| {
-            let ProbeSpec::Redis { expect } = spec else {
-                unreachable!("redis specs only")
-            };
+        .zip(expects)
+        .map(|(spec, expect)| {
             let judged = match expect {
                 RedisExpectation::Refused | RedisExpectation::PortMismatch => {
                     let ports = Ports {

@@ -106,11 +106,11 @@ pub(crate) fn load(inputs: Vec<FileInput>, io: Vec<Problem>) -> Result<RuleSet, 
 /// make the set overflow (rules added in load order, embedded first) is the one reported, with
 /// its patterns underlined.
 fn set_overflow(rules: &[Rule], sources: &[Source]) -> Option<Problem> {
-    let Err((kind, reason)) = crate::engine::matcher::check_sets(rules.iter()) else {
+    let Err((kind, reason)) = super::sets::check_sets(rules.iter()) else {
         return None;
     };
     let culprit = (0..rules.len())
-        .find(|&n| crate::engine::matcher::check_sets(rules[..=n].iter()).is_err())
+        .find(|&n| super::sets::check_sets(rules[..=n].iter()).is_err())
         .unwrap_or(rules.len().saturating_sub(1));
     let (rule, source) = (rules.get(culprit)?, sources.get(culprit)?);
     let text = source.inner().as_str();

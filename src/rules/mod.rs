@@ -98,6 +98,7 @@ mod load;
 mod model;
 mod parse;
 mod probe_spec;
+pub mod sets;
 
 pub use case::{CaseExpect, CaseInput, CaseState, LineKind, RuleCase};
 pub use diagnostic::{Code, Problem, RulesError};
@@ -107,8 +108,8 @@ pub use model::{
 };
 pub use probe_spec::{
     ComposeExpectation, DependencyExpectation, DockerExpectation, EntrypointExpectation,
-    FileExpectation, GdbmExpectation, PortsExpectation, PostgresExpectation, ProbeSpec,
-    PythonExpectation, RedisExpectation, RouteExpectation,
+    Expectation, FileExpectation, GdbmExpectation, PortsExpectation, PostgresExpectation,
+    ProbeSpec, PythonExpectation, RedisExpectation, RouteExpectation,
 };
 
 use parse::FileInput;

@@ -7,6 +7,15 @@
 //! one arm in the kind's `judge`.
 use std::fmt;
 
+/// One kind's typed expectations, drawn out of (and back into) the specs rules declare: what a
+/// probe kind's code receives, so it never sees another kind's spec.
+pub trait Expectation: Copy {
+    /// The expectation of `spec`, when `spec` is of this kind.
+    fn of(spec: &ProbeSpec) -> Option<Self>;
+    /// The spec this expectation comes from (its kind and `expect`, for the result).
+    fn spec(self) -> ProbeSpec;
+}
+
 macro_rules! probe_kinds {
     ($(
         $(#[doc = $kdoc:literal])*
@@ -25,6 +34,20 @@ macro_rules! probe_kinds {
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
             pub enum $expect_ty {
                 $( $(#[doc = $edoc])* $ev, )+
+            }
+
+            impl Expectation for $expect_ty {
+                fn of(spec: &ProbeSpec) -> Option<Self> {
+                    match spec {
+                        ProbeSpec::$variant { expect } => Some(*expect),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    }
+                }
+
+                fn spec(self) -> ProbeSpec {
+                    ProbeSpec::$variant { expect: self }
+                }
             }
 
             impl $expect_ty {

@@ -23,9 +23,10 @@ use super::{
     Analysis, Finding, HandlerKind, MasterReason, PyVersion, RouteMatch, SourceFile, SourceTree,
     Startup, WsgiTarget, analyse_startup, match_route, newer_than,
 };
-use crate::probes::archive::{self, Entry, TreeLimits};
 use crate::probes::{Ctx, Outcome, ProbeResult, entrypoint, http};
+use crate::rules::Expectation;
 use crate::rules::{ProbeSpec, PythonExpectation};
+use crate::stack::archive::{self, Entry, TreeLimits};
 use crate::stack::snapshot::ContainerSnapshot;
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -118,7 +119,9 @@ fn python_of(c: &ContainerSnapshot, hints: &[String]) -> Option<(PyVersion, Stri
 type Failed = (String, Vec<String>);
 
 /// Judge every `python` spec for `ctx.container`.
-pub async fn probe(specs: &[ProbeSpec], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+pub async fn probe(expects: &[PythonExpectation], ctx: &Ctx<'_>) -> Vec<ProbeResult> {
+    let specs: Vec<ProbeSpec> = expects.iter().map(|e| e.spec()).collect();
+    let specs = &specs[..];
     match observe(ctx).await {
         Ok(obs) => judge_all(specs, &obs, ctx.hints),
         Err((why, facts)) => specs

@@ -15,7 +15,7 @@
 use super::super::{Location, WsgiTarget};
 use super::cli::Gunicorn;
 use super::config::{ConfigFile, EnvRead, HookDef, Misnamed, Py, Value};
-use crate::probes::archive::join;
+use crate::stack::archive::join;
 use serde::Serialize;
 use std::fmt;
 
