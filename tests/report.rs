@@ -11,30 +11,31 @@ mod support;
 use analylit_doctor::bundle::{self, Bundle};
 use analylit_doctor::engine::Diagnosis;
 use analylit_doctor::report::{Context, Html, Markdown, Report};
-use std::process::Command;
 use support::bundle::bundles_dir;
+use support::doctor::Doctor;
+
+/// `check <input> PATH --format FORMAT` with no engine reachable (a bundle or a paste is drawn
+/// without one): its stdout, after asserting it exited 0 or 1.
+fn report_of(input: &str, path: &std::path::Path, format: &str) -> String {
+    let path = path.to_str().expect("utf-8");
+    let ran = Doctor::new()
+        .args(["check", input, path, "--format", format])
+        .offline()
+        .run();
+    assert!(
+        matches!(ran.code, 0 | 1),
+        "check {input} {path}: {}",
+        ran.stderr
+    );
+    ran.stdout
+}
 
 fn check_from(bundle: &str, format: &str) -> String {
-    let path = bundles_dir().join(format!("{bundle}.tar.gz"));
-    let out = Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
-        .args([
-            "check",
-            "--from",
-            path.to_str().expect("utf-8"),
-            "--format",
-            format,
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        // No engine: a bundle is drawn without one.
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .expect("run the doctor");
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{bundle}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 report")
+    report_of(
+        "--from",
+        &bundles_dir().join(format!("{bundle}.tar.gz")),
+        format,
+    )
 }
 
 /// The page without its stylesheet: the same constant in every page, and noise in a review of
@@ -289,22 +290,7 @@ fn check_logs(transcript: &str, format: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/transcripts")
         .join(transcript);
-    let out = Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
-        .args([
-            "check",
-            "--logs",
-            path.to_str().expect("utf-8"),
-            "--format",
-            format,
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .expect("run the doctor");
-    assert!(matches!(out.status.code(), Some(0 | 1)), "{transcript}");
-    String::from_utf8(out.stdout)
-        .expect("utf-8 report")
-        .replace(path.to_str().expect("utf-8"), transcript)
+    report_of("--logs", &path, format).replace(path.to_str().expect("utf-8"), transcript)
 }
 
 const TABLE_BUNDLES: [&str; 3] = [

@@ -7,8 +7,7 @@
 //! for the report and for fixes.
 use super::dependency::hosts_in_text;
 use super::{Ctx, Outcome, ProbeResult};
-use crate::rules::Expectation;
-use crate::rules::{ComposeExpectation, ProbeSpec};
+use crate::rules::{ComposeExpectation, Expectation, ProbeSpec};
 use crate::stack::compose::{ComposeModel, Condition};
 
 /// Judge every `compose` spec for `ctx.container`'s service.
@@ -40,14 +39,19 @@ fn file_name(m: &ComposeModel) -> String {
         .unwrap_or_else(|| m.file.display().to_string())
 }
 
+/// The answer when the compose file declares no service `name`: the probe cannot tell.
+fn undeclared(spec: &ProbeSpec, m: &ComposeModel, name: &str) -> ProbeResult {
+    ProbeResult::unknown(
+        spec,
+        format!("{} declares no service {name}", file_name(m)),
+        &[],
+    )
+}
+
 fn started_only(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResult {
     let name = &ctx.container.service;
     let Some(service) = m.service(name) else {
-        return ProbeResult::unknown(
-            spec,
-            format!("{} declares no service {name}", file_name(m)),
-            &[],
-        );
+        return undeclared(spec, m, name);
     };
     // The dependencies the client's errors name; every server-like dependency otherwise.
     let named: Vec<String> = ctx.hints.iter().flat_map(|t| hosts_in_text(t)).collect();
@@ -148,11 +152,7 @@ fn swarm_ignored(spec: &ProbeSpec, m: &ComposeModel, ctx: &Ctx<'_>) -> ProbeResu
     }
     let name = &ctx.container.service;
     let Some(service) = m.service(name) else {
-        return ProbeResult::unknown(
-            spec,
-            format!("{} declares no service {name}", file_name(m)),
-            &[],
-        );
+        return undeclared(spec, m, name);
     };
     let file = file_name(m);
     let mut used: Vec<(u32, String)> = SWARM_IGNORED_KEYS
