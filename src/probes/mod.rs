@@ -51,9 +51,12 @@ pub const VERSIONS: &[(&str, u32)] = &[
     // 2: a refusal on the port Redis names (the URL's) rules out a port mismatch.
     ("redis", 2),
     ("compose", 1),
-    ("docker", 1),
-    ("ports", 1),
-    ("dependency", 1),
+    // 2: killed-after-grace (a stop signal, then SIGKILL).
+    ("docker", 2),
+    // 2: host-port-held (another container of the stack publishes the port).
+    ("ports", 2),
+    // 2: url-host-loopback; hosts resolved by the stack's graph (network aliases, entrypoint).
+    ("dependency", 2),
 ];
 
 /// The current version of probe `kind` ([`VERSIONS`]), or `None` for a kind this build does not
