@@ -418,19 +418,46 @@ fn lab_case(id: &str) {
     if !docker_or_skip(id) {
         return;
     }
+    let t0 = std::time::Instant::now();
     let lab = Lab::up(id);
+    let mut phases = vec![("up", t0.elapsed())];
     lab.assert_evidence();
     // While a stack is being built, its evidence can be checked alone.
     if std::env::var_os("LAB_EVIDENCE_ONLY").is_some() {
         eprintln!("{id}: LAB_EVIDENCE_ONLY set, the doctor is not judged");
         return;
     }
+    let mut mark = |name: &'static str| {
+        let total: Duration = phases.iter().map(|(_, d)| *d).sum();
+        phases.push((name, t0.elapsed() - total));
+    };
     let live = assert_doctor(&lab);
+    mark("check");
     assert_bundle(&lab, &live);
+    mark("bundle");
     assert_wait(&lab);
+    mark("wait");
     if lab.scenario.doctor_fix.is_some() {
         assert_fix(&lab);
+        mark("fix");
     }
+    // Last: a code fix leaves the stack healthy (then restores the source, not the containers).
+    if let Some(spec) = &lab.scenario.code_fix {
+        support::code_fix::assert_code_fix(&lab, spec);
+        mark("code fix");
+    }
+    drop(lab);
+    mark("down");
+    // Where a stack's time goes (CI's budget is the lab's sum): one line per stack.
+    let parts: Vec<String> = phases
+        .iter()
+        .map(|(name, d)| format!("{name} {:.1}s", d.as_secs_f64()))
+        .collect();
+    eprintln!(
+        "{id}: lab phases {} (total {:.1}s)",
+        parts.join(", "),
+        t0.elapsed().as_secs_f64()
+    );
 }
 
 /// `wait` on every settled stack, in the bring-up the check judged: a healthy one is up (exit 0,

@@ -287,6 +287,8 @@ pub struct Lab {
     /// What `compose up` printed (stdout then stderr).
     pub up_output: String,
     pub settled_after: Duration,
+    /// How long `up -d --build` itself took (images built, containers created and started).
+    pub up_took: Duration,
     /// What the docker CLI showed at the moment the stack settled: evidence is judged on this,
     /// since a crash-looping container's state moves on right after.
     pub settled_views: BTreeMap<String, ServiceView>,
@@ -337,6 +339,7 @@ impl Lab {
             dir,
             up_output: String::new(),
             settled_after: Duration::ZERO,
+            up_took: Duration::ZERO,
             settled_views: BTreeMap::new(),
             compose: compose_program(),
             _copy: copy,
@@ -353,6 +356,7 @@ impl Lab {
             );
         }
         let out = lab.compose(&["up", "-d", "--build"], Duration::from_secs(240));
+        lab.up_took = started.elapsed();
         lab.up_output = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -427,8 +431,10 @@ impl Lab {
                 "--rmi",
                 "local",
                 "--remove-orphans",
+                // The stack is thrown away: no grace period to wait out (a shell as PID 1
+                // ignores SIGTERM).
                 "-t",
-                "3",
+                "0",
             ],
             Duration::from_secs(120),
         );
@@ -459,9 +465,10 @@ impl Lab {
                 self.settled_after = started.elapsed();
                 self.settled_views = views;
                 eprintln!(
-                    "{}: settled after {:.1}s ({polls} polls)",
+                    "{}: settled after {:.1}s ({polls} polls; `up -d --build` took {:.1}s)",
                     self.project,
-                    self.settled_after.as_secs_f64()
+                    self.settled_after.as_secs_f64(),
+                    self.up_took.as_secs_f64()
                 );
                 return;
             }

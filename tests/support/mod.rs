@@ -3,6 +3,7 @@
 
 pub mod bundle;
 pub mod child;
+pub mod code_fix;
 pub mod doctor;
 pub mod lab;
 pub mod scenario;

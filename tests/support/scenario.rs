@@ -42,6 +42,9 @@ pub struct Scenario {
     /// What `analylit-doctor fix` must do on this stack, when the lab judges it.
     #[serde(default)]
     pub doctor_fix: Option<FixSpec>,
+    /// A code fix the lab applies last, on the stack it judged (tests/support/code_fix.rs).
+    #[serde(default)]
+    pub code_fix: Option<CodeFixSpec>,
     /// A grouped stack reproduces more failures, on services independent of each other: each
     /// must be a cause the doctor reports (above info), on its service, confirmed and with a
     /// decisive line of its own. The first finding is then any of the stack's causes (they rank
@@ -91,6 +94,22 @@ pub struct FixSpec {
     /// For a manual fix: a regex the shown patch must match (multi-line mode).
     #[serde(default)]
     pub patch: Option<String>,
+}
+
+/// `fix --yes --unsafe-fixes` patches the project's source: the patch, exactly.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeFixSpec {
+    /// The project file (relative to the stack's folder) the patch changes.
+    pub file: String,
+    /// The changed lines of its unified diff (`-old`, `+new`), in order.
+    pub diff: Vec<String>,
+    /// `fix --no-rebuild` first: patched and backed up, not rebuilt, then restored.
+    #[serde(default)]
+    pub no_rebuild_first: bool,
+    /// The fix runs with no compose CLI on its `PATH`: the Engine API rebuilds.
+    #[serde(default)]
+    pub without_compose_cli: bool,
 }
 
 #[derive(Debug, Deserialize, Clone)]
