@@ -26,7 +26,7 @@ pub mod python;
 pub mod redis;
 pub mod transport;
 
-pub use crate::model::{Outcome, ProbeResult};
+pub use crate::model::{Location, Outcome, ProbeResult};
 use crate::rules::{Expectation, ProbeSpec};
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
 use bollard::Docker;
@@ -185,8 +185,16 @@ impl ProbeResult {
             outcome,
             summary,
             facts: facts.to_vec(),
+            location: None,
+            project_location: None,
             data: BTreeMap::new(),
         }
+    }
+
+    /// The same result located at `line` of `file` in the stack ([`ProbeResult::location`]).
+    pub(crate) fn located(mut self, file: impl Into<String>, line: u32) -> Self {
+        self.location = Some(Location::new(file, Some(line)));
+        self
     }
 
     /// The same result with `name` = `value` in its [`data`](ProbeResult::data).

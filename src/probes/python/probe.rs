@@ -810,8 +810,7 @@ fn judge_undefined_name(v: &mut Verdict<'_>) -> ProbeResult {
                     vec![],
                 )
                 .with("name", u.name.clone())
-                .with("file", u.at.file.clone())
-                .with("line", u.at.line.to_string());
+                .located(u.at.file.clone(), u.at.line);
             if let Some(m) = home {
                 result = result.with("import", format!("from {m} import {}", u.name));
             }
@@ -1180,8 +1179,7 @@ fn judge_syntax_newer(v: &mut Verdict<'_>) -> ProbeResult {
                 ),
                 more,
             )
-            .with("file", n.at.file.clone())
-            .with("line", n.at.line.to_string())
+            .located(n.at.file.clone(), n.at.line)
         }
         None => v.result(
             Outcome::RuledOut,
@@ -1221,8 +1219,7 @@ fn judge_extension_registered_twice(v: &mut Verdict<'_>) -> ProbeResult {
                     })
                     .collect(),
             )
-            .with("file", t.second.file.clone())
-            .with("line", t.second.line.to_string())
+            .located(t.second.file.clone(), t.second.line)
             .with("extension", t.extension.clone()),
         None => v.result(
             Outcome::RuledOut,
@@ -2056,7 +2053,7 @@ def when_ready(server):
             r.summary,
             "/app/server.py:3: an f-string reusing its own quote inside a replacement field needs Python 3.12; the image has 3.11"
         );
-        assert_eq!(r.data["line"], "3");
+        assert_eq!(r.location.and_then(|l| l.line), Some(3));
 
         let mut newer = obs(&[("server.py", server)], &["gunicorn", "server:app"], &[]);
         assert!(matches!(
