@@ -209,6 +209,12 @@ impl ProbeResult {
     }
 }
 
+/// A probe that needs the Engine, run on a snapshot with none (a bundle, pasted logs): its
+/// outcome is unknown for this reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("needs the live stack (diagnosing offline)")]
+pub struct Offline;
+
 /// Bounds of a probe run.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -246,10 +252,9 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The Engine, or the reason a probe cannot run without it.
-    pub(crate) fn docker(&self) -> Result<&Docker, String> {
-        self.docker
-            .ok_or_else(|| "needs the live stack (diagnosing offline)".to_owned())
+    /// The Engine, or why a probe that needs it cannot run.
+    pub(crate) fn docker(&self) -> Result<&Docker, Offline> {
+        self.docker.ok_or(Offline)
     }
 
     /// The container's environment as `(name, value)` pairs.

@@ -291,7 +291,7 @@ fn keep(p: &str) -> bool {
 }
 
 async fn observe(ctx: &Ctx<'_>) -> Result<Observation, Failed> {
-    let docker = ctx.docker().map_err(|e| (e, vec![]))?;
+    let docker = ctx.docker().map_err(|e| (e.to_string(), vec![]))?;
     let Sources {
         files,
         config,
@@ -300,17 +300,23 @@ async fn observe(ctx: &Ctx<'_>) -> Result<Observation, Failed> {
     observe_read(ctx.container, &files, Some(config), truncated, ctx.hints)
 }
 
+/// Why the app's sources could not be read out of a container (the archive's answer, a bound
+/// passed), in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SourcesUnreadable(pub String);
+
 /// The files the probe reads out of `c` (the entrypoint script, gunicorn's config file, the
 /// app's `.py` files), path → text, for [`observe_files`]: what a source patch is computed on.
 pub async fn read_files(
     docker: &bollard::Docker,
     c: &ContainerSnapshot,
     timeout: std::time::Duration,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, SourcesUnreadable> {
     read_sources(docker, c, timeout)
         .await
         .map(|read| read.files)
-        .map_err(|(why, _)| why)
+        .map_err(|(why, _)| SourcesUnreadable(why))
 }
 
 /// What [`read_sources`] read out of a container.
