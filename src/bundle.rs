@@ -494,6 +494,8 @@ mod tests {
                 outcome: Outcome::Unknown(format!("tried {PW}")),
                 summary: format!("tried {PW}"),
                 facts: vec![],
+                location: None,
+                project_location: None,
                 data: Default::default(),
             },
         }];

@@ -1,16 +1,23 @@
-//! The failure catalogue: every failure class analylit-doctor may name, as listed in
-//! `shared/FAILURES.md`.
+//! The failure catalogue: the sections of `shared/FAILURES.md` and what the catalogue says of
+//! each class (its section, its fix level, where its symptom shows).
 //!
 //! A catalogue id is the shared vocabulary of the project: the rule that diagnoses a class uses it
 //! as its rule id (`rules/<id>.toml`), `explain <id>` looks it up, JSON output and tests speak it.
 //! A class that needs more than one rule gets extra rules named `<id>-<suffix>`.
 //!
-//! This table is the Rust mirror of the catalogue. It records, for each class, where its symptom
-//! shows ([`Seen`]) — which tells whether a rule file can diagnose it from a stack snapshot — and
-//! the auto-fix level exactly as the catalogue writes it.
+//! The catalogue is data, in two places that do not overlap: a class that a rule diagnoses is
+//! described by its own rule file's `[catalogue]` table (read by the rule loader into
+//! `Rule::catalogue`; `RuleSet::class_of` finds a rule's class), and `catalogue.toml` at the
+//! repository's root holds what belongs to no rule file — the sections, and the classes no rule
+//! can diagnose (`unclassified-failure`, the engine's own finding). This module reads
+//! `catalogue.toml` and holds the types both share.
+use serde::Deserialize;
+use std::sync::LazyLock;
 
-/// Where a failure class shows itself (the catalogue's "where" column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a failure class shows itself (the catalogue's "where" column), as a rule file writes
+/// it: `seen = ["log", "state"]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Seen {
     /// Container logs.
     Log,
@@ -24,21 +31,33 @@ pub enum Seen {
     Cli,
 }
 
-/// One failure class of the catalogue.
-#[derive(Debug, Clone, Copy)]
-pub struct CatalogueEntry {
-    /// Kebab-case catalogue id.
-    pub id: &'static str,
-    /// Section letter of FAILURES.md (`A` application initialisation … `F` unclassified).
+impl Seen {
+    pub const ALL: [Seen; 5] = [Seen::Log, Seen::State, Seen::Health, Seen::Http, Seen::Cli];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Seen::Log => "log",
+            Seen::State => "state",
+            Seen::Health => "health",
+            Seen::Http => "http",
+            Seen::Cli => "cli",
+        }
+    }
+}
+
+/// What the catalogue says of one class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Section letter (`A` application initialisation … `G` Swarm stacks): one of [`sections`].
     pub section: char,
     /// The auto-fix level as written in the catalogue (`safe`, `unsafe`, `manual`,
     /// `safe (with backup)`, `–` …).
-    pub fix_level: &'static str,
+    pub fix_level: String,
     /// Where the symptom shows.
-    pub seen: &'static [Seen],
+    pub seen: Vec<Seen>,
 }
 
-impl CatalogueEntry {
+impl Entry {
     /// Whether a rule can see this class in a stack snapshot (logs, state or health output).
     pub fn observable(&self) -> bool {
         self.seen
@@ -47,239 +66,97 @@ impl CatalogueEntry {
     }
 }
 
-const fn entry(
-    id: &'static str,
-    section: char,
-    fix_level: &'static str,
-    seen: &'static [Seen],
-) -> CatalogueEntry {
-    CatalogueEntry {
-        id,
-        section,
-        fix_level,
-        seen,
-    }
+/// One section of the catalogue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub letter: char,
+    /// As `explain` shows it.
+    pub title: String,
+    /// The heading as FAILURES.md writes it; `None` for a section of ours alone.
+    #[serde(default)]
+    pub heading: Option<String>,
 }
 
-use Seen::{Cli, Health, Http, Log, State};
+/// A class with no rule file.
+#[derive(Debug, Clone)]
+pub struct Class {
+    pub id: String,
+    pub entry: Entry,
+}
 
-/// Every failure class of `shared/FAILURES.md`, in catalogue order, plus `unclassified-failure`
-/// (section F: the finding the engine makes when no rule matches; it has no rule file).
-pub const CATALOGUE: &[CatalogueEntry] = &[
-    // A. Application initialisation
-    entry(
-        "gunicorn-worker-reinit",
-        'A',
-        "unsafe (source patch)",
-        &[Log, Health, Cli],
-    ),
-    entry("init-ddl-race", 'A', "manual", &[Log]),
-    entry(
-        "engine-used-before-init",
-        'A',
-        "unsafe (source patch)",
-        &[Log],
-    ),
-    entry(
-        "import-name-missing",
-        'A',
-        "unsafe (source patch)",
-        &[Log, State],
-    ),
-    entry(
-        "blueprint-prefix-mismatch",
-        'A',
-        "unsafe (source patch)",
-        &[Health, Http],
-    ),
-    entry(
-        "name-not-defined",
-        'A',
-        "unsafe (source patch)",
-        &[Log, State],
-    ),
-    entry(
-        "route-not-decorated",
-        'A',
-        "unsafe (source patch)",
-        &[Health, Http],
-    ),
-    entry("wsgi-app-not-found", 'A', "unsafe", &[Log, State]),
-    entry("app-context-at-import", 'A', "manual", &[Log, State]),
-    entry("gunicorn-worker-timeout", 'A', "unsafe", &[Log, Health]),
-    entry("port-in-use-in-container", 'A', "manual", &[Log, State]),
-    entry("python-syntax-newer", 'A', "manual", &[Log, State]),
-    entry(
-        "flask-extension-registered-twice",
-        'A',
-        "manual",
-        &[Log, State],
-    ),
-    // B. Flower / GDBM
-    entry(
-        "flower-db-needs-recovery",
-        'B',
-        "safe (with backup)",
-        &[Log, State],
-    ),
-    entry("flower-db-bad-header", 'B', "safe (move)", &[Log]),
-    entry("flower-db-empty", 'B', "safe", &[Log]),
-    entry("volume-permission-denied", 'B', "unsafe", &[Log]),
-    entry("volume-read-only", 'B', "unsafe", &[Log]),
-    entry("mount-is-directory", 'B', "unsafe", &[Log]),
-    entry("flower-db-locked", 'B', "manual", &[Log]),
-    // C. Containers and health checks
-    entry("entrypoint-crlf", 'C', "safe", &[Log, State]),
-    entry("entrypoint-not-executable", 'C', "safe", &[State, Cli]),
-    entry(
-        "exec-format-error",
-        'C',
-        "safe (BOM/shebang), manual (arch)",
-        &[Log, State],
-    ),
-    entry("host-port-conflict", 'C', "unsafe", &[State, Cli]),
-    entry("oom-killed", 'C', "unsafe", &[State]),
-    entry("killed-after-grace", 'C', "unsafe", &[State]),
-    entry("restart-loop", 'C', "–", &[State]),
-    entry(
-        "healthcheck-tool-missing",
-        'C',
-        "safe (rewrite test, backup compose file)",
-        &[Health],
-    ),
-    entry(
-        "healthcheck-start-period-short",
-        'C',
-        "safe (backup compose file)",
-        &[Health, Cli],
-    ),
-    entry(
-        "healthcheck-port-mismatch",
-        'C',
-        "safe (compose edit)",
-        &[Health, Log],
-    ),
-    entry("health-route-missing", 'C', "manual", &[Health, Http]),
-    // Not in FAILURES.md's tables: seen in the users' compose files (REAL-SHAPES.md), an
-    // `ollama` / AI worker reserving NVIDIA GPUs on a host without the runtime. The engine's
-    // refusal is in the container's state error, or compose's stderr.
-    entry("gpu-runtime-missing", 'C', "manual", &[State, Cli]),
-    // Compose's warning is CLI-only, but its consequences are in the logs: the PostgreSQL image
-    // refusing to initialise without a password, libpq's `fe_sendauth: no password supplied`.
-    entry("env-var-unset", 'C', "unsafe", &[Cli, Log]),
-    // D. Ordering, networking, PostgreSQL
-    entry(
-        "depends-on-not-healthy",
-        'D',
-        "safe (backup compose file)",
-        &[Log],
-    ),
-    entry("host-unresolvable", 'D', "unsafe", &[Log]),
-    entry("pg-auth-failed", 'D', "unsafe", &[Log]),
-    entry("pg-role-missing", 'D', "unsafe", &[Log]),
-    entry("pg-database-missing", 'D', "unsafe", &[Log]),
-    entry("pg-starting-up", 'D', "safe", &[Log]),
-    entry("pg-version-mismatch", 'D', "manual", &[Log, State]),
-    entry("pg-data-permissions", 'D', "safe", &[Log]),
-    entry("pg-data-ownership", 'D', "unsafe", &[Log]),
-    entry("tables-missing", 'D', "unsafe", &[Log]),
-    entry("alembic-revision-missing", 'D', "unsafe", &[Log]),
-    // E. Redis, Celery, RQ, Socket.IO
-    entry("redis-misconf-rdb", 'E', "unsafe", &[Log]),
-    entry("redis-noauth", 'E', "unsafe", &[Log]),
-    entry("redis-wrongpass", 'E', "unsafe", &[Log]),
-    entry("redis-protected-mode", 'E', "unsafe", &[Log]),
-    entry("redis-bind-localhost", 'E', "unsafe", &[Log]),
-    entry("broker-unreachable", 'E', "unsafe", &[Log]),
-    entry("celery-unregistered-task", 'E', "manual", &[Log]),
-    entry("rq-localhost-url", 'E', "unsafe", &[Log]),
-    entry("socketio-redis-publish", 'E', "unsafe", &[Log]),
-    // F. When no class matches
-    entry("unclassified-failure", 'F', "–", &[]),
-    // G. Swarm stacks: what only `docker stack deploy` does (read from the manager's service and
-    // task states, the task error as `.State.Error`; the ignored keys from the compose model).
-    entry("swarm-replicas-none-running", 'G', "manual", &[State]),
-    entry("swarm-placement-impossible", 'G', "manual", &[State]),
-    entry("swarm-update-rolled-back", 'G', "manual", &[State]),
-    entry("swarm-ingress-port-taken", 'G', "manual", &[State, Cli]),
-    entry("swarm-image-missing", 'G', "manual", &[State]),
-    entry("swarm-compose-keys-ignored", 'G', "manual", &[State]),
-];
+/// `catalogue.toml` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    section: Vec<Section>,
+    #[serde(default)]
+    class: Vec<ClassDoc>,
+}
 
-/// The ids of `shared/FAILURES.md`'s tables, in its order: the catalogue's own text, kept here so
-/// the tests need no file outside the repository (when the file is there, a test checks that
-/// this list is still its list).
-pub const FAILURES_MD_IDS: &[&str] = &[
-    "gunicorn-worker-reinit",
-    "init-ddl-race",
-    "engine-used-before-init",
-    "import-name-missing",
-    "blueprint-prefix-mismatch",
-    "name-not-defined",
-    "route-not-decorated",
-    "wsgi-app-not-found",
-    "app-context-at-import",
-    "gunicorn-worker-timeout",
-    "port-in-use-in-container",
-    "python-syntax-newer",
-    "flask-extension-registered-twice",
-    "flower-db-needs-recovery",
-    "flower-db-bad-header",
-    "flower-db-empty",
-    "volume-permission-denied",
-    "volume-read-only",
-    "mount-is-directory",
-    "flower-db-locked",
-    "entrypoint-crlf",
-    "entrypoint-not-executable",
-    "exec-format-error",
-    "host-port-conflict",
-    "oom-killed",
-    "killed-after-grace",
-    "restart-loop",
-    "healthcheck-tool-missing",
-    "healthcheck-start-period-short",
-    "healthcheck-port-mismatch",
-    "health-route-missing",
-    "env-var-unset",
-    "depends-on-not-healthy",
-    "host-unresolvable",
-    "pg-auth-failed",
-    "pg-role-missing",
-    "pg-database-missing",
-    "pg-starting-up",
-    "pg-version-mismatch",
-    "pg-data-permissions",
-    "pg-data-ownership",
-    "tables-missing",
-    "alembic-revision-missing",
-    "redis-misconf-rdb",
-    "redis-noauth",
-    "redis-wrongpass",
-    "redis-protected-mode",
-    "redis-bind-localhost",
-    "broker-unreachable",
-    "celery-unregistered-task",
-    "rq-localhost-url",
-    "socketio-redis-publish",
-];
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassDoc {
+    id: String,
+    section: char,
+    fix_level: String,
+    seen: Vec<Seen>,
+}
 
-/// The section headings of `shared/FAILURES.md`, as written there: the rules' `references`
-/// point at their anchors ([`section_anchor`]).
-pub const SECTION_HEADINGS: &[(char, &str)] = &[
-    ('A', "A. Application initialisation (seeds 1 and 2)"),
-    ('B', "B. Flower / GDBM (seed 3)"),
-    ('C', "C. Containers and health checks"),
-    ('D', "D. Ordering, networking, PostgreSQL"),
-    ('E', "E. Redis, Celery, RQ, Socket.IO"),
-    ('F', "F. When no class matches"),
-];
+/// The text of `catalogue.toml`, compiled in.
+pub const TEXT: &str = include_str!("../catalogue.toml");
+
+struct Catalogue {
+    sections: Vec<Section>,
+    classes: Vec<Class>,
+}
+
+/// Parsed once. The file is the repository's own and a test parses it; were it broken, the
+/// catalogue would be empty and every rule's `section` would be reported unknown by the loader
+/// (a diagnostic, not a panic).
+static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
+    let file: File = parse(TEXT).unwrap_or_default();
+    Catalogue {
+        sections: file.section,
+        classes: file
+            .class
+            .into_iter()
+            .map(|c| Class {
+                id: c.id,
+                entry: Entry {
+                    section: c.section,
+                    fix_level: c.fix_level,
+                    seen: c.seen,
+                },
+            })
+            .collect(),
+    }
+});
+
+fn parse(text: &str) -> Result<File, toml::de::Error> {
+    toml::from_str(text)
+}
+
+/// The catalogue's sections, in order.
+pub fn sections() -> &'static [Section] {
+    &CATALOGUE.sections
+}
+
+/// The section with this letter.
+pub fn section(letter: char) -> Option<&'static Section> {
+    sections().iter().find(|s| s.letter == letter)
+}
+
+/// The classes of the catalogue that have no rule file.
+pub fn classes_without_rule() -> &'static [Class] {
+    &CATALOGUE.classes
+}
 
 /// The anchor GitHub gives a section's heading (lowercase, punctuation dropped, spaces to
 /// `-`): what a rule's `references = ["FAILURES.md#…"]` names.
-pub fn section_anchor(section: char) -> Option<String> {
-    let (_, heading) = SECTION_HEADINGS.iter().find(|(s, _)| *s == section)?;
-    Some(heading_anchor(heading))
+pub fn section_anchor(letter: char) -> Option<String> {
+    section(letter)?.heading.as_deref().map(heading_anchor)
 }
 
 /// GitHub's anchor for a heading.
@@ -293,42 +170,29 @@ pub fn heading_anchor(heading: &str) -> String {
 }
 
 /// The title of a catalogue section, by its letter.
-pub fn section_title(section: char) -> &'static str {
-    match section {
-        'A' => "Application initialisation",
-        'B' => "Flower / GDBM",
-        'C' => "Containers and health checks",
-        'D' => "Ordering, networking, PostgreSQL",
-        'E' => "Redis, Celery, RQ, Socket.IO",
-        'F' => "When no class matches",
-        'G' => "Swarm stacks",
-        _ => "Other",
-    }
+pub fn section_title(letter: char) -> &'static str {
+    section(letter).map_or("Other", |s| s.title.as_str())
 }
 
-/// The catalogue entry with exactly this id.
-pub fn entry_for(id: &str) -> Option<&'static CatalogueEntry> {
-    CATALOGUE.iter().find(|e| e.id == id)
+/// Whether a rule id belongs to the class `class`: it is the class id, or the class id followed
+/// by `-<suffix>` (`flower-db-needs-recovery-numsync`).
+pub fn belongs_to(id: &str, class: &str) -> bool {
+    id == class
+        || id
+            .strip_prefix(class)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|suffix| !suffix.is_empty())
 }
 
-/// The catalogue class a rule id belongs to: the entry whose id equals `id`, or is its prefix
-/// followed by `-<suffix>` (`flower-db-needs-recovery-numsync`). The longest match wins.
-pub fn class_of(id: &str) -> Option<&'static CatalogueEntry> {
-    CATALOGUE
-        .iter()
-        .filter(|e| {
-            id == e.id
-                || id
-                    .strip_prefix(e.id)
-                    .and_then(|rest| rest.strip_prefix('-'))
-                    .is_some_and(|suffix| !suffix.is_empty())
-        })
-        .max_by_key(|e| e.id.len())
-}
-
-/// Whether `id` is a catalogue id, exactly or as `<id>-<suffix>`.
-pub fn is_catalogue_id(id: &str) -> bool {
-    class_of(id).is_some()
+/// The class among `classes` that `id` belongs to ([`belongs_to`]); the longest class id wins.
+pub fn class_of<'a>(
+    id: &str,
+    classes: impl IntoIterator<Item = (&'a str, &'a Entry)>,
+) -> Option<(&'a str, &'a Entry)> {
+    classes
+        .into_iter()
+        .filter(|(class, _)| belongs_to(id, class))
+        .max_by_key(|(class, _)| class.len())
 }
 
 #[cfg(test)]
@@ -337,73 +201,57 @@ mod tests {
     use std::collections::BTreeSet;
 
     #[test]
-    fn ids_are_unique_and_kebab_case() {
-        let mut seen = BTreeSet::new();
-        for e in CATALOGUE {
-            assert!(seen.insert(e.id), "duplicate catalogue id {}", e.id);
-            assert!(
-                e.id.split('-').all(|w| !w.is_empty()
-                    && w.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
-                "{} is not kebab-case",
-                e.id
-            );
-            assert!(('A'..='G').contains(&e.section), "{}: section", e.id);
+    fn the_catalogue_file_parses_and_its_letters_and_ids_are_unique() {
+        let file = parse(TEXT).unwrap_or_else(|e| panic!("catalogue.toml: {e}"));
+        assert!(file.section.len() >= 7, "{:?}", file.section);
+        let letters: BTreeSet<char> = sections().iter().map(|s| s.letter).collect();
+        assert_eq!(letters.len(), sections().len(), "a section letter twice");
+        assert!(letters.iter().all(char::is_ascii_uppercase), "{letters:?}");
+        for s in sections() {
+            if let Some(h) = &s.heading {
+                assert!(h.starts_with(&format!("{}. ", s.letter)), "{h}");
+            }
         }
-    }
-
-    #[test]
-    fn every_id_of_failures_md_is_listed() {
-        // The catalogue's ids as kept in the repository: each has its entry, once.
-        assert!(FAILURES_MD_IDS.len() >= 50, "{}", FAILURES_MD_IDS.len());
-        let unique: BTreeSet<&str> = FAILURES_MD_IDS.iter().copied().collect();
-        assert_eq!(unique.len(), FAILURES_MD_IDS.len(), "an id listed twice");
-        for id in FAILURES_MD_IDS {
-            assert!(
-                entry_for(id).is_some(),
-                "{id} is in FAILURES.md, not in CATALOGUE"
-            );
+        let mut ids = BTreeSet::new();
+        for c in classes_without_rule() {
+            assert!(ids.insert(&c.id), "{} twice", c.id);
+            assert!(letters.contains(&c.entry.section), "{}: section", c.id);
+            // A class without a rule file is one no rule could see in a snapshot.
+            assert!(!c.entry.observable(), "{} shows in a snapshot", c.id);
         }
-        for (section, heading) in SECTION_HEADINGS {
-            assert!(heading.starts_with(&format!("{section}. ")), "{heading}");
-        }
+        assert_eq!(section_title('F'), "When no class matches");
         assert_eq!(
             section_anchor('B').as_deref(),
             Some("b-flower--gdbm-seed-3")
         );
-        // Where the shared file is at hand (the lead's checkout), the repository's copy of its
-        // ids and headings must still be what it says.
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/FAILURES.md");
-        if let Ok(text) = std::fs::read_to_string(path) {
-            let ids: Vec<&str> = text
-                .lines()
-                .filter(|l| l.starts_with("| `"))
-                .map(|l| l[3..].split('`').next().unwrap_or_default())
-                .collect();
-            assert_eq!(
-                ids, FAILURES_MD_IDS,
-                "FAILURES.md's ids changed: update FAILURES_MD_IDS"
-            );
-            let headings: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("## ")).collect();
-            let ours: Vec<&str> = SECTION_HEADINGS.iter().map(|(_, h)| *h).collect();
-            assert_eq!(
-                headings, ours,
-                "FAILURES.md's headings changed: update SECTION_HEADINGS"
-            );
-        }
+        assert_eq!(section_anchor('G'), None, "not a section of FAILURES.md");
     }
 
     #[test]
     fn suffixed_ids_belong_to_their_class() {
-        assert!(is_catalogue_id("name-not-defined"));
-        assert!(is_catalogue_id("flower-db-needs-recovery-numsync"));
+        let entry = Entry {
+            section: 'A',
+            fix_level: "manual".into(),
+            seen: vec![Seen::Log],
+        };
+        let classes = [
+            ("name-not-defined", &entry),
+            ("import-name-missing", &entry),
+            ("flower-db-needs-recovery", &entry),
+        ];
+        let of = |id: &str| class_of(id, classes).map(|(c, _)| c);
+        assert_eq!(of("name-not-defined"), Some("name-not-defined"));
         assert_eq!(
-            class_of("import-name-missing-cycle").map(|e| e.id),
-            Some("import-name-missing")
+            of("flower-db-needs-recovery-numsync"),
+            Some("flower-db-needs-recovery")
         );
-        assert!(!is_catalogue_id("name-not"));
-        assert!(!is_catalogue_id("name-not-defined-"));
-        assert!(!is_catalogue_id("name-not-definedx"));
-        assert!(!is_catalogue_id("unknown-thing"));
+        assert_eq!(of("import-name-missing-cycle"), Some("import-name-missing"));
+        assert_eq!(of("name-not"), None);
+        assert_eq!(of("name-not-defined-"), None);
+        assert_eq!(of("name-not-definedx"), None);
+        assert_eq!(of("unknown-thing"), None);
+        // The longest class id wins.
+        let nested = [("a-b", &entry), ("a-b-c", &entry)];
+        assert_eq!(class_of("a-b-c-d", nested).map(|(c, _)| c), Some("a-b-c"));
     }
 }

@@ -1,7 +1,7 @@
 //! The machine formats (`--format junit | github | sarif`) on a hand-made diagnosis: a root cause
 //! located in a source file, its folded effect, and an info finding that must not be reported.
 use analylit_doctor::engine::{Confirmation, Diagnosis, Evidence, Finding, ServiceStatus};
-use analylit_doctor::probes::{Outcome, ProbeResult};
+use analylit_doctor::probes::{Location, Outcome, ProbeResult};
 use analylit_doctor::report::{Github, Junit, Report, Sarif};
 use analylit_doctor::rules::{RuleSet, Severity, load_embedded};
 use std::collections::BTreeMap;
@@ -58,11 +58,9 @@ fn diagnosis() -> Diagnosis {
         outcome: Outcome::Confirmed,
         summary: "db is used at server.py:12 and never bound".into(),
         facts: Vec::new(),
-        data: BTreeMap::from([
-            ("file".to_string(), "app/server.py".to_string()),
-            ("line".to_string(), "12".to_string()),
-            ("name".to_string(), "db".to_string()),
-        ]),
+        location: Some(Location::new("app/server.py", Some(12))),
+        project_location: None,
+        data: BTreeMap::from([("name".to_string(), "db".to_string())]),
     }];
     cause.confirmation = Some(Confirmation::Confirmed {
         by: vec!["python-source (name-undefined)".into()],

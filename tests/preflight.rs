@@ -361,8 +361,9 @@ fn an_undefined_name_at_import_names_the_project_file_and_line() {
     );
     let f = &d.findings[0];
     let p = f.probes.iter().find(|p| p.kind == "python").unwrap();
-    assert_eq!(p.data["project_line"], "4");
-    assert!(p.data["project_file"].ends_with("server.py"));
+    let project = p.project_location.as_ref().expect("a project place");
+    assert_eq!(project.line, Some(4));
+    assert!(project.file.ends_with("server.py"), "{project:?}");
 }
 
 #[test]

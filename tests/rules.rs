@@ -129,6 +129,21 @@ fn test_tables_are_checked_on_their_spans() {
     insta::assert_snapshot!("bad_tests", render(&err));
 }
 
+#[test]
+fn catalogue_tables_are_checked_on_their_spans() {
+    let err = load_case("bad-catalogue");
+    let found = codes(&err);
+    for code in [
+        Code::BadValue,
+        Code::UnknownKey,
+        Code::WrongType,
+        Code::MissingKey,
+    ] {
+        assert!(found.contains(&code), "{code} not reported: {found:?}");
+    }
+    insta::assert_snapshot!("bad_catalogue", render(&err));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Embedded rules and overrides
 // ---------------------------------------------------------------------------------------------
@@ -142,11 +157,7 @@ fn embedded_rules_load_and_are_catalogue_ids() {
     let set = embedded();
     assert!(set.len() >= 47, "only {} rules", set.len());
     for rule in &set {
-        assert!(
-            analylit_doctor::catalogue::is_catalogue_id(&rule.id),
-            "{}",
-            rule.id
-        );
+        assert!(set.class_of(&rule.id).is_some(), "{}", rule.id);
     }
 }
 
@@ -190,7 +201,14 @@ fn an_override_directory_replaces_and_adds_rules() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/name-not-defined.toml"),
     )
     .expect("rule");
-    let replaced = embedded_text.replace("severity = \"error\"", "severity = \"critical\"");
+    // An override written before rule files had a `[catalogue]` table keeps the class's entry.
+    let catalogue = embedded_text
+        .find("[catalogue]")
+        .and_then(|at| Some(at..at + embedded_text[at..].find("\n\n")?))
+        .expect("name-not-defined has a [catalogue] table");
+    let mut replaced = embedded_text.clone();
+    replaced.replace_range(catalogue, "");
+    let replaced = replaced.replace("severity = \"error\"", "severity = \"critical\"");
     std::fs::write(dir.path().join("name-not-defined.toml"), replaced).expect("write");
     std::fs::write(dir.path().join("worker-custom.toml"), NEW_RULE).expect("write");
     std::fs::write(dir.path().join("README.md"), "not a rule").expect("write");
@@ -201,6 +219,17 @@ fn an_override_directory_replaces_and_adds_rules() {
     assert_eq!(overridden.severity, rules::Severity::Critical);
     assert!(!overridden.source.embedded);
     assert!(overridden.source.path.ends_with("name-not-defined.toml"));
+    assert!(overridden.catalogue.is_some(), "the embedded rule's entry");
+    assert_eq!(
+        set.class_of("name-not-defined")
+            .map(|(c, e)| (c, e.section)),
+        Some(("name-not-defined", 'A'))
+    );
+    assert_eq!(
+        set.class_of("worker-custom"),
+        None,
+        "no class of the catalogue"
+    );
     let custom = set.get("worker-custom").expect("new rule");
     assert!(custom.applies_to("worker-2") && !custom.applies_to("web"));
     assert_eq!(

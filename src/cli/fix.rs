@@ -420,7 +420,7 @@ pub(super) fn fix_session(
                 }
                 _ => {
                     let why = match &healthy {
-                        Err(e) => e.clone(),
+                        Err(e) => e.to_string(),
                         Ok(_) => format!("{} still fires", plan.finding),
                     };
                     w(&mut out, format!("  not fixed: {why}; rolling back"));
@@ -737,7 +737,8 @@ fn prepare_patch(
         .ok_or_else(|| format!("no container of {}", plan.service))?;
     let files = live
         .rt
-        .block_on(probe::read_files(docker, c, Duration::from_secs(30)))?;
+        .block_on(probe::read_files(docker, c, Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
     let obs = probe::observe_files(c, &files, &plan.hints).map_err(|(why, _)| why)?;
     let analysis = obs.analysis();
     let env: Vec<(String, String)> = c

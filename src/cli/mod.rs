@@ -713,7 +713,7 @@ fn related(set: &RuleSet, id: &str) -> Vec<String> {
     let Some(r) = set.get(id) else {
         return Vec::new();
     };
-    let class = catalogue::class_of(id).map(|c| c.id);
+    let class = set.class_of(id).map(|(c, _)| c);
     let mut out: Vec<String> = Vec::new();
     let mut add = |other: &str| {
         let effect = set.get(other).is_some_and(|o| o.effect);
@@ -726,7 +726,7 @@ fn related(set: &RuleSet, id: &str) -> Vec<String> {
     }
     for other in set.iter() {
         if other.confirms.iter().any(|c| c == id)
-            || (class.is_some() && catalogue::class_of(&other.id).map(|c| c.id) == class)
+            || (class.is_some() && set.class_of(&other.id).map(|(c, _)| c) == class)
         {
             add(&other.id);
         }
@@ -738,7 +738,7 @@ fn related(set: &RuleSet, id: &str) -> Vec<String> {
 fn explain_all(set: &RuleSet) -> Result<i32, DoctorError> {
     let mut sections: std::collections::BTreeMap<char, Vec<&rules::Rule>> = Default::default();
     for r in set.iter() {
-        let section = catalogue::class_of(&r.id).map_or('?', |c| c.section);
+        let section = set.class_of(&r.id).map_or('?', |(_, c)| c.section);
         sections.entry(section).or_default().push(r);
     }
     for (section, rules) in sections {
@@ -800,12 +800,12 @@ fn explain(set: &RuleSet, id: &str) -> Result<i32, DoctorError> {
             outln!("  {p}");
         }
     }
-    if let Some(class) = catalogue::class_of(&r.id) {
+    if let Some((class, entry)) = set.class_of(&r.id) {
         outln!(
             "\ncatalogue: section {} ({}), class {}",
-            class.section,
-            catalogue::section_title(class.section),
-            class.id
+            entry.section,
+            catalogue::section_title(entry.section),
+            class
         );
     }
     let related = related(set, &r.id);

@@ -449,7 +449,7 @@ fn fix_session(
             ["dependency", "path", "file", "program", "variable"]
                 .iter()
                 .filter_map(|k| Some((*k, plan.data.get(*k)?)))
-                .all(|(k, v)| f.probes.iter().any(|p| p.data.get(k) == Some(v)))
+                .all(|(k, v)| f.probes.iter().any(|p| p.value(k).as_ref() == Some(v)))
         };
         let still = match &again {
             Ok(d) => d

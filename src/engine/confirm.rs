@@ -200,10 +200,12 @@ fn target<'s>(snapshot: &'s StackSnapshot, f: &Finding) -> Option<&'s ContainerS
         .or_else(|| of_service().next())
 }
 
-/// A probe result with its texts masked. Its located `data` stays raw: a fix writes it back
+/// A probe result with its texts masked. Its located `data` and locations stay raw: a fix writes them back
 /// (the health URL into the compose file); printers mask it with [`Diagnosis::mask`](super::Diagnosis::mask).
 fn redacted(r: &ProbeResult, redactor: &Redactor) -> ProbeResult {
     ProbeResult {
+        location: r.location.clone(),
+        project_location: r.project_location.clone(),
         data: r.data.clone(),
         ..r.masked(redactor)
     }
@@ -359,6 +361,8 @@ mod tests {
                     summary: format!("{id} is {}", outcome.as_str()),
                     outcome,
                     facts: vec![],
+                    location: None,
+                    project_location: None,
                     data: Default::default(),
                 })
                 .collect(),

@@ -2,20 +2,21 @@
 //! result or a GitHub annotation points at a file of the repository.
 //!
 //! Probes see the stack: `/app/utils/database.py` line 12 in the image, the `healthcheck` key of a
-//! service, line 9 of the compose file. For each probe result this stage adds `project_file`
-//! (relative to the current directory when it is under it) and `project_line` when it can tell:
+//! service, line 9 of the compose file. For each probe result this stage sets its
+//! `project_location` (the file relative to the current directory when it is under it, and the
+//! line) when it can tell:
 //! - a compose line (`compose_line`) or key (`compose_key`, looked up in the compose model) is in
 //!   the compose file;
-//! - an image path (`file` or `path`) under the container's working directory is the same path
-//!   under the service's build context, when that file exists.
+//! - an image path (the probe's `location`, else its `path`) under the container's working
+//!   directory is the same path under the service's build context, when that file exists.
 //!
 //! It reads the local file system (does the file exist?), so it runs on live diagnoses only.
 use super::{Diagnosis, Finding};
-use crate::probes::ProbeResult;
+use crate::probes::{Location, ProbeResult};
 use crate::stack::snapshot::StackSnapshot;
 use std::path::{Path, PathBuf};
 
-/// Add `project_file` / `project_line` to the probe results of every finding, where known.
+/// Set the `project_location` of the probe results of every finding, where known.
 pub fn locate(diagnosis: &mut Diagnosis, snapshot: &StackSnapshot) {
     let cwd = std::env::current_dir().unwrap_or_default();
     super::walk_mut(&mut diagnosis.findings, &mut |f: &mut Finding| {
@@ -25,11 +26,7 @@ pub fn locate(diagnosis: &mut Diagnosis, snapshot: &StackSnapshot) {
                     .strip_prefix(&cwd)
                     .map(Path::to_path_buf)
                     .unwrap_or(file);
-                p.data
-                    .insert("project_file".into(), file.display().to_string());
-                if let Some(line) = line {
-                    p.data.insert("project_line".into(), line.to_string());
-                }
+                p.project_location = Some(Location::new(file.display().to_string(), line));
             }
         }
     });
@@ -52,12 +49,16 @@ fn place(
     if let Some(line) = compose_line {
         return Some((model.file.clone(), Some(line)));
     }
-    let in_image = p.data.get("file").or_else(|| p.data.get("path"))?;
+    let in_image = p
+        .location
+        .as_ref()
+        .map(|l| &l.file)
+        .or_else(|| p.data.get("path"))?;
     let context = model.service(service)?.build.as_ref()?;
     let dir = model.file.parent().unwrap_or_else(|| Path::new("."));
     // `components` drops the `.` of `build: ./app`.
     let context: PathBuf = dir.join(context).components().collect();
-    let line = p.data.get("line").and_then(|l| l.parse::<u32>().ok());
+    let line = p.location.as_ref().and_then(|l| l.line);
     // `COPY . /app` with `WORKDIR /app`: the same path under the context.
     let container = snapshot.containers.iter().find(|c| c.service == service)?;
     if let Ok(relative) = Path::new(in_image).strip_prefix(&container.working_dir) {
@@ -133,12 +134,18 @@ mod tests {
             outcome: crate::probes::Outcome::Confirmed,
             summary: String::new(),
             facts: vec![],
+            location: None,
+            project_location: None,
             data: pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         };
-        let source = result(&[("file", "/app/utils/database.py"), ("line", "1")]);
+        let at = |file: &str, line: Option<u32>| ProbeResult {
+            location: Some(Location::new(file, line)),
+            ..result(&[])
+        };
+        let source = at("/app/utils/database.py", Some(1));
         let (path, line) = place(&source, "web", &snap).expect("mapped");
         assert_eq!(path, dir.path().join("app/utils/database.py"));
         assert_eq!(line, Some(1));
@@ -146,7 +153,7 @@ mod tests {
         let key = result(&[("compose_key", "healthcheck")]);
         assert_eq!(place(&key, "web", &snap), Some((file.clone(), Some(4))));
 
-        let missing = result(&[("file", "/app/nowhere.py")]);
+        let missing = at("/app/nowhere.py", None);
         assert_eq!(place(&missing, "web", &snap), None);
         let outside = result(&[("path", "/data/flower.db")]);
         assert_eq!(place(&outside, "web", &snap), None);
@@ -154,7 +161,7 @@ mod tests {
         // `COPY app/ /srv/` with another working directory: found by the path's tail.
         std::fs::create_dir_all(dir.path().join("app/other")).unwrap();
         std::fs::write(dir.path().join("app/other/database.py"), "y = 2\n").unwrap();
-        let tail = result(&[("file", "/srv/utils/database.py"), ("line", "3")]);
+        let tail = at("/srv/utils/database.py", Some(3));
         assert_eq!(
             place(&tail, "web", &snap),
             Some((dir.path().join("app/utils/database.py"), Some(3)))

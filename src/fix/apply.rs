@@ -63,6 +63,21 @@ pub enum ApplyError {
     Step(String),
 }
 
+/// Why a service did not come back healthy after a fix.
+#[derive(Debug, thiserror::Error)]
+pub enum NotHealthy {
+    /// It showed a verdict while the applier waited (`settle_on_failure`): unhealthy, an exit,
+    /// a restart.
+    #[error("{why} ({after_secs}s after the fix)")]
+    Failed { why: String, after_secs: u64 },
+    /// Not stable and healthy before the wait's end; `last` is how it stood.
+    #[error("not healthy within {wait_secs}s: {last}")]
+    TimedOut { wait_secs: u64, last: String },
+    /// The engine could not tell.
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+}
+
 fn engine(what: &str) -> impl Fn(bollard::errors::Error) -> ApplyError + '_ {
     move |e| {
         ApplyError::Engine(format!(
@@ -392,7 +407,7 @@ impl Applier<'_> {
 
     /// Wait (bounded) until every container of `service` runs, is healthy when it has a health
     /// check, and stays so with no new restart for a few seconds.
-    pub async fn wait_healthy(&self, service: &str) -> Result<String, String> {
+    pub async fn wait_healthy(&self, service: &str) -> Result<String, NotHealthy> {
         self.wait_healthy_or_failed(service, false).await
     }
 
@@ -404,7 +419,7 @@ impl Applier<'_> {
         &self,
         service: &str,
         settle_on_failure: bool,
-    ) -> Result<String, String> {
+    ) -> Result<String, NotHealthy> {
         let deadline = Instant::now() + SERVICE_WAIT;
         let started = Instant::now();
         let mut stable_since: Option<(Instant, i64)> = None;
@@ -414,7 +429,7 @@ impl Applier<'_> {
             let mut failed: Option<String> = None;
             let mut restarts = 0;
             let mut last = String::new();
-            for c in self.containers(service).await.map_err(|e| e.to_string())? {
+            for c in self.containers(service).await? {
                 match self.facts(&c.id).await {
                     Ok(f) => {
                         if f.health.as_deref() == Some("unhealthy")
@@ -437,7 +452,7 @@ impl Applier<'_> {
                         );
                         all_ok &= ok;
                     }
-                    Err(e) => return Err(e.to_string()),
+                    Err(e) => return Err(e.into()),
                 }
             }
             let base = *first_restarts.get_or_insert(restarts);
@@ -445,10 +460,10 @@ impl Applier<'_> {
                 failed = Some(format!("{service} restarted {} time(s)", restarts - base));
             }
             if settle_on_failure && let Some(why) = failed {
-                return Err(format!(
-                    "{why} ({}s after the fix)",
-                    started.elapsed().as_secs()
-                ));
+                return Err(NotHealthy::Failed {
+                    why,
+                    after_secs: started.elapsed().as_secs(),
+                });
             }
             stable_since = match (all_ok, stable_since) {
                 (true, Some((t, r))) if r == restarts => Some((t, r)),
@@ -464,10 +479,10 @@ impl Applier<'_> {
                 ));
             }
             if Instant::now() >= deadline {
-                return Err(format!(
-                    "not healthy within {}s: {last}",
-                    SERVICE_WAIT.as_secs()
-                ));
+                return Err(NotHealthy::TimedOut {
+                    wait_secs: SERVICE_WAIT.as_secs(),
+                    last,
+                });
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }

@@ -86,14 +86,14 @@ fn plan(f: &Finding, rules: &RuleSet) -> Option<Plan> {
     // Values from the probes that confirmed the finding first, then from any other probe.
     let mut data = BTreeMap::new();
     for p in f.probes.iter().rev() {
-        data.extend(p.data.clone());
+        data.extend(p.values());
     }
     for p in f
         .probes
         .iter()
         .filter(|p| p.outcome == crate::probes::Outcome::Confirmed)
     {
-        data.extend(p.data.clone());
+        data.extend(p.values());
     }
     let confirmed = matches!(f.confirmation, Some(Confirmation::Confirmed { .. }));
     let mut blocked = None;

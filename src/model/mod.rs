@@ -5,4 +5,4 @@ pub mod finding;
 pub mod probe;
 
 pub use finding::{Confirmation, Evidence, Finding, FixView};
-pub use probe::{Outcome, ProbeResult};
+pub use probe::{Location, Outcome, ProbeResult};

@@ -17,7 +17,7 @@ use super::timing::{Runs, Timing};
 use crate::engine::{Confirmation, Finding, FixView};
 use crate::probes::entrypoint::{self, ScriptFacts};
 use crate::probes::python::probe::Observation;
-use crate::probes::{self, Ctx, Options, Outcome, ProbeResult};
+use crate::probes::{self, Ctx, Location, Options, Outcome, ProbeResult};
 use crate::redact::Redactor;
 use crate::rules::{
     DependencyExpectation, DockerExpectation, PortsExpectation, ProbeSpec, PythonExpectation, Rule,
@@ -498,10 +498,9 @@ fn finding(
             // A name that fails only when a function runs is a bug, not a start-up failure.
             let r = &results[at];
             let place = r
-                .data
-                .get("file")
-                .zip(r.data.get("line").and_then(|l| l.parse::<u32>().ok()))
-                .map(|(f, l)| (f.clone(), l))
+                .location
+                .as_ref()
+                .and_then(|l| Some((l.file.clone(), l.line?)))
                 .or_else(|| {
                     let m = PLACE.captures(&r.summary)?;
                     Some((m[1].to_owned(), m[2].parse().ok()?))
@@ -560,7 +559,7 @@ fn build(
         .collect();
     // A health check's class with no place of its own points at the health check.
     if rule.id.starts_with("healthcheck-")
-        && !probes.iter().any(|p| p.data.contains_key("project_file"))
+        && !probes.iter().any(|p| p.project_location.is_some())
         && let Some(first) = probes.iter_mut().find(|p| p.outcome == Outcome::Confirmed)
     {
         first
@@ -578,19 +577,22 @@ fn build(
     // Captures for the fix's words: what the probes located, project paths where known.
     let mut captures: BTreeMap<String, String> = BTreeMap::new();
     for p in &probes {
-        captures.extend(p.data.clone());
+        captures.extend(p.values());
     }
     if let Some(f) = captures.get("project_file").cloned() {
         captures.insert("path".into(), f);
     }
     let mut summary = summary;
     for p in &probes {
-        if let (Some(image_path), Some(file)) = (
-            p.data.get("file").or_else(|| p.data.get("path")),
-            p.data.get("project_file"),
-        ) && image_path != file
+        if let (Some(image_path), Some(project)) = (
+            p.location
+                .as_ref()
+                .map(|l| &l.file)
+                .or_else(|| p.data.get("path")),
+            &p.project_location,
+        ) && *image_path != project.file
         {
-            summary = summary.replace(image_path.as_str(), file);
+            summary = summary.replace(image_path.as_str(), &project.file);
         }
     }
     // Any other image path the headline names (a second file of the same judgement) is shown
@@ -647,9 +649,6 @@ fn build(
     }
 }
 
-/// `project_file` / `project_line` of what a probe located: an image path through the image
-/// view (exactly the file the build copies), a compose line or key in the compose file that
-/// holds it.
 /// An absolute path in the image, as a judgement's words name it.
 static IMAGE_PATH: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"/[\w.-]+(?:/[\w.-]+)+").expect("image path regex"));
@@ -664,6 +663,8 @@ fn shown(path: &Path) -> String {
         .to_string()
 }
 
+/// The `project_location` of what a probe located: an image path through the image view
+/// (exactly the file the build copies), a compose line or key in the compose file that holds it.
 fn place(mut p: ProbeResult, svc: &Service, project: &Project) -> ProbeResult {
     let compose_line = p
         .data
@@ -676,27 +677,27 @@ fn place(mut p: ProbeResult, svc: &Service, project: &Project) -> ProbeResult {
             Some((pos.line, project.file_of(&svc.name, key).to_path_buf()))
         });
     if let Some((line, file)) = compose_line {
-        p.data.insert("project_file".into(), shown(&file));
-        p.data.insert("project_line".into(), line.to_string());
+        p.project_location = Some(Location::new(shown(&file), Some(line)));
         return p;
     }
     // A python judgement names its place in its summary (`/app/api/health.py:8: …`).
-    if !p.data.contains_key("file")
+    if p.location.is_none()
         && !p.data.contains_key("path")
         && let Some(m) = PLACE.captures(&p.summary)
         && svc.view.as_deref().is_some_and(|v| v.file(&m[1]).is_some())
     {
-        p.data.insert("file".into(), m[1].to_owned());
-        p.data.insert("line".into(), m[2].to_owned());
+        p.location = Some(Location::new(&m[1], m[2].parse().ok()));
     }
-    let image_path = p.data.get("file").or_else(|| p.data.get("path")).cloned();
+    let image_path = p
+        .location
+        .as_ref()
+        .map(|l| l.file.clone())
+        .or_else(|| p.data.get("path").cloned());
     if let (Some(path), Some(view)) = (image_path, svc.view.as_deref())
         && let Some(f) = view_file(view, &path)
     {
-        p.data.insert("project_file".into(), shown(&f.host));
-        if let Some(line) = p.data.get("line").cloned() {
-            p.data.insert("project_line".into(), line);
-        }
+        let line = p.location.as_ref().and_then(|l| l.line);
+        p.project_location = Some(Location::new(shown(&f.host), line));
     }
     p
 }

@@ -179,13 +179,30 @@ impl ImageView {
     }
 }
 
+/// Why an image's view cannot be built from its Dockerfile.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ViewError {
+    #[error("{}: more than {max} bytes, more than a Dockerfile can sensibly be", path.display())]
+    TooLarge { path: PathBuf, max: usize },
+    #[error("{}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::sync::Arc<std::io::Error>,
+    },
+    #[error("{}: no FROM line", .0.display())]
+    NoFrom(PathBuf),
+    #[error("{}: no stage named `{target}` (build.target)", dockerfile.display())]
+    NoStage { dockerfile: PathBuf, target: String },
+}
+
 /// Build the view of `source`'s image. `bases` resolves `FROM` images built from the project;
 /// `configs` gives what outside base images say about themselves.
 pub fn view(
     source: &BuildSource,
     bases: Bases<'_>,
     configs: Configs<'_>,
-) -> Result<ImageView, String> {
+) -> Result<ImageView, ViewError> {
     view_at(source, bases, configs, 0)
 }
 
@@ -194,23 +211,24 @@ fn view_at(
     bases: Bases<'_>,
     configs: Configs<'_>,
     depth: usize,
-) -> Result<ImageView, String> {
+) -> Result<ImageView, ViewError> {
     let text = read_dockerfile(&source.dockerfile)?;
     let d = dockerfile::parse(&text, &source.args);
     if d.stages.is_empty() {
-        return Err(format!("{}: no FROM line", source.dockerfile.display()));
+        return Err(ViewError::NoFrom(source.dockerfile.clone()));
     }
     let ignore = DockerIgnore::for_build(&source.context, &source.dockerfile);
     let context = list_files(&source.context, &ignore);
     let name = display_name(&source.dockerfile);
     let mut stages: Vec<ImageView> = Vec::new();
     let last = match &source.target {
-        Some(t) => d.stage(t).map(|(i, _)| i).ok_or_else(|| {
-            format!(
-                "{}: no stage named `{t}` (build.target)",
-                source.dockerfile.display()
-            )
-        })?,
+        Some(t) => d
+            .stage(t)
+            .map(|(i, _)| i)
+            .ok_or_else(|| ViewError::NoStage {
+                dockerfile: source.dockerfile.clone(),
+                target: t.clone(),
+            })?,
         None => d.stages.len() - 1,
     };
     for (i, stage) in d.stages.iter().enumerate().take(last + 1) {
@@ -246,14 +264,16 @@ fn view_at(
     Ok(v)
 }
 
-fn read_dockerfile(path: &Path) -> Result<String, String> {
+fn read_dockerfile(path: &Path) -> Result<String, ViewError> {
     crate::capped::lossy(path, dockerfile::MAX_BYTES).map_err(|e| match e.kind() {
-        std::io::ErrorKind::FileTooLarge => format!(
-            "{}: more than {} bytes, more than a Dockerfile can sensibly be",
-            path.display(),
-            dockerfile::MAX_BYTES
-        ),
-        _ => format!("{}: {e}", path.display()),
+        std::io::ErrorKind::FileTooLarge => ViewError::TooLarge {
+            path: path.to_path_buf(),
+            max: dockerfile::MAX_BYTES,
+        },
+        _ => ViewError::Unreadable {
+            path: path.to_path_buf(),
+            source: std::sync::Arc::new(e),
+        },
     })
 }
 

@@ -473,10 +473,10 @@ fn service_input(project: &Project, svc: &Service, extra: &[Entry]) -> ServiceIn
             Err(e) => (Err(e), vec![]),
         },
         None => (
-            Err(svc
-                .view_error
-                .clone()
-                .unwrap_or_else(|| format!("{} is not built from this project", svc.name))),
+            Err(svc.view_error.as_ref().map_or_else(
+                || format!("{} is not built from this project", svc.name),
+                ToString::to_string,
+            )),
             vec![],
         ),
     };

@@ -33,7 +33,7 @@ pub struct Service {
     /// What its image holds, when it could be read.
     pub view: Option<Arc<ImageView>>,
     /// Why the image could not be read, when it could not.
-    pub view_error: Option<String>,
+    pub view_error: Option<image::ViewError>,
 }
 
 /// The project: its compose model (the files merged), the services that start, the ones that
@@ -129,7 +129,8 @@ pub fn load(l: &Load<'_>) -> Result<Project, PreflightError> {
             .find(|(name, _)| name == image)
             .map(|(_, b)| b.clone())
     };
-    let mut views: BTreeMap<BuildSource, Result<Arc<ImageView>, String>> = BTreeMap::new();
+    let mut views: BTreeMap<BuildSource, Result<Arc<ImageView>, image::ViewError>> =
+        BTreeMap::new();
     let mut services = Vec::new();
     let mut inactive = Vec::new();
     for s in &model.services {

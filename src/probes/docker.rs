@@ -89,7 +89,7 @@ pub async fn probe(expects: &[DockerExpectation], ctx: &Ctx<'_>) -> Vec<ProbeRes
                 };
                 let runtimes = match ctx.docker() {
                     Ok(d) => engine_runtimes(d, ctx.opts.timeout).await,
-                    Err(why) => Err(why),
+                    Err(why) => Err(why.to_string()),
                 };
                 gpu_runtime(spec, &ctx.container.service, reservation, runtimes)
             }
@@ -184,7 +184,7 @@ async fn tool_missing(spec: &ProbeSpec, ctx: &Ctx<'_>) -> ProbeResult {
     };
     let docker = match ctx.docker() {
         Ok(d) => d,
-        Err(why) => return ProbeResult::unknown(spec, why, &[]),
+        Err(why) => return ProbeResult::unknown(spec, why.to_string(), &[]),
     };
     let path = c
         .env

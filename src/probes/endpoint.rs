@@ -877,7 +877,7 @@ pub(crate) fn target(
     want: fn(Scheme) -> bool,
 ) -> Result<(ServiceUrl, Route, Vec<String>), NoTarget> {
     // A network probe needs the live stack (and the env, which pasted logs do not carry).
-    ctx.docker().map_err(|why| (why, vec![]))?;
+    ctx.docker().map_err(|why| (why.to_string(), vec![]))?;
     let url = urls_for(ctx, want).into_iter().next().ok_or_else(|| {
         (
             format!("{} names no {what} URL to try", ctx.container.service),

@@ -305,7 +305,7 @@ pub async fn probe(
     };
     let docker = match ctx.docker() {
         Ok(d) => d,
-        Err(why) => return all(&|s| ProbeResult::unknown(s, why.clone(), &[])),
+        Err(why) => return all(&|s| ProbeResult::unknown(s, why.to_string(), &[])),
     };
     let t = ctx.opts.timeout;
     let mut read = archive::read(docker, &c.id, &path, SCRIPT_HEAD, t).await;

@@ -51,7 +51,7 @@ async fn user_ids(ctx: &Ctx<'_>, user: &str) -> Result<(u64, Option<u64>), Strin
     if let Ok(uid) = u.parse() {
         return Ok((uid, gid));
     }
-    let docker = ctx.docker()?;
+    let docker = ctx.docker().map_err(|e| e.to_string())?;
     let passwd = archive::read(
         docker,
         &ctx.container.id,
@@ -90,7 +90,7 @@ pub async fn probe(expects: &[FileExpectation], ctx: &Ctx<'_>) -> Vec<ProbeResul
     };
     let docker = match ctx.docker() {
         Ok(d) => d,
-        Err(why) => return all(&|s| ProbeResult::unknown(s, why.clone(), &[])),
+        Err(why) => return all(&|s| ProbeResult::unknown(s, why.to_string(), &[])),
     };
     let mount = mount_of(c, &path);
     let mut facts = vec![match mount {

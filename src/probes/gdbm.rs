@@ -497,7 +497,7 @@ pub async fn probe(expects: &[GdbmExpectation], ctx: &super::Ctx<'_>) -> Vec<sup
     let argv: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
     let all = |outcome: &dyn Fn(&ProbeSpec) -> ProbeResult| specs.iter().map(outcome).collect();
     if let Err(why) = ctx.docker() {
-        return all(&|s| ProbeResult::unknown(s, why.clone(), &[]));
+        return all(&|s| ProbeResult::unknown(s, why.to_string(), &[]));
     }
     let Some(path) = flower_db_path(&argv, &ctx.env(), &c.working_dir) else {
         return all(&|s| {
@@ -510,7 +510,7 @@ pub async fn probe(expects: &[GdbmExpectation], ctx: &super::Ctx<'_>) -> Vec<sup
     };
     let docker = match ctx.docker() {
         Ok(d) => d,
-        Err(why) => return all(&|s| ProbeResult::unknown(s, why.clone(), &[])),
+        Err(why) => return all(&|s| ProbeResult::unknown(s, why.to_string(), &[])),
     };
     // What the file is: a GDBM state, or why it is not one.
     let mut whichdb_knows = true;

@@ -51,13 +51,30 @@ pub struct HealthUrl {
     pub target: String,
 }
 
+/// Why a health check gives no URL the probe can request from inside the container.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoHealthUrl {
+    #[error("the health check runs no command to take a URL from")]
+    NoCommand,
+    #[error("the health check requests no http:// URL")]
+    NoHttpUrl,
+    #[error("the health URL is https: not probed")]
+    Https,
+    #[error("cannot read a host and port from `{0}`")]
+    NoHostPort(String),
+    #[error(
+        "the health URL names `{0}`, not the container itself: the in-container probe comes later"
+    )]
+    NotLocal(String),
+}
+
 /// Find the `http://` URL in a health-check test (`["CMD-SHELL", "curl -fsS http://… || exit
 /// 1"]`, `["CMD", "curl", "-f", "http://…"]`, a `python -c "…urlopen('http://…')"` one-liner).
 /// `env` expands `$NAME` / `${NAME}` / `${NAME:-default}` in shell-form tests.
-pub fn health_url(test: &[String], env: &[(String, String)]) -> Result<HealthUrl, String> {
+pub fn health_url(test: &[String], env: &[(String, String)]) -> Result<HealthUrl, NoHealthUrl> {
     let (form, args) = match test.split_first() {
         Some((form, args)) if form != "NONE" && !args.is_empty() => (form.as_str(), args),
-        _ => return Err("the health check runs no command to take a URL from".into()),
+        _ => return Err(NoHealthUrl::NoCommand),
     };
     let mut command = args.join(" ");
     if form == "CMD-SHELL" {
@@ -69,21 +86,18 @@ pub fn health_url(test: &[String], env: &[(String, String)]) -> Result<HealthUrl
             .expect("url regex")
     });
     let Some(c) = re.captures(&command) else {
-        return Err("the health check requests no http:// URL".into());
+        return Err(NoHealthUrl::NoHttpUrl);
     };
     if c[1].eq_ignore_ascii_case("https") {
-        return Err("the health URL is https: not probed".into());
+        return Err(NoHealthUrl::Https);
     }
     // Credentials in the URL are neither sent nor repeated in facts.
     let authority = c[2].rsplit_once('@').map_or(&c[2], |(_, a)| a).to_owned();
     let url = format!("{}://{authority}{}", &c[1], &c[3]);
-    let (host, port) = split_authority(&authority)
-        .ok_or_else(|| format!("cannot read a host and port from `{authority}`"))?;
+    let (host, port) =
+        split_authority(&authority).ok_or_else(|| NoHealthUrl::NoHostPort(authority.clone()))?;
     if !is_local(host) {
-        return Err(format!(
-            "the health URL names `{host}`, not the container itself: the in-container probe comes \
-             later"
-        ));
+        return Err(NoHealthUrl::NotLocal(host.to_owned()));
     }
     let rest = &c[3];
     let target = if rest.starts_with('/') {
@@ -475,7 +489,7 @@ pub async fn observe(ctx: &Ctx<'_>) -> RouteObservation {
     let url = match health_url(&check.test, &env) {
         Ok(url) => url,
         Err(reason) => {
-            obs.blocked = Some(reason);
+            obs.blocked = Some(reason.to_string());
             return obs;
         }
     };
@@ -503,7 +517,7 @@ pub async fn observe(ctx: &Ctx<'_>) -> RouteObservation {
     if let Err(why) = ctx.docker()
         && matches!(route, Route::InNetwork(_))
     {
-        obs.blocked = Some(why);
+        obs.blocked = Some(why.to_string());
         return obs;
     }
     let (mut result, mut via) = fetch(&route, ctx, &url.authority, &url.target).await;
@@ -714,8 +728,12 @@ mod tests {
         assert!(health_url(&["NONE".to_string()], &[]).is_err());
         assert!(health_url(&[], &[]).is_err());
         let other = health_url(&shell("curl -f http://db:5432/"), &[]).expect_err("other host");
-        assert!(other.contains("`db`"), "{other}");
-        assert!(health_url(&shell("curl -f https://localhost:5001/x"), &[]).is_err());
+        assert_eq!(other, NoHealthUrl::NotLocal("db".into()));
+        assert!(other.to_string().contains("`db`"), "{other}");
+        assert_eq!(
+            health_url(&shell("curl -f https://localhost:5001/x"), &[]),
+            Err(NoHealthUrl::Https)
+        );
         assert!(health_url(&shell("curl -f http://localhost:99999/x"), &[]).is_err());
     }
 

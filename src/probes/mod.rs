@@ -26,7 +26,7 @@ pub mod python;
 pub mod redis;
 pub mod transport;
 
-pub use crate::model::{Outcome, ProbeResult};
+pub use crate::model::{Location, Outcome, ProbeResult};
 use crate::rules::{Expectation, ProbeSpec};
 use crate::stack::snapshot::{ContainerSnapshot, StackSnapshot};
 use bollard::Docker;
@@ -185,8 +185,16 @@ impl ProbeResult {
             outcome,
             summary,
             facts: facts.to_vec(),
+            location: None,
+            project_location: None,
             data: BTreeMap::new(),
         }
+    }
+
+    /// The same result located at `line` of `file` in the stack ([`ProbeResult::location`]).
+    pub(crate) fn located(mut self, file: impl Into<String>, line: u32) -> Self {
+        self.location = Some(Location::new(file, Some(line)));
+        self
     }
 
     /// The same result with `name` = `value` in its [`data`](ProbeResult::data).
@@ -200,6 +208,12 @@ impl ProbeResult {
         ProbeResult::new(spec, Outcome::Unknown(reason.clone()), reason, facts)
     }
 }
+
+/// A probe that needs the Engine, run on a snapshot with none (a bundle, pasted logs): its
+/// outcome is unknown for this reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("needs the live stack (diagnosing offline)")]
+pub struct Offline;
 
 /// Bounds of a probe run.
 #[derive(Debug, Clone)]
@@ -238,10 +252,9 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The Engine, or the reason a probe cannot run without it.
-    pub(crate) fn docker(&self) -> Result<&Docker, String> {
-        self.docker
-            .ok_or_else(|| "needs the live stack (diagnosing offline)".to_owned())
+    /// The Engine, or why a probe that needs it cannot run.
+    pub(crate) fn docker(&self) -> Result<&Docker, Offline> {
+        self.docker.ok_or(Offline)
     }
 
     /// The container's environment as `(name, value)` pairs.

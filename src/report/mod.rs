@@ -197,36 +197,32 @@ pub fn colour_wanted(is_tty: bool) -> bool {
 }
 
 /// A source location a probe found for a finding: the project file `engine::locate` mapped it to
-/// (`data["project_file"]` + `["project_line"]`), else where the probe saw it in the stack
-/// (`data["file"]` + `["line"]`, else `data["path"]`), from the first probe that has one.
+/// (its `project_location`), else where the probe saw it in the stack (its `location`, else its
+/// `data["path"]`), from the first probe that has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Location {
     file: String,
-    /// 1-based; `None` when the probe gave no line or an unparsable one.
+    /// 1-based; `None` when the probe gave no line (or line 0).
     line: Option<u32>,
 }
 
 fn location(f: &Finding) -> Option<Location> {
-    let line_of = |p: &crate::probes::ProbeResult, key: &str| {
-        p.data
-            .get(key)
-            .and_then(|l| l.parse::<u32>().ok())
-            .filter(|&l| l >= 1)
+    let shown = |l: &crate::model::Location| Location {
+        file: l.file.clone(),
+        line: l.line.filter(|&l| l >= 1),
     };
     // A project file (see `engine::locate`) first: that is what a repository's annotations need.
-    let in_project = f.probes.iter().find_map(|p| {
-        Some(Location {
-            file: p.data.get("project_file")?.clone(),
-            line: line_of(p, "project_line"),
-        })
-    });
+    let in_project = f
+        .probes
+        .iter()
+        .find_map(|p| p.project_location.as_ref().map(shown));
     in_project.or_else(|| {
-        f.probes.iter().find_map(|p| {
-            let file = p.data.get("file").or_else(|| p.data.get("path"))?;
-            Some(Location {
-                file: file.clone(),
-                line: line_of(p, "line"),
-            })
+        f.probes.iter().find_map(|p| match &p.location {
+            Some(l) => Some(shown(l)),
+            None => Some(Location {
+                file: p.data.get("path")?.clone(),
+                line: None,
+            }),
         })
     })
 }

@@ -5,7 +5,7 @@
 //! One run; `tool.driver` lists every rule (id, title, explanation, first https reference); one
 //! result per finding above info, effects included: `ruleId`, `level` (`error` for error and
 //! critical, `warning`), `message` = the summary, a location when a probe located a file
-//! (`data["file"]`/`["line"]`, else `data["path"]`), and `properties` with the service, the
+//! (the project file `engine::locate` mapped, else where the probe saw it), and `properties` with the service, the
 //! confirmation, the evidence texts and, for an effect, its cause. For pasted input, the run's
 //! `properties.input` holds what was read from each input (one sentence each).
 use super::{Report, location};

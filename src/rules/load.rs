@@ -40,6 +40,7 @@ pub(crate) fn load(inputs: Vec<FileInput>, io: Vec<Problem>) -> Result<RuleSet, 
         }
         if files.iter().any(|&i| !parsed[i].embedded) {
             dropped.extend(files.iter().copied().filter(|&i| parsed[i].embedded));
+            inherit_catalogue(&mut parsed, files);
         }
     }
 
@@ -99,6 +100,27 @@ pub(crate) fn load(inputs: Vec<FileInput>, io: Vec<Problem>) -> Result<RuleSet, 
     }
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(RuleSet { rules })
+}
+
+/// The catalogue's word on a class is the project's: an override of a class's rule that says
+/// nothing of the catalogue (no `[catalogue]`, as every override written before the table
+/// existed) keeps the embedded rule's, so `explain` still names its section.
+fn inherit_catalogue(parsed: &mut [Parsed], files: &[usize]) {
+    let embedded = files
+        .iter()
+        .find(|&&i| parsed[i].embedded)
+        .and_then(|&i| parsed[i].rule.as_ref()?.catalogue.clone());
+    let Some(entry) = embedded else {
+        return;
+    };
+    for &i in files {
+        if parsed[i].embedded {
+            continue;
+        }
+        if let Some(rule) = parsed[i].rule.as_mut().filter(|r| r.catalogue.is_none()) {
+            rule.catalogue = Some(entry.clone());
+        }
+    }
 }
 
 /// The matcher scans each line once with all the rules' patterns in one set: each pattern

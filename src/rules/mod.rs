@@ -19,6 +19,11 @@
 //! resolved_by = "^CREATE DATABASE$" # optional: a later line of the same container saying the
 //!                                  # condition passed; the finding is then kept as `info`
 //!
+//! [catalogue]                      # in the class's own rule file only (not in `<id>-<suffix>`)
+//! section = "A"                    # the catalogue section's letter (catalogue.toml)
+//! fix_level = "unsafe (source patch)" # the auto-fix level as the catalogue writes it
+//! seen = ["log", "state"]          # where it shows: log, state, health, http, cli
+//!
 //! [[symptom]]
 //! logs = '''NameError: name '(?P<name>\w+)' is not defined'''   # regex over each log line
 //! required = true                  # optional, default false
@@ -143,6 +148,21 @@ impl RuleSet {
         self.rules.is_empty()
     }
 
+    /// The catalogue class a rule id belongs to: the class whose id equals `id`, or is its
+    /// prefix followed by `-<suffix>` (`flower-db-needs-recovery-numsync`), among the classes
+    /// the rules describe (`[catalogue]`) and those without a rule file (`catalogue.toml`). The
+    /// longest class id wins.
+    pub fn class_of(&self, id: &str) -> Option<(&str, &crate::catalogue::Entry)> {
+        let described = self
+            .rules
+            .iter()
+            .filter_map(|r| Some((r.id.as_str(), r.catalogue.as_ref()?)));
+        let ruleless = crate::catalogue::classes_without_rule()
+            .iter()
+            .map(|c| (c.id.as_str(), &c.entry));
+        crate::catalogue::class_of(id, described.chain(ruleless))
+    }
+
     /// One sha256 over every rule's id and file digest: two sets with the same digest diagnose
     /// alike.
     pub fn digest(&self) -> String {
@@ -209,7 +229,66 @@ fn embedded_inputs() -> Vec<FileInput> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::{self, CATALOGUE};
+    use crate::catalogue;
+    use std::collections::BTreeSet;
+
+    /// The ids of `shared/FAILURES.md`'s tables, in its order: the catalogue's own text, kept
+    /// here so the tests need no file outside the repository (when the file is there,
+    /// [`every_id_of_failures_md_is_a_class`] checks that this list is still its list).
+    const FAILURES_MD_IDS: &[&str] = &[
+        "gunicorn-worker-reinit",
+        "init-ddl-race",
+        "engine-used-before-init",
+        "import-name-missing",
+        "blueprint-prefix-mismatch",
+        "name-not-defined",
+        "route-not-decorated",
+        "wsgi-app-not-found",
+        "app-context-at-import",
+        "gunicorn-worker-timeout",
+        "port-in-use-in-container",
+        "python-syntax-newer",
+        "flask-extension-registered-twice",
+        "flower-db-needs-recovery",
+        "flower-db-bad-header",
+        "flower-db-empty",
+        "volume-permission-denied",
+        "volume-read-only",
+        "mount-is-directory",
+        "flower-db-locked",
+        "entrypoint-crlf",
+        "entrypoint-not-executable",
+        "exec-format-error",
+        "host-port-conflict",
+        "oom-killed",
+        "killed-after-grace",
+        "restart-loop",
+        "healthcheck-tool-missing",
+        "healthcheck-start-period-short",
+        "healthcheck-port-mismatch",
+        "health-route-missing",
+        "env-var-unset",
+        "depends-on-not-healthy",
+        "host-unresolvable",
+        "pg-auth-failed",
+        "pg-role-missing",
+        "pg-database-missing",
+        "pg-starting-up",
+        "pg-version-mismatch",
+        "pg-data-permissions",
+        "pg-data-ownership",
+        "tables-missing",
+        "alembic-revision-missing",
+        "redis-misconf-rdb",
+        "redis-noauth",
+        "redis-wrongpass",
+        "redis-protected-mode",
+        "redis-bind-localhost",
+        "broker-unreachable",
+        "celery-unregistered-task",
+        "rq-localhost-url",
+        "socketio-redis-publish",
+    ];
 
     fn embedded() -> RuleSet {
         match load_embedded() {
@@ -239,37 +318,90 @@ mod tests {
 
     #[test]
     fn every_embedded_rule_id_is_a_catalogue_id() {
-        for rule in &embedded() {
+        let set = embedded();
+        for rule in &set {
             assert!(
-                catalogue::is_catalogue_id(&rule.id),
-                "{} is not a catalogue id (nor <id>-<suffix>)",
+                set.class_of(&rule.id).is_some(),
+                "{} is not a catalogue id (nor <id>-<suffix>): give it a `[catalogue]` table",
                 rule.id
             );
         }
     }
 
     #[test]
-    fn every_observable_class_has_its_rule() {
+    fn every_id_of_failures_md_is_a_class() {
         let set = embedded();
-        for entry in CATALOGUE {
-            let has_rule = set.get(entry.id).is_some();
-            if entry.observable() {
-                assert!(
-                    has_rule,
-                    "{} shows in logs/state/health but has no rule",
-                    entry.id
-                );
-            } else {
-                // unclassified-failure is the engine's fallback, not a rule.
-                assert!(!has_rule, "{} cannot be seen by a rule", entry.id);
-            }
+        assert!(FAILURES_MD_IDS.len() >= 50, "{}", FAILURES_MD_IDS.len());
+        let unique: BTreeSet<&str> = FAILURES_MD_IDS.iter().copied().collect();
+        assert_eq!(unique.len(), FAILURES_MD_IDS.len(), "an id listed twice");
+        for id in FAILURES_MD_IDS {
+            assert!(
+                set.class_of(id).is_some_and(|(class, _)| class == *id),
+                "{id} is in FAILURES.md but no rule file's `[catalogue]` nor catalogue.toml \
+                 describes it"
+            );
+        }
+        // Where the shared file is at hand (the lead's checkout, CI), the repository's copy of
+        // its ids and headings must still be what it says.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/FAILURES.md");
+        if let Ok(text) = std::fs::read_to_string(path) {
+            let ids: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("| `"))
+                .map(|l| l[3..].split('`').next().unwrap_or_default())
+                .collect();
+            assert_eq!(
+                ids, FAILURES_MD_IDS,
+                "FAILURES.md's ids changed: update FAILURES_MD_IDS"
+            );
+            let headings: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("## ")).collect();
+            let ours: Vec<&str> = catalogue::sections()
+                .iter()
+                .filter_map(|s| s.heading.as_deref())
+                .collect();
+            assert_eq!(
+                headings, ours,
+                "FAILURES.md's headings changed: update catalogue.toml's sections"
+            );
+        }
+    }
+
+    #[test]
+    fn a_class_has_one_home_and_shows_where_a_rule_can_see_it() {
+        let set = embedded();
+        let ruleless: BTreeSet<&str> = catalogue::classes_without_rule()
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        for rule in &set {
+            let Some(entry) = &rule.catalogue else {
+                continue;
+            };
+            assert!(
+                !ruleless.contains(rule.id.as_str()),
+                "{} is described twice: in its rule file and in catalogue.toml",
+                rule.id
+            );
+            assert!(
+                entry.observable(),
+                "{}: a rule reads logs, state or health; `seen` names none of them",
+                rule.id
+            );
+        }
+        for id in &ruleless {
+            // unclassified-failure is the engine's fallback, not a rule.
+            assert!(
+                set.get(id).is_none(),
+                "{id} has a rule file and no rule may see it"
+            );
         }
     }
 
     #[test]
     fn fix_safety_is_the_catalogues() {
-        for rule in &embedded() {
-            let class = catalogue::class_of(&rule.id).expect("catalogue id");
+        let set = embedded();
+        for rule in &set {
+            let (_, class) = set.class_of(&rule.id).expect("catalogue id");
             match &rule.fix {
                 None => assert!(
                     rule.effect && class.fix_level == "–",
@@ -303,13 +435,14 @@ mod tests {
 
     #[test]
     fn failures_md_references_name_real_sections() {
-        // The catalogue's headings as the repository keeps them (catalogue.rs checks them
-        // against FAILURES.md itself where that file is at hand).
-        let anchors: Vec<String> = catalogue::SECTION_HEADINGS
+        // The catalogue's headings as catalogue.toml keeps them (checked against FAILURES.md
+        // itself where that file is at hand).
+        let anchors: Vec<String> = catalogue::sections()
             .iter()
-            .map(|(_, h)| catalogue::heading_anchor(h))
+            .filter_map(|s| s.heading.as_deref().map(catalogue::heading_anchor))
             .collect();
-        for rule in &embedded() {
+        let set = embedded();
+        for rule in &set {
             for r in &rule.references {
                 if let Some(anchor) = r.strip_prefix("FAILURES.md#") {
                     assert!(anchors.iter().any(|a| a == anchor), "{}: {r}", rule.id);
@@ -323,8 +456,9 @@ mod tests {
                 rule.id
             );
             // Its own class's section among them.
-            if let Some(anchor) =
-                catalogue::class_of(&rule.id).and_then(|c| catalogue::section_anchor(c.section))
+            if let Some(anchor) = set
+                .class_of(&rule.id)
+                .and_then(|(_, c)| catalogue::section_anchor(c.section))
             {
                 let want = format!("FAILURES.md#{anchor}");
                 assert!(

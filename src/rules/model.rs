@@ -30,6 +30,10 @@ pub struct Rule {
     /// lives on (`side = "server"`: Redis that cannot save; `"client"`, the default: an app
     /// whose init never ran, echoed in the database's log).
     pub side: Side,
+    /// What the catalogue says of this rule's class (`[catalogue]`): only in the class's own
+    /// rule file, `rules/<class-id>.toml`; a second rule of the class (`<class-id>-<suffix>`)
+    /// has none, nor does an override's rule that names no class.
+    pub catalogue: Option<crate::catalogue::Entry>,
     /// Non-empty.
     pub symptoms: Vec<Symptom>,
     /// A log line that, written after the rule's matching lines in the same container, says the

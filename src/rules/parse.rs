@@ -8,6 +8,7 @@ use super::model::{
 };
 use super::model::{TASK_STATES, UPDATE_STATES};
 use super::probe_spec::ProbeSpec;
+use crate::catalogue::{self, Entry, Seen};
 use regex::Regex;
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -49,11 +50,13 @@ const TOP_KEYS: &[&str] = &[
     "confirms",
     "side",
     "resolved_by",
+    "catalogue",
     "symptom",
     "fix",
     "probe",
     "test",
 ];
+const CATALOGUE_KEYS: &[&str] = &["section", "fix_level", "seen"];
 const SYMPTOM_KEYS: &[&str] = &["logs", "health", "state", "required", "at_least"];
 const STATE_KEYS: &[&str] = &[
     "status",
@@ -213,6 +216,10 @@ impl Cx<'_> {
                 .collect();
         }
 
+        let catalogue = match lookup(doc, "catalogue") {
+            Some((_, v)) => self.catalogue(v).map(Some),
+            None => Some(None),
+        };
         let (symptoms, mut captures, symptoms_ok) = self.symptoms(doc, &anchor);
         let resolved_by = match lookup(doc, "resolved_by") {
             Some((_, v)) => self
@@ -267,6 +274,7 @@ impl Cx<'_> {
             effect: effect?,
             confirms: confirms?.into_iter().map(|s| s.value).collect(),
             side: side?,
+            catalogue: catalogue?,
             symptoms: if symptoms_ok { symptoms } else { return None },
             resolved_by: resolved_by?,
             fix: fix?,
@@ -438,6 +446,91 @@ impl Cx<'_> {
                 None
             }
         }
+    }
+
+    /// The `[catalogue]` table: what the catalogue says of the class this rule file is the rule
+    /// of (its section, one of `catalogue.toml`'s; its fix level as the catalogue writes it;
+    /// where its symptom shows).
+    fn catalogue(&mut self, value: &Value<'_>) -> Option<Entry> {
+        let Some(table) = value.get_ref().as_table() else {
+            self.wrong_type(value, "a table (`[catalogue]`)");
+            return None;
+        };
+        self.unknown_keys(table, CATALOGUE_KEYS, "catalogue");
+        let anchor = value.span();
+        let before = self.problems.len();
+        let section = self
+            .required_str(table, "section", &anchor, "`[catalogue]`")
+            .and_then(|s| self.section(&s));
+        let fix_level = self
+            .required_str(table, "fix_level", &anchor, "`[catalogue]`")
+            .and_then(|s| {
+                if s.value.trim().is_empty() {
+                    self.push(
+                        Code::BadValue,
+                        "`fix_level` is empty",
+                        s.span.clone(),
+                        "write the catalogue's level",
+                    );
+                    return None;
+                }
+                Some(s.value)
+            });
+        let seen = match lookup(table, "seen") {
+            Some((_, v)) => self.strings(v, "seen").and_then(|items| {
+                if items.is_empty() {
+                    self.push(
+                        Code::BadValue,
+                        "`seen` is an empty list",
+                        v.span(),
+                        "a class with a rule shows somewhere",
+                    );
+                    return None;
+                }
+                let all: Vec<Option<Seen>> = items
+                    .iter()
+                    .map(|s| self.one_of(s, "place", &Seen::ALL, |p| p.as_str()))
+                    .collect();
+                all.into_iter().collect::<Option<Vec<Seen>>>()
+            }),
+            None => {
+                let p = Problem::new(Code::MissingKey, "missing key `seen`", &self.source)
+                    .label(anchor.clone(), "`[catalogue]` has no `seen`")
+                    .help("where the symptom shows: `seen = [\"log\", \"state\"]` (log, state, health, http, cli)");
+                self.problems.push(p);
+                None
+            }
+        };
+        let entry = Entry {
+            section: section?,
+            fix_level: fix_level?,
+            seen: seen?,
+        };
+        (self.problems.len() == before).then_some(entry)
+    }
+
+    /// A section letter of the catalogue (`catalogue.toml`).
+    fn section(&mut self, s: &Str) -> Option<char> {
+        let sections = catalogue::sections();
+        let mut chars = s.value.chars();
+        if let (Some(letter), None) = (chars.next(), chars.next())
+            && let Some(found) = sections.iter().find(|x| x.letter == letter)
+        {
+            return Some(found.letter);
+        }
+        let known: Vec<String> = sections
+            .iter()
+            .map(|x| format!("`{}` ({})", x.letter, x.title))
+            .collect();
+        let p = Problem::new(
+            Code::BadValue,
+            format!("unknown catalogue section `{}`", s.value),
+            &self.source,
+        )
+        .label(s.span.clone(), "not a section letter")
+        .help(format!("sections (catalogue.toml): {}", known.join(", ")));
+        self.problems.push(p);
+        None
     }
 
     /// The `[[probe]]` tables: each names a known kind and that kind's keys, nothing else.

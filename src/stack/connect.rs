@@ -472,6 +472,11 @@ pub async fn connect_through(
 }
 
 /// An error and its sources on one line: bollard's top-level message hides the useful part.
+/// The engine failed to answer a request: shown as its whole cause chain ([`error_chain`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{}", error_chain(.0))]
+pub struct EngineError(pub bollard::errors::Error);
+
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();

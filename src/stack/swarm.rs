@@ -524,11 +524,11 @@ pub async fn collect(
 pub async fn look(
     docker: &Docker,
     stack: &str,
-) -> Result<BTreeMap<String, Vec<super::wait::Seen>>, String> {
+) -> Result<BTreeMap<String, Vec<super::wait::Seen>>, super::connect::EngineError> {
+    use super::connect::EngineError;
     use super::wait::Seen;
-    let chain = |e: bollard::errors::Error| super::connect::error_chain(&e);
-    let services = services(docker, stack).await.map_err(chain)?;
-    let tasks = tasks(docker, stack).await.map_err(chain)?;
+    let services = services(docker, stack).await.map_err(EngineError)?;
+    let tasks = tasks(docker, stack).await.map_err(EngineError)?;
     let mut out: BTreeMap<String, Vec<Seen>> = BTreeMap::new();
     for s in &services {
         let service = service_facts(s, stack);

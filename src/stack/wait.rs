@@ -128,13 +128,16 @@ fn one(c: &Seen) -> Standing {
 }
 
 /// The containers of `project`, inspected, by service.
-pub async fn look(docker: &Docker, project: &str) -> Result<BTreeMap<String, Vec<Seen>>, String> {
+pub async fn look(
+    docker: &Docker,
+    project: &str,
+) -> Result<BTreeMap<String, Vec<Seen>>, super::connect::EngineError> {
     let list = super::collect::list_labelled(
         docker,
         vec![format!("{}={project}", super::collect::PROJECT_LABEL)],
     )
     .await
-    .map_err(|e| super::connect::error_chain(&e))?;
+    .map_err(super::connect::EngineError)?;
     let mut out: BTreeMap<String, Vec<Seen>> = BTreeMap::new();
     for c in list {
         let labels = c.labels.unwrap_or_default();

@@ -291,7 +291,7 @@ fn keep(p: &str) -> bool {
 }
 
 async fn observe(ctx: &Ctx<'_>) -> Result<Observation, Failed> {
-    let docker = ctx.docker().map_err(|e| (e, vec![]))?;
+    let docker = ctx.docker().map_err(|e| (e.to_string(), vec![]))?;
     let Sources {
         files,
         config,
@@ -300,17 +300,23 @@ async fn observe(ctx: &Ctx<'_>) -> Result<Observation, Failed> {
     observe_read(ctx.container, &files, Some(config), truncated, ctx.hints)
 }
 
+/// Why the app's sources could not be read out of a container (the archive's answer, a bound
+/// passed), in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SourcesUnreadable(pub String);
+
 /// The files the probe reads out of `c` (the entrypoint script, gunicorn's config file, the
 /// app's `.py` files), path → text, for [`observe_files`]: what a source patch is computed on.
 pub async fn read_files(
     docker: &bollard::Docker,
     c: &ContainerSnapshot,
     timeout: std::time::Duration,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, SourcesUnreadable> {
     read_sources(docker, c, timeout)
         .await
         .map(|read| read.files)
-        .map_err(|(why, _)| why)
+        .map_err(|(why, _)| SourcesUnreadable(why))
 }
 
 /// What [`read_sources`] read out of a container.
@@ -810,8 +816,7 @@ fn judge_undefined_name(v: &mut Verdict<'_>) -> ProbeResult {
                     vec![],
                 )
                 .with("name", u.name.clone())
-                .with("file", u.at.file.clone())
-                .with("line", u.at.line.to_string());
+                .located(u.at.file.clone(), u.at.line);
             if let Some(m) = home {
                 result = result.with("import", format!("from {m} import {}", u.name));
             }
@@ -1180,8 +1185,7 @@ fn judge_syntax_newer(v: &mut Verdict<'_>) -> ProbeResult {
                 ),
                 more,
             )
-            .with("file", n.at.file.clone())
-            .with("line", n.at.line.to_string())
+            .located(n.at.file.clone(), n.at.line)
         }
         None => v.result(
             Outcome::RuledOut,
@@ -1221,8 +1225,7 @@ fn judge_extension_registered_twice(v: &mut Verdict<'_>) -> ProbeResult {
                     })
                     .collect(),
             )
-            .with("file", t.second.file.clone())
-            .with("line", t.second.line.to_string())
+            .located(t.second.file.clone(), t.second.line)
             .with("extension", t.extension.clone()),
         None => v.result(
             Outcome::RuledOut,
@@ -2056,7 +2059,7 @@ def when_ready(server):
             r.summary,
             "/app/server.py:3: an f-string reusing its own quote inside a replacement field needs Python 3.12; the image has 3.11"
         );
-        assert_eq!(r.data["line"], "3");
+        assert_eq!(r.location.and_then(|l| l.line), Some(3));
 
         let mut newer = obs(&[("server.py", server)], &["gunicorn", "server:app"], &[]);
         assert!(matches!(
