@@ -112,6 +112,7 @@ impl<'a> Doc<'a> {
             newline,
         }
     }
+
     /// Whether a key at `pos` belongs to this healthcheck as written (not merged from
     /// elsewhere).
     pub(super) fn hc_contains(&self, hcb: &HcBlock, pos: Pos) -> bool {
@@ -127,9 +128,11 @@ impl<'a> Doc<'a> {
             }
         }
     }
+
     pub(super) fn line_of(&self, pos: Pos) -> usize {
         pos.line.saturating_sub(1) as usize
     }
+
     pub(super) fn shared(&self, what: String, line: u32) -> EditError {
         EditError::Shared {
             path: self.path.into(),
@@ -137,6 +140,7 @@ impl<'a> Doc<'a> {
             line,
         }
     }
+
     pub(super) fn unsupported(&self, what: &str, line: u32, form: &str) -> EditError {
         EditError::Unsupported {
             path: self.path.into(),
@@ -145,6 +149,7 @@ impl<'a> Doc<'a> {
             form: form.into(),
         }
     }
+
     /// The key `name` at `pos`, checked against the text.
     pub(super) fn key(&self, pos: Pos, name: &str) -> Result<Key, EditError> {
         let stale = || EditError::Stale {
@@ -174,6 +179,7 @@ impl<'a> Doc<'a> {
             first: before.is_empty() || before == "-",
         })
     }
+
     /// Refuse a key whose value is an anchor (shared with aliases) or an alias.
     pub(super) fn not_shared(&self, key: &Key, what: &str) -> Result<(), EditError> {
         match self.value(key.line, key.after, key.in_flow()) {
@@ -181,6 +187,7 @@ impl<'a> Doc<'a> {
             _ => Ok(()),
         }
     }
+
     /// Refuse a key the model found outside `lines` (merged from an anchor elsewhere).
     pub(super) fn inside(
         &self,
@@ -194,6 +201,7 @@ impl<'a> Doc<'a> {
             Err(self.shared(what.into(), key.number()))
         }
     }
+
     pub(super) fn service_block(&self, svc: &ComposeService) -> Result<ServiceBlock, EditError> {
         let key = self.key(svc.pos, &svc.name)?;
         self.not_shared(&key, &format!("service {}", svc.name))?;
@@ -208,6 +216,7 @@ impl<'a> Doc<'a> {
             unit,
         })
     }
+
     pub(super) fn healthcheck_block(
         &self,
         svc: &ComposeService,
@@ -234,6 +243,7 @@ impl<'a> Doc<'a> {
             _ => Err(self.unsupported(&what, key.number(), "not a mapping")),
         }
     }
+
     /// The last line of the value of a block key: the lines below indented deeper, or at the
     /// same indentation starting with `- ` (a block list may sit at its key's indentation).
     /// Comments and blank lines after the value do not belong to it. `literal`: the value is
@@ -255,6 +265,7 @@ impl<'a> Doc<'a> {
         }
         end
     }
+
     /// The indentation of the first line below `key` up to `end` that holds YAML.
     pub(super) fn child_indent(&self, key: &Key, end: usize) -> Option<usize> {
         self.lines
@@ -268,6 +279,7 @@ impl<'a> Doc<'a> {
             })
             .map(|t| t.len() - t.trim_start_matches(' ').len())
     }
+
     /// Replace the scalar value of `key` (on its line) by `value`, keeping its quotes.
     pub(super) fn replace_scalar(
         &self,
@@ -291,16 +303,16 @@ impl<'a> Doc<'a> {
             _ => Err(self.unsupported(what, key.number(), "not a one-line value")),
         }
     }
-    /// `entry` added to a flow-style healthcheck: last (`at_end`) or first.
+
+    /// `entry` added to a flow-style healthcheck ([`HcBlock::Flow`]'s brackets): last
+    /// (`at_end`) or first.
     pub(super) fn insert_in_flow(
         &self,
-        hcb: &HcBlock,
+        open: (usize, usize),
+        close: (usize, usize),
         entry: &str,
         at_end: bool,
     ) -> Result<Splice, EditError> {
-        let HcBlock::Flow { open, close } = hcb else {
-            unreachable!("insert_in_flow is given a flow block");
-        };
         let empty = {
             let (a, b) = (self.lines[open.0].text, self.lines[close.0].text);
             if open.0 == close.0 {
@@ -322,6 +334,7 @@ impl<'a> Doc<'a> {
             Ok(Splice::replace(open.0, 1, vec![new]))
         }
     }
+
     /// The text with `splice` applied; lines keep their endings, new ones get the file's.
     pub(super) fn apply(&self, splice: &Splice) -> String {
         let mut out = String::new();

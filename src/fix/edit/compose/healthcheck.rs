@@ -71,7 +71,7 @@ pub fn set_start_period(
                         .unwrap_or(key.indent + 2);
                     Splice::insert(at, vec![format!("{}{entry}", " ".repeat(indent))])
                 }
-                HcBlock::Flow { .. } => doc.insert_in_flow(&hcb, &entry, true)?,
+                HcBlock::Flow { open, close } => doc.insert_in_flow(*open, *close, &entry, true)?,
             }
         }
     };
@@ -155,8 +155,8 @@ pub fn python_healthcheck(
             let line = format!("{}test: {new_value}", " ".repeat(indent));
             Splice::insert(key.line + 1, vec![line])
         }
-        (None, HcBlock::Flow { .. }) => {
-            doc.insert_in_flow(&hcb, &format!("test: {new_value}"), false)?
+        (None, HcBlock::Flow { open, close }) => {
+            doc.insert_in_flow(*open, *close, &format!("test: {new_value}"), false)?
         }
     };
     let new = doc.apply(&splice);

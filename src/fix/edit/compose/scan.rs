@@ -129,6 +129,7 @@ impl Doc<'_> {
             }
         }
     }
+
     /// Just after the closing quote of the scalar opened at (line, start).
     pub(super) fn quoted_end(
         &self,
@@ -149,6 +150,7 @@ impl Doc<'_> {
         }
         None
     }
+
     /// Just after the bracket closing the flow collection opened at (line, start).
     pub(super) fn flow_end(&self, line: usize, start: usize) -> Option<(usize, usize)> {
         let mut depth = 0usize;
@@ -182,6 +184,7 @@ impl Doc<'_> {
         }
         None
     }
+
     /// What follows byte `from` of `line` when it is only spaces and a comment: that text
     /// (with its spaces), `None` when something else follows.
     pub(super) fn trailing_comment(&self, line: usize, from: usize) -> Option<String> {
