@@ -600,10 +600,13 @@ pub enum FixAction {
     PatchSource,
 }
 
+/// How a `[[fix.step]]` makes its action from its `path` and `build`.
+pub type MakeAction = fn(Template, bool) -> FixAction;
+
 impl FixAction {
     /// Every action, as written in `action = "…"`, and how a step makes it from its `path`
     /// and `build` (each takes only the keys it has).
-    pub const ALL: &[(&str, fn(Template, bool) -> FixAction)] = &[
+    pub const ALL: &[(&str, MakeAction)] = &[
         ("stop", |_, _| FixAction::Stop),
         ("start", |_, _| FixAction::Start),
         ("backup", |path, _| FixAction::Backup { path }),
