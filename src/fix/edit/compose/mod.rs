@@ -11,10 +11,12 @@
 //! and keys equal, positions aside), else [`EditError::Unverified`]. That check parses without
 //! variables; a file whose typed values need them to parse is checked by position only.
 //!
-//! Why not a YAML editing crate (`yamlpatch`, `yaml-edit`): tried on these edits, neither keeps
-//! a short-form `depends_on`'s comments when it becomes a mapping, nor a scalar's quotes; and
-//! `yamlpatch` edits the anchor of an aliased value (every service sharing it changes) and
-//! refuses multi-line flow mappings.
+//! Why not a YAML editing crate: tried on these edits (2026-12), `yaml-edit` 0.3 rewrites a
+//! short-form `depends_on` as a mapping but drops the comments between its items, and drops a
+//! replaced scalar's quotes; `yamlpatch` (1.24, the last that builds on our Rust 1.95; it pulls
+//! the deprecated `serde_yaml` and a second tree-sitter) cannot replace a list by a mapping or a
+//! healthcheck's `test` list at all, drops quotes too, refuses multi-line flow mappings, and
+//! edits an aliased value at its anchor, changing every service that shares it.
 mod depends_on;
 mod doc;
 mod healthcheck;
