@@ -5,18 +5,14 @@ mod support;
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
 use support::bundle::{assert_no_secret, bundles_dir, entries, first_cause};
+use support::child::Ran;
+use support::doctor::Doctor;
 use support::scenario::{Scenario, stacks_dir};
 
-fn doctor(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
-        .args(args)
-        .current_dir(dir)
-        // No engine: a bundle must be diagnosed without one.
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .expect("run the doctor")
+/// No engine: a bundle must be diagnosed without one.
+fn doctor(args: &[&str], dir: &Path) -> Ran {
+    Doctor::new().args(args).in_dir(dir).offline().run()
 }
 
 fn stack_ids() -> Vec<String> {
@@ -99,13 +95,9 @@ fn check_from_names_each_stacks_root_cause() {
             ],
             root,
         );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-            panic!(
-                "{id}: not JSON ({e}):\n{stdout}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        let stdout = &out.stdout;
+        let report: Value = serde_json::from_str(stdout)
+            .unwrap_or_else(|e| panic!("{id}: not JSON ({e}):\n{stdout}\n{}", out.stderr));
         let want = scenario
             .service
             .as_ref()
@@ -160,8 +152,8 @@ fn check_from_names_each_stacks_root_cause() {
             );
         }
         assert_eq!(
-            out.status.code(),
-            Some(if want.is_some() { 1 } else { 0 }),
+            out.code,
+            if want.is_some() { 1 } else { 0 },
             "{id}: exit code"
         );
         let captured: Value = entries(&path)
@@ -300,8 +292,8 @@ fn a_damaged_bundle_is_a_clear_error() {
         &["check", "--from", path.to_str().expect("utf-8")],
         dir.path(),
     );
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.code, 2);
+    let stderr = &out.stderr;
     assert!(stderr.contains("cannot read the bundle"), "{stderr}");
     assert!(stderr.contains("analylit-doctor snapshot"), "{stderr}");
 }
@@ -312,8 +304,7 @@ fn a_damaged_bundle_is_a_clear_error() {
 fn every_rule_passes_its_own_test_cases() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = doctor(&["rules", "test", "--format", "json"], root);
-    let outcomes: Vec<Value> =
-        serde_json::from_slice(&out.stdout).expect("rules test --format json");
+    let outcomes: Vec<Value> = serde_json::from_str(&out.stdout).expect("rules test --format json");
     let failed: Vec<String> = outcomes
         .iter()
         .filter(|o| o["passed"] != true)
@@ -324,7 +315,7 @@ fn every_rule_passes_its_own_test_cases() {
         "failing rule tests:\n{}",
         failed.join("\n")
     );
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.code, 0);
     let rules = analylit_doctor::rules::load_embedded().expect("rules");
     for rule in rules.iter() {
         for expect in ["match", "no-match"] {
@@ -369,8 +360,8 @@ fn a_rule_without_a_negative_case_fails_rules_test() {
         ],
         dir.path(),
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let stdout = &out.stdout;
+    assert_eq!(out.code, 1, "{stdout}");
     assert!(stdout.contains("FAIL"), "{stdout}");
     assert!(
         stdout.contains("no `expect = \"no-match\"` test"),
@@ -391,8 +382,8 @@ fn commands_that_act_on_the_stack_refuse_a_bundle() {
         vec!["check", "--from", healthy, "--fix"],
     ] {
         let out = doctor(&args, dir.path());
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let stderr = &out.stderr;
+        assert_eq!(out.code, 2, "{args:?}: {stderr}");
         assert!(
             stderr.contains("needs the live stack"),
             "{args:?}: {stderr}"

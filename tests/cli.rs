@@ -5,10 +5,11 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use support::child::run_bounded;
+use support::doctor::Doctor;
 
-fn doctor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
+/// The doctor, killed (and the test failed) after [`LIMIT`].
+fn doctor() -> Doctor {
+    Doctor::new().within(LIMIT)
 }
 
 /// No command here takes more than this; a hang fails the test instead of hanging it.
@@ -18,8 +19,8 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// bound under test.
 const SLACK: Duration = Duration::from_secs(6);
 
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let ran = run_bounded(cmd, LIMIT);
+fn run(doctor: Doctor) -> (i32, String, String) {
+    let ran = doctor.run();
     (ran.code, ran.stdout, ran.stderr)
 }
 
@@ -51,7 +52,7 @@ fn completions_are_not_stale() {
 /// `man/analylit-doctor.1` is what `analylit-doctor man` prints.
 #[test]
 fn man_page_is_not_stale() {
-    let (code, generated, _) = run(doctor().arg("man"));
+    let (code, generated, _) = run(doctor().args(["man"]));
     assert_eq!(code, 0);
     assert!(
         generated.starts_with(".ie \\n(.g .ds Aq"),
@@ -68,7 +69,7 @@ fn man_page_is_not_stale() {
 
 #[test]
 fn version_and_help_name_the_exit_codes() {
-    let (code, out, _) = run(doctor().arg("--version"));
+    let (code, out, _) = run(doctor().args(["--version"]));
     assert_eq!(code, 0);
     assert_eq!(
         out.trim(),
@@ -120,9 +121,7 @@ fn bad_rule_dir_is_a_miette_report_and_exit_2() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules-bad/several-problems");
     let (code, out, err) = run(doctor()
         .args(["check", "-p", "nothing"])
-        .arg("--rules")
-        .arg(&dir)
-        .env("NO_COLOR", "1"));
+        .args(["--rules".as_ref(), dir.as_os_str()]));
     assert_eq!(code, 2, "{err}");
     assert!(out.is_empty(), "nothing on stdout: {out}");
     assert!(err.contains("rules::bad-regex"), "{err}");
@@ -133,13 +132,10 @@ fn bad_rule_dir_is_a_miette_report_and_exit_2() {
 fn daemon_down_is_a_clear_error_within_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("no-such.sock");
-    let ran = run_bounded(
-        doctor()
-            .args(["check", "-p", "analylit", "--connect-timeout", "2"])
-            .env("DOCKER_HOST", format!("unix://{}", sock.display()))
-            .env("NO_COLOR", "1"),
-        LIMIT,
-    );
+    let ran = doctor()
+        .args(["check", "-p", "analylit", "--connect-timeout", "2"])
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .run();
     let (code, out, err) = (ran.code, ran.stdout, ran.stderr);
     assert!(
         ran.elapsed < Duration::from_secs(2) + SLACK,
@@ -168,13 +164,10 @@ fn silent_daemon_is_bounded_by_the_connect_timeout() {
         }
         std::thread::sleep(LIMIT * 2);
     });
-    let ran = run_bounded(
-        doctor()
-            .args(["check", "-p", "analylit", "--connect-timeout", "1"])
-            .env("DOCKER_HOST", format!("unix://{}", sock.display()))
-            .env("NO_COLOR", "1"),
-        LIMIT,
-    );
+    let ran = doctor()
+        .args(["check", "-p", "analylit", "--connect-timeout", "1"])
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .run();
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(ran.stderr.contains("no answer within"), "{}", ran.stderr);
     assert!(
@@ -199,9 +192,7 @@ fn unknown_project_lists_the_known_ones() {
         support::record_skip("unknown_project_lists_the_known_ones", "no Docker engine");
         return;
     }
-    let (code, out, err) = run(doctor()
-        .args(["check", "-p", "no-such-project-here"])
-        .env("NO_COLOR", "1"));
+    let (code, out, err) = run(doctor().args(["check", "-p", "no-such-project-here"]));
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("no containers for compose project"), "{err}");
 }
@@ -217,7 +208,8 @@ fn a_closed_stdout_is_no_panic() {
         &["explain"][..],
         &["check", "--from", bundle, "--format", "json"][..],
     ] {
-        let mut child = doctor()
+        // Its stdout closed as soon as it starts: not what the bounded runner does.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
             .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -10,11 +10,14 @@
 //! images built from fixtures/app and fixtures/real by fixtures/images/build.sh. A real project's
 //! Dockerfile copies its own context; for the lab, the tests say where those two images come
 //! from ([`lab_bases`]), as `Inputs::bases` lets any caller do.
+mod support;
+
 use analylit_doctor::engine::Diagnosis;
 use analylit_doctor::preflight::image::BuildSource;
 use analylit_doctor::preflight::{self, EngineFacts, Inputs};
 use analylit_doctor::rules::Severity;
 use std::path::{Path, PathBuf};
+use support::doctor::Doctor;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -949,18 +952,13 @@ app = create_app()
 // ---------------------------------------------------------------------------------------------
 
 fn doctor(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
+    let ran = Doctor::new()
         .args(args)
         .env_remove("COMPOSE_FILE")
         .env_remove("COMPOSE_PROFILES")
         .env_remove("COMPOSE_PROJECT_NAME")
-        .output()
-        .expect("run analylit-doctor");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .run();
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 fn stack_file(stack: &str) -> String {

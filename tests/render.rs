@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use support::bundle::bundles_dir;
+use support::doctor::Doctor;
 
 /// A cascade with a restart loop and a service that never started; a fold from a server to its
 /// client; a container compose created and never started.
@@ -113,18 +114,12 @@ fn browser(chromium: &Path, profile: &Path, width: u32) -> Command {
 
 fn report(bundle: &str) -> String {
     let path = bundles_dir().join(format!("{bundle}.tar.gz"));
-    let out = Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
-        .args([
-            "check",
-            "--from",
-            path.to_str().expect("utf-8"),
-            "--format",
-            "html",
-        ])
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .expect("run the doctor");
-    String::from_utf8(out.stdout).expect("utf-8")
+    let out = Doctor::new()
+        .args(["check", "--from", path.to_str().expect("utf-8")])
+        .args(["--format", "html"])
+        .offline()
+        .run();
+    out.stdout
 }
 
 /// The ids the page must hold: its sections, the root cause's node and finding, a lane per
@@ -144,18 +139,12 @@ fn expected_ids(bundle: &str, html: &str) -> Vec<String> {
     .map(String::from)
     .to_vec();
     let path = bundles_dir().join(format!("{bundle}.tar.gz"));
-    let json = Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
-        .args([
-            "check",
-            "--from",
-            path.to_str().expect("utf-8"),
-            "--format",
-            "json",
-        ])
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .expect("run the doctor");
-    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json report");
+    let json = Doctor::new()
+        .args(["check", "--from", path.to_str().expect("utf-8")])
+        .args(["--format", "json"])
+        .offline()
+        .run();
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("json report");
     let slug = |s: &str| {
         s.to_lowercase()
             .split(|c: char| !c.is_ascii_alphanumeric())

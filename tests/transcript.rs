@@ -4,13 +4,14 @@
 //! kernel's OOM-killer lines from dmesg) is recognised, split, and diagnosed by `check --logs`
 //! with no Docker engine reachable: the same rule as live, on the same service, with the
 //! decisive evidence, and a report that says what was read and what was ignored.
+mod support;
+
 use analylit_doctor::stack::paste::{self, Kind, Pasted};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use support::doctor::Doctor;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -45,62 +46,23 @@ fn expect(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
 }
 
 /// The doctor with an engine address nothing listens on: a Docker connection would fail (exit 2).
-fn doctor() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_analylit-doctor"));
-    cmd.env("DOCKER_HOST", "tcp://127.0.0.1:1")
+fn doctor() -> Doctor {
+    Doctor::new()
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
         .env_remove("DOCKER_CONTEXT")
-        .env("NO_COLOR", "1");
-    cmd
 }
 
-/// Run with `stdin` fed in; (exit code, stdout, stderr). stdin is written and stdout and stderr
-/// are drained by threads of their own, so a large input or report never blocks the child on a
-/// full pipe; the child is killed after 120 s.
-fn run(mut cmd: Command, stdin: &str) -> (i32, String, String) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start analylit-doctor");
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.as_bytes().to_vec();
-    // The child may exit before reading everything (an error): a broken pipe is fine.
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = r.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("check --logs did not finish within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let _ = writer.join();
-    (
-        status.code().unwrap_or(-1),
-        out.join().expect("stdout reader"),
-        err.join().expect("stderr reader"),
-    )
+/// Run with `stdin` fed in; (exit code, stdout, stderr).
+fn run(doctor: Doctor, stdin: &str) -> (i32, String, String) {
+    let ran = doctor.stdin(stdin).run();
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 fn check(args: &[&str], format: &str, stdin: &str) -> (i32, String, String) {
-    let mut cmd = doctor();
-    cmd.arg("check").args(args).args(["--format", format]);
+    let cmd = doctor()
+        .args(["check"])
+        .args(args)
+        .args(["--format", format]);
     run(cmd, stdin)
 }
 
@@ -395,8 +357,8 @@ fn check_logs_in_the_project_folder_confirms_from_the_working_tree() {
         );
     };
     let transcript = path_of("name-not-defined.ts.log");
-    let mut cmd = doctor();
-    cmd.current_dir(&stack)
+    let cmd = doctor()
+        .in_dir(&stack)
         .args(["check", "--logs", &transcript, "--format", "json"]);
     let (code, out, err) = run(cmd, "");
     assert_eq!(code, 1, "{err}");
@@ -404,8 +366,7 @@ fn check_logs_in_the_project_folder_confirms_from_the_working_tree() {
 
     let compose = stack.join("docker-compose.yml");
     let elsewhere = tempfile::tempdir().expect("tempdir");
-    let mut cmd = doctor();
-    cmd.current_dir(elsewhere.path()).args([
+    let cmd = doctor().in_dir(elsewhere.path()).args([
         "check",
         "-f",
         compose.to_str().unwrap(),
@@ -422,8 +383,7 @@ fn check_logs_in_the_project_folder_confirms_from_the_working_tree() {
     // copy has no execute bit.
     let stack =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/stacks/entrypoint-not-executable");
-    let mut cmd = doctor();
-    cmd.current_dir(&stack).args([
+    let cmd = doctor().in_dir(&stack).args([
         "check",
         "--logs",
         &path_of("entrypoint-not-executable.up.log"),
@@ -858,8 +818,7 @@ fn bad_specs_and_fixing_from_logs_are_refused() {
         vec!["check", "--logs", "web=-", "--fix"],
         vec!["fix", "--logs", "web=-"],
     ] {
-        let mut cmd = doctor();
-        cmd.args(&args);
+        let cmd = doctor().args(&args);
         let (code, _, err) = run(cmd, "NameError: name 'x' is not defined\n");
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains("--logs") || err.contains("logs"), "{err}");

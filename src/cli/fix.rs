@@ -1,15 +1,10 @@
 //! `fix`, `check --fix`, `backups`, `restore`: the fix session around [`crate::fix`].
 use super::*;
 use crate::stack::snapshot::StackSnapshot;
-use std::collections::BTreeMap;
 
 /// Where backups of this project live: beside its compose file, else in the current directory.
 pub(super) fn backup_root(compose_file: Option<&std::path::Path>) -> PathBuf {
-    compose_file
-        .and_then(|f| f.parent())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join(crate::fix::backup::BACKUP_DIR)
+    crate::fix::session::backup_root(compose_file)
 }
 
 /// The diffs the fixes of `diagnosis` would apply to the project's files, for the reports that
@@ -36,16 +31,24 @@ pub(super) fn previews(
             .iter()
             .any(|s| matches!(s.action, crate::rules::FixAction::PatchSource));
         let edits: Vec<crate::fix::edit::Edit> = if plan.blocked.is_some() {
-            import_patch(&preview, &plan).into_iter().collect()
+            crate::fix::session::import_patch(&preview.host(), &plan)
+                .into_iter()
+                .collect()
         } else if patches {
             // The source patch `fix --unsafe-fixes` would apply, proven the same way.
-            prepare_patch(live, &live.docker, snapshot, compose_file.as_deref(), &plan)
+            live.rt
+                .block_on(crate::fix::patch::prepare::prepare(
+                    &live.docker,
+                    snapshot,
+                    compose_file.as_deref(),
+                    &plan,
+                ))
                 .map(|p| p.edits.into_iter().map(|(_, e)| e).collect())
                 .unwrap_or_default()
         } else {
             plan.steps
                 .iter()
-                .filter(|s| edits_a_host_file(s))
+                .filter(|s| crate::fix::session::edits_a_host_file(s))
                 .filter_map(|s| preview.host_edit(&plan, s).ok())
                 .map(|(_, edit)| edit)
                 .collect()
@@ -61,34 +64,9 @@ pub(super) fn previews(
     out
 }
 
-/// A step that edits a file of the project on this host (shown as a diff before it runs).
-fn edits_a_host_file(s: &crate::fix::plan::Step) -> bool {
-    s.changes_data && s.path.is_none()
-        || matches!(s.action, crate::rules::FixAction::LfLineEnds { .. })
-}
-
-/// For a missing import the python probe located: the patch to the source file in the
-/// project's build context, for a person to apply.
-fn import_patch(
-    preview: &crate::fix::apply::Applier<'_>,
-    plan: &crate::fix::plan::Plan,
-) -> Option<crate::fix::edit::Edit> {
-    let import = plan.data.get("import")?;
-    let file = plan.data.get("file")?;
-    let dir = preview.compose_file.as_deref()?.parent()?;
-    let source = preview.source_of(&plan.service, file, dir, false).ok()?;
-    let text = crate::capped::text(&source, crate::fix::apply::MAX_EDIT_BYTES).ok()?;
-    let rel = source
-        .strip_prefix(dir)
-        .unwrap_or(&source)
-        .display()
-        .to_string();
-    Some(crate::fix::edit::add_import(&rel, &text, import))
-}
-
-/// Show every plan, then apply the ones allowed (flags, prompt), verify each, roll back what did
-/// not work. Exit 0 only when every problem was fixed and verified. The plans and what was done
-/// go to stdout, or to stderr when stdout holds a machine report (`check --fix --format json`).
+/// The fix session on the live stack ([`crate::fix::session::live`]), rendered on the terminal.
+/// Exit 0 only when every problem was fixed and verified. The plans and what was done go to
+/// stdout, or to stderr when stdout holds a machine report (`check --fix --format json`).
 pub(super) fn fix_session(
     live: &Live,
     flags: &FixFlags,
@@ -96,436 +74,327 @@ pub(super) fn fix_session(
     diagnosis: Diagnosis,
     to_stderr: bool,
 ) -> Result<i32, DoctorError> {
-    use crate::fix::{apply::Applier, backup::State, plan};
-    use crate::rules::FixAction;
-    if live.swarm {
-        // The applier drives compose containers; a stack changes by deploying it again.
-        eprintln!(
-            "fixes are not applied to a Swarm stack: follow each finding's steps, then `docker \
-             stack deploy` it again"
-        );
-        return Ok(if diagnosis.has_problems() { 1 } else { 0 });
-    }
-    let mut plans = plan::plans(&diagnosis, &live.set);
-    // Plans quote project files (a compose diff shows its environment): mask every secret.
-    let redactor = crate::redact::Redactor::for_output(&snapshot);
-    // Stopping a container waits for its grace period: longer than a diagnosis's bound.
-    let docker = live.docker.clone().with_timeout(Duration::from_secs(180));
-    let mut out: Box<dyn Write> = if to_stderr {
-        Box::new(std::io::stderr().lock())
-    } else {
-        Box::new(std::io::stdout().lock())
-    };
-    let w = |out: &mut Box<dyn Write>, line: String| {
-        let _ = writeln!(out, "{}", redactor.text(&line));
-    };
     let compose_file = snapshot.compose_file.as_ref().map(PathBuf::from);
-    let root = backup_root(compose_file.as_deref());
-    live.rt.block_on(crate::fix::apply::remove_stale_helpers(
-        &docker,
-        &snapshot.project,
-    ));
-    // An earlier fix that did not finish: say where its originals are.
-    for b in crate::fix::backup::list(&root) {
-        if matches!(b.manifest.state, State::BackedUp | State::Applying) {
-            w(
-                &mut out,
-                format!(
-                    "An earlier fix was interrupted: backup {} ({} on {}, steps done: {}). \
-                     `analylit-doctor restore {}` puts its originals back.",
-                    b.manifest.id,
-                    b.manifest.finding,
-                    b.manifest.service,
-                    if b.manifest.done.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        b.manifest.done.join("; ")
-                    },
-                    b.manifest.id
-                ),
-            );
-        }
-    }
-    if plans.is_empty() {
-        w(&mut out, "No fix to apply.".into());
-        return Ok(if diagnosis.has_problems() { 1 } else { 0 });
-    }
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let (mut applied, mut held, mut manual, mut failed, mut skipped) = (0, 0, 0, 0, 0);
-    let mut current = snapshot;
-    // What each round tried: the finding, its service, and the name it is about when a probe
-    // located one (a second `name-not-defined` for another name is a new failure).
-    let key = |p: &plan::Plan| {
-        (
-            p.finding.clone(),
-            p.service.clone(),
-            p.data.get("name").cloned().unwrap_or_default(),
-        )
+    let stack = LiveStack {
+        live,
+        // Stopping a container waits for its grace period: longer than a diagnosis's bound.
+        docker: live.docker.clone().with_timeout(Duration::from_secs(180)),
+        backup_root: backup_root(compose_file.as_deref()),
+        compose_file,
     };
-    let mut attempted: Vec<(String, String, String)> = Vec::new();
-    let mut round = 1;
-    loop {
-        // Whether a fix of this round removed its cause and the diagnosis after it shows the next.
-        let mut progressed = false;
-        let mut latest: Option<Diagnosis> = None;
-        for plan in plans.iter_mut() {
-            attempted.push(key(plan));
-            for line in plan_lines(plan) {
-                w(&mut out, line);
-            }
-            if let Some(why) = &plan.blocked {
-                let preview = Applier {
-                    docker: &docker,
-                    snapshot: &current,
-                    compose_file: compose_file.clone(),
-                    backup_root: root.clone(),
-                };
-                if let Some(edit) = import_patch(&preview, plan) {
-                    w(&mut out, "  the patch (apply it, rebuild, restart):".into());
-                    for line in edit.diff().lines() {
-                        w(&mut out, format!("      {line}"));
-                    }
-                }
-                w(&mut out, format!("  not applied: {why}"));
-                manual += 1;
-                continue;
-            }
-            w(&mut out, "  the doctor will:".into());
-            let preview = Applier {
-                docker: &docker,
-                snapshot: &current,
-                compose_file: compose_file.clone(),
-                backup_root: root.clone(),
-            };
-            let mut unplannable = None;
-            if flags.no_rebuild {
-                plan.steps
-                    .retain(|s| !matches!(s.action, FixAction::Recreate { .. }));
-            }
-            if plan
-                .steps
-                .iter()
-                .any(|s| matches!(s.action, FixAction::PatchSource))
-            {
-                match prepare_patch(live, &docker, &current, compose_file.as_deref(), plan) {
-                    Ok(p) => plan.patch = Some(p),
-                    Err(why) => unplannable = Some(why),
-                }
-            }
-            for s in &plan.steps {
-                w(&mut out, format!("    - {}", s.describe));
-                if let FixAction::Recreate { .. } = s.action
-                    && let Some(p) = &plan.patch
-                    && p.services.len() > 1
-                {
-                    w(
-                        &mut out,
-                        format!(
-                            "      (rebuilt and recreated: {}, every service built from the patched files)",
-                            p.services.join(", ")
-                        ),
-                    );
-                }
-                if let FixAction::PatchSource = s.action {
-                    if let Some(p) = &plan.patch {
-                        for line in p.lines(&redactor) {
-                            w(&mut out, format!("      {line}"));
-                        }
-                    }
-                } else if let crate::rules::FixAction::ExecBit { .. } = s.action {
-                    match preview.host().exec_bit_change(plan, s) {
-                        Ok((_, _, _, line)) => w(&mut out, format!("      {line}")),
-                        Err(e) => unplannable = Some(e.to_string()),
-                    }
-                } else if edits_a_host_file(s) {
-                    // A host file edit: show the exact diff it will apply.
-                    match preview.host_edit(plan, s) {
-                        Ok((_, edit)) => {
-                            for line in edit.diff().lines() {
-                                w(&mut out, format!("      {line}"));
-                            }
-                        }
-                        Err(e) => unplannable = Some(e.to_string()),
-                    }
-                }
-            }
-            if let Some(why) = unplannable {
-                w(&mut out, format!("  not applied: {why}"));
-                failed += 1;
-                continue;
-            }
-            let changed: Vec<&str> = plan
-                .steps
-                .iter()
-                .filter(|s| s.changes_data)
-                .filter_map(|s| s.path.as_deref())
-                .collect();
-            if !changed.is_empty() {
-                w(
-                    &mut out,
-                    format!(
-                        "  backed up first into {}/<id>/: {}",
-                        root.display(),
-                        changed.join(", ")
-                    ),
-                );
-            }
-            let recreates = plan
-                .steps
-                .iter()
-                .any(|s| matches!(s.action, FixAction::Recreate { .. }));
-            w(
-                &mut out,
-                if recreates {
-                    format!(
-                        "  could be lost: files written inside {}'s container outside its volumes \
-                     (the container is recreated); everything the fix edits is in the backup",
-                        plan.service
-                    )
-                } else {
-                    "  could be lost: nothing the backup does not hold".to_owned()
-                },
-            );
-            let _ = out.flush();
-            match gate(plan, flags, interactive, &mut |l| w(&mut out, l.to_owned())) {
-                Gate::Apply => {}
-                Gate::Held => {
-                    held += 1;
-                    continue;
-                }
-                Gate::NotApplied => {
-                    skipped += 1;
-                    continue;
-                }
-            }
-            let applier = Applier {
-                docker: &docker,
-                snapshot: &current,
-                compose_file: compose_file.clone(),
-                backup_root: root.clone(),
-            };
-            let created = collect::now_rfc3339();
-            let id = format!("{}-{}", created.replace(['-', ':'], ""), plan.finding);
-            let result = live
-                .rt
-                .block_on(applier.apply(plan, id.clone(), &created, &mut |step| {
-                    eprintln!("  → {}", redactor.text(step));
-                }));
-            let mut backup = match result {
-                Ok(b) => b,
-                Err(e) => {
-                    w(&mut out, format!("  failed: {e}"));
-                    failed += 1;
-                    // Put back whatever the steps that ran changed.
-                    if let Ok(mut b) = crate::fix::backup::Backup::open(&root.join(&id))
-                        && !b.manifest.done.is_empty()
-                    {
-                        match live.rt.block_on(applier.restore(&b)) {
-                            Ok(()) => {
-                                w(
-                                    &mut out,
-                                    "  rolled back: the originals are in place again".into(),
-                                );
-                                let _ = b.finish(State::RolledBack);
-                            }
-                            Err(e) => {
-                                w(
-                                    &mut out,
-                                    format!(
-                                        "  rollback failed ({e}): the originals are in {}",
-                                        b.dir.display()
-                                    ),
-                                );
-                                let _ = b.finish(State::Failed);
-                            }
-                        }
-                    }
-                    continue;
-                }
-            };
-            w(
-                &mut out,
-                format!("  applied; backup {}", backup.dir.display()),
-            );
-            if flags.no_rebuild && plan.patch.is_some() {
-                let services = plan
-                    .patch
-                    .as_ref()
-                    .map(|p| p.services.join(" "))
-                    .unwrap_or_default();
-                w(
-                    &mut out,
-                    format!(
-                        "  patched, not rebuilt (--no-rebuild): rebuild and restart {services} to                      run it; not verified"
-                    ),
-                );
-                let _ = backup.finish(State::Applied);
-                skipped += 1;
-                continue;
-            }
-            // Verify: the service comes back, and the rule no longer fires there.
-            let healthy = live
-                .rt
-                .block_on(applier.wait_healthy_or_failed(&plan.service, plan.patch.is_some()));
-            let (after_snapshot, after) = live.diagnose(&Progress(None))?;
-            // The same failure: the same rule on the service, about the same name when the
-            // probe located one (after `init_db` is imported, a NameError for another name is
-            // the next failure, not this one).
-            let still = after.findings.iter().any(|f| {
-                f.id == plan.finding
-                    && f.service == plan.service
-                    && f.severity > crate::rules::Severity::Info
-                    && plan.data.get("name").is_none_or(|n| {
-                        let names: Vec<&String> =
-                            f.probes.iter().filter_map(|p| p.data.get("name")).collect();
-                        names.is_empty() || names.contains(&n)
-                    })
-            });
-            // A cascade: the cause is gone and the next failure now shows on the service, one the
-            // doctor has a fix for. The patch stays; the next round fixes that one.
-            let next = (healthy.is_err() && !still && plan.patch.is_some())
-                .then(|| {
-                    plan::plans(&after, &live.set)
-                        .into_iter()
-                        .find(|p| {
-                            p.service == plan.service
-                                && p.blocked.is_none()
-                                && !attempted.contains(&key(p))
-                        })
-                        .map(|p| p.finding)
-                })
-                .flatten();
-            latest = Some(after.clone());
-            match (&healthy, still, &next) {
-                (Ok(how), false, _) => {
-                    w(
-                        &mut out,
-                        format!("  fixed: {how}; {} no longer fires", plan.finding),
-                    );
-                    let _ = backup.finish(State::Verified);
-                    applied += 1;
-                    progressed |= plan.patch.is_some();
-                }
-                (Err(e), false, Some(next)) => {
-                    w(
-                        &mut out,
-                        format!(
-                            "  cause removed: {} no longer fires; {} is not healthy yet ({e}): the                          next failure shows now, {next}; kept for the next round",
-                            plan.finding, plan.service
-                        ),
-                    );
-                    let _ = backup.finish(State::Verified);
-                    applied += 1;
-                    progressed = true;
-                }
-                _ => {
-                    let why = match &healthy {
-                        Err(e) => e.to_string(),
-                        Ok(_) => format!("{} still fires", plan.finding),
-                    };
-                    w(&mut out, format!("  not fixed: {why}; rolling back"));
-                    let rollback = Applier {
-                        docker: &docker,
-                        snapshot: &after_snapshot,
-                        compose_file: compose_file.clone(),
-                        backup_root: root.clone(),
-                    };
-                    match live.rt.block_on(rollback.restore(&backup)) {
-                        Ok(()) => {
-                            w(
-                                &mut out,
-                                if backup.manifest.rebuild.is_empty() {
-                                    "  rolled back: the originals are in place again".into()
-                                } else {
-                                    format!(
-                                        "  rolled back: the original sources are in place \
-                                         again, and {} rebuilt from them",
-                                        backup.manifest.rebuild.join(", ")
-                                    )
-                                },
-                            );
-                            let _ = backup.finish(State::RolledBack);
-                        }
-                        Err(e) => {
-                            w(
-                                &mut out,
-                                format!(
-                                    "  rollback failed ({e}): the originals are in {}",
-                                    backup.dir.display()
-                                ),
-                            );
-                            let _ = backup.finish(State::Failed);
-                        }
-                    }
-                    failed += 1;
-                }
-            }
-            current = after_snapshot;
+    // Plans quote project files (a compose diff shows its environment): mask every secret.
+    let mut ui = Terminal::new(crate::redact::Redactor::for_output(&snapshot), to_stderr);
+    let fixed = crate::fix::session::live::run(
+        &stack,
+        &mut ui,
+        flags.options(),
+        &live.set,
+        snapshot,
+        diagnosis,
+    )?;
+    Ok(if fixed { 0 } else { 1 })
+}
+
+impl FixFlags {
+    pub(super) fn options(&self) -> crate::fix::session::Options {
+        crate::fix::session::Options {
+            unsafe_fixes: self.unsafe_fixes,
+            yes: self.yes,
+            dry_run: self.dry_run,
+            no_rebuild: self.no_rebuild,
         }
-        // The next round: what the diagnosis after this round's fixes shows that no round tried.
-        let next: Vec<plan::Plan> = latest
-            .as_ref()
-            .map(|d| {
-                plan::plans(d, &live.set)
-                    .into_iter()
-                    .filter(|p| !attempted.contains(&key(p)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !progressed || next.is_empty() {
-            break;
+    }
+}
+
+/// The live stack a session acts on: the Engine API through the applier, and a new diagnosis.
+struct LiveStack<'a> {
+    live: &'a Live,
+    docker: bollard::Docker,
+    compose_file: Option<PathBuf>,
+    backup_root: PathBuf,
+}
+
+impl LiveStack<'_> {
+    fn applier<'s>(&'s self, snapshot: &'s StackSnapshot) -> crate::fix::apply::Applier<'s> {
+        crate::fix::apply::Applier {
+            docker: &self.docker,
+            snapshot,
+            compose_file: self.compose_file.clone(),
+            backup_root: self.backup_root.clone(),
         }
-        if round >= MAX_ROUNDS {
-            w(
-                &mut out,
-                format!(
-                    "\nStopped after {MAX_ROUNDS} rounds; still to fix: {}",
-                    next.iter()
-                        .map(|p| format!("{} on {}", p.finding, p.service))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
-            failed += next.len();
-            break;
+    }
+}
+
+impl crate::fix::session::live::Stack for LiveStack<'_> {
+    fn swarm(&self) -> bool {
+        self.live.swarm
+    }
+    fn remove_stale_helpers(&self, project: &str) {
+        self.live
+            .rt
+            .block_on(crate::fix::apply::remove_stale_helpers(
+                &self.docker,
+                project,
+            ));
+    }
+    fn prepare_patch(
+        &self,
+        snapshot: &StackSnapshot,
+        plan: &crate::fix::plan::Plan,
+    ) -> Result<crate::fix::plan::PreparedPatch, String> {
+        self.live.rt.block_on(crate::fix::patch::prepare::prepare(
+            &self.docker,
+            snapshot,
+            self.compose_file.as_deref(),
+            plan,
+        ))
+    }
+    fn apply(
+        &self,
+        snapshot: &StackSnapshot,
+        plan: &crate::fix::plan::Plan,
+        id: String,
+        created: &str,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<crate::fix::backup::Backup, crate::fix::apply::ApplyError> {
+        self.live
+            .rt
+            .block_on(self.applier(snapshot).apply(plan, id, created, progress))
+    }
+    fn restore(
+        &self,
+        snapshot: &StackSnapshot,
+        backup: &crate::fix::backup::Backup,
+    ) -> Result<(), crate::fix::apply::ApplyError> {
+        self.live
+            .rt
+            .block_on(self.applier(snapshot).restore(backup))
+    }
+    fn wait_healthy_or_failed(
+        &self,
+        snapshot: &StackSnapshot,
+        service: &str,
+        settle_on_failure: bool,
+    ) -> Result<String, String> {
+        // The session shows why in words: the typed reason ends here.
+        self.live
+            .rt
+            .block_on(
+                self.applier(snapshot)
+                    .wait_healthy_or_failed(service, settle_on_failure),
+            )
+            .map_err(|e| e.to_string())
+    }
+    fn diagnose(&self) -> Result<(StackSnapshot, Diagnosis), DoctorError> {
+        self.live.diagnose(&Progress(None))
+    }
+}
+
+/// A fix session on the terminal: its events as text (every line masked) on stdout, or stderr
+/// when stdout holds a machine report; its question asked on stderr, answered on stdin.
+pub(super) struct Terminal {
+    out: Box<dyn Write>,
+    redactor: crate::redact::Redactor,
+    /// Stdin and stderr are a terminal: there is someone to ask.
+    interactive: bool,
+}
+
+impl Terminal {
+    pub(super) fn new(redactor: crate::redact::Redactor, to_stderr: bool) -> Self {
+        Terminal {
+            out: if to_stderr {
+                Box::new(std::io::stderr().lock())
+            } else {
+                Box::new(std::io::stdout().lock())
+            },
+            redactor,
+            interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
         }
-        round += 1;
-        w(&mut out, String::new());
-        w(
-            &mut out,
-            format!(
-                "Round {round}: diagnosed again after the fixes, the next failure: {}",
-                next.iter()
-                    .map(|p| format!("{} on {}", p.finding, p.service))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+    }
+
+    fn line(&mut self, line: &str) {
+        let _ = writeln!(self.out, "{}", self.redactor.text(line));
+    }
+
+    fn indented(&mut self, text: &str) {
+        for line in text.lines() {
+            self.line(&format!("      {line}"));
+        }
+    }
+}
+
+impl crate::fix::session::Ui for Terminal {
+    fn show(&mut self, event: crate::fix::session::Event<'_>) {
+        use crate::fix::session::{AfterPatch, Event, Skip, Unfixed};
+        match event {
+            Event::Swarm => eprintln!(
+                "fixes are not applied to a Swarm stack: follow each finding's steps, then `docker \
+                 stack deploy` it again"
             ),
-        );
-        plans = next;
+            Event::Interrupted(m) => self.line(&format!(
+                "An earlier fix was interrupted: backup {} ({} on {}, steps done: {}). \
+                 `analylit-doctor restore {}` puts its originals back.",
+                m.id,
+                m.finding,
+                m.service,
+                if m.done.is_empty() {
+                    "none".to_owned()
+                } else {
+                    m.done.join("; ")
+                },
+                m.id
+            )),
+            Event::NoFix => self.line("No fix to apply."),
+            Event::PlanShown(plan) => {
+                for line in plan_lines(plan) {
+                    self.line(&line);
+                }
+            }
+            Event::ManualPatch { diff, then } => {
+                self.line(match then {
+                    AfterPatch::RebuildRestart => "  the patch (apply it, rebuild, restart):",
+                    AfterPatch::Build => "  the patch (apply it, then build):",
+                });
+                self.indented(&diff);
+            }
+            Event::WillDo => self.line("  the doctor will:"),
+            Event::Step(s) => self.line(&format!("    - {}", s.describe)),
+            Event::StepLeftToYou(s) => self.line(&format!(
+                "    - then, yourself: {} (pre-flight starts nothing)",
+                s.describe
+            )),
+            Event::Rebuilds(services) => self.line(&format!(
+                "      (rebuilt and recreated: {}, every service built from the patched files)",
+                services.join(", ")
+            )),
+            Event::DiffPreview(diff) => self.indented(&diff),
+            Event::ModeChange(line) => self.indented(&line),
+            Event::PatchPreview(p) => {
+                for line in p.lines(&self.redactor) {
+                    self.line(&format!("      {line}"));
+                }
+            }
+            Event::BackupFirst { root, paths } => self.line(&match paths {
+                Some(paths) => format!(
+                    "  backed up first into {}/<id>/: {}",
+                    root.display(),
+                    paths.join(", ")
+                ),
+                None => format!("  backed up first into {}/<id>/", root.display()),
+            }),
+            Event::CouldBeLost { recreated } => self.line(&match recreated {
+                Some(service) => format!(
+                    "  could be lost: files written inside {service}'s container outside its volumes \
+                     (the container is recreated); everything the fix edits is in the backup"
+                ),
+                None => "  could be lost: nothing the backup does not hold".to_owned(),
+            }),
+            Event::Skipped(why) => self.line(&match why {
+                Skip::Blocked(why) | Skip::Unplannable(why) => format!("  not applied: {why}"),
+                Skip::NeedsRunningStack => "  not applied: it needs the running stack \
+                     (`analylit-doctor fix` after `docker compose up`)"
+                    .to_owned(),
+                Skip::Unsafe => "  held back: an unsafe fix (use --unsafe-fixes)".to_owned(),
+                Skip::DryRun => "  dry run: nothing changed".to_owned(),
+                Skip::NoOneToAsk => "  not applied: no terminal to ask on, and no --yes".to_owned(),
+                Skip::Declined => "  not applied: declined".to_owned(),
+            }),
+            Event::Progress(step) => eprintln!("  → {}", self.redactor.text(step)),
+            Event::Failed(e) => self.line(&format!("  failed: {e}")),
+            Event::Applied { backup } => {
+                self.line(&format!("  applied; backup {}", backup.display()))
+            }
+            Event::NotRebuilt { services } => self.line(&format!(
+                "  patched, not rebuilt (--no-rebuild): rebuild and restart {services} to                      run it; not verified"
+            )),
+            Event::Verified { finding, how } => {
+                self.line(&format!("  fixed: {how}; {finding} no longer fires"))
+            }
+            Event::VerifiedByPreflight { finding } => self.line(&format!(
+                "  fixed: {finding} no longer fires in pre-flight; `docker compose up -d --build` takes it in"
+            )),
+            Event::CauseRemoved {
+                finding,
+                service,
+                unhealthy,
+                next,
+            } => self.line(&format!(
+                "  cause removed: {finding} no longer fires; {service} is not healthy yet ({unhealthy}): the                          next failure shows now, {next}; kept for the next round"
+            )),
+            Event::NotFixed(why) => self.line(&match why {
+                Unfixed::Unhealthy(e) => format!("  not fixed: {e}; rolling back"),
+                Unfixed::StillFires(finding) => {
+                    format!("  not fixed: {finding} still fires; rolling back")
+                }
+                Unfixed::StillFiresInPreflight(finding) => {
+                    format!("  not fixed: {finding} still fires in pre-flight; rolling back")
+                }
+            }),
+            Event::RolledBack { rebuilt } => self.line(&if rebuilt.is_empty() {
+                "  rolled back: the originals are in place again".to_owned()
+            } else {
+                format!(
+                    "  rolled back: the original sources are in place again, and {} rebuilt \
+                     from them",
+                    rebuilt.join(", ")
+                )
+            }),
+            Event::RollbackFailed { error, originals } => self.line(&format!(
+                "  rollback failed ({error}): the originals are in {}",
+                originals.display()
+            )),
+            Event::Round { round, next } => {
+                self.line("");
+                self.line(&format!(
+                    "Round {round}: diagnosed again after the fixes, the next failure: {}",
+                    next.join(", ")
+                ));
+            }
+            Event::RoundsUsedUp { rounds, left } => self.line(&format!(
+                "\nStopped after {rounds} rounds; still to fix: {}",
+                left.join(", ")
+            )),
+            Event::Summary(t) => {
+                self.line("");
+                let mut summary = format!("{} fixed", t.applied);
+                if t.failed > 0 {
+                    summary.push_str(&format!(", {} failed", t.failed));
+                }
+                if t.held > 0 {
+                    summary.push_str(&format!(
+                        ", {} held back (unsafe: add --unsafe-fixes to apply)",
+                        t.held
+                    ));
+                }
+                if t.manual > 0 {
+                    summary.push_str(&format!(", {} for a person to apply", t.manual));
+                }
+                if t.skipped > 0 {
+                    summary.push_str(&format!(", {} not applied", t.skipped));
+                }
+                self.line(&summary);
+            }
+        }
+        let _ = self.out.flush();
     }
-    w(&mut out, String::new());
-    let mut summary = format!("{applied} fixed");
-    if failed > 0 {
-        summary.push_str(&format!(", {failed} failed"));
+
+    fn ask(&mut self, question: crate::fix::session::Question<'_>) -> crate::fix::session::Answer {
+        use crate::fix::session::{Answer, Question};
+        let _ = self.out.flush();
+        if !self.interactive {
+            return Answer::NoOneToAsk;
+        }
+        let Question::Apply { finding, service } = question;
+        if ask(&format!("Apply fix for {finding} on {service}? [y/N] ")) {
+            Answer::Yes
+        } else {
+            Answer::No
+        }
     }
-    if held > 0 {
-        summary.push_str(&format!(
-            ", {held} held back (unsafe: add --unsafe-fixes to apply)"
-        ));
-    }
-    if manual > 0 {
-        summary.push_str(&format!(", {manual} for a person to apply"));
-    }
-    if skipped > 0 {
-        summary.push_str(&format!(", {skipped} not applied"));
-    }
-    w(&mut out, summary);
-    let all_fixed = failed == 0 && held == 0 && manual == 0 && skipped == 0;
-    Ok(if all_fixed { 0 } else { 1 })
 }
 
 /// The lines that open a fix plan: what it fixes, then its numbered steps.
-pub(super) fn plan_lines(plan: &crate::fix::plan::Plan) -> Vec<String> {
+fn plan_lines(plan: &crate::fix::plan::Plan) -> Vec<String> {
     let mut lines = vec![
         String::new(),
         format!(
@@ -545,48 +414,8 @@ pub(super) fn plan_lines(plan: &crate::fix::plan::Plan) -> Vec<String> {
     lines
 }
 
-/// Whether a plan may be applied: what the flags and the person say.
-pub(super) enum Gate {
-    Apply,
-    /// An unsafe fix without `--unsafe-fixes`.
-    Held,
-    /// A dry run, no terminal to ask on, or declined.
-    NotApplied,
-}
-
-/// Decide [`Gate`] for `plan`, saying why it is not applied through `say`.
-pub(super) fn gate(
-    plan: &crate::fix::plan::Plan,
-    flags: &FixFlags,
-    interactive: bool,
-    say: &mut dyn FnMut(&str),
-) -> Gate {
-    if plan.safety == crate::rules::Safety::Unsafe && !flags.unsafe_fixes {
-        say("  held back: an unsafe fix (use --unsafe-fixes)");
-        return Gate::Held;
-    }
-    if flags.dry_run {
-        say("  dry run: nothing changed");
-        return Gate::NotApplied;
-    }
-    if !flags.yes {
-        if !interactive {
-            say("  not applied: no terminal to ask on, and no --yes");
-            return Gate::NotApplied;
-        }
-        if !ask(&format!(
-            "Apply fix for {} on {}? [y/N] ",
-            plan.finding, plan.service
-        )) {
-            say("  not applied: declined");
-            return Gate::NotApplied;
-        }
-    }
-    Gate::Apply
-}
-
 /// Ask on stderr, read one line from stdin; anything but y/yes is no.
-pub(super) fn ask(question: &str) -> bool {
+fn ask(question: &str) -> bool {
     eprint!("{question}");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
@@ -707,146 +536,4 @@ pub(super) fn fix(args: CheckArgs) -> Result<i32, DoctorError> {
     let (snapshot, diagnosis) = live.diagnose(&progress)?;
     progress.done();
     fix_session(&live, &args.fix, snapshot, diagnosis, false)
-}
-
-/// How many rounds of fix, re-diagnose, fix the next failure a session runs at most.
-const MAX_ROUNDS: usize = 3;
-
-/// For a plan with a `patch-source` step: read the sources out of the service's container,
-/// compute the patch on them ([`crate::fix::patch::propose`], proven there), and map it onto the
-/// project's files. Each project file must hold exactly the text the image holds: one that
-/// differs changed since the image was built, and the patch would not be the one proven.
-fn prepare_patch(
-    live: &Live,
-    docker: &bollard::Docker,
-    snapshot: &StackSnapshot,
-    compose_file: Option<&std::path::Path>,
-    plan: &crate::fix::plan::Plan,
-) -> Result<crate::fix::plan::PreparedPatch, String> {
-    use crate::fix::patch::{Input, propose};
-    use crate::probes::python::{Startup, probe};
-    let compose = compose_file.ok_or("no compose file found for the project")?;
-    let dir = compose
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .to_path_buf();
-    let c = snapshot
-        .containers
-        .iter()
-        .find(|c| c.service == plan.service)
-        .ok_or_else(|| format!("no container of {}", plan.service))?;
-    let files = live
-        .rt
-        .block_on(probe::read_files(docker, c, Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
-    let obs = probe::observe_files(c, &files, &plan.hints).map_err(|(why, _)| why)?;
-    let analysis = obs.analysis();
-    let env: Vec<(String, String)> = c
-        .env
-        .iter()
-        .map(|v| (v.name.clone(), v.value.clone()))
-        .collect();
-    let health_path = c
-        .healthcheck
-        .as_ref()
-        .and_then(|h| crate::probes::http::health_url(&h.test, &env).ok())
-        .map(|u| u.target);
-    // The texts that may name gunicorn's target or run the init: the files read that are not
-    // Python (the entrypoint script, a config file), the compose file, the service's Dockerfile.
-    let mut others = BTreeMap::new();
-    let mut on_host: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for (p, t) in files.iter().filter(|(p, _)| !p.ends_with(".py")) {
-        others.insert(p.clone(), t.clone());
-    }
-    let model = snapshot.compose.as_ref();
-    let context = model
-        .and_then(|m| m.service(&plan.service))
-        .and_then(|s| s.build.clone())
-        .map(|b| dir.join(b));
-    let mut host_texts = vec![compose.to_path_buf()];
-    if let Some(ctx) = &context {
-        host_texts.push(ctx.join("Dockerfile"));
-    }
-    for p in host_texts {
-        if let Ok(t) = crate::capped::text(&p, crate::fix::apply::MAX_EDIT_BYTES) {
-            let key = format!("{}", p.display());
-            others.insert(key.clone(), t);
-            on_host.insert(key, p);
-        }
-    }
-    let input = Input {
-        tree: obs.source(),
-        analysis,
-        startup: Startup {
-            target: analysis.wsgi.as_ref().map(|w| w.target.clone()),
-            config_module: None,
-            preload: false,
-        },
-        health_path,
-        others,
-        hints: plan.hints.clone(),
-    };
-    let patch = propose(&plan.finding, &input).map_err(|e| e.to_string())?;
-    let host = crate::fix::apply::HostFiles {
-        snapshot,
-        compose_file: Some(compose.to_path_buf()),
-    };
-    let mut edits = Vec::new();
-    for change in &patch.changes {
-        let file = match on_host.get(&change.path) {
-            Some(p) => p.clone(),
-            None => host
-                .source_of(&plan.service, &change.path, &dir, false)
-                .map_err(|e| format!("{}: {e}", change.path))?,
-        };
-        let rel = file
-            .strip_prefix(&dir)
-            .unwrap_or(&file)
-            .display()
-            .to_string();
-        let now = crate::capped::text(&file, crate::fix::apply::MAX_EDIT_BYTES)
-            .map_err(|e| format!("reading {rel}: {e}"))?;
-        if now != change.old {
-            return Err(format!(
-                "the project's {rel} is not the {} {} runs (it changed since the image was \
-                 built): the patch was proven on the image's copy, so it is not applied; \
-                 rebuild, then run the doctor again",
-                change.path, plan.service
-            ));
-        }
-        edits.push((
-            file,
-            crate::fix::edit::Edit {
-                path: rel,
-                old: change.old.clone(),
-                new: change.new.clone(),
-            },
-        ));
-    }
-    // Every service built from a context that holds a patched file runs it: rebuild them all.
-    let mut services: Vec<String> = model
-        .map(|m| {
-            m.services
-                .iter()
-                .filter(|s| {
-                    s.build.as_ref().is_some_and(|b| {
-                        let ctx: PathBuf = dir.join(b).components().collect();
-                        edits.iter().any(|(f, _)| {
-                            let f: PathBuf = f.components().collect();
-                            f.starts_with(&ctx)
-                        })
-                    })
-                })
-                .map(|s| s.name.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    if !services.contains(&plan.service) {
-        services.insert(0, plan.service.clone());
-    }
-    Ok(crate::fix::plan::PreparedPatch {
-        how: patch.how,
-        edits,
-        services,
-    })
 }

@@ -2,10 +2,6 @@
 //! ([`crate::preflight`]), printed like `check`'s, and `preflight --fix` for the fixes that need
 //! no running stack.
 use super::*;
-use crate::engine::Finding;
-use crate::fix::apply::HostFiles;
-use crate::fix::backup::{Backup, State};
-use crate::fix::plan;
 use crate::preflight::{self, EngineFacts, Inputs, Prepared};
 use std::collections::BTreeMap;
 
@@ -249,11 +245,6 @@ pub(super) fn preflight(args: PreflightArgs) -> Result<i32, DoctorError> {
     Ok(if diagnosis.has_problems() { 1 } else { 0 })
 }
 
-/// `preflight --fix`: the fixes whose every step edits project files (line ends, execute bit,
-/// compose file), each shown with its diff, backed up, asked for (unless --yes), applied, and
-/// verified by a new pre-flight; rolled back when the finding still fires. Steps on containers
-/// (`recreate`) are left to the next `docker compose up --build`; a fix that needs the running
-/// stack is left to `analylit-doctor fix`.
 /// What a new pre-flight needs to verify a fix the same way.
 struct Known<'a> {
     inputs: &'a Inputs,
@@ -261,6 +252,7 @@ struct Known<'a> {
     engine: &'a EngineFacts,
 }
 
+/// `preflight --fix`: [`crate::fix::session::files`] on the terminal.
 fn fix_session(
     args: &PreflightArgs,
     known: &Known<'_>,
@@ -269,234 +261,28 @@ fn fix_session(
     diagnosis: Diagnosis,
     to_stderr: bool,
 ) -> Result<i32, DoctorError> {
-    let flags = &args.fix;
-    let plans = plan::plans(&diagnosis, set);
-    let redactor = crate::redact::Redactor::for_output(&prepared.snapshot);
-    let mut out: Box<dyn Write> = if to_stderr {
-        Box::new(std::io::stderr().lock())
-    } else {
-        Box::new(std::io::stdout().lock())
-    };
-    let w = |out: &mut Box<dyn Write>, line: String| {
-        let _ = writeln!(out, "{}", redactor.text(&line));
-    };
-    let compose_file = prepared.project.files[0].clone();
-    let root = fix::backup_root(Some(&compose_file));
-    let host = HostFiles {
+    let project = crate::fix::session::files::Project {
         snapshot: &prepared.snapshot,
-        compose_file: Some(compose_file.clone()),
+        compose_file: &prepared.project.files[0],
+        name: &prepared.project.name,
     };
-    if plans.is_empty() {
-        w(&mut out, "No fix to apply.".into());
-        return Ok(if diagnosis.has_problems() { 1 } else { 0 });
-    }
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let (mut applied, mut held, mut manual, mut failed, mut skipped) = (0, 0, 0, 0, 0);
-    for plan in &plans {
-        for line in fix::plan_lines(plan) {
-            w(&mut out, line);
-        }
-        if let Some(why) = &plan.blocked {
-            if let (Some(import), Some(file)) = (plan.data.get("import"), plan.data.get("file"))
-                && let Some(dir) = compose_file.parent()
-                && let Ok(source) = host.source_of(&plan.service, file, dir, false)
-                && let Ok(text) = crate::capped::text(&source, crate::fix::apply::MAX_EDIT_BYTES)
-            {
-                let rel = source
-                    .strip_prefix(dir)
-                    .unwrap_or(&source)
-                    .display()
-                    .to_string();
-                let edit = crate::fix::edit::add_import(&rel, &text, import);
-                w(&mut out, "  the patch (apply it, then build):".into());
-                for line in edit.diff().lines() {
-                    w(&mut out, format!("      {line}"));
-                }
-            }
-            w(&mut out, format!("  not applied: {why}"));
-            manual += 1;
-            continue;
-        }
-        let (on_files, on_stack): (Vec<&plan::Step>, Vec<&plan::Step>) = plan
-            .steps
-            .iter()
-            .partition(|s| HostFiles::edits_project(&s.action));
-        if on_files.is_empty() || on_stack.iter().any(|s| s.changes_data) {
-            w(
-                &mut out,
-                "  not applied: it needs the running stack (`analylit-doctor fix` after `docker compose up`)"
-                    .into(),
-            );
-            skipped += 1;
-            continue;
-        }
-        w(&mut out, "  the doctor will:".into());
-        let mut unplannable = None;
-        for s in &on_files {
-            w(&mut out, format!("    - {}", s.describe));
-            let shown = match s.action {
-                crate::rules::FixAction::ExecBit { .. } => host
-                    .exec_bit_change(plan, s)
-                    .map(|(_, _, _, line)| vec![line]),
-                _ => host
-                    .host_edit(plan, s)
-                    .map(|(_, e)| e.diff().lines().map(str::to_owned).collect()),
-            };
-            match shown {
-                Ok(lines) => {
-                    for line in lines {
-                        w(&mut out, format!("      {line}"));
-                    }
-                }
-                Err(e) => unplannable = Some(e.to_string()),
-            }
-        }
-        for s in &on_stack {
-            w(
-                &mut out,
-                format!(
-                    "    - then, yourself: {} (pre-flight starts nothing)",
-                    s.describe
-                ),
-            );
-        }
-        if let Some(why) = unplannable {
-            w(&mut out, format!("  not applied: {why}"));
-            failed += 1;
-            continue;
-        }
-        w(
-            &mut out,
-            format!("  backed up first into {}/<id>/", root.display()),
-        );
-        let _ = out.flush();
-        match fix::gate(plan, flags, interactive, &mut |l| w(&mut out, l.to_owned())) {
-            fix::Gate::Apply => {}
-            fix::Gate::Held => {
-                held += 1;
-                continue;
-            }
-            fix::Gate::NotApplied => {
-                skipped += 1;
-                continue;
-            }
-        }
-        let created = collect::now_rfc3339();
-        let id = format!("{}-{}", created.replace(['-', ':'], ""), plan.finding);
-        let backup_err = |source: crate::fix::backup::BackupError| DoctorError::Backup {
-            what: "backing up before the fix".into(),
-            source: source.into(),
-        };
-        let mut backup = Backup::create(
-            &root,
-            id,
-            &plan.finding,
-            &plan.service,
-            &prepared.project.name,
-            &created,
-        )
-        .map_err(backup_err)?;
-        let mut result = Ok(());
-        for s in &on_files {
-            result = host.apply_step(&mut backup, plan, s);
-            if result.is_err() {
-                break;
-            }
-            let _ = backup.step_done(&s.describe);
-        }
-        let rollback = |backup: &mut Backup, out: &mut Box<dyn Write>| {
-            let restored = backup
-                .manifest
-                .entries
-                .iter()
-                .try_for_each(|e| crate::fix::apply::restore_host(backup, e));
-            match restored {
-                Ok(()) => {
-                    w(
-                        out,
-                        "  rolled back: the originals are in place again".into(),
-                    );
-                    let _ = backup.finish(State::RolledBack);
-                }
-                Err(e) => {
-                    w(
-                        out,
-                        format!(
-                            "  rollback failed ({e}): the originals are in {}",
-                            backup.dir.display()
-                        ),
-                    );
-                    let _ = backup.finish(State::Failed);
-                }
-            }
-        };
-        if let Err(e) = result {
-            w(&mut out, format!("  failed: {e}"));
-            rollback(&mut backup, &mut out);
-            failed += 1;
-            continue;
-        }
-        w(
-            &mut out,
-            format!("  applied; backup {}", backup.dir.display()),
-        );
-        // Verify: a new pre-flight no longer finds it.
-        let again = prepare(known.inputs, known.configs)
-            .map(|p| preflight::diagnose(&p, known.engine, set));
-        // The same finding about the same thing (a finding about another dependency of the
-        // same service is another problem, for another fix).
-        let same_target = |f: &Finding| {
-            ["dependency", "path", "file", "program", "variable"]
-                .iter()
-                .filter_map(|k| Some((*k, plan.data.get(*k)?)))
-                .all(|(k, v)| f.probes.iter().any(|p| p.value(k).as_ref() == Some(v)))
-        };
-        let still = match &again {
-            Ok(d) => d
-                .problems()
-                .iter()
-                .any(|f| f.id == plan.finding && f.service == plan.service && same_target(f)),
-            Err(_) => true,
-        };
-        if still {
-            w(
-                &mut out,
-                format!(
-                    "  not fixed: {} still fires in pre-flight; rolling back",
-                    plan.finding
-                ),
-            );
-            rollback(&mut backup, &mut out);
-            failed += 1;
-        } else {
-            w(
-                &mut out,
-                format!(
-                    "  fixed: {} no longer fires in pre-flight; `docker compose up -d --build` takes it in",
-                    plan.finding
-                ),
-            );
-            let _ = backup.finish(State::Verified);
-            applied += 1;
-        }
-    }
-    w(&mut out, String::new());
-    let mut summary = format!("{applied} fixed");
-    if failed > 0 {
-        summary.push_str(&format!(", {failed} failed"));
-    }
-    if held > 0 {
-        summary.push_str(&format!(
-            ", {held} held back (unsafe: add --unsafe-fixes to apply)"
-        ));
-    }
-    if manual > 0 {
-        summary.push_str(&format!(", {manual} for a person to apply"));
-    }
-    if skipped > 0 {
-        summary.push_str(&format!(", {skipped} not applied"));
-    }
-    w(&mut out, summary);
-    let all_fixed = failed == 0 && held == 0 && manual == 0 && skipped == 0;
-    Ok(if all_fixed { 0 } else { 1 })
+    let mut ui = fix::Terminal::new(
+        crate::redact::Redactor::for_output(&prepared.snapshot),
+        to_stderr,
+    );
+    // A new pre-flight, the same way.
+    let verify = || {
+        prepare(known.inputs, known.configs)
+            .ok()
+            .map(|p| preflight::diagnose(&p, known.engine, set))
+    };
+    let fixed = crate::fix::session::files::run(
+        &mut ui,
+        args.fix.options(),
+        set,
+        &project,
+        &diagnosis,
+        &verify,
+    )?;
+    Ok(if fixed { 0 } else { 1 })
 }

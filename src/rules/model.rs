@@ -604,21 +604,25 @@ pub enum FixAction {
     PatchSource,
 }
 
+/// How a `[[fix.step]]` makes its action from its `path` and `build`.
+pub type MakeAction = fn(Template, bool) -> FixAction;
+
 impl FixAction {
-    /// Every action, as written in `action = "…"`.
-    pub const NAMES: &[&str] = &[
-        "stop",
-        "start",
-        "backup",
-        "move-aside",
-        "chown",
-        "lf-line-ends",
-        "exec-bit",
-        "depends-on-healthy",
-        "raise-start-period",
-        "python-healthcheck",
-        "recreate",
-        "patch-source",
+    /// Every action, as written in `action = "…"`, and how a step makes it from its `path`
+    /// and `build` (each takes only the keys it has).
+    pub const ALL: &[(&str, MakeAction)] = &[
+        ("stop", |_, _| FixAction::Stop),
+        ("start", |_, _| FixAction::Start),
+        ("backup", |path, _| FixAction::Backup { path }),
+        ("move-aside", |path, _| FixAction::MoveAside { path }),
+        ("chown", |path, _| FixAction::Chown { path }),
+        ("lf-line-ends", |path, _| FixAction::LfLineEnds { path }),
+        ("exec-bit", |path, _| FixAction::ExecBit { path }),
+        ("depends-on-healthy", |_, _| FixAction::DependsOnHealthy),
+        ("raise-start-period", |_, _| FixAction::RaiseStartPeriod),
+        ("python-healthcheck", |_, _| FixAction::PythonHealthcheck),
+        ("recreate", |_, build| FixAction::Recreate { build }),
+        ("patch-source", |_, _| FixAction::PatchSource),
     ];
 
     pub fn name(&self) -> &'static str {
@@ -688,6 +692,17 @@ pub struct RuleOrigin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_fix_action_is_made_under_its_own_name() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, make) in FixAction::ALL {
+            assert!(seen.insert(*name), "{name} twice");
+            for build in [false, true] {
+                assert_eq!(make(Template::new("/x".into()), build).name(), *name);
+            }
+        }
+    }
 
     #[test]
     fn globs() {

@@ -722,7 +722,7 @@ impl Cx<'_> {
         self.unknown_keys(table, FIX_STEP_KEYS, "fix.step");
         let before = self.problems.len();
         let action = self.required_str(table, "action", &item.span(), "this step")?;
-        let name = self.one_of(&action, "action", FixAction::NAMES, |n| n)?;
+        let (name, make) = self.one_of(&action, "action", FixAction::ALL, |(n, _)| n)?;
         let path = match lookup(table, "path") {
             Some((_, v)) => self.string(v, "path"),
             None => None,
@@ -738,22 +738,8 @@ impl Cx<'_> {
             Some((_, v)) => self.bool(v, "build")?,
             None => false,
         };
-        let path = || Template::new(path.as_ref().map(|p| p.value.clone()).unwrap_or_default());
-        let action = match name {
-            "stop" => FixAction::Stop,
-            "start" => FixAction::Start,
-            "backup" => FixAction::Backup { path: path() },
-            "move-aside" => FixAction::MoveAside { path: path() },
-            "chown" => FixAction::Chown { path: path() },
-            "lf-line-ends" => FixAction::LfLineEnds { path: path() },
-            "exec-bit" => FixAction::ExecBit { path: path() },
-            "depends-on-healthy" => FixAction::DependsOnHealthy,
-            "raise-start-period" => FixAction::RaiseStartPeriod,
-            "python-healthcheck" => FixAction::PythonHealthcheck,
-            "recreate" => FixAction::Recreate { build },
-            "patch-source" => FixAction::PatchSource,
-            _ => unreachable!("one of FixAction::NAMES"),
-        };
+        let path = Template::new(path.map(|p| p.value).unwrap_or_default());
+        let action = make(path, build);
         (self.problems.len() == before).then_some(action)
     }
 

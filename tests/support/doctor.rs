@@ -5,7 +5,7 @@
 //! let ran = Doctor::new().args(["check", "--from", "x.tar.gz"]).offline().run();
 //! assert_eq!(ran.code, 1);
 //! ```
-use super::child::{Ran, run_bounded};
+use super::child::{Ran, run_bounded_with};
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
@@ -14,6 +14,7 @@ use std::time::Duration;
 pub struct Doctor {
     cmd: Command,
     limit: Duration,
+    stdin: Option<Vec<u8>>,
 }
 
 impl Default for Doctor {
@@ -31,6 +32,7 @@ impl Doctor {
         Doctor {
             cmd,
             limit: Duration::from_secs(120),
+            stdin: None,
         }
     }
 
@@ -45,6 +47,17 @@ impl Doctor {
 
     pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
         self.cmd.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    /// Feed `text` to its stdin (closed otherwise).
+    pub fn stdin(mut self, text: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(text.into());
         self
     }
 
@@ -66,6 +79,6 @@ impl Doctor {
     }
 
     pub fn run(mut self) -> Ran {
-        run_bounded(&mut self.cmd, self.limit)
+        run_bounded_with(&mut self.cmd, self.stdin.take(), self.limit)
     }
 }

@@ -16,11 +16,14 @@
 //! Every patch is proven before it is offered ([`propose`]): each changed Python file parses
 //! with no new syntax error, and the analysis run again on the patched tree no longer shows the
 //! finding's condition. A patch whose place is not unique is refused with the reason.
+//! [`prepare`] reads the sources out of the service's container for a plan, and maps the proven
+//! patch onto the project's files (refused when a file there is not the image's).
 pub mod accessor;
 pub mod decorators;
 pub mod exports;
 pub mod names;
 pub mod prefix;
+pub mod prepare;
 pub mod reinit;
 pub mod text;
 pub mod wsgi;

@@ -219,18 +219,22 @@ fn settle(c: &ContainerSnapshot, plan: &Plan, read: Option<ConfigRead>) -> Settl
         };
     };
     let config = match (&plan.config, read) {
-        (Some(r), Some(ConfigRead::Text(text))) => {
-            let ConfigSource::File { path } = &r.source else {
-                unreachable!("only files are read before the tree")
-            };
-            Some((
-                r.clone(),
-                SourceFile {
-                    path: path.clone(),
-                    text,
+        // Only a config file is read (a `python:module` config is found in the tree).
+        (
+            Some(
+                r @ ConfigRef {
+                    source: ConfigSource::File { path },
+                    ..
                 },
-            ))
-        }
+            ),
+            Some(ConfigRead::Text(text)),
+        ) => Some((
+            r.clone(),
+            SourceFile {
+                path: path.clone(),
+                text,
+            },
+        )),
         (Some(r), Some(ConfigRead::Absent)) => {
             if r.chosen_by == ConfigChoice::Implicit {
                 if let ConfigSource::File { path } = &r.source {
