@@ -305,7 +305,7 @@ impl crate::fix::session::Ui for Terminal {
                 self.line(&format!("  applied; backup {}", backup.display()))
             }
             Event::NotRebuilt { services } => self.line(&format!(
-                "  patched, not rebuilt (--no-rebuild): rebuild and restart {services} to                      run it; not verified"
+                "  patched, not rebuilt (--no-rebuild): rebuild and restart {services} to run it; not verified"
             )),
             Event::Verified { finding, how } => {
                 self.line(&format!("  fixed: {how}; {finding} no longer fires"))
@@ -319,7 +319,7 @@ impl crate::fix::session::Ui for Terminal {
                 unhealthy,
                 next,
             } => self.line(&format!(
-                "  cause removed: {finding} no longer fires; {service} is not healthy yet ({unhealthy}): the                          next failure shows now, {next}; kept for the next round"
+                "  cause removed: {finding} no longer fires; {service} is not healthy yet ({unhealthy}): the next failure shows now, {next}; kept for the next round"
             )),
             Event::NotFixed(why) => self.line(&match why {
                 Unfixed::Unhealthy(e) => format!("  not fixed: {e}; rolling back"),
