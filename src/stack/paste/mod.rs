@@ -838,6 +838,7 @@ pub fn snapshot_from_logs(
                 truncated: false,
                 lines,
                 elided: 0,
+                counted: vec![],
             },
             ..Default::default()
         })
