@@ -378,8 +378,10 @@ impl<'r> Matcher<'r> {
             counted.sort_by_key(|k| k.at);
             let mut counted = counted.into_iter().peekable();
             let up = counted.peek().is_some() && super::handled::stays_up(c);
-            for i in 0..=c.logs.lines.len() {
-                while let Some(k) = counted.next_if(|k| k.at <= i) {
+            let end = c.logs.lines.len();
+            for i in 0..=end {
+                // A place past the end (a bundle edited by hand) counts at the end.
+                while let Some(k) = counted.next_if(|k| k.at <= i || i == end) {
                     let alone = |l| super::handled::handled_alone(up, l);
                     let (first_handled, last_handled) = (alone(&k.first), alone(&k.last));
                     let unseen = k.count.saturating_sub(2);
