@@ -32,7 +32,7 @@ pub(super) fn check_logs(args: &CheckArgs) -> Result<i32, DoctorError> {
             source,
         };
         let read = if source == "-" {
-            pasted.read(name, service, std::io::stdin().lock())
+            pasted.read(name, service, std::io::stdin())
         } else {
             pasted.read(name, service, std::fs::File::open(source).map_err(io)?)
         };

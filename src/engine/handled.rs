@@ -172,6 +172,13 @@ pub fn handled_lines(c: &ContainerSnapshot) -> Vec<bool> {
     }
 }
 
+/// Whether one line alone (its own header, no record it continues) is a handled error that is
+/// no problem in a container that stays up (`up`, see [`stays_up`]): for lines only counted,
+/// whose neighbours are gone.
+pub fn handled_alone(up: bool, line: &LogLine) -> bool {
+    up && logged_as_handled(std::slice::from_ref(line))[0]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +347,7 @@ mod tests {
                 lines: lines("2024-05-01 10:00:00,000 INFO app: ignore exception"),
                 truncated: false,
                 elided: 0,
+                counted: vec![],
             };
             c
         };

@@ -72,8 +72,22 @@ pub fn group_lines<'s>(
     groups.into_iter().map(|(_, _, g)| g).collect()
 }
 
+/// The matching log lines of one symptom: those the snapshot holds, and how many more it only
+/// counted (see [`crate::stack::snapshot::CountedLines`]).
+#[derive(Default)]
+struct Lines<'s> {
+    lines: Vec<(&'s ContainerSnapshot, &'s LogLine)>,
+    unseen: usize,
+}
+
+impl Lines<'_> {
+    fn total(&self) -> usize {
+        self.lines.len() + self.unseen
+    }
+}
+
 /// Matching log lines per (rule, symptom).
-type LogHits<'s> = BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, &'s LogLine)>>;
+type LogHits<'s> = BTreeMap<(usize, usize), Lines<'s>>;
 /// Matching health outputs per (rule, symptom): container, exit code, output line.
 type HealthHits<'s> = BTreeMap<(usize, usize), Vec<(&'s ContainerSnapshot, i64, String)>>;
 
@@ -179,8 +193,17 @@ impl LineFilter {
 }
 
 impl crate::stack::logs::KeepLines for LineFilter {
-    fn keeps(&self, line: &str) -> bool {
-        self.any(line)
+    /// The patterns matching `line`, folded into one number (FNV-1a over their indices).
+    fn class(&self, line: &str) -> Option<u64> {
+        let mut class: Option<u64> = None;
+        self.0.each_match(line, |p| {
+            let mut h = class.unwrap_or(0xcbf2_9ce4_8422_2325);
+            for b in (p as u64).to_le_bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+            class = Some(h);
+        });
+        class
     }
 
     /// Where the literals are, in one Aho-Corasick pass over the whole text. Sound because no
@@ -350,13 +373,48 @@ impl<'r> Matcher<'r> {
         let mut health_hits: HealthHits = BTreeMap::new();
         for c in containers {
             let handled = super::handled::handled_lines(c);
-            for (i, line) in c.logs.lines.iter().enumerate() {
+            // Lines only counted (a long log read whole) come in their place among the others.
+            let mut counted: Vec<_> = c.logs.counted.iter().collect();
+            counted.sort_by_key(|k| k.at);
+            let mut counted = counted.into_iter().peekable();
+            let up = counted.peek().is_some() && super::handled::stays_up(c);
+            let end = c.logs.lines.len();
+            for i in 0..=end {
+                // A place past the end (a bundle edited by hand) counts at the end.
+                while let Some(k) = counted.next_if(|k| k.at <= i || i == end) {
+                    let alone = |l| super::handled::handled_alone(up, l);
+                    let (first_handled, last_handled) = (alone(&k.first), alone(&k.last));
+                    let unseen = k.count.saturating_sub(2);
+                    self.logs.each_match(&k.first.text, |idx| {
+                        let key = self.logs_of[idx];
+                        if !applies[key.0] {
+                            return;
+                        }
+                        let mut seen = vec![(&k.first, first_handled)];
+                        if k.count > 1 {
+                            seen.push((&k.last, last_handled));
+                        }
+                        for (line, handled) in seen {
+                            log_hits.entry(key).or_default().lines.push((c, line));
+                            if !handled {
+                                firm_hits.entry(key).or_default().lines.push((c, line));
+                            }
+                        }
+                        log_hits.entry(key).or_default().unseen += unseen;
+                        if !last_handled {
+                            firm_hits.entry(key).or_default().unseen += unseen;
+                        }
+                    });
+                }
+                let Some(line) = c.logs.lines.get(i) else {
+                    break;
+                };
                 self.logs.each_match(&line.text, |idx| {
                     let key = self.logs_of[idx];
                     if applies[key.0] {
-                        log_hits.entry(key).or_default().push((c, line));
+                        log_hits.entry(key).or_default().lines.push((c, line));
                         if !handled[i] {
-                            firm_hits.entry(key).or_default().push((c, line));
+                            firm_hits.entry(key).or_default().lines.push((c, line));
                         }
                     }
                 });
@@ -386,7 +444,7 @@ impl<'r> Matcher<'r> {
             let some_handled = || {
                 log_hits
                     .range((ri, 0)..(ri + 1, 0))
-                    .any(|(k, all)| firm_hits.get(k).map_or(0, Vec::len) < all.len())
+                    .any(|(k, all)| firm_hits.get(k).map_or(0, Lines::total) < all.total())
             };
             let m = match firm {
                 Some(m) => Some(m),
@@ -418,10 +476,10 @@ impl<'r> Matcher<'r> {
                     line_symptoms += 1;
                     log_hits
                         .get(&(ri, si))
-                        .filter(|l| l.len() >= (*at_least).max(1))
+                        .filter(|l| l.total() >= (*at_least).max(1) && !l.lines.is_empty())
                         .map(|l| HitKind::Logs {
-                            total: l.len(),
-                            lines: l.clone(),
+                            total: l.total(),
+                            lines: l.lines.clone(),
                         })
                 }
                 Symptom::Health { at_least, .. } => {

@@ -381,6 +381,7 @@ mod tests {
                 .collect(),
             truncated: false,
             elided: 0,
+            counted: vec![],
         };
         c
     }

@@ -4,8 +4,14 @@
 //! own partial line. Memory is bounded whatever the container printed: at most `max_lines` lines
 //! and `max_bytes` bytes are kept (the oldest are dropped first), and a single line longer than
 //! [`MAX_LINE_BYTES`] is cut. Bytes that are not UTF-8 are replaced, never fatal.
-use super::snapshot::{LogLine, LogTail, Stream};
-use std::collections::VecDeque;
+//!
+//! The tail is one buffer of bytes and a queue of (offset, length) entries into it, not a
+//! `String` per line: a line costs a copy into the buffer and no allocation, and dropping the
+//! oldest line moves an offset. Only the lines that leave the tail and that a [`Keep`] selects,
+//! and the tail itself at [`LogAssembler::finish`], become [`LogLine`]s.
+use super::snapshot::{CountedLines, LogLine, LogTail, Stream};
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -32,8 +38,14 @@ impl Budget {
 
 /// Which lines are worth keeping when they fall out of the tail: those a rule matches.
 pub trait KeepLines: Send + Sync {
+    /// Whether `line` is worth keeping and, when it is, its class: two lines of one class are
+    /// selected for the same reasons (the same rule patterns match them), so past
+    /// [`KEEP_EARLY`] kept lines, a class is kept as its first and last line and a count.
+    fn class(&self, line: &str) -> Option<u64>;
     /// Whether `line` is worth keeping.
-    fn keeps(&self, line: &str) -> bool;
+    fn keeps(&self, line: &str) -> bool {
+        self.class(line).is_some()
+    }
     /// A prefilter over many lines at once: push to `out`, in increasing order, byte offsets
     /// in `text` such that a line [`KeepLines::keeps`] holds one of them (a line holding none
     /// is not kept, and is not looked at again). `false` when no such offsets can be told (every
@@ -45,23 +57,99 @@ pub trait KeepLines: Send + Sync {
 pub type Keep = Arc<dyn KeepLines>;
 
 /// At most this many lines a [`Keep`] selects are kept from before the tail (the earliest: the
-/// first occurrences, where a failure starts); later ones are only counted.
+/// first occurrences, where a failure starts); later ones are counted by class (see
+/// [`KeepLines::class`]), each class kept as its first and last line.
 pub const KEEP_EARLY: usize = 200;
+
+/// At most this many classes of lines are counted past [`KEEP_EARLY`]; the lines of further
+/// classes are only counted in [`LogTail::elided`].
+pub const COUNTED_CLASSES: usize = 64;
 
 /// A longer line is cut (and marked) rather than grown without bound.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
 
+const CUT_MARK: &str = " …[line cut]";
+
+/// One line of the tail: where its bytes are in the assembler's buffer.
+#[derive(Clone, Copy)]
+struct Entry {
+    /// The line's first byte, as an offset in everything the buffer ever held.
+    start: usize,
+    /// Its bytes: the engine's stamp and a space (when it has one), then the text.
+    len: u32,
+    /// Bytes of the stamp and its space (0: no stamp).
+    body_at: u32,
+    stream: Stream,
+    /// Whether `keep` may select it (false when a prefilter said no).
+    may_keep: bool,
+}
+
+impl Entry {
+    /// The bytes of the text, those the bounds count.
+    fn text_len(&self) -> usize {
+        (self.len - self.body_at) as usize
+    }
+}
+
+/// The bytes of the tail's lines, oldest first: appended at the end, released from the front.
+/// A ring (its capacity follows what it holds, no byte is moved when the front goes).
+#[derive(Default)]
+struct Ring {
+    buf: VecDeque<u8>,
+    /// The offset (in everything the buffer ever held) of `buf[0]`.
+    base: usize,
+}
+
+impl Ring {
+    fn end(&self) -> usize {
+        self.base + self.buf.len()
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend(bytes);
+    }
+
+    /// An entry's bytes (copied only when they wrap around the end of the ring).
+    fn bytes(&self, e: &Entry) -> Cow<'_, [u8]> {
+        let (at, end) = (e.start - self.base, e.start - self.base + e.len as usize);
+        let (a, b) = self.buf.as_slices();
+        if end <= a.len() {
+            Cow::Borrowed(&a[at..end])
+        } else if at >= a.len() {
+            Cow::Borrowed(&b[at - a.len()..end - a.len()])
+        } else {
+            Cow::Owned([&a[at..], &b[..end - a.len()]].concat())
+        }
+    }
+
+    /// The bytes before `offset` are no longer needed.
+    fn release(&mut self, offset: usize) {
+        self.buf.drain(..offset - self.base);
+        self.base = offset;
+    }
+}
+
+/// Lines of one class dropped past [`KEEP_EARLY`].
+struct Counted {
+    first: LogLine,
+    last: LogLine,
+    count: usize,
+}
+
 pub struct LogAssembler {
     max_lines: usize,
     max_bytes: usize,
-    lines: VecDeque<LogLine>,
-    /// Per line of `lines`: whether `keep` may select it (false when a prefilter said no).
-    may_keep: VecDeque<bool>,
+    ring: Ring,
+    lines: VecDeque<Entry>,
+    /// Bytes of text in `lines` (stamps not counted).
     bytes: usize,
     truncated: bool,
     partial: [Vec<u8>; 3],
     keep: Option<Keep>,
     kept: Vec<LogLine>,
+    counted: Vec<Counted>,
+    /// Class → index in `counted`.
+    classes: HashMap<u64, usize>,
     elided: usize,
     budget: Option<Budget>,
 }
@@ -79,13 +167,15 @@ impl LogAssembler {
         LogAssembler {
             max_lines,
             max_bytes,
+            ring: Ring::default(),
             lines: VecDeque::new(),
-            may_keep: VecDeque::new(),
             bytes: 0,
             truncated: false,
             partial: [Vec::new(), Vec::new(), Vec::new()],
             keep: None,
             kept: Vec::new(),
+            counted: Vec::new(),
+            classes: HashMap::new(),
             elided: 0,
             budget: None,
         }
@@ -103,7 +193,8 @@ impl LogAssembler {
     }
 
     /// Keep the first [`KEEP_EARLY`] lines `keep` selects when they fall out of the tail, and
-    /// count the others: a long log read whole still shows where its failure started.
+    /// count the others by class: a long log read whole still shows where its failure started,
+    /// and how often it happened.
     pub fn keeping(mut self, keep: Option<Keep>) -> Self {
         self.keep = keep;
         self
@@ -111,10 +202,14 @@ impl LogAssembler {
 
     /// Feed one frame's bytes.
     pub fn push(&mut self, stream: Stream, mut data: &[u8]) {
-        while let Some(nl) = data.iter().position(|&b| b == b'\n') {
+        while let Some(nl) = memchr::memchr(b'\n', data) {
             self.extend_partial(stream, &data[..nl]);
             let line = std::mem::take(&mut self.partial[slot(stream)]);
             self.emit(stream, &line, true);
+            // The partial line's allocation is used again.
+            let mut line = line;
+            line.clear();
+            self.partial[slot(stream)] = line;
             data = &data[nl + 1..];
         }
         self.extend_partial(stream, data);
@@ -124,25 +219,60 @@ impl LogAssembler {
     /// [`Keep`] will not select it. The same as [`LogAssembler::push`] of the line and a line
     /// end, without copying the text through the partial line.
     pub fn line(&mut self, stream: Stream, text: &str, may_keep: bool) {
+        self.line_stamped(stream, None, text, may_keep);
+    }
+
+    /// [`LogAssembler::line`] of `stamp`, a space and `text` (a wrapped line that keeps the
+    /// stamp of the line it continues), without joining them first.
+    pub fn line_stamped(
+        &mut self,
+        stream: Stream,
+        stamp: Option<&str>,
+        text: &str,
+        may_keep: bool,
+    ) {
+        let whole = stamp.map_or(0, |s| s.len() + 1) + text.len();
         if !self.partial[slot(stream)].is_empty()
-            || text.len() > MAX_LINE_BYTES
+            || whole > MAX_LINE_BYTES
             || memchr::memchr(b'\n', text.as_bytes()).is_some()
         {
+            if let Some(s) = stamp {
+                self.push(stream, s.as_bytes());
+                self.push(stream, b" ");
+            }
             self.push(stream, text.as_bytes());
             self.push(stream, b"\n");
             return;
         }
         let text = text.strip_suffix('\r').unwrap_or(text);
-        let (ts, body) = split_timestamp(text.as_bytes());
-        let body = &text[text.len() - body.len()..];
-        self.add(
-            LogLine {
-                ts,
-                stream,
-                text: body.to_owned(),
-            },
+        let start = self.ring.end();
+        let body_at = match stamp {
+            // The stamp is read again from the joined line, as a pushed line would be.
+            Some(s) if memchr::memchr(b' ', s.as_bytes()).is_none() => {
+                self.ring.push(s.as_bytes());
+                self.ring.push(b" ");
+                if is_stamp(s.as_bytes()) {
+                    s.len() + 1
+                } else {
+                    0
+                }
+            }
+            Some(s) => {
+                let joined = format!("{s} ");
+                self.ring.push(joined.as_bytes());
+                split_timestamp_len(format!("{joined}{text}").as_bytes())
+            }
+            None => split_timestamp_len(text.as_bytes()),
+        };
+        self.ring.push(text.as_bytes());
+        let len = self.ring.end() - start;
+        self.add(Entry {
+            start,
+            len: len as u32,
+            body_at: body_at as u32,
+            stream,
             may_keep,
-        );
+        });
     }
 
     fn extend_partial(&mut self, stream: Stream, data: &[u8]) {
@@ -155,21 +285,42 @@ impl LogAssembler {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let cut = raw.len() > MAX_LINE_BYTES;
         let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
-        let (ts, body) = split_timestamp(raw);
-        let mut text = String::from_utf8_lossy(body).into_owned();
+        let body_at = split_timestamp_len(raw);
+        let start = self.ring.end();
+        self.ring.push(&raw[..body_at]);
+        self.ring
+            .push(String::from_utf8_lossy(&raw[body_at..]).as_bytes());
         if cut {
-            text.push_str(" …[line cut]");
+            self.ring.push(CUT_MARK.as_bytes());
         }
-        self.add(LogLine { ts, stream, text }, may_keep);
+        let len = self.ring.end() - start;
+        self.add(Entry {
+            start,
+            len: len as u32,
+            body_at: body_at as u32,
+            stream,
+            may_keep,
+        });
     }
 
-    fn add(&mut self, line: LogLine, may_keep: bool) {
-        self.bytes += line.text.len();
-        if let Some(b) = &self.budget {
-            b.used.fetch_add(line.text.len(), Ordering::Relaxed);
+    /// The line of an entry still in the buffer.
+    fn log_line(&self, e: &Entry) -> LogLine {
+        let bytes = self.ring.bytes(e);
+        let (ts, text) = bytes.split_at(e.body_at as usize);
+        LogLine {
+            ts: (!ts.is_empty()).then(|| String::from_utf8_lossy(&ts[..ts.len() - 1]).into_owned()),
+            stream: e.stream,
+            text: String::from_utf8_lossy(text).into_owned(),
         }
-        self.lines.push_back(line);
-        self.may_keep.push_back(may_keep);
+    }
+
+    fn add(&mut self, e: Entry) {
+        let len = e.text_len();
+        self.bytes += len;
+        if let Some(b) = &self.budget {
+            b.used.fetch_add(len, Ordering::Relaxed);
+        }
+        self.lines.push_back(e);
         while self.lines.len() > self.max_lines
             || self.bytes > self.max_bytes
             || (self.lines.len() > 1 && self.budget.as_ref().is_some_and(Budget::over))
@@ -177,21 +328,86 @@ impl LogAssembler {
             let Some(old) = self.lines.pop_front() else {
                 break;
             };
-            let may_keep = self.may_keep.pop_front().unwrap_or(true);
-            self.bytes -= old.text.len();
+            let len = old.text_len();
+            self.bytes -= len;
             if let Some(b) = &self.budget {
-                b.used.fetch_sub(old.text.len(), Ordering::Relaxed);
+                b.used.fetch_sub(len, Ordering::Relaxed);
             }
             self.truncated = true;
-            if may_keep
-                && let Some(keep) = &self.keep
-                && keep.keeps(&old.text)
-            {
-                if self.kept.len() < KEEP_EARLY {
-                    self.kept.push(old);
-                } else {
-                    self.elided += 1;
+            if old.may_keep {
+                self.drop_line(&old);
+            }
+            self.ring.release(old.start + old.len as usize);
+        }
+    }
+
+    /// A line leaving the tail: kept, counted or forgotten.
+    fn drop_line(&mut self, old: &Entry) {
+        let Some(keep) = &self.keep else {
+            return;
+        };
+        let bytes = self.ring.bytes(old);
+        // The buffer holds only text (lines were checked or replaced on the way in).
+        let Ok(text) = std::str::from_utf8(&bytes[old.body_at as usize..]) else {
+            return;
+        };
+        let Some(class) = keep.class(text) else {
+            return;
+        };
+        if self.kept.len() < KEEP_EARLY {
+            let line = self.log_line(old);
+            self.kept.push(line);
+            return;
+        }
+        self.elided += 1;
+        match self.classes.get(&class) {
+            Some(&i) => {
+                let line = self.log_line(old);
+                let c = &mut self.counted[i];
+                c.last = line;
+                c.count += 1;
+            }
+            None if self.counted.len() < COUNTED_CLASSES => {
+                let line = self.log_line(old);
+                self.classes.insert(class, self.counted.len());
+                self.counted.push(Counted {
+                    first: line.clone(),
+                    last: line,
+                    count: 1,
+                });
+            }
+            None => {}
+        }
+    }
+
+    /// Count again the lines other tails counted (merging tails): by class, the earlier first
+    /// line and the later last line.
+    pub fn recount(&mut self, counted: Vec<CountedLines>) {
+        for c in counted {
+            self.elided += c.count;
+            let Some(class) = self.keep.as_ref().and_then(|k| k.class(&c.first.text)) else {
+                continue;
+            };
+            match self.classes.get(&class) {
+                Some(&i) => {
+                    let mine = &mut self.counted[i];
+                    if c.first.ts < mine.first.ts {
+                        mine.first = c.first;
+                    }
+                    if c.last.ts >= mine.last.ts {
+                        mine.last = c.last;
+                    }
+                    mine.count += c.count;
                 }
+                None if self.counted.len() < COUNTED_CLASSES => {
+                    self.classes.insert(class, self.counted.len());
+                    self.counted.push(Counted {
+                        first: c.first,
+                        last: c.last,
+                        count: c.count,
+                    });
+                }
+                None => {}
             }
         }
     }
@@ -207,34 +423,108 @@ impl LogAssembler {
         if let Some(b) = &self.budget {
             b.used.fetch_sub(self.bytes, Ordering::Relaxed);
         }
-        let mut lines = self.kept;
-        lines.extend(self.lines);
-        // Stdout and stderr arrive interleaved by frame; the stamps give the real order.
-        lines.sort_by(|a, b| a.ts.cmp(&b.ts));
+        // The tail's lines, the buffer given back as they are made.
+        let mut lines = std::mem::take(&mut self.kept);
+        let early = lines.len();
+        lines.reserve_exact(self.lines.len());
+        while let Some(e) = self.lines.pop_front() {
+            lines.push(self.log_line(&e));
+            if self.lines.len().is_multiple_of(4096) {
+                self.ring.release(e.start + e.len as usize);
+                let buf = &mut self.ring.buf;
+                if buf.capacity() > 2 * buf.len() + (1 << 20) {
+                    buf.shrink_to_fit();
+                }
+            }
+        }
+        drop(self.ring);
+        // Stdout and stderr arrive interleaved by frame; the stamps give the real order. The
+        // counted classes sit between the lines kept early and the tail, each at its last line
+        // (as if sorted with them, after the lines kept early and before the tail).
+        let mut counted: Vec<Counted> = self.counted;
+        let mut at = vec![0; counted.len()];
+        if lines.is_sorted_by(|a, b| a.ts <= b.ts) {
+            let (kept, tail) = lines.split_at(early);
+            for (c, at) in counted.iter().zip(&mut at) {
+                let ts = &c.last.ts;
+                *at = kept.partition_point(|l| l.ts <= *ts) + tail.partition_point(|l| l.ts < *ts);
+            }
+        } else {
+            let mut order: Vec<(Option<usize>, LogLine)> =
+                Vec::with_capacity(lines.len() + counted.len());
+            let mut tail = lines;
+            let kept: Vec<LogLine> = tail.drain(..early).collect();
+            order.extend(kept.into_iter().map(|l| (None, l)));
+            let mut marks: Vec<usize> = (0..counted.len()).collect();
+            marks.sort_by(|&a, &b| counted[a].last.ts.cmp(&counted[b].last.ts));
+            for i in marks {
+                let mark = LogLine {
+                    ts: counted[i].last.ts.clone(),
+                    stream: Stream::Stdout,
+                    text: String::new(),
+                };
+                order.push((Some(i), mark));
+            }
+            order.extend(tail.into_iter().map(|l| (None, l)));
+            order.sort_by(|a, b| a.1.ts.cmp(&b.1.ts));
+            lines = Vec::with_capacity(order.len());
+            for (mark, line) in order {
+                match mark {
+                    Some(i) => at[i] = lines.len(),
+                    None => lines.push(line),
+                }
+            }
+        }
+        let counted = counted
+            .drain(..)
+            .zip(at)
+            .map(|(c, at)| CountedLines {
+                first: c.first,
+                last: c.last,
+                count: c.count,
+                at,
+            })
+            .collect();
         LogTail {
             lines,
             truncated: self.truncated,
             elided: self.elided,
+            counted,
         }
     }
 }
 
-/// `2024-05-01T10:00:00.123456789Z rest` → (Some(stamp), rest). Lines without a stamp are kept whole.
-fn split_timestamp(raw: &[u8]) -> (Option<String>, &[u8]) {
-    let Some(sp) = raw.iter().position(|&b| b == b' ') else {
-        return (None, raw);
-    };
-    let head = &raw[..sp];
-    let looks_like_stamp = head.len() >= 20
+/// Whether `head` (a line's first word) is an engine stamp.
+fn is_stamp(head: &[u8]) -> bool {
+    head.len() >= 20
         && head[..4].iter().all(u8::is_ascii_digit)
         && head[4] == b'-'
         && head[10] == b'T'
-        && head.iter().all(|b| b.is_ascii_graphic());
-    if looks_like_stamp {
-        (
-            Some(String::from_utf8_lossy(head).into_owned()),
-            &raw[sp + 1..],
-        )
+        && head.iter().all(|b| b.is_ascii_graphic())
+}
+
+/// The bytes of a line's leading engine stamp and the space after it (0 when it has none).
+fn split_timestamp_len(raw: &[u8]) -> usize {
+    let (ts, body) = split_timestamp(raw);
+    if ts.is_some() {
+        raw.len() - body.len()
+    } else {
+        0
+    }
+}
+
+/// `2024-05-01T10:00:00.123456789Z rest` → (Some(stamp), rest). Lines without a stamp are kept whole.
+fn split_timestamp(raw: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    // A stamp is at least 20 bytes: a shorter line, or one not starting with a digit, has none.
+    if raw.len() < 21 || !raw[0].is_ascii_digit() {
+        return (None, raw);
+    }
+    let Some(sp) = memchr::memchr(b' ', raw) else {
+        return (None, raw);
+    };
+    let head = &raw[..sp];
+    if is_stamp(head) {
+        (Some(head), &raw[sp + 1..])
     } else {
         (None, raw)
     }
@@ -299,6 +589,59 @@ mod tests {
         assert_eq!(tail.lines.len(), 1);
         assert!(tail.lines[0].text.len() <= MAX_LINE_BYTES + 20);
         assert!(tail.lines[0].text.ends_with("[line cut]"));
+    }
+
+    /// Keeps lines holding `ERR`, each word after it a class of its own.
+    struct Errors;
+
+    impl KeepLines for Errors {
+        fn class(&self, line: &str) -> Option<u64> {
+            let (_, rest) = line.split_once("ERR")?;
+            Some(rest.split_whitespace().next().map_or(0, |w| w.len() as u64))
+        }
+        fn may_keep(&self, _: &str, _: &mut Vec<usize>) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn matching_lines_past_the_early_ones_are_counted_by_class() {
+        let mut a = LogAssembler::new(10, 1 << 20).keeping(Some(Arc::new(Errors)));
+        for i in 0..10_000 {
+            let text = match i % 10 {
+                0 => format!(
+                    "2024-05-01T10:00:00.{i:09}Z ERR a {i}
+"
+                ),
+                5 => format!(
+                    "2024-05-01T10:00:00.{i:09}Z ERR bbb {i}
+"
+                ),
+                _ => format!(
+                    "2024-05-01T10:00:00.{i:09}Z ok {i}
+"
+                ),
+            };
+            a.push(Stream::Stdout, text.as_bytes());
+        }
+        let tail = a.finish();
+        let kept = tail.lines.iter().filter(|l| l.text.contains("ERR")).count();
+        // 2000 matching lines: 200 kept early, two in the tail of 10, the rest counted.
+        assert_eq!(kept, KEEP_EARLY + 2);
+        assert_eq!(tail.elided, 2000 - KEEP_EARLY - 2);
+        let counted: usize = tail.counted.iter().map(|c| c.count).sum();
+        assert_eq!(counted, tail.elided);
+        assert_eq!(tail.counted.len(), 2);
+        let a = &tail.counted[0];
+        assert_eq!(a.first.text, "ERR a 1000");
+        assert_eq!(a.last.text, "ERR a 9980");
+        assert_eq!(tail.counted[1].last.text, "ERR bbb 9985");
+        // Between the lines kept early and the tail.
+        assert!(tail.counted.iter().all(|c| c.at == KEEP_EARLY));
+        assert_eq!(
+            a.first.ts.as_deref(),
+            Some("2024-05-01T10:00:00.000001000Z")
+        );
     }
 
     #[test]

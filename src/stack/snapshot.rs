@@ -309,6 +309,22 @@ pub struct LogTail {
     /// [`crate::stack::logs::KEEP_EARLY`] such lines kept before it (pasted logs read whole).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub elided: usize,
+    /// The elided lines, counted: per class of lines (those the same rule patterns match), the
+    /// first and last and how many (see [`crate::stack::logs::KeepLines::class`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counted: Vec<CountedLines>,
+}
+
+/// Lines of one class dropped from before the tail past the early ones kept (a long log read
+/// whole): the first and the last of them, and how many there were.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CountedLines {
+    pub first: LogLine,
+    pub last: LogLine,
+    /// Lines of the class, `first` and `last` included (1 when they are one line).
+    pub count: usize,
+    /// Where they were logged: before `lines[at]` (after the lines kept early, before the tail).
+    pub at: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

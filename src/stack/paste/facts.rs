@@ -164,13 +164,20 @@ pub struct Partial {
 
 impl Partial {
     /// Add a log line; `may_keep` false when the paste's prefilter said no rule matches it.
-    pub fn log(&mut self, limits: &LogLimits, keep: &Retention, text: &str, may_keep: bool) {
+    pub fn log(
+        &mut self,
+        limits: &LogLimits,
+        keep: &Retention,
+        stamp: Option<&str>,
+        text: &str,
+        may_keep: bool,
+    ) {
         let asm = self.logs.get_or_insert_with(|| {
             LogAssembler::new(limits.lines, limits.bytes)
                 .keeping(keep.keep.clone())
                 .sharing(Some(keep.budget.clone()))
         });
-        asm.line(Stream::Stdout, text, may_keep);
+        asm.line_stamped(Stream::Stdout, stamp, text, may_keep);
     }
 
     /// The state of a container the engine could not start (compose printed the daemon's
@@ -271,18 +278,18 @@ impl Partial {
             let mut asm = LogAssembler::new(limits.lines, limits.bytes)
                 .keeping(keep.keep.clone())
                 .sharing(Some(keep.budget.clone()));
-            asm.elide(mine.elided + theirs.elided);
+            // The counted lines are counted again below (and elided again).
+            let counted = |t: &LogTail| t.counted.iter().map(|c| c.count).sum::<usize>();
+            asm.elide(mine.elided + theirs.elided - counted(&mine) - counted(&theirs));
             let mut lines = mine.lines;
             lines.extend(theirs.lines);
             // Both tails are in order; stamped lines interleave by their stamps.
             lines.sort_by(|a, b| a.ts.cmp(&b.ts));
             for l in lines {
-                let text = match &l.ts {
-                    Some(ts) => format!("{ts} {}\n", l.text),
-                    None => format!("{}\n", l.text),
-                };
-                asm.push(l.stream, text.as_bytes());
+                asm.line_stamped(l.stream, l.ts.as_deref(), &l.text, true);
             }
+            asm.recount(mine.counted);
+            asm.recount(theirs.counted);
             self.logs = Some(asm);
         }
     }
@@ -418,7 +425,7 @@ impl Facts {
         let may_keep = self.may_keep;
         match self.of(subject) {
             Some((_, p)) => {
-                p.log(&limits, &keep, text, may_keep);
+                p.log(&limits, &keep, None, text, may_keep);
                 true
             }
             None => false,
@@ -428,7 +435,14 @@ impl Facts {
     /// Add a log line to the subject of index `i` (from [`Facts::of`]).
     pub fn log_to(&mut self, i: usize, text: &str) {
         let limits = self.limits;
-        self.partials[i].log(&limits, &self.keep, text, self.may_keep);
+        self.partials[i].log(&limits, &self.keep, None, text, self.may_keep);
+    }
+
+    /// [`Facts::log_to`] of `stamp`, a space and `text` (a wrapped line keeps the stamp of the
+    /// line it continues), without joining them first.
+    pub fn log_to_stamped(&mut self, i: usize, stamp: &str, text: &str) {
+        let limits = self.limits;
+        self.partials[i].log(&limits, &self.keep, Some(stamp), text, self.may_keep);
     }
 
     pub fn know_name(&mut self, name: &str) {

@@ -40,9 +40,10 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::sync::LazyLock;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 /// Inputs are read in chunks of this size: memory does not grow with the input.
-const CHUNK_BYTES: usize = 1 << 20;
+const CHUNK_BYTES: usize = 256 * 1024;
 /// A line longer than this is cut (the rest of it is skipped, not held).
 const MAX_LINE_BYTES: usize = 1 << 20;
 /// Where a line is cut.
@@ -291,6 +292,100 @@ fn looks_binary(text: &str) -> bool {
     head.contains('\0') || bad * 20 > head.chars().count().max(1)
 }
 
+/// Complete lines of an input, as text, and where the prefilter found the rules' literals in
+/// them (`None`: it could not tell, every line may be kept).
+struct Segment {
+    text: String,
+    hits: Option<Vec<usize>>,
+    /// The input ends with it.
+    last: bool,
+}
+
+/// The reading stage of [`Paste::read`]: `input` whole, in chunks of [`CHUNK_BYTES`], as
+/// segments of complete lines sent to the line reader. Refuses binary data (before anything is
+/// sent). Returns the bytes and lines read and the last byte.
+fn read_segments(
+    source: &str,
+    input: &mut impl Read,
+    keep: Option<&dyn super::logs::KeepLines>,
+    send: &SyncSender<Segment>,
+) -> std::io::Result<Result<(u64, u64, u8), PasteError>> {
+    let mut chunk = vec![0u8; CHUNK_BYTES];
+    // Bytes after the last line end.
+    let mut pending: Vec<u8> = Vec::new();
+    let (mut bytes, mut lines) = (0u64, 0u64);
+    let mut checked = false;
+    let mut skipping = false;
+    let mut last_byte = b'\n';
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let eof = n == 0;
+        let mut data = &chunk[..n];
+        bytes += n as u64;
+        lines += memchr::memchr_iter(b'\n', data).count() as u64;
+        if let Some(&b) = data.last() {
+            last_byte = b;
+        }
+        if skipping {
+            match memchr::memchr(b'\n', data) {
+                Some(i) => {
+                    data = &data[i + 1..];
+                    skipping = false;
+                }
+                None => data = &[],
+            }
+        }
+        pending.extend_from_slice(data);
+        let line_start = memchr::memrchr(b'\n', &pending).map_or(0, |i| i + 1);
+        if pending.len() - line_start > MAX_LINE_BYTES {
+            pending.truncate(line_start + CUT_LINE_BYTES);
+            pending.extend_from_slice(" …[line cut]".as_bytes());
+            skipping = true;
+        }
+        if !checked {
+            if pending.len() < HEAD_BYTES && !eof {
+                continue;
+            }
+            checked = true;
+            let head = String::from_utf8_lossy(&pending[..pending.len().min(HEAD_BYTES)]);
+            if looks_binary(&head) {
+                return Ok(Err(PasteError {
+                    input: source.to_owned(),
+                    reason: "it is not text (binary data)".into(),
+                }));
+            }
+        }
+        let complete = if eof || skipping {
+            pending.len()
+        } else {
+            memchr::memrchr(b'\n', &pending).map_or(0, |i| i + 1)
+        };
+        let mut text = String::from_utf8_lossy(&pending[..complete]).into_owned();
+        if skipping && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        pending.drain(..complete);
+        let hits = keep.and_then(|k| {
+            let mut hits = Vec::new();
+            k.may_keep(&text, &mut hits).then_some(hits)
+        });
+        let segment = Segment {
+            text,
+            hits,
+            last: eof,
+        };
+        // The line reader stops only at the last segment.
+        if send.send(segment).is_err() || eof {
+            break;
+        }
+    }
+    Ok(Ok((bytes, lines, last_byte)))
+}
+
 /// The cursor of one input, and the readers' state.
 struct Pass {
     given: Option<String>,
@@ -332,7 +427,7 @@ impl Paste {
         &mut self,
         source: &str,
         service: Option<&str>,
-        mut input: impl Read,
+        mut input: impl Read + Send,
     ) -> std::io::Result<Result<(), PasteError>> {
         let mut tally = Tally {
             source: source.to_owned(),
@@ -355,71 +450,32 @@ impl Paste {
             kernel: Default::default(),
             ps: Default::default(),
         };
-        let mut chunk = vec![0u8; CHUNK_BYTES];
-        // Bytes after the last line end; complete lines not yet taken (an open JSON block).
-        let mut pending: Vec<u8> = Vec::new();
-        let mut text = String::new();
-        let mut checked = false;
-        let mut skipping = false;
-        let mut last_byte = b'\n';
-        loop {
-            let n = match input.read(&mut chunk) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            let eof = n == 0;
-            let mut data = &chunk[..n];
-            tally.bytes += n as u64;
-            tally.lines += memchr::memchr_iter(b'\n', data).count() as u64;
-            if let Some(&b) = data.last() {
-                last_byte = b;
+        // Two stages, one thread each: a reader reads, checks, converts the bytes to text and
+        // runs the prefilter over each chunk; this thread reads the text line by line (and
+        // holds what is kept). The prefilter (one automaton over every byte) then costs no time
+        // of the line reader's.
+        let keep = self.facts.keep_filter().cloned();
+        let (send, receive) = std::sync::mpsc::sync_channel::<Segment>(1);
+        let read = std::thread::scope(|scope| {
+            let reader = std::thread::Builder::new()
+                .name("paste reader".into())
+                .spawn_scoped(scope, move || {
+                    read_segments(source, &mut input, keep.as_deref(), &send)
+                })?;
+            // Ends when the segments do: the last one, or the reader stopped.
+            self.lines(receive, &mut pass, &mut tally);
+            match reader.join() {
+                Ok(read) => read,
+                // A panic there is a bug: passed on.
+                Err(panic) => std::panic::resume_unwind(panic),
             }
-            if skipping {
-                match memchr::memchr(b'\n', data) {
-                    Some(i) => {
-                        data = &data[i + 1..];
-                        skipping = false;
-                    }
-                    None => data = &[],
-                }
-            }
-            pending.extend_from_slice(data);
-            let line_start = memchr::memrchr(b'\n', &pending).map_or(0, |i| i + 1);
-            if pending.len() - line_start > MAX_LINE_BYTES {
-                pending.truncate(line_start + CUT_LINE_BYTES);
-                pending.extend_from_slice(" …[line cut]".as_bytes());
-                skipping = true;
-            }
-            if !checked {
-                if pending.len() < HEAD_BYTES && !eof {
-                    continue;
-                }
-                checked = true;
-                let head = String::from_utf8_lossy(&pending[..pending.len().min(HEAD_BYTES)]);
-                if looks_binary(&head) {
-                    return Ok(Err(PasteError {
-                        input: source.to_owned(),
-                        reason: "it is not text (binary data)".into(),
-                    }));
-                }
-            }
-            let complete = if eof || skipping {
-                pending.len()
-            } else {
-                memchr::memrchr(b'\n', &pending).map_or(0, |i| i + 1)
-            };
-            text.push_str(&String::from_utf8_lossy(&pending[..complete]));
-            if skipping && !text.ends_with('\n') {
-                text.push('\n');
-            }
-            pending.drain(..complete);
-            let taken = self.pass(&text, eof, &mut pass, &mut tally);
-            text.drain(..taken);
-            if eof {
-                break;
-            }
-        }
+        });
+        let (bytes, lines, last_byte) = match read? {
+            Ok(counts) => counts,
+            Err(e) => return Ok(Err(e)),
+        };
+        tally.bytes = bytes;
+        tally.lines = lines;
         if last_byte != b'\n' {
             tally.lines += 1;
         }
@@ -442,18 +498,21 @@ impl Paste {
     /// block again, so no line is read more than twice. Returns how much of `text` was taken:
     /// all of it, or (when more input follows, `!last`) up to a JSON block still open, read
     /// again with the next chunk.
-    fn pass(&mut self, text: &str, last: bool, p: &mut Pass, tally: &mut Tally) -> usize {
+    fn pass(
+        &mut self,
+        text: &str,
+        hits: Option<&[usize]>,
+        last: bool,
+        p: &mut Pass,
+        tally: &mut Tally,
+    ) -> usize {
         let mut pos = 0;
         let mut no_json_before = 0;
         let mut block: Option<(json::Block, usize)> = None;
-        // One prefilter pass over the whole text: where the rules' literals are. A line holding
+        // Where the rules' literals are in `text` (the prefilter's pass over it): a line holding
         // none is logged as one no rule keeps, and is not scanned again when it leaves the tail.
-        let mut hits = Vec::new();
-        let prefiltered = self
-            .facts
-            .keep_filter()
-            .cloned()
-            .is_some_and(|k| k.may_keep(text, &mut hits));
+        let prefiltered = hits.is_some();
+        let hits = hits.unwrap_or_default();
         let mut hit: usize = 0;
         let taken = loop {
             if pos >= text.len() && !last {
@@ -470,7 +529,8 @@ impl Paste {
                 }
                 break text.len();
             }
-            let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+            let end =
+                memchr::memchr(b'\n', &text.as_bytes()[pos..]).map_or(text.len(), |i| pos + i);
             let next = (end + 1).min(text.len().max(end + 1));
             let line = clean(&text[pos..end]);
             if let Some((b, start)) = block.as_mut() {
@@ -541,6 +601,39 @@ impl Paste {
         };
         self.facts.line_may_keep(true);
         taken
+    }
+
+    /// The line reader's stage of [`Paste::read`]: the segments of text, in order, through
+    /// [`Paste::pass`]. Lines of an open JSON block wait for the next segment (with their
+    /// prefilter offsets).
+    fn lines(&mut self, segments: Receiver<Segment>, p: &mut Pass, tally: &mut Tally) {
+        let mut text = String::new();
+        let mut hits: Vec<usize> = Vec::new();
+        let mut prefiltered = true;
+        for segment in segments {
+            let base = text.len();
+            text.push_str(&segment.text);
+            match segment.hits {
+                Some(h) => hits.extend(h.into_iter().map(|o| o + base)),
+                None => prefiltered = false,
+            }
+            let taken = self.pass(
+                &text,
+                prefiltered.then_some(&hits[..]),
+                segment.last,
+                p,
+                tally,
+            );
+            text.drain(..taken);
+            let gone = hits.partition_point(|&h| h < taken);
+            hits.drain(..gone);
+            for h in &mut hits {
+                *h -= taken;
+            }
+            if segment.last {
+                break;
+            }
+        }
     }
 
     /// A JSON value the paste held (`raw` is its text in the paste, for counting lines).
@@ -838,6 +931,7 @@ pub fn snapshot_from_logs(
                 truncated: false,
                 lines,
                 elided: 0,
+                counted: vec![],
             },
             ..Default::default()
         })

@@ -101,7 +101,7 @@ impl Reader {
         let index = self.last.as_ref().and_then(|(_, i)| *i);
         if let Some(i) = index {
             match &self.ts {
-                Some(ts) if stamp_of(line).is_none() => facts.log_to(i, &format!("{ts} {line}")),
+                Some(ts) if stamp_of(line).is_none() => facts.log_to_stamped(i, ts, line),
                 _ => facts.log_to(i, line),
             }
         }
