@@ -121,6 +121,34 @@ impl Drop for Swarm {
     }
 }
 
+/// The stack's images, built from the lab stacks' folders; removed again when dropped (after
+/// the stack, which is declared later and so dropped first), so a run leaves no image behind.
+struct Images(Vec<String>);
+
+impl Images {
+    fn build() -> Images {
+        let mut built = Images(Vec::new());
+        for id in IMAGES {
+            let ctx = root().join("fixtures/stacks").join(id);
+            let tag = format!("analylit-swarm/{id}:lab");
+            docker_ok(
+                &["build", "-q", "-t", &tag, ctx.to_str().unwrap()],
+                Duration::from_secs(300),
+            );
+            built.0.push(tag);
+        }
+        built
+    }
+}
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        for tag in &self.0 {
+            let _ = docker(&["rmi", "-f", tag], Duration::from_secs(60));
+        }
+    }
+}
+
 /// Task states of the stack, by service (`docker service ps`, every task).
 fn task_states() -> Vec<(String, String, String)> {
     let out = docker(
@@ -266,14 +294,7 @@ fn analylit_as_a_swarm_stack_is_diagnosed_like_compose() {
         return;
     }
     let _lock = MachineLock::take();
-    for id in IMAGES {
-        let ctx = root().join("fixtures/stacks").join(id);
-        let tag = format!("analylit-swarm/{id}:lab");
-        docker_ok(
-            &["build", "-q", "-t", &tag, ctx.to_str().unwrap()],
-            Duration::from_secs(300),
-        );
-    }
+    let _images = Images::build();
     let swarm = Swarm::up();
     swarm.remove_stack();
     let file = stack_file();

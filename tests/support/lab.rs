@@ -289,6 +289,8 @@ pub struct Lab {
     pub settled_after: Duration,
     /// How long `up -d --build` itself took (images built, containers created and started).
     pub up_took: Duration,
+    /// When the bring-up began (UTC, RFC 3339): images made since are this stack's.
+    up_since: String,
     /// What the docker CLI showed at the moment the stack settled: evidence is judged on this,
     /// since a crash-looping container's state moves on right after.
     pub settled_views: BTreeMap<String, ServiceView>,
@@ -340,6 +342,7 @@ impl Lab {
             up_output: String::new(),
             settled_after: Duration::ZERO,
             up_took: Duration::ZERO,
+            up_since: String::new(),
             settled_views: BTreeMap::new(),
             compose: compose_program(),
             _copy: copy,
@@ -347,6 +350,7 @@ impl Lab {
         };
         lab.down(); // leftovers from an interrupted run
         let started = Instant::now();
+        lab.up_since = analylit_doctor::stack::collect::now_rfc3339();
         for args in lab.scenario.lab.prepare.clone() {
             let out = lab.compose(&args, Duration::from_secs(120));
             assert!(
@@ -415,6 +419,43 @@ impl Lab {
             .lines()
             .map(String::from)
             .collect()
+    }
+
+    /// Removes the images a rebuild left untagged during this bring-up (a fix rebuilds a
+    /// service's image and the first one loses its name, which `down --rmi local` no longer
+    /// sees): dangling images created since the stack came up, while this test held the machine
+    /// lock, so no other test's. Never a tagged image.
+    fn remove_untagged_images(&self) {
+        let out = run_bounded(
+            Command::new("docker").args(["images", "-q", "--no-trunc", "-f", "dangling=true"]),
+            Duration::from_secs(30),
+        );
+        let dangling: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        if dangling.is_empty() {
+            return;
+        }
+        let out = run_bounded(
+            Command::new("docker")
+                .args(["image", "inspect", "--format", "{{.Id}} {{.Created}}"])
+                .args(&dangling),
+            Duration::from_secs(30),
+        );
+        // RFC 3339 stamps in UTC compare as text, to the second.
+        let since = &self.up_since[..self.up_since.len().min(19)];
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let Some((id, created)) = line.split_once(' ') else {
+                continue;
+            };
+            if created.get(..19).is_some_and(|c| c >= since) {
+                run_bounded(
+                    Command::new("docker").args(["rmi", id]),
+                    Duration::from_secs(60),
+                );
+            }
+        }
     }
 
     fn down(&self) {
@@ -605,6 +646,7 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         self.down();
+        self.remove_untagged_images();
     }
 }
 
