@@ -276,6 +276,11 @@ impl ServiceView {
             && want
                 .exit_code
                 .is_none_or(|c| self.state_field("exit_code") == c.to_string())
+            && want.logs.as_ref().is_none_or(|re| {
+                regex::Regex::new(&format!("(?m){re}"))
+                    .unwrap_or_else(|e| panic!("settled logs regex {re:?}: {e}"))
+                    .is_match(&self.logs)
+            })
     }
 }
 

@@ -150,6 +150,9 @@ pub struct Settled {
     pub status: Option<Vec<String>>,
     pub restarts_at_least: Option<i64>,
     pub exit_code: Option<i64>,
+    /// A regex a line of the service's logs must match: for a service that fails without
+    /// restarting (a client retrying forever), whose failure only its log shows.
+    pub logs: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
