@@ -521,19 +521,13 @@ fn assert_wait(lab: &Lab) {
 }
 
 fn doctor_args(lab: &Lab, args: &[&str]) -> (i32, String, String) {
-    let out = run_bounded(
-        Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
-            .args(args)
-            .args(["-q", "-p", &lab.project])
-            .current_dir(&lab.dir)
-            .stdin(std::process::Stdio::null()),
-        Duration::from_secs(400),
-    );
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let ran = support::doctor::Doctor::new()
+        .in_dir(&lab.dir)
+        .args(args)
+        .args(["-q", "-p", &lab.project])
+        .within(Duration::from_secs(400))
+        .run();
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 /// Start `fix --yes`, SIGKILL it once its manifest records a finished step, and check that each

@@ -6,6 +6,7 @@
 //!
 //! The lab runs it last on the stack it judged (`[code_fix]` in the stack's scenario.toml: one
 //! bring-up per stack); tests/fix_code.rs on stacks of its own.
+use super::doctor::Doctor;
 use super::lab::{Lab, run_bounded};
 use super::scenario::CodeFixSpec;
 use serde_json::Value;
@@ -18,20 +19,16 @@ pub fn doctor(lab: &Lab, args: &[&str]) -> (i32, String, String) {
 }
 
 pub fn doctor_with(lab: &Lab, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = run_bounded(
-        Command::new(env!("CARGO_BIN_EXE_analylit-doctor"))
-            .args(args)
-            .envs(env.iter().copied())
-            .args(["-q", "-p", &lab.project])
-            .current_dir(&lab.dir)
-            .stdin(std::process::Stdio::null()),
-        Duration::from_secs(900),
-    );
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut doctor = Doctor::new()
+        .in_dir(&lab.dir)
+        .args(args)
+        .args(["-q", "-p", &lab.project])
+        .within(Duration::from_secs(900));
+    for (key, value) in env {
+        doctor = doctor.env(key, value);
+    }
+    let ran = doctor.run();
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 /// The changed lines of a unified diff (`-old`, `+new`), headers left out.
@@ -176,10 +173,12 @@ pub fn assert_code_fix(lab: &Lab, spec: &CodeFixSpec) {
         out.contains(&format!("{} no longer fires", lab.scenario.class())),
         "{id}: {out}"
     );
-    assert!(
-        !out.contains("Lab-Pg-Secret") && !err.contains("Lab-Pg-Secret"),
-        "{id}: a secret in the fix's output:\n{out}\n{err}"
-    );
+    for secret in super::bundle::LAB_SECRETS {
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{id}: a secret in the fix's output:\n{out}\n{err}"
+        );
+    }
     let after = std::fs::read_to_string(&path).expect("project file");
     let old = String::from_utf8(before.clone()).expect("utf-8");
     assert_eq!(changed(&old, &after), spec.diff, "{id}: the patch");
